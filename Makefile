@@ -1,0 +1,34 @@
+# Cherish: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo serve test lint bench clean
+
+$(BIN)/cherish: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/cherish
+
+## Create the virtual environment, load demo data and serve at http://127.0.0.1:8000
+demo: $(BIN)/cherish
+	$(BIN)/cherish demo
+	$(BIN)/cherish serve
+
+serve: $(BIN)/cherish
+	$(BIN)/cherish serve
+
+## Run the whole test suite (SQLite, then PostgreSQL when it answers), lint included
+test: $(BIN)/cherish
+	bash scripts/test.sh
+
+lint: $(BIN)/cherish
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(BIN)/cherish
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, migrations check, tests on SQLite (with the browser tests),
+# then the same suite on PostgreSQL when one answers (CI always has one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing Debian's chromium for the browser tests…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; browser tests will be skipped"
+  else
+    echo "warning: /usr/bin/chromium missing and not root; browser tests will be skipped"
+  fi
+fi
+
+echo "== ruff"
+$BIN/ruff check src tests bench
+echo "== mypy (domain code)"
+$BIN/mypy
+echo "== migrations are up to date"
+CHERISH_DATA_DIR="$(mktemp -d)" $BIN/cherish makemigrations --check --dry-run >/dev/null
+
+echo "== tests on SQLite"
+$BIN/python -m pytest "$@"
+
+PG_URL="${CHERISH_TEST_POSTGRES_URL:-}"
+if [ -z "$PG_URL" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  PG_URL="postgres://postgres@127.0.0.1:5432/test"
+fi
+if [ -n "$PG_URL" ]; then
+  echo "== tests on PostgreSQL ($PG_URL)"
+  CHERISH_TEST_DATABASE_URL="$PG_URL" $BIN/python -m pytest -m "not browser" -p no:randomly "$@"
+else
+  echo "== PostgreSQL not reachable: skipped the PostgreSQL run (set CHERISH_TEST_POSTGRES_URL)"
+fi

@@ -1,0 +1,3 @@
+from cherish.cli import main
+
+main()

@@ -1,0 +1,380 @@
+"""Every change to a case, its messages and its owner. Each action writes its events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+
+from cherish.cases import events
+from cherish.cases.errors import CaseError
+from cherish.cases.models import (
+    Attachment,
+    Case,
+    Channel,
+    Direction,
+    Kind,
+    Message,
+    Severity,
+    Stage,
+)
+from cherish.core.clock import now
+from cherish.core.text import excerpt
+from cherish.customers.models import Customer
+from cherish.staff.models import AssignmentRule, Staff, Team
+
+SEVERITY_PRIORITY = {"low": 0, "normal": 10, "high": 20, "critical": 30}
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    name: str
+    content_type: str
+    content: bytes
+
+
+def _team_for(kind: str, channel: str) -> Team | None:
+    rules = AssignmentRule.objects.select_related("team").filter(kind=kind)
+    for rule in rules:
+        if not rule.channel or rule.channel == channel:
+            return rule.team
+    return Team.objects.order_by("id").first()
+
+
+def pick_owner(team: Team | None) -> tuple[Staff | None, str]:
+    """Round-robin among the team's available staff; the one assigned longest ago goes next.
+
+    Falls back to the team lead, then any available staff member, so that a case is never
+    left without a person ("call once": the customer deals with one named owner).
+    Must run inside the caller's transaction; the team row is locked so two concurrent
+    intakes cannot both pick the same member.
+    """
+    if team is not None:
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        member = (
+            Staff.objects.filter(team=team, is_available=True, user__is_active=True)
+            .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+            .first()
+        )
+        if member is not None:
+            return member, "round_robin"
+        if team.lead_id is not None:
+            return team.lead, "team_lead"
+    fallback = (
+        Staff.objects.filter(is_available=True, user__is_active=True)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+        .first()
+    )
+    return fallback, "any_available"
+
+
+def _store_attachments(message: Message, attachments: Iterable[NewAttachment]) -> None:
+    for item in attachments:
+        attachment = Attachment(
+            message=message,
+            original_name=item.name[:255],
+            content_type=item.content_type[:100],
+            size=len(item.content),
+        )
+        attachment.file.save(item.name, ContentFile(item.content), save=False)
+        attachment.save()
+
+
+def _add_message_row(
+    case: Case,
+    *,
+    direction: str,
+    channel: str,
+    body_text: str,
+    body_html: str = "",
+    subject: str = "",
+    author: Staff | None = None,
+    external_id: str = "",
+    is_automatic: bool = False,
+    attachments: Iterable[NewAttachment] = (),
+) -> Message:
+    at = now()
+    message = Message.objects.create(
+        case=case,
+        direction=direction,
+        channel=channel,
+        author=author,
+        body_text=body_text,
+        body_html=body_html,
+        subject=subject,
+        external_id=external_id,
+        is_automatic=is_automatic,
+        created_at=at,
+    )
+    _store_attachments(message, attachments)
+    events.record_message_added(
+        case,
+        by=author,
+        message_id=message.pk,
+        direction=direction,
+        channel=channel,
+        excerpt=excerpt(body_text, 160),
+    )
+    return message
+
+
+@transaction.atomic
+def open_case(
+    customer: Customer,
+    *,
+    text: str,
+    channel: str = Channel.WEB,
+    kind: str = Kind.COMPLAINT,
+    subject: str = "",
+    body_html: str = "",
+    order_reference: str = "",
+    external_id: str = "",
+    attachments: Iterable[NewAttachment] = (),
+    by: Staff | None = None,
+) -> tuple[Case, Message]:
+    """Open a case with the customer's first message and give it one owner at once.
+
+    Writes case.opened, message.added and case.owner_assigned.
+    """
+    at = now()
+    team = _team_for(kind, channel)
+    owner, rule = pick_owner(team)
+    case = Case.objects.create(
+        customer=customer,
+        kind=kind,
+        channel=channel,
+        subject=subject[:200],
+        order_reference=order_reference[:100],
+        owner=owner,
+        team=owner.team if owner and owner.team else team,
+        priority=SEVERITY_PRIORITY[Severity.NORMAL],
+        created_at=at,
+        updated_at=at,
+        last_inbound_at=at,
+        message_count=1,
+    )
+    events.record_case_opened(case, by=by, channel=channel, kind=kind)
+    message = _add_message_row(
+        case,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body_text=text,
+        body_html=body_html,
+        subject=subject[:200],
+        external_id=external_id,
+        attachments=attachments,
+        author=by if channel in (Channel.PHONE, Channel.VISIT, Channel.SOCIAL) else None,
+    )
+    if owner is not None:
+        Staff.objects.filter(pk=owner.pk).update(last_assigned_at=at)
+    events.record_owner_assigned(case, by=by, owner=owner, rule=rule)
+    return case, message
+
+
+@transaction.atomic
+def add_inbound_message(
+    case: Case,
+    *,
+    text: str,
+    channel: str,
+    body_html: str = "",
+    subject: str = "",
+    external_id: str = "",
+    attachments: Iterable[NewAttachment] = (),
+    by: Staff | None = None,
+) -> Message:
+    """Add the customer's message to a case; a closed case reopens (its history stays).
+
+    Writes message.added (and case.reopened when it was closed).
+    """
+    at = now()
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        old = case.stage
+        case.is_open = True
+        case.stage = Stage.RECEIVED
+        case.closed_at = None
+        events.record_case_reopened(case, by=None, reason="customer wrote again")
+        events.record_stage_changed(case, by=None, old=old, new=Stage.RECEIVED)
+    message = _add_message_row(
+        case,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body_text=text,
+        body_html=body_html,
+        subject=subject,
+        external_id=external_id,
+        attachments=attachments,
+        author=by,
+    )
+    case.last_inbound_at = at
+    case.updated_at = at
+    case.message_count = F("message_count") + 1
+    case.save(
+        update_fields=[
+            "is_open", "stage", "closed_at", "last_inbound_at", "updated_at", "message_count"
+        ]
+    )
+    case.refresh_from_db(fields=["message_count"])
+    return message
+
+
+@transaction.atomic
+def reply_to_customer(
+    case: Case,
+    *,
+    text: str,
+    by: Staff | None,
+    body_html: str = "",
+    subject: str = "",
+    is_automatic: bool = False,
+    attachments: Iterable[NewAttachment] = (),
+) -> Message:
+    """Store an outbound message. Delivery is the channel's business (outbox).
+
+    The first personal (non-automatic) reply sets the case's first-response time.
+    Writes message.added.
+    """
+    text = text.strip()
+    if not text:
+        raise CaseError("Write a reply before sending.", code="empty_reply", field="text")
+    at = now()
+    message = _add_message_row(
+        case,
+        direction=Direction.OUTBOUND,
+        channel=Channel.EMAIL if case.channel in (Channel.EMAIL, Channel.WEB) else case.channel,
+        body_text=text,
+        body_html=body_html,
+        subject=subject,
+        author=by,
+        is_automatic=is_automatic,
+        attachments=attachments,
+    )
+    fields = ["updated_at", "message_count"]
+    if not is_automatic and case.first_response_at is None:
+        case.first_response_at = at
+        fields.append("first_response_at")
+    case.updated_at = at
+    case.message_count = F("message_count") + 1
+    case.save(update_fields=fields)
+    case.refresh_from_db(fields=["message_count"])
+    return message
+
+
+@transaction.atomic
+def add_internal_note(case: Case, *, text: str, by: Staff) -> Message:
+    """An internal note: staff only, never shown to the customer. Writes message.added."""
+    text = text.strip()
+    if not text:
+        raise CaseError("Write the note first.", code="empty_note", field="text")
+    message = _add_message_row(
+        case, direction=Direction.NOTE, channel=case.channel, body_text=text, author=by
+    )
+    case.updated_at = now()
+    case.save(update_fields=["updated_at"])
+    return message
+
+
+@transaction.atomic
+def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case:
+    """Hand the case to another owner with a note the new owner sees first.
+
+    Refuses without a handoff note (code 'handoff_note_required'): without it the customer
+    has to explain everything again. Writes case.owner_changed.
+    """
+    note = note.strip()
+    if case.owner_id == to.pk:
+        raise CaseError(f"{to.display_name} already owns this case.", code="same_owner")
+    if len(note) < 10:
+        raise CaseError(
+            "Write a handoff note (at least a sentence) so the new owner does not have to "
+            "ask the customer again.",
+            code="handoff_note_required",
+            field="note",
+        )
+    old = case.owner
+    case.owner = to
+    case.team = to.team or case.team
+    case.handoff_note = note
+    case.handoff_unread = True
+    case.updated_at = now()
+    case.save(update_fields=["owner", "team", "handoff_note", "handoff_unread", "updated_at"])
+    events.record_owner_changed(case, by=by, old=old, new=to, note=note)
+    return case
+
+
+def mark_handoff_read(case: Case, *, by: Staff) -> None:
+    """The new owner has seen the handoff note."""
+    if case.handoff_unread and case.owner_id == by.pk:
+        Case.objects.filter(pk=case.pk).update(handoff_unread=False)
+        case.handoff_unread = False
+
+
+@transaction.atomic
+def change_stage(case: Case, *, stage: str, by: Staff | None, reason: str = "") -> Case:
+    """Move a case to another stage (the care workflow adds its rules on top).
+
+    Writes case.stage_changed, plus case.closed / case.reopened when openness changes.
+    """
+    if stage not in Stage.values:
+        raise CaseError(f"Unknown stage “{stage}”.", code="unknown_stage", field="stage")
+    if stage == case.stage:
+        return case
+    old = case.stage
+    at = now()
+    case.stage = stage
+    case.updated_at = at
+    fields = ["stage", "updated_at", "is_open", "closed_at"]
+    events.record_stage_changed(case, by=by, old=old, new=stage, reason=reason)
+    if stage == Stage.CLOSED and case.is_open:
+        case.is_open = False
+        case.closed_at = at
+        events.record_case_closed(case, by=by, resolution=reason)
+    elif stage != Stage.CLOSED and not case.is_open:
+        case.is_open = True
+        case.closed_at = None
+        events.record_case_reopened(case, by=by, reason=reason)
+    case.save(update_fields=fields)
+    return case
+
+
+@transaction.atomic
+def change_kind(case: Case, *, kind: str, by: Staff | None) -> Case:
+    """Set the kind. A person's choice is final: triage no longer overrides it.
+
+    Writes case.kind_changed.
+    """
+    if kind not in Kind.values:
+        raise CaseError(f"Unknown kind “{kind}”.", code="unknown_kind", field="kind")
+    if by is None and case.kind_set_by_staff:
+        return case
+    old = case.kind
+    case.kind_set_by_staff = case.kind_set_by_staff or by is not None
+    if old == kind:
+        case.save(update_fields=["kind_set_by_staff"])
+        return case
+    case.kind = kind
+    case.updated_at = now()
+    case.save(update_fields=["kind", "kind_set_by_staff", "updated_at"])
+    events.record_kind_changed(case, by=by, old=old, new=kind)
+    return case
+
+
+@transaction.atomic
+def change_severity(case: Case, *, severity: str, by: Staff | None, priority_bonus: int = 0) -> Case:
+    """Set the severity; the inbox priority follows it. Writes case.severity_changed."""
+    if severity not in Severity.values:
+        raise CaseError(
+            f"Unknown severity “{severity}”.", code="unknown_severity", field="severity"
+        )
+    old = case.severity
+    case.severity = severity
+    case.priority = SEVERITY_PRIORITY[severity] + priority_bonus
+    case.updated_at = now()
+    case.save(update_fields=["severity", "priority", "updated_at"])
+    if old != severity:
+        events.record_severity_changed(case, by=by, old=old, new=severity)
+    return case

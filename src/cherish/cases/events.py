@@ -1,0 +1,96 @@
+"""The catalogue of case events: one function per type, called only from actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cherish.cases.models import Case, CaseEvent
+from cherish.core.clock import now
+from cherish.staff.models import Staff
+
+
+def _record(case: Case, type_: str, by: Staff | None, **data: Any) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        customer_id=case.customer_id,
+        type=type_,
+        actor=by,
+        data=data,
+        created_at=now(),
+    )
+
+
+def record_case_opened(case: Case, *, by: Staff | None, channel: str, kind: str) -> CaseEvent:
+    return _record(case, "case.opened", by, channel=channel, kind=kind)
+
+
+def record_owner_assigned(
+    case: Case, *, by: Staff | None, owner: Staff | None, rule: str
+) -> CaseEvent:
+    return _record(
+        case,
+        "case.owner_assigned",
+        by,
+        owner_id=owner.pk if owner else None,
+        owner_name=owner.display_name if owner else "",
+        rule=rule,
+    )
+
+
+def record_owner_changed(
+    case: Case, *, by: Staff | None, old: Staff | None, new: Staff, note: str
+) -> CaseEvent:
+    return _record(
+        case,
+        "case.owner_changed",
+        by,
+        old_owner_id=old.pk if old else None,
+        old_owner_name=old.display_name if old else "",
+        owner_id=new.pk,
+        owner_name=new.display_name,
+        note=note,
+    )
+
+
+def record_message_added(
+    case: Case, *, by: Staff | None, message_id: int, direction: str, channel: str, excerpt: str
+) -> CaseEvent:
+    return _record(
+        case,
+        "message.added",
+        by,
+        message_id=message_id,
+        direction=direction,
+        channel=channel,
+        excerpt=excerpt,
+    )
+
+
+def record_stage_changed(
+    case: Case, *, by: Staff | None, old: str, new: str, reason: str = ""
+) -> CaseEvent:
+    return _record(case, "case.stage_changed", by, old=old, new=new, reason=reason)
+
+
+def record_kind_changed(case: Case, *, by: Staff | None, old: str, new: str) -> CaseEvent:
+    return _record(case, "case.kind_changed", by, old=old, new=new)
+
+
+def record_severity_changed(case: Case, *, by: Staff | None, old: str, new: str) -> CaseEvent:
+    return _record(case, "case.severity_changed", by, old=old, new=new)
+
+
+def record_case_closed(case: Case, *, by: Staff | None, resolution: str = "") -> CaseEvent:
+    return _record(case, "case.closed", by, resolution=resolution)
+
+
+def record_case_reopened(case: Case, *, by: Staff | None, reason: str = "") -> CaseEvent:
+    return _record(case, "case.reopened", by, reason=reason)
+
+
+def record_case_event(case: Case, type_: str, *, by: Staff | None, **data: Any) -> CaseEvent:
+    """For higher apps (care, triage, intake) that keep their own catalogue in events.py.
+
+    They call this from their own ``record_*`` helpers so every event lands on one timeline.
+    """
+    return _record(case, type_, by, **data)

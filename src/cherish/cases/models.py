@@ -1,0 +1,188 @@
+"""The case spine: a case, its messages and attachments, and its append-only history."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import PurePosixPath
+
+from django.db import models
+
+from cherish.core.references import new_reference
+
+
+class Kind(models.TextChoices):
+    COMPLAINT = "complaint", "Complaint"
+    INQUIRY = "inquiry", "Inquiry"
+    COMPLIMENT = "compliment", "Compliment"
+    SUGGESTION = "suggestion", "Suggestion"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    EMAIL = "email", "Email"
+    API = "api", "API"
+    PHONE = "phone", "Phone call"
+    VISIT = "visit", "Visit"
+    SOCIAL = "social", "Social media"
+    LETTER = "letter", "Letter"
+
+
+# The default stages. The care workflow defines the full flow and checklists; this is the
+# vocabulary the spine needs to know which cases are open.
+class Stage(models.TextChoices):
+    RECEIVED = "received", "Received"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    LISTENING = "listening", "Listening"
+    RESPONDING = "responding", "Responding"
+    RECOVERING = "recovering", "Recovering"
+    PLUS_ONE = "plus_one", "Plus one"
+    FOLLOWING_UP = "following_up", "Following up"
+    WAITING_ON_CUSTOMER = "waiting", "Waiting on customer"
+    CLOSED = "closed", "Closed"
+
+
+SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def open(self) -> CaseQuerySet:
+        return self.filter(is_open=True)
+
+    def owned_by(self, staff_id: int) -> CaseQuerySet:
+        return self.filter(owner_id=staff_id)
+
+
+class Case(models.Model):
+    reference = models.CharField(max_length=12, unique=True, default=new_reference)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMPLAINT)
+    # True once staff set the kind by hand: triage must not override a person's judgement.
+    kind_set_by_staff = models.BooleanField(default=False)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.RECEIVED)
+    is_open = models.BooleanField(default=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.NORMAL)
+    # Inbox order: higher first. Derived from severity and triage (anger, risk flags).
+    priority = models.SmallIntegerField(default=0)
+    # Badges the inbox shows without a join ("angry", "leaving", "vulnerable", ...), set by
+    # triage and the care clocks; at_risk feeds the "unassigned / at risk" view.
+    badges = models.JSONField(default=list, blank=True)
+    at_risk = models.BooleanField(default=False)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
+    subject = models.CharField(max_length=200, blank=True)
+    order_reference = models.CharField(max_length=100, blank=True)
+    owner = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    team = models.ForeignKey(
+        "staff.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    # The latest handoff note, shown first to the new owner until they open the case.
+    handoff_note = models.TextField(blank=True)
+    handoff_unread = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "is_open", "-priority", "-updated_at"], name="case_mine"),
+            models.Index(fields=["team", "is_open", "-priority", "-updated_at"], name="case_team"),
+            models.Index(fields=["is_open", "-priority", "-updated_at"], name="case_open"),
+            models.Index(fields=["customer", "-created_at"], name="case_customer"),
+            models.Index(fields=["kind", "is_open", "-updated_at"], name="case_kind"),
+            models.Index(fields=["is_open", "at_risk", "-priority"], name="case_at_risk"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", "From the customer"
+    OUTBOUND = "out", "To the customer"
+    NOTE = "note", "Internal note"
+
+
+class Message(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    author = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Plain text is what every page shows; sanitised HTML is kept for fidelity only.
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    # Email Message-ID (inbound or outbound) for threading replies.
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # True for automatic messages (acknowledgements): they do not count as a personal reply.
+    is_automatic = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="message_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} on {self.case_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Never the uploaded name: a random name cannot collide, traverse or be guessed.
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    token = secrets.token_hex(16)
+    return f"attachments/{token[:2]}/{token}{suffix}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    public_id = models.CharField(max_length=32, unique=True, default=secrets.token_urlsafe)
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CaseEvent(models.Model):
+    """Append-only history. Written only through cherish.cases.events, inside actions."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # Denormalised so the customer's timeline across all cases is one indexed read.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="case_events"
+    )
+    type = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="event_case_time"),
+            models.Index(fields=["customer", "-created_at"], name="event_customer_time"),
+            models.Index(fields=["type", "created_at"], name="event_type_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} on {self.case_id}"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+# The desk's main navigation: (label, url name). Entries whose page is not installed are
+# skipped, so an app adds its page here and the link appears once its URL exists.
+DESK_NAV = [
+    ("Inbox", "cases:inbox"),
+    ("Due & approvals", "care:due"),
+    ("Customers", "customers:list"),
+    ("Moments", "outreach:moments"),
+    ("Churn radar", "outreach:radar"),
+    ("Could not read", "intake:unreadable"),
+    ("Tasks", "outbox:tasks"),
+    ("Admin", "admin:index"),
+]
+
+
+def _nav(request: HttpRequest) -> list[dict[str, Any]]:
+    items = []
+    for label, name in DESK_NAV:
+        if name == "admin:index" and not getattr(request.user, "is_staff", False):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "current": request.path.startswith(url) and url != "/"})
+    return items
+
+
+def cherish(request: HttpRequest) -> dict[str, Any]:
+    context: dict[str, Any] = {"org_name": settings.CHERISH_ORG_NAME}
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        context["desk_nav"] = _nav(request)
+    return context

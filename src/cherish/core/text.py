@@ -1,0 +1,46 @@
+"""Text hygiene: sanitised HTML, plain text from HTML, safe one-line values."""
+
+from __future__ import annotations
+
+import re
+
+import html2text
+import nh3
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def sanitise_html(html: str) -> str:
+    """Keep only harmless formatting; scripts, styles, event handlers and URLs of other schemes go."""
+    return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+
+
+def html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text()
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.body_width = 0
+    return clean_text(converter.handle(html))
+
+
+def clean_text(text: str) -> str:
+    """Normalise line ends, drop control characters and trailing blank lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def one_line(value: str, limit: int = 200) -> str:
+    """A value safe for a header or a single-line field: no line breaks, no control chars."""
+    value = _CONTROL.sub("", value.replace("\r", " ").replace("\n", " "))
+    return _SPACES.sub(" ", value).strip()[:limit]
+
+
+def excerpt(text: str, limit: int = 240) -> str:
+    flat = _SPACES.sub(" ", text.replace("\n", " ")).strip()
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut + "…"

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from cherish.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+]

@@ -1,0 +1,75 @@
+"""Raw inbound material, API keys and idempotency keys: the intake's own records."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+
+
+class RawStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (automatic or unwanted)"
+    FAILED = "failed", "Could not read"
+
+
+class RawContact(models.Model):
+    """Exactly what arrived, stored before anything parses it, so nothing is ever lost."""
+
+    channel = models.CharField(max_length=8)
+    received_at = models.DateTimeField(db_index=True)
+    # Small payloads (form posts, API JSON) inline; raw email bytes on disk under the data dir.
+    payload = models.JSONField(null=True, blank=True)
+    raw_path = models.CharField(max_length=200, blank=True)
+    raw_size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    sender = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=10, choices=RawStatus.choices, default=RawStatus.RECEIVED)
+    error = models.TextField(blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="raw_contacts"
+    )
+    message = models.ForeignKey(
+        "cases.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "-received_at"], name="raw_status_time")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.received_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class ApiKey(models.Model):
+    """An integration's key. Only a SHA-256 hash is kept; the key is shown once at creation."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a request with an Idempotency-Key, replayed for retries."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key")
+        ]

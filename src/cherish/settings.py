@@ -1,0 +1,192 @@
+"""Django settings for Cherish, driven by ``CHERISH_*`` variables (see env.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from cherish import env
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = env.data_dir()
+MEDIA_ROOT = DATA_DIR / "files"
+RAW_STORE_DIR = DATA_DIR / "raw"
+
+SECRET_KEY = env.secret_key(DATA_DIR)
+DEBUG = env.get_bool("DEBUG", False)
+ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    # Cherish apps, in dependency order (see ARCHITECTURE.md).
+    "cherish.core",
+    "cherish.outbox",
+    "cherish.staff",
+    "cherish.customers",
+    "cherish.cases",
+    "cherish.intake",
+    "cherish.triage",
+    "cherish.care",
+    "cherish.outreach",
+    "cherish.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "cherish.core.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "cherish.urls"
+WSGI_APPLICATION = "cherish.wsgi.application"
+ASGI_APPLICATION = "cherish.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cherish.core.context_processors.cherish",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'cherish.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(env.get("DATABASE_URL", _default_db), conn_max_age=60),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN
+    # so two writers queue on busy_timeout instead of failing with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            " PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456;"
+        ),
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "cases:inbox"
+LOGOUT_REDIRECT_URL = "core:login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Attachments are never served from a public URL: MEDIA_URL points nowhere routable and
+# every download goes through an access-checked view.
+MEDIA_URL = "/_private_media/"
+
+# Upload limits: attachments are checked again by the intake forms with clear messages.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+CHERISH_MAX_ATTACHMENT_BYTES = env.get_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+CHERISH_MAX_ATTACHMENTS = 5
+CHERISH_MAX_TEXT_CHARS = 20_000
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if env.get_bool("HTTPS", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.get_bool("SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.get_int("HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.get("REDIS_URL")}
+        if env.get("REDIS_URL")
+        else {
+            # A database cache is shared by every process on the machine, so rate limits and
+            # login throttling hold across gunicorn workers without Redis.
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cherish_cache",
+        }
+    )
+}
+
+TASKS = {
+    "default": (
+        {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}
+        if env.get("TASK_BACKEND") == "rq"
+        else {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    )
+}
+RQ_QUEUES = {"default": {"URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
+
+EMAIL_URL = env.get("EMAIL_URL", "smtp://127.0.0.1:1025")
+DEFAULT_FROM_EMAIL = env.get("FROM_EMAIL", "care@cherish.example.com")
+CHERISH_INBOUND_ADDRESSES = env.get_list("INBOUND_ADDRESSES", [DEFAULT_FROM_EMAIL])
+CHERISH_SMTP_HOST = env.get("SMTP_HOST", "127.0.0.1")
+CHERISH_SMTP_PORT = env.get_int("SMTP_PORT", 2525)
+CHERISH_IMAP_URL = env.get("IMAP_URL")
+CHERISH_ORG_NAME = env.get("ORG_NAME", "Cherish Demo Company")
+
+# Spam defence on the public pages.
+CHERISH_PUBLIC_RATE_LIMIT = env.get_int("PUBLIC_RATE_LIMIT", 10)  # submissions per IP per hour
+CHERISH_LOGIN_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5)  # per username+IP, 15 min
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Tasks queued after every accepted inbound message, called as task.enqueue(message_id, opened).
+# Each app that reacts to new messages is named here rather than imported by intake.
+CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list("INTAKE_FOLLOW_ON", [])
+CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")

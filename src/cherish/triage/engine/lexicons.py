@@ -1,0 +1,297 @@
+"""Rule lexicons: risk flags, emotions, urgency, phase, and cue words for the kind model.
+
+Each category is a list of regular expressions (matched on lower-cased text with straight
+apostrophes). A cue is ignored when a negator (not, never, no, pas, nicht, nunca, ...) sits in
+the three words before it — unless the cue itself starts with a negation (``!`` prefix marks
+such cues, e.g. "never shop here again"). English first; French, German, Spanish, Italian,
+Portuguese and Dutch cues for the flags and the strongest emotions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# fmt: off
+LEXICON: dict[str, list[str]] = {
+    # ---------------------------------------------------------------- risk flags
+    "leaving": [
+        r"switch(?:ing|ed)? (?:over )?to (?:a |an |your )?(?:competitor|rival|another|a different|different)",
+        r"switch(?:ing|ed)? (?:over )?to \w+ (?:instead|tomorrow|next month|from now|after this)",
+        r"switch(?:ing)? (?:banks|providers|suppliers|networks|airlines|carriers|energy suppliers)",
+        r"(?:moving|move|going|go|went) (?:over )?to (?:a |your |another )?(?:competitor|rival|another (?:bank|provider"
+        r"|company|supplier|airline|store|shop|network))", r"(?:go|going|shop|shopping) elsewhere",
+        r"tak(?:e|ing) my (?:business|money|custom|account)s? elsewhere",
+        r"(?:cancel|close|closing|cancelling|canceling|terminate|terminating|end|ending) (?:my|our|the) "
+        r"(?:account|contract|subscription|membership|policy|plan|service|card|broadband|mortgage)",
+        r"(?:i|we)(?:'m| am|'re| are)? (?:done|finished) with (?:you|your|this)",
+        r"!(?:never|won't|will not|wont) (?:be )?(?:shop|shopping|use|using|fly|flying|buy|buying|order|ordering"
+        r"|book|booking|come|coming|bank|banking|return|returning|recommend)(?:ing)? (?:with |from |here |you |back)?",
+        r"!never (?:again|use you)", r"!not (?:coming|going) back",
+        r"last time (?:i|we) (?:use|buy|order|fly|book|shop)", r"lost (?:a|another|my) (?:loyal )?customer",
+        r"looking for (?:a |another )?(?:new|different) (?:provider|bank|supplier|company)",
+        r"(?:leave|leaving|left) (?:you|your (?:bank|company|service|store|network))", r"port(?:ing)? my number",
+        r"changer? (?:de )?(?:banque|fournisseur|opérateur)", r"résilier", r"résiliation", r"je vais partir",
+        r"kündig(?:e|en|ung)", r"anbieter wechseln", r"wechsle (?:zu|den)",
+        r"cambiar(?:me)? de (?:banco|compañía|proveedor|operador)", r"darme de baja", r"dar de baja",
+        r"me voy a (?:la competencia|otro)", r"disdett[ao]", r"cambio (?:banca|operatore|gestore)",
+        r"opzeggen", r"overstappen",
+    ],
+    "legal": [
+        r"lawyers?", r"solicitors?", r"attorneys?", r"legal (?:action|advice|proceedings|team|counsel)",
+        r"(?:sue|suing|sued)\b", r"lawsuit", r"court\b", r"small claims", r"ombudsman", r"tribunal",
+        r"trading standards", r"regulator", r"\bcfpb\b", r"\bfca\b", r"\bftc\b", r"\bbbb\b",
+        r"better business bureau", r"attorney general", r"consumer (?:rights|protection)",
+        r"report(?:ing|ed)? (?:you|this|it|them) to (?:the )?(?:authorities|police|regulator|ombudsman)",
+        r"class action", r"breach of contract", r"\bfcra\b", r"\bfdcpa\b",
+        r"letter before action", r"notice of intent", r"intent to sue",
+        r"avocat", r"médiateur", r"tribunal", r"poursuites", r"porter plainte",
+        r"anwalt", r"rechtsanwalt", r"klage", r"verklagen", r"gericht", r"verbraucherzentrale",
+        r"schlichtungsstelle", r"abogad[oa]", r"demanda(?:r)?", r"denuncia(?:r)?", r"juzgado",
+        r"tribunales", r"defensor del (?:cliente|pueblo)", r"avvocat[oa]", r"denunciare", r"advogad[oa]",
+        r"processar", r"advocaat", r"rechter",
+    ],
+    "public": [
+        r"twitter", r"tweet(?:ing|ed)?", r"facebook", r"instagram", r"tiktok", r"reddit", r"youtube",
+        r"social media", r"trustpilot", r"yelp", r"google reviews?", r"tripadvisor",
+        r"(?:one|1|zero|0)[- ]star", r"(?:bad|negative|terrible|honest|scathing) review",
+        r"(?:leave|leaving|write|writing|post|posting) (?:a |an )?(?:\w+ )?review",
+        r"(?:the|local|national) (?:press|newspapers?|media)\b", r"journalists?", r"watchdog", r"newspapers?", r"(?:bbc|itv|channel 4) ",
+        r"(?:tell|telling|warn|warning) (?:everyone|all my friends|everybody|people)",
+        r"go(?:ing)? viral", r"(?:post|posting|share|sharing) (?:this|it) (?:on|online|everywhere)",
+        r"name and shame", r"presse", r"réseaux sociaux", r"avis négatif", r"zeitung",
+        r"soziale(?:n)? medien", r"bewertung", r"redes sociales", r"reseña", r"prensa",
+        r"recensione", r"giornali",
+    ],
+    "vulnerable": [
+        r"(?:elderly|old|aged|frail|disabled|sick|vulnerable|dying|blind|deaf) (?:mother|father|mum|mom|dad"
+        r"|parents?|relative|neighbou?r|customer|aunt|uncle|grandmother|grandfather|gran|nan|husband|wife|partner)",
+        r"\b(?:8|9)0[- ]year[- ]old", r"pensioner", r"old age", r"care home", r"nursing home",
+        r"(?:passed away|died|death|funeral|bereave(?:d|ment)|widow(?:ed|er)?|lost my (?:husband|wife|mother|father"
+        r"|mum|mom|dad|son|daughter|partner))",
+        r"(?:can't|cannot|can not|unable to) afford", r"(?:lost|losing) my job", r"unemployed",
+        r"redundan(?:t|cy)", r"food bank", r"(?:financial )?hardship", r"struggling (?:to pay|financially|to make ends meet|to afford|to get by)",
+        r"!no money (?:left|for)", r"behind (?:on|with) (?:my )?(?:rent|mortgage|payments|bills)",
+        r"(?:facing )?(?:eviction|evicted|foreclosure|homeless)",
+        r"my (?:baby|toddler|newborn|infant)\b", r"(?:young|little|small|disabled|sick|autistic) (?:child|children|kids?|son|daughter)",
+        r"(?:for|with) my (?:child|children|kids|son|daughter) (?:who|at home|in the|and me)",
+        r"my (?:child|son|daughter|kids?) (?:is|are|has|have) (?:ill|sick|disabled|autistic|asthma|in hospital)",
+        r"(?:pregnan(?:t|cy)|disabilit(?:y|ies)|wheelchair|dementia|alzheimer|cancer|chemo|dialysis"
+        r"|terminal(?:ly)? ill|hospital|hospitali[sz]ed|surgery|mental health|depress(?:ion|ed)|anxiety"
+        r"|suicid\w*|carer|caregiver|medical (?:condition|equipment)|oxygen|insulin|medication)",
+        r"(?:i am|i'm|he is|she is|he's|she's) (?:very )?(?:ill|sick|disabled|blind|deaf|vulnerable)",
+        r"(?:older|elderly) (?:american|person|customer|people)", r"servicemember", r"veteran",
+        r"personne âgée", r"ma mère âgée", r"décédé", r"décès", r"handicap", r"chômage", r"malade",
+        r"mon enfant", r"mes enfants", r"bébé", r"ältere", r"meine (?:alte|kranke) mutter", r"verstorben",
+        r"todesfall", r"behindert", r"arbeitslos", r"krank", r"mein kind", r"meine kinder",
+        r"mi madre (?:mayor|anciana|enferma)", r"falleci(?:ó|do|miento)", r"discapacidad", r"desemplead[oa]",
+        r"enferm[oa]", r"mi hij[oa]", r"mis hijos", r"anzian[oa]", r"mia madre", r"morto", r"malato",
+    ],
+    "safety": [
+        r"(?:caught|catch|catching|on) fire", r"fire hazard", r"flames?", r"smok(?:e|ing) (?:came|coming|from)",
+        r"burn(?:t|ed|ing|s)? (?:my|his|her|our|the|a)", r"burns?\b", r"explod(?:e|ed|ing)", r"explosion",
+        r"electric(?:al)? shock", r"electrocut\w*", r"sparks?\b", r"sparking", r"overheat(?:ed|ing|s)?",
+        r"melt(?:ed|ing)", r"gas (?:leak|smell)", r"smell(?:s)? (?:of )?gas", r"carbon monoxide",
+        r"leak(?:ing)? (?:gas|chemicals?)", r"injur(?:ed|y|ies)", r"hurt (?:myself|my|him|her|them)",
+        r"(?:cut|cuts) (?:my|his|her) (?:hand|finger|mouth)", r"food poisoning", r"allergic reaction",
+        r"anaphyla\w+", r"choking", r"shards? of glass", r"glass in (?:my|the)", r"ambulance", r"a&e",
+        r"emergency room", r"\bunsafe\b", r"dangerous", r"hazard(?:ous)?", r"(?:brakes?|steering) (?:failed|failure)",
+        r"product recall", r"recalled", r"mould", r"mold\b", r"exposed wires?", r"live wires?",
+        r"incendie", r"pris feu", r"brûl\w+", r"dangereux", r"blessé", r"in brand", r"feuer", r"explodiert",
+        r"gefährlich", r"verletzt", r"incendio", r"fuego", r"quemad[oa]", r"peligros[oa]", r"herid[oa]",
+        r"pericolos[oa]", r"fuoco", r"incêndio", r"perigos[oa]",
+    ],
+    # ---------------------------------------------------------------- emotions
+    "anger": [
+        r"furious", r"outrag(?:ed|eous)", r"livid", r"fuming", r"disgust(?:ed|ing)", r"disgrace(?:ful)?",
+        r"appall(?:ed|ing)", r"unacceptable", r"ridiculous", r"pathetic", r"absurd", r"scandal(?:ous)?",
+        r"\bscam(?:mers?|med)?\b", r"rip[- ]?off", r"rob(?:bed|bery|bing)", r"thie(?:f|ves)", r"crooks?",
+        r"liars?", r"\blied\b", r"lying", r"cheat(?:ed|ing|s)?", r"incompetent", r"incompetence", r"useless",
+        r"worst", r"hate", r"angry", r"anger", r"mad\b", r"how dare", r"shame on you", r"shameful",
+        r"\bf+u+c+k\w*", r"\bsh[i1]t+\w*", r"\bcrap\b", r"\bbs\b", r"bullshit", r"\bdamn\b", r"bloody",
+        r"goddamn", r"\bwtf\b", r"joke\b", r"a joke", r"criminal", r"illegal(?:ly)?", r"harass\w*",
+        r"predatory", r"fraudulent", r"insult(?:ing|ed)?", r"rude", r"arrogant", r"horrible", r"terrible",
+        r"awful", r"atrocious", r"abysmal", r"inexcusable", r"enough is enough",
+        r"scandaleux", r"inadmissible", r"inacceptable", r"honteux", r"furieux", r"en colère", r"arnaque",
+        r"voleurs", r"unverschämt", r"frechheit", r"inakzeptabel", r"wütend", r"betrug", r"skandal",
+        r"sauer", r"vergogna", r"inaccettabile", r"inaceptable", r"vergüenza", r"indignad[oa]",
+        r"furios[oa]", r"estafa", r"ladrones", r"enfadad[oa]", r"inaceitável", r"absurdo",
+    ],
+    "frustration": [
+        r"frustrat\w*", r"annoy(?:ed|ing)", r"fed up", r"sick (?:and tired )?of", r"tired of",
+        r"still (?:waiting|not|no|haven't|hasn't|nothing|unresolved|broken|have not|has not)",
+        r"yet again", r"again and again", r"once again", r"(?:happened|wrong|broken|late|delayed|cancel\w*|down|failed|charged) again", r"every (?:single )?time", r"(?:third|fourth|fifth|3rd|4th|5th|0th|umpteenth|\d+(?:st|nd|rd|th)) time",
+        r"(?:several|many|multiple|countless|numerous|0|\d+) times", r"(?:hours|hour|ages|forever) on hold",
+        r"on hold (?:for )?(?:0|\d+|over|an?|hours|ages|forever)", r"no one (?:has )?(?:called|got|gets|replied|responded|answers|helps|cares)",
+        r"nobody (?:has )?(?:called|got|gets|replied|responded|answers|helps|cares|knows)",
+        r"!no (?:one|body) (?:seems to )?(?:care|know)", r"!not (?:a|one) single",
+        r"waste of (?:time|money)", r"wasted", r"going (?:round|around) in circles", r"keep(?:s)? (?:getting|being|telling)",
+        r"passed (?:around|from)", r"chas(?:e|ing) (?:this|you|it|them|up)", r"(?:weeks|months|days) (?:now|later|of)",
+        r"sort (?:it|this) out", r"how (?:many|long) (?:more )?(?:times|do i have)", r"(?:why|how) (?:is|does) (?:it|this) (?:so hard|take)",
+        r"hopeless", r"ugh+\b", r"seriously\b", r"come on\b", r"\bsmh\b", r"unbelievable", r"can't believe",
+        r"!never (?:got|received|heard|answered|called|replied|arrived|came|fixed|resolved)",
+        r"!(?:didn't|did not|doesn't|does not|don't|won't|wouldn't|can't|cannot|haven't|hasn't) (?:work|help|respond|reply|answer|call|arrive|get back)",
+        r"ignored", r"ignoring", r"runaround", r"run around", r"no response", r"no reply", r"no answer",
+        r"toujours (?:pas|rien)", r"encore une fois", r"ras le bol", r"marre", r"immer noch", r"schon wieder",
+        r"zum (?:dritten|x-ten) mal", r"nervig", r"todavía (?:no|nada)", r"otra vez", r"harto", r"ancora",
+        r"di nuovo", r"stufo", r"nog steeds",
+    ],
+    "disappointment": [
+        r"disappoint\w*", r"let down", r"letdown", r"expected (?:better|more)", r"used to be", r"shame\b",
+        r"sadly", r"unfortunately", r"a pity", r"underwhelm\w*", r"not (?:what|as) (?:i|we) expected",
+        r"(?:i|we) (?:had )?hoped", r"sad\b", r"upset", r"(?:poor|low|bad) (?:quality|service|experience)",
+        r"not (?:up to|good enough)", r"falls? short", r"mediocre", r"regret", r"(?:such a|what a) (?:shame|pity)",
+        r"déçu\w*", r"décevant", r"dommage", r"enttäusch\w*", r"schade", r"decepcionad[oa]", r"decepción",
+        r"una pena", r"delus[oa]", r"deluso", r"peccato", r"teleurgesteld",
+    ],
+    "worry": [
+        r"worr(?:ied|y|ying)", r"anxious", r"concern(?:ed|ing)", r"scared", r"afraid", r"frighten\w*",
+        r"nervous", r"stress(?:ed|ful)?", r"panic\w*", r"don't know what (?:to do|else)", r"desperate\w*",
+        r"(?:what|how) (?:will|am|do) (?:i|we) (?:do|going to|pay)", r"fraud\w*", r"stolen", r"hack(?:ed|er)",
+        r"identity theft", r"unauthori[sz]ed", r"(?:can't|cannot) sleep", r"losing sleep", r"urgent(?:ly)?",
+        r"at risk", r"(?:lose|losing) (?:my|our) (?:home|house)", r"inqui[eè]t\w*", r"peur", r"angoiss\w*",
+        r"sorge", r"besorgt", r"angst", r"preocupad[oa]", r"miedo", r"preoccupat[oa]", r"paura",
+        r"preocupação",
+    ],
+    "gratitude": [
+        r"thank(?:s| you)", r"\bthx\b", r"\bty\b", r"grateful", r"gratitude", r"appreciat\w*", r"kudos",
+        r"shout ?out", r"amazing", r"brilliant", r"excellent", r"outstanding", r"fantastic", r"wonderful",
+        r"superb", r"great (?:job|work|service|experience|team|staff)", r"well done", r"above and beyond",
+        r"(?:so|very|really|incredibly|extremely) (?:helpful|kind|patient|friendly|professional)",
+        r"lovely", r"delighted", r"impressed", r"love (?:the|your|it|this|my|how)", r"loved", r"best (?:service|customer)",
+        r"made my day", r"lifesaver", r"life saver", r"\bhero\b", r"pleased", r"happy with",
+        r"merci", r"remercie", r"génial", r"formidable", r"danke", r"dankbar", r"super\b",
+        r"hervorragend", r"gracias", r"agradec\w*", r"excelente", r"estupend[oa]", r"grazie", r"ottimo",
+        r"obrigad[oa]", r"bedankt", r"geweldig",
+    ],
+    # ---------------------------------------------------------------- urgency / shape cues
+    "time_critical": [
+        r"urgent(?:ly)?", r"\basap\b", r"immediately", r"right now", r"emergency", r"today\b", r"tonight",
+        r"by tomorrow", r"within (?:the next )?(?:0|\d+|an?|one|two) (?:hours?|days?)", r"deadline",
+        r"running out", r"last day", r"before (?:my|the) (?:flight|wedding|funeral|surgery|closing|move)",
+        r"my flight (?:is|leaves)", r"stranded", r"stuck (?:at|in|abroad)",
+        r"!no (?:heating|heat|hot water|water|power|electricity|gas|internet|phone|food|money)",
+        r"(?:without|w/o) (?:heating|heat|hot water|water|power|electricity|internet|money|food|medication)",
+        r"(?:can't|cannot|unable to) (?:access|get to|withdraw) (?:my )?(?:money|funds|account|cash)",
+        r"(?:account|card) (?:frozen|blocked|locked)", r"overdrawn", r"bounced", r"foreclos\w*", r"evict\w*",
+        r"repossess\w*", r"shut ?off", r"cut off", r"disconnect(?:ed|ion)", r"urgente", r"dringend",
+        r"sofort", r"inmediatamente", r"urgence",
+    ],
+    "praise": [
+        r"thank(?:s| you)", r"grateful", r"appreciat\w*", r"amazing", r"brilliant", r"excellent",
+        r"outstanding", r"fantastic", r"wonderful", r"superb", r"well done", r"above and beyond",
+        r"(?:so|very|really) (?:helpful|kind|patient|friendly)", r"lovely", r"impressed", r"love\b",
+        r"great\b", r"perfect", r"recommend", r"best\b", r"happy", r"pleased", r"kudos", r"compliments?",
+        r"merci", r"danke", r"gracias", r"grazie",
+    ],
+    "suggestion": [
+        r"(?:you )?(?:should|could|might) (?:consider|think about|add|offer|make|have|allow|let|introduce|provide|try|put)",
+        r"would(?:n't| not)? (?:it )?be (?:nice|great|good|helpful|better|useful|easier) (?:if|to)",
+        r"(?:it )?would (?:be|help) (?:great|nice|helpful|a lot|useful)", r"(?:i|we) (?:suggest|propose|recommend) (?:that|you|adding)",
+        r"suggestion", r"idea\b", r"feature request", r"(?:please )?consider (?:adding|offering|making|allowing)",
+        r"how about", r"what about (?:adding|offering|having)", r"(?:i'd|i would|we'd|we would) (?:love|like) (?:to see|it if|if you)",
+        r"(?:one|a) (?:small )?(?:improvement|thing you could)", r"(?:could|can) you (?:please )?(?:add|introduce|offer|bring back|make it)",
+        r"why not (?:add|offer|have|let|allow|make)", r"wish (?:you|there was|there were|it)", r"it'd be (?:great|nice|good)",
+        r"in future", r"going forward", r"(?:wäre|waere) (?:es )?(?:schön|gut|toll)", r"vorschlag", r"suggère", r"suggestion",
+        r"serait bien", r"sugerencia", r"sería (?:bueno|genial)", r"suggerimento", r"sarebbe bello",
+    ],
+    "problem": [
+        r"on hold", r"delay(?:ed|s)?", r"cancel(?:l)?ed", r"broken", r"broke\b", r"not working", r"doesn't work",
+        r"stopped working", r"never arrived", r"late\b", r"lost\b", r"missing", r"wrong", r"charged",
+        r"overcharg\w*", r"hours\b", r"waiting", r"still\b", r"again\b", r"another\b", r"stuck", r"fail(?:ed|s)?",
+        r"error", r"crash(?:ed|es)?", r"down\b", r"refund", r"damaged", r"faulty", r"declined", r"nobody",
+        r"no one",
+    ],
+    "sarcasm_open": [
+        r"(?:^|[.!?] )(?:oh )?(?:great|brilliant|fantastic|wonderful|perfect|lovely|awesome|nice|super)[,!.]",
+        r"thanks (?:a lot|for nothing|a bunch|so much)[.!]*\s*$", r"thanks for nothing", r"just what i needed",
+        r"love (?:it )?(?:when|how|waiting|being|sitting|spending)", r"yeah right", r"well done[,.!]* (?:again|another|you)",
+        r"what a (?:great|fantastic|wonderful) (?:way|start|service)", r"(?:really|so) (?:impressive|professional)[.!]+ ?(?:not|again|another|\d)",
+        r"#not\b", r"\bnot!", r"bravo", r"way to go",
+    ],
+    "intensifier": [
+        r"very", r"really", r"extremely", r"absolutely", r"totally", r"completely", r"utterly", r"so\b",
+        r"seriously", r"beyond", r"incredibly", r"the worst", r"ever\b", r"never\b",
+    ],
+    # ---------------------------------------------------------------- phase of the transaction
+    "phase_before": [
+        r"before (?:i|we) (?:buy|order|book|sign|purchase|commit|switch)", r"thinking (?:of|about) (?:buying|ordering|booking|joining|switching)",
+        r"considering", r"quote\b", r"do you (?:offer|sell|have|stock|deliver|ship)", r"is (?:it|there) (?:available|in stock)",
+        r"how much (?:is|does|would|will)", r"pric(?:e|es|ing)", r"pre-?order", r"sign(?:ing)? up", r"open(?:ing)? an account",
+        r"(?:want|would like|looking) to (?:buy|order|book|open|join|purchase|apply)", r"can i (?:buy|order|book|open|apply)",
+        r"eligib\w*", r"apply(?:ing)? for", r"application", r"brochure", r"before purchas\w*",
+    ],
+    "phase_during": [
+        r"(?:order|parcel|package|delivery|refund|transfer|payment|application|claim|repair|installation|case) "
+        r"(?:is |has |still )?(?:been )?(?:pending|processing|in progress|on (?:its|the) way|delayed|stuck|not (?:arrived|shipped|processed))",
+        r"(?:still )?waiting (?:for|on)", r"hasn't arrived", r"has not arrived", r"not (?:yet )?(?:arrived|delivered|received)",
+        r"track(?:ing)?", r"on hold", r"in transit", r"(?:my|the) flight (?:is|was) (?:delayed|cancel\w*)", r"at the (?:gate|airport|counter|checkout|till)",
+        r"right now", r"currently", r"during (?:the|my)", r"mid-?way", r"install(?:ation|ing|er)", r"engineer (?:visit|appointment)",
+        r"being processed", r"checkout", r"booking process", r"on board", r"in the (?:queue|store)",
+    ],
+    "phase_after": [
+        r"(?:i|we) (?:bought|purchased|ordered|received|got|paid|booked|flew|stayed|used)", r"(?:arrived|delivered) (?:broken|damaged|late|wrong)",
+        r"after (?:a|one|two|0|\d+|the|my) (?:weeks?|days?|months?|use|uses|wash|delivery|purchase|flight|stay|visit|installation|repair)",
+        r"stopped working", r"broke (?:after|within|down)", r"refund", r"return(?:ed|ing)?", r"exchange", r"warranty", r"guarantee",
+        r"bill(?:ed)?\b", r"invoice", r"statement", r"charged", r"debited", r"last (?:week|month|year|time)", r"yesterday",
+        r"recent (?:visit|stay|flight|order|purchase)", r"(?:since|after) (?:the|my) (?:upgrade|update|installation|repair|move)",
+        r"credit report", r"collection", r"closed (?:my|the) account", r"cancel(?:l)?ed (?:my|the)",
+    ],
+}
+# fmt: on
+
+NEGATORS = frozenset(
+    "not no never n't without hardly barely cannot can't don't doesn't didn't won't wouldn't "
+    "isn't wasn't aren't weren't haven't hasn't ne pas jamais nicht kein keine keinen nie "
+    "nunca tampoco non mai niet geen".split()
+)
+_NEG_TOKEN = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: str
+    text: str
+    start: int
+
+
+class Lexicon:
+    """Compiled lexicon: one alternation regex per category."""
+
+    def __init__(self, lexicon: dict[str, list[str]] | None = None) -> None:
+        self.raw = lexicon or LEXICON
+        self.compiled: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {}
+        for cat, pats in self.raw.items():
+            self_neg = [p[1:] for p in pats if p.startswith("!")]
+            plain = [p for p in pats if not p.startswith("!")]
+            alts = [f"(?P<n{i}>{p})" for i, p in enumerate(self_neg)] + [f"(?:{p})" for p in plain]
+            rx = re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")", re.IGNORECASE)
+            self.compiled[cat] = (rx, frozenset(f"n{i}" for i in range(len(self_neg))))
+
+    @staticmethod
+    def prepare(text: str) -> str:
+        return text.replace("’", "'").replace("‘", "'").lower()
+
+    def find(self, low: str, category: str) -> list[Hit]:
+        rx, selfneg = self.compiled[category]
+        hits: list[Hit] = []
+        for m in rx.finditer(low):
+            is_selfneg = bool(selfneg) and any(m.group(g) for g in selfneg)
+            if not is_selfneg and negated(low, m.start()):
+                continue
+            hits.append(Hit(category, m.group(0).strip(), m.start()))
+        return hits
+
+    def find_all(self, low: str, categories: tuple[str, ...] | None = None) -> dict[str, list[Hit]]:
+        return {c: self.find(low, c) for c in (categories or tuple(self.compiled))}
+
+
+def negated(low: str, start: int) -> bool:
+    window = low[max(0, start - 40) : start]
+    # a clause boundary ends the negation's scope
+    for sep in (".", "!", "?", ";", ",", " but ", " mais ", " aber ", " pero "):
+        cut = window.rfind(sep)
+        if cut >= 0:
+            window = window[cut + len(sep) :]
+    toks = _NEG_TOKEN.findall(window)[-3:]
+    return any(t in NEGATORS or t.endswith("n't") for t in toks)

@@ -1,0 +1,114 @@
+"""A multinomial linear model over hashed features, stored as a compact .npz (no pickle).
+
+Only the columns that training touched are stored (indices + float16 weights); loading
+scatters them into a dense (classes x N_FEATURES) float32 matrix for fast gathers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .text import N_FEATURES
+
+
+@dataclass
+class LinearModel:
+    classes: list[str]
+    weights: np.ndarray  # (C, N_FEATURES) float32
+    bias: np.ndarray  # (C,) float32
+
+    def scores(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        return self.weights[:, idx] @ val + self.bias
+
+    def proba(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        return softmax(self.scores(idx, val))
+
+    def scores_batch(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        n = len(indptr) - 1
+        out = np.tile(self.bias, (n, 1))
+        if len(indices) == 0:
+            return out
+        contrib = self.weights[:, indices] * data  # (C, nnz)
+        nonempty = indptr[1:] > indptr[:-1]
+        starts = indptr[:-1][nonempty]
+        out[nonempty] += np.add.reduceat(contrib, starts, axis=1).T
+        return out
+
+    def proba_batch(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        return softmax(self.scores_batch(indptr, indices, data))
+
+    def contributions(self, idx: np.ndarray, val: np.ndarray, cls: int) -> np.ndarray:
+        """Per-feature push toward ``cls`` relative to the average class."""
+        w = self.weights[:, idx] * val
+        return w[cls] - w.mean(axis=0)
+
+    def reorder(self, classes: list[str]) -> LinearModel:
+        order = [self.classes.index(c) for c in classes if c in self.classes]
+        return LinearModel(
+            classes=[self.classes[i] for i in order],
+            weights=self.weights[order],
+            bias=self.bias[order],
+        )
+
+    # -- storage --------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        cols = np.flatnonzero(np.any(self.weights != 0, axis=0)).astype(np.int32)
+        np.savez_compressed(
+            path,
+            classes=np.array(self.classes),
+            cols=cols,
+            w=self.weights[:, cols].astype(np.float16),
+            bias=self.bias.astype(np.float32),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        with np.load(path, allow_pickle=False) as z:
+            classes = [str(c) for c in z["classes"]]
+            w = np.zeros((len(classes), N_FEATURES), dtype=np.float32)
+            w[:, z["cols"]] = z["w"].astype(np.float32)
+            return cls(classes=classes, weights=w, bias=z["bias"].astype(np.float32))
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def fit(
+    rows: list[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray, np.ndarray],
+    labels: list[str],
+    *,
+    sample_weight: np.ndarray | None = None,
+    c: float = 4.0,
+    classes: list[str] | None = None,
+) -> LinearModel:
+    """Fit a multinomial logistic regression (scikit-learn, training time only)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    if isinstance(rows, tuple):
+        indptr, indices, data = rows
+    else:
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        for i, (a, _) in enumerate(rows):
+            indptr[i + 1] = indptr[i] + len(a)
+        indices = np.concatenate([a for a, _ in rows])
+        data = np.concatenate([b for _, b in rows])
+    x = sparse.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, N_FEATURES))
+    clf = LogisticRegression(C=c, max_iter=300, class_weight="balanced", tol=1e-3)
+    clf.fit(x, labels, sample_weight=sample_weight)
+    cls_names = [str(k) for k in clf.classes_]
+    coef = clf.coef_.astype(np.float32)
+    bias = clf.intercept_.astype(np.float32)
+    if coef.shape[0] == 1:  # binary: sklearn keeps one row
+        coef = np.vstack([-coef / 2, coef / 2])
+        bias = np.array([-bias[0] / 2, bias[0] / 2], dtype=np.float32)
+    model = LinearModel(classes=cls_names, weights=coef, bias=bias)
+    if classes:
+        model = model.reorder(classes)
+    return model

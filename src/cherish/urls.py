@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from cherish.api import api
+
+admin.site.site_header = "Cherish administration"
+admin.site.site_title = "Cherish"
+
+urlpatterns = [
+    path("", include("cherish.core.urls")),
+    path("", include("cherish.intake.urls")),
+    path("", include("cherish.cases.urls")),
+    path("", include("cherish.customers.urls")),
+    path("", include("cherish.care.urls")),
+    path("", include("cherish.triage.urls")),
+    path("", include("cherish.outreach.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

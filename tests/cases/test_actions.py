@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from cherish.cases import actions
+from cherish.cases.errors import CaseError
+from cherish.cases.models import Case, CaseEvent
+from cherish.staff.models import Staff
+from tests.conftest import assert_events
+
+
+def test_open_case_assigns_one_owner_and_writes_events(agent, other_agent, customer):
+    # when
+    first, _ = actions.open_case(customer, text="The heater is broken.")
+    second, _ = actions.open_case(customer, text="And now the boiler too.")
+    # then: round-robin gives the second case to the other available agent
+    assert {first.owner_id, second.owner_id} == {agent.pk, other_agent.pk}
+    assert_events(first, ["case.opened", "message.added", "case.owner_assigned"])
+    assert first.reference.startswith("CH-") and len(first.reference) == 9
+
+
+def test_reassign_refused_without_handoff_note(complaint, other_agent, agent):
+    with pytest.raises(CaseError) as error:
+        actions.reassign_case(complaint, to=other_agent, note="", by=agent)
+    assert error.value.code == "handoff_note_required"
+    complaint.refresh_from_db()
+    assert complaint.owner_id == agent.pk
+    assert not CaseEvent.objects.filter(case=complaint, type="case.owner_changed").exists()
+
+
+def test_reassign_with_note_shows_note_to_new_owner(complaint, other_agent, agent):
+    actions.reassign_case(
+        complaint, to=other_agent, note="Customer wants a call after 5pm; parcel photos attached.",
+        by=agent,
+    )
+    complaint.refresh_from_db()
+    assert complaint.owner_id == other_agent.pk
+    assert complaint.handoff_unread is True
+    event = CaseEvent.objects.get(case=complaint, type="case.owner_changed")
+    assert event.data["note"].startswith("Customer wants a call")
+    assert event.actor_id == agent.pk
+
+
+def test_staff_kind_is_not_overridden_by_system(complaint, agent):
+    actions.change_kind(complaint, kind="inquiry", by=agent)
+    actions.change_kind(complaint, kind="complaint", by=None)
+    assert Case.objects.get(pk=complaint.pk).kind == "inquiry"
+
+
+def test_no_staff_at_all_leaves_case_unassigned(db, customer):
+    case, _ = actions.open_case(customer, text="Hello?")
+    assert case.owner is None
+    assert Staff.objects.count() == 0

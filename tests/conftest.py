@@ -1,0 +1,101 @@
+"""The cast: named people and cases that tests reuse (agent, lead, customer, complaint ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cherish.cases import actions as case_actions
+from cherish.cases.models import Case, CaseEvent
+from cherish.customers.actions import find_or_create_customer
+from cherish.customers.models import Customer
+from cherish.staff.actions import create_staff
+from cherish.staff.models import AssignmentRule, Role, Staff, Team
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def care_team(db: Any) -> Team:
+    return Team.objects.create(name="Customer Care")
+
+
+@pytest.fixture
+def agent(care_team: Team) -> Staff:
+    staff = create_staff(
+        username="alice", password=PASSWORD, display_name="Alice Agent",
+        email="alice@example.com", team=care_team,
+    )
+    AssignmentRule.objects.get_or_create(kind="complaint", team=care_team)
+    return staff
+
+
+@pytest.fixture
+def other_agent(care_team: Team, agent: Staff) -> Staff:
+    return create_staff(
+        username="bob", password=PASSWORD, display_name="Bob Other",
+        email="bob@example.com", team=care_team,
+    )
+
+
+@pytest.fixture
+def lead(care_team: Team) -> Staff:
+    staff = create_staff(
+        username="lena", password=PASSWORD, display_name="Lena Lead",
+        email="lena@example.com", team=care_team, role=Role.LEAD,
+    )
+    # A lead takes no round-robin cases by default in tests, so assignment stays predictable.
+    staff.is_available = False
+    staff.save(update_fields=["is_available"])
+    care_team.lead = staff
+    care_team.save(update_fields=["lead"])
+    return staff
+
+
+@pytest.fixture
+def admin_staff(care_team: Team) -> Staff:
+    staff = create_staff(
+        username="root", password=PASSWORD, display_name="Ada Admin",
+        team=None, role=Role.MANAGER, is_superuser=True,
+    )
+    staff.is_available = False
+    staff.save(update_fields=["is_available"])
+    return staff
+
+
+@pytest.fixture
+def customer(db: Any) -> Customer:
+    customer, _ = find_or_create_customer(
+        name="Carla Customer", email="carla@example.com", phone="+44 20 7946 0018"
+    )
+    return customer
+
+
+@pytest.fixture
+def complaint(agent: Staff, customer: Customer) -> Case:
+    case, _ = case_actions.open_case(
+        customer, text="My parcel arrived broken and nobody answers the phone.", channel="web"
+    )
+    assert case.owner_id == agent.pk
+    return case
+
+
+def login(client: Client, staff: Staff) -> Client:
+    client.force_login(staff.user)
+    return client
+
+
+@pytest.fixture
+def desk_client(client: Client, agent: Staff) -> Client:
+    return login(client, agent)
+
+
+def assert_events(case: Case, expected: list[str]) -> None:
+    assert list(CaseEvent.objects.filter(case=case).values_list("type", flat=True)) == expected
+
+
+@pytest.fixture
+def live_server_url(live_server: Any) -> str:
+    return str(live_server.url)

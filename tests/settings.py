@@ -1,0 +1,27 @@
+"""Test settings: only speed and isolation differ from production."""
+
+import os
+import tempfile
+
+os.environ.setdefault("CHERISH_DATA_DIR", tempfile.mkdtemp(prefix="cherish-test-"))
+os.environ.setdefault("CHERISH_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
+
+from cherish.settings import *  # noqa: E402,F403
+from cherish.settings import DATABASES  # noqa: E402
+
+_pg = os.environ.get("CHERISH_TEST_DATABASE_URL")
+if _pg:
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(_pg)
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+ALLOWED_HOSTS = ["*"]
