@@ -25,8 +25,11 @@ def care_team(db: Any) -> Team:
 @pytest.fixture
 def agent(care_team: Team) -> Staff:
     staff = create_staff(
-        username="alice", password=PASSWORD, display_name="Alice Agent",
-        email="alice@example.com", team=care_team,
+        username="alice",
+        password=PASSWORD,
+        display_name="Alice Agent",
+        email="alice@example.com",
+        team=care_team,
     )
     AssignmentRule.objects.get_or_create(kind="complaint", team=care_team)
     return staff
@@ -35,16 +38,23 @@ def agent(care_team: Team) -> Staff:
 @pytest.fixture
 def other_agent(care_team: Team, agent: Staff) -> Staff:
     return create_staff(
-        username="bob", password=PASSWORD, display_name="Bob Other",
-        email="bob@example.com", team=care_team,
+        username="bob",
+        password=PASSWORD,
+        display_name="Bob Other",
+        email="bob@example.com",
+        team=care_team,
     )
 
 
 @pytest.fixture
 def lead(care_team: Team) -> Staff:
     staff = create_staff(
-        username="lena", password=PASSWORD, display_name="Lena Lead",
-        email="lena@example.com", team=care_team, role=Role.LEAD,
+        username="lena",
+        password=PASSWORD,
+        display_name="Lena Lead",
+        email="lena@example.com",
+        team=care_team,
+        role=Role.LEAD,
     )
     # A lead takes no round-robin cases by default in tests, so assignment stays predictable.
     staff.is_available = False
@@ -57,8 +67,12 @@ def lead(care_team: Team) -> Staff:
 @pytest.fixture
 def admin_staff(care_team: Team) -> Staff:
     staff = create_staff(
-        username="root", password=PASSWORD, display_name="Ada Admin",
-        team=None, role=Role.MANAGER, is_superuser=True,
+        username="root",
+        password=PASSWORD,
+        display_name="Ada Admin",
+        team=None,
+        role=Role.MANAGER,
+        is_superuser=True,
     )
     staff.is_available = False
     staff.save(update_fields=["is_available"])

@@ -6,8 +6,8 @@ import tempfile
 os.environ.setdefault("CHERISH_DATA_DIR", tempfile.mkdtemp(prefix="cherish-test-"))
 os.environ.setdefault("CHERISH_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 
-from cherish.settings import *  # noqa: E402,F403
-from cherish.settings import DATABASES  # noqa: E402
+from cherish.settings import *  # noqa: F403
+from cherish.settings import DATABASES
 
 _pg = os.environ.get("CHERISH_TEST_DATABASE_URL")
 if _pg:

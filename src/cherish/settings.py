@@ -163,6 +163,8 @@ TASKS = {
         else {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
     )
 }
+if env.get("TASK_BACKEND") == "rq":
+    INSTALLED_APPS.append("django_rq")
 RQ_QUEUES = {"default": {"URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
 
 EMAIL_URL = env.get("EMAIL_URL", "smtp://127.0.0.1:1025")

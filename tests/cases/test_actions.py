@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import assert_events
 
 from cherish.cases import actions
 from cherish.cases.errors import CaseError
 from cherish.cases.models import Case, CaseEvent
 from cherish.staff.models import Staff
-from tests.conftest import assert_events
 
 
 def test_open_case_assigns_one_owner_and_writes_events(agent, other_agent, customer):
@@ -30,7 +30,9 @@ def test_reassign_refused_without_handoff_note(complaint, other_agent, agent):
 
 def test_reassign_with_note_shows_note_to_new_owner(complaint, other_agent, agent):
     actions.reassign_case(
-        complaint, to=other_agent, note="Customer wants a call after 5pm; parcel photos attached.",
+        complaint,
+        to=other_agent,
+        note="Customer wants a call after 5pm; parcel photos attached.",
         by=agent,
     )
     complaint.refresh_from_db()

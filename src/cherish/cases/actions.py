@@ -215,7 +215,12 @@ def add_inbound_message(
     case.message_count = F("message_count") + 1
     case.save(
         update_fields=[
-            "is_open", "stage", "closed_at", "last_inbound_at", "updated_at", "message_count"
+            "is_open",
+            "stage",
+            "closed_at",
+            "last_inbound_at",
+            "updated_at",
+            "message_count",
         ]
     )
     case.refresh_from_db(fields=["message_count"])
@@ -364,7 +369,9 @@ def change_kind(case: Case, *, kind: str, by: Staff | None) -> Case:
 
 
 @transaction.atomic
-def change_severity(case: Case, *, severity: str, by: Staff | None, priority_bonus: int = 0) -> Case:
+def change_severity(
+    case: Case, *, severity: str, by: Staff | None, priority_bonus: int = 0
+) -> Case:
     """Set the severity; the inbox priority follows it. Writes case.severity_changed."""
     if severity not in Severity.values:
         raise CaseError(

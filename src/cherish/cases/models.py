@@ -76,6 +76,9 @@ class Case(models.Model):
     # triage and the care clocks; at_risk feeds the "unassigned / at risk" view.
     badges = models.JSONField(default=list, blank=True)
     at_risk = models.BooleanField(default=False)
+    # The latest triage result of the case's newest inbound message (see cherish.triage), kept
+    # on the case so the inbox and the API show it without a join.
+    triage = models.JSONField(null=True, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
     subject = models.CharField(max_length=200, blank=True)
     order_reference = models.CharField(max_length=100, blank=True)

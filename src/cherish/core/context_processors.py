@@ -29,7 +29,9 @@ def _nav(request: HttpRequest) -> list[dict[str, Any]]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "current": request.path.startswith(url) and url != "/"})
+        items.append(
+            {"label": label, "url": url, "current": request.path.startswith(url) and url != "/"}
+        )
     return items
 
 

@@ -7,9 +7,7 @@ class CherishError(Exception):
     code: str = "cherish_error"
     status: int = 400
 
-    def __init__(
-        self, message: str, *, code: str | None = None, field: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code:

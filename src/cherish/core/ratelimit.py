@@ -1,4 +1,4 @@
-"""Fixed-window counters in the shared cache (database or Redis), so limits hold across processes."""
+"""Fixed-window counters in the shared cache, so limits hold across processes."""
 
 from __future__ import annotations
 

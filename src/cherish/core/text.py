@@ -12,8 +12,10 @@ _SPACES = re.compile(r"[ \t]+")
 
 
 def sanitise_html(html: str) -> str:
-    """Keep only harmless formatting; scripts, styles, event handlers and URLs of other schemes go."""
-    return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    """Keep harmless formatting only: scripts, styles, handlers and odd URL schemes go."""
+    return nh3.clean(
+        html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow"
+    )
 
 
 def html_to_text(html: str) -> str:

@@ -27,14 +27,18 @@ def find_or_create_customer(
     if external_id:
         customer = Customer.objects.filter(external_id=external_id).first()
     if customer is None and email_n:
-        point = ContactPoint.objects.select_related("customer").filter(
-            kind=ContactKind.EMAIL, value=email_n
-        ).first()
+        point = (
+            ContactPoint.objects.select_related("customer")
+            .filter(kind=ContactKind.EMAIL, value=email_n)
+            .first()
+        )
         customer = point.customer if point else None
     if customer is None and phone_n:
-        point = ContactPoint.objects.select_related("customer").filter(
-            kind=ContactKind.PHONE, value=phone_n
-        ).first()
+        point = (
+            ContactPoint.objects.select_related("customer")
+            .filter(kind=ContactKind.PHONE, value=phone_n)
+            .first()
+        )
         customer = point.customer if point else None
     while customer is not None and customer.merged_into_id is not None:
         customer = customer.merged_into

@@ -8,6 +8,7 @@ after that commit are the follow-on tasks (triage, acknowledgement) queued.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any

@@ -73,3 +73,6 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key")
         ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -24,10 +24,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("CHERISH_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("CHERISH_WEB_WORKERS", "2")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("CHERISH_WEB_WORKERS", "2"))
+        )
         parser.add_argument("--threads", type=int, default=4)
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
-        parser.add_argument("--no-smtp", action="store_true", help="Do not start the mail listener.")
+        parser.add_argument(
+            "--no-smtp", action="store_true", help="Do not start the mail listener."
+        )
         parser.add_argument("--no-migrate", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,12 +42,20 @@ class Command(BaseCommand):
         cherish = [sys.executable, "-m", "cherish"]
         children: dict[str, list[str]] = {
             "web": [
-                sys.executable, "-m", "gunicorn", "cherish.wsgi:application",
-                "--bind", options["bind"],
-                "--workers", str(options["workers"]),
-                "--threads", str(options["threads"]),
-                "--access-logfile", "-",
-                "--graceful-timeout", "20",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "cherish.wsgi:application",
+                "--bind",
+                options["bind"],
+                "--workers",
+                str(options["workers"]),
+                "--threads",
+                str(options["threads"]),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "20",
             ],
         }
         available = get_commands()

@@ -1,0 +1,7 @@
+"""The customers part of the REST API (mounted in cherish/api.py)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["customers"])
