@@ -97,6 +97,8 @@ class Case(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    # Bumped to revoke every customer link to this case issued so far.
+    portal_version = models.PositiveSmallIntegerField(default=0)
 
     objects = CaseQuerySet.as_manager()
 
