@@ -14,6 +14,8 @@ if _pg:
     import dj_database_url
 
     DATABASES["default"] = dj_database_url.parse(_pg)
+    # One test database per run, so parallel runs on one server never trample each other.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_cherish_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
