@@ -192,3 +192,11 @@ LOGGING = {
 # Each app that reacts to new messages is named here rather than imported by intake.
 CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list("INTAKE_FOLLOW_ON", [])
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
+
+# Periodic jobs run by `cherish tick --loop` (started by `cherish serve`): (command, seconds).
+CHERISH_PERIODIC: list[tuple[str, int]] = [
+    ("sweep", 60),
+    ("care_tick", 60),
+    ("outreach_tick", 300),
+    ("outreach_radar", 24 * 3600),
+]

@@ -61,6 +61,7 @@ class Command(BaseCommand):
         available = get_commands()
         if not options["no_worker"]:
             children["worker"] = [*cherish, "worker"]
+            children["tick"] = [*cherish, "tick", "--loop"]
         if not options["no_smtp"] and "smtpd" in available:
             children["smtpd"] = [*cherish, "smtpd"]
         procs = {name: subprocess.Popen(cmd) for name, cmd in children.items()}

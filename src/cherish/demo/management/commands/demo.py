@@ -139,10 +139,15 @@ class Command(BaseCommand):
             order=f"ORD-{rng.randint(100000, 999999)}", staff=rng.choice(staff).first_name
         )
 
-    def _cases(self, rng: random.Random, customers: list[Customer], staff: list[Staff]) -> list[Case]:
-        kinds = [Kind.COMPLAINT] * 60 + [Kind.INQUIRY] * 25 + [Kind.COMPLIMENT] * 9 + [
-            Kind.SUGGESTION
-        ] * 6
+    def _cases(
+        self, rng: random.Random, customers: list[Customer], staff: list[Staff]
+    ) -> list[Case]:
+        kinds = (
+            [Kind.COMPLAINT] * 60
+            + [Kind.INQUIRY] * 25
+            + [Kind.COMPLIMENT] * 9
+            + [Kind.SUGGESTION] * 6
+        )
         channels = [Channel.WEB] * 4 + [Channel.EMAIL] * 4 + [Channel.PHONE, Channel.API]
         flow = [
             Stage.ACKNOWLEDGED,
