@@ -25,7 +25,7 @@ test: $(BIN)/cherish
 
 lint: $(BIN)/cherish
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy
+	bash scripts/mypy.sh
 
 bench: $(BIN)/cherish
 	$(BIN)/python bench/run_all.py

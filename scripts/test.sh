@@ -18,7 +18,7 @@ fi
 echo "== ruff"
 $BIN/ruff check src tests bench
 echo "== mypy (domain code)"
-$BIN/mypy
+bash scripts/mypy.sh
 echo "== migrations are up to date"
 CHERISH_DATA_DIR="$(mktemp -d)" $BIN/cherish makemigrations --check --dry-run >/dev/null
 

@@ -10,6 +10,6 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
     if not user.is_authenticated or not user.is_active:
         return None
     try:
-        return user.staff  # type: ignore[union-attr]
+        return user.staff  # type: ignore[union-attr,attr-defined]
     except Staff.DoesNotExist:
         return None
