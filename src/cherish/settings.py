@@ -188,9 +188,13 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Tasks queued after every accepted inbound message, called as task.enqueue(message_id, opened).
-# Each app that reacts to new messages is named here rather than imported by intake.
-CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list("INTAKE_FOLLOW_ON", [])
+# Steps run in order, in one background task, after every accepted inbound message, each
+# called as step(message_id, opened). Triage comes first so the acknowledgement follows the
+# kind. Apps that react to new messages are named here rather than imported by intake.
+CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
+    "INTAKE_FOLLOW_ON",
+    ["cherish.triage.tasks.triage_message_task"],
+)
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
 
 # Periodic jobs run by `cherish tick --loop` (started by `cherish serve`): (command, seconds).

@@ -15,12 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Case, Channel, Kind, Message
 from cherish.core.clock import now
+from cherish.core.pipeline import run_steps_task
 from cherish.core.references import normalise_reference
 from cherish.core.tasks import enqueue_on_commit
 from cherish.customers.actions import find_or_create_customer
@@ -140,7 +140,7 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
     Finds or creates the customer (external id, email, phone), threads into the case it
     answers (In-Reply-To or the case reference of the same customer), or opens a new case
     with one owner. Writes the events of open_case / add_inbound_message; marks the raw
-    record processed; queues CHERISH_INTAKE_FOLLOW_ON tasks after commit.
+    record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one task) after commit.
     """
     customer, _ = find_or_create_customer(
         name=contact.name,
@@ -182,6 +182,8 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
         RawContact.objects.filter(pk=raw.pk).update(
             status=RawStatus.PROCESSED, case=case, message=message, error=""
         )
-    for dotted in settings.CHERISH_INTAKE_FOLLOW_ON:
-        enqueue_on_commit(import_string(dotted), message.pk, opened)
+    if settings.CHERISH_INTAKE_FOLLOW_ON:
+        enqueue_on_commit(
+            run_steps_task, list(settings.CHERISH_INTAKE_FOLLOW_ON), [message.pk, opened]
+        )
     return IntakeResult(case=case, message=message, customer=customer, opened=opened)

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cherish.triage import views
 
 app_name = "triage"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("desk/cases/<str:reference>/triage/", views.correct, name="correct"),
+]

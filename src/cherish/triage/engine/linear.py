@@ -100,10 +100,12 @@ def fit(
         indices = np.concatenate([a for a, _ in rows])
         data = np.concatenate([b for _, b in rows])
     x = sparse.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, N_FEATURES))
-    clf = LogisticRegression(C=c, max_iter=300, class_weight="balanced", tol=1e-3)
-    clf.fit(x, labels, sample_weight=sample_weight)
+    used = np.unique(x.indices)  # fit on the touched columns only: 10x faster
+    clf = LogisticRegression(C=c, max_iter=500, class_weight="balanced", tol=1e-4)
+    clf.fit(x[:, used], labels, sample_weight=sample_weight)
     cls_names = [str(k) for k in clf.classes_]
-    coef = clf.coef_.astype(np.float32)
+    coef = np.zeros((clf.coef_.shape[0], N_FEATURES), dtype=np.float32)
+    coef[:, used] = clf.coef_
     bias = clf.intercept_.astype(np.float32)
     if coef.shape[0] == 1:  # binary: sklearn keeps one row
         coef = np.vstack([-coef / 2, coef / 2])

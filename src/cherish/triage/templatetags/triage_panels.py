@@ -1,4 +1,4 @@
-"""Panels this app adds to the desk's case page (included by cases/case_detail.html)."""
+"""The triage panel on the desk's case page: what the model read, why, and one-click fixes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,19 @@ from typing import Any
 
 from django import template
 
+from cherish.triage.actions import CORRECTABLE
+
 register = template.Library()
 
 
 @register.inclusion_tag("triage/partials/triage_panel.html", takes_context=True)
 def triage_panel(context: Any, case: Any) -> dict[str, Any]:
-    return {"case": case, "request": context.get("request")}
+    result = case.triage or {}
+    reasons = result.get("reasons") or {}
+    return {
+        "case": case,
+        "t": result,
+        "reasons": sorted(reasons.items()),
+        "choices": {k: v for k, v in CORRECTABLE.items() if v},
+        "csrf_token": context.get("csrf_token"),
+    }

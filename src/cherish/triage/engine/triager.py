@@ -1,0 +1,233 @@
+"""The triage engine: one object, loaded once, that reads a message and returns a TriageResult."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import rules
+from .langdetect import detect
+from .lexicons import Lexicon
+from .linear import LinearModel
+from .paths import MODEL_DIR
+from .result import TriageResult
+from .text import explain_grams, featurise, featurise_batch
+
+TOPIC_MIN_CONFIDENCE = 0.25
+_META_NAMES = {
+    "__has_q__": "question mark",
+    "__starts_q__": "starts like a question",
+    "__bang2__": "several exclamation marks",
+    "__shout__": "shouting",
+    "__sarcasm__": "sarcasm",
+    "__neg_emoji__": "negative emoji",
+    "__pos_emoji__": "positive emoji",
+}
+
+
+class KeywordTopics:
+    """A configurable topic list: topic -> keywords (regex-safe words or phrases)."""
+
+    def __init__(self, topics: Mapping[str, Sequence[str]], fallback: str = "other") -> None:
+        self.fallback = fallback
+        self.lex = Lexicon({t: [_escape(k) for k in kws] for t, kws in topics.items() if kws})
+        self.order = list(topics)
+
+    def predict(self, text: str) -> tuple[str, float, list[str]]:
+        low = Lexicon.prepare(text[:5000])
+        hits = {t: self.lex.find(low, t) for t in self.lex.compiled}
+        best = max(self.order, key=lambda t: len(hits.get(t, [])))
+        n = len(hits.get(best, []))
+        if n == 0:
+            return self.fallback, 0.0, ["no topic keywords"]
+        total = sum(len(v) for v in hits.values())
+        return best, round(n / total, 3), [h.text for h in hits[best][:4]]
+
+
+def _escape(kw: str) -> str:
+    return r"\b" + r"\s+".join(map(__import__("re").escape, kw.lower().split())) + r"\b"
+
+
+class Triager:
+    """Load once (``Triager.load()``), then call ``triage`` / ``triage_batch``."""
+
+    def __init__(
+        self,
+        kind_model: LinearModel,
+        topic_models: dict[str, LinearModel],
+        version: str,
+        topic_model: str = "general",
+        keyword_topics: KeywordTopics | None = None,
+    ) -> None:
+        self.kind_model = kind_model
+        self.topic_models = topic_models
+        self.version = version
+        self.topic_model_name = topic_model
+        self.keyword_topics = keyword_topics
+        self._kinds = kind_model.classes
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path | str | None = None,
+        *,
+        topic_model: str = "general",
+        topics: Mapping[str, Sequence[str]] | None = None,
+    ) -> Triager:
+        """Load a model directory (default: the shipped one).
+
+        ``topic_model``: "general" (billing, delivery, ...) or "cfpb" (CFPB product families);
+        ``topics``: a custom topic list, topic -> keywords, used instead of a topic model.
+        """
+        d = Path(model_dir) if model_dir else MODEL_DIR
+        manifest = json.loads((d / "manifest.json").read_text())
+        files = manifest["files"]
+        kind = LinearModel.load(d / files["kind"])
+        tms = {
+            name: LinearModel.load(d / files[field])
+            for name, field in manifest["topic_models"].items()
+            if name == topic_model
+        }
+        if topic_model not in tms and topics is None:
+            raise ValueError(f"unknown topic model {topic_model!r}")
+        kw = KeywordTopics(topics) if topics is not None else None
+        return cls(kind, tms, manifest["version"], topic_model, kw)
+
+    # ------------------------------------------------------------------ public API
+    def triage(self, text: str, *, subject: str = "") -> TriageResult:
+        full = f"{subject.strip()}\n{text}" if subject and subject.strip() else text
+        a = rules.analyse(full)
+        extras = rules.kind_extras(a)
+        idx, val = featurise(full, extras)
+        probs = self.kind_model.proba(idx, val)
+        return self._finish(full, a, extras, idx, val, probs)
+
+    def triage_batch(self, texts: Sequence[str]) -> list[TriageResult]:
+        analyses = [rules.analyse(t) for t in texts]
+        extras = [rules.kind_extras(a) for a in analyses]
+        indptr, indices, data = featurise_batch(list(texts), extras)
+        probs = self.kind_model.proba_batch(indptr, indices, data)
+        out = []
+        for i, t in enumerate(texts):
+            s, e = indptr[i], indptr[i + 1]
+            out.append(
+                self._finish(t, analyses[i], extras[i], indices[s:e], data[s:e], probs[i])
+            )
+        return out
+
+    def kind_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Kind probabilities only (columns in ``self.kind_model.classes`` order)."""
+        extras = [rules.kind_extras(rules.analyse(t)) for t in texts]
+        return self.kind_model.proba_batch(*featurise_batch(list(texts), extras))
+
+    # ------------------------------------------------------------------ internals
+    def _finish(
+        self,
+        text: str,
+        a: rules.Analysis,
+        extras: list[str],
+        idx: np.ndarray,
+        val: np.ndarray,
+        probs: np.ndarray,
+    ) -> TriageResult:
+        reasons: dict[str, list[str]] = {}
+        k = int(np.argmax(probs))
+        kind = self._kinds[k]
+        conf = float(probs[k])
+        found_flags, flag_why = rules.flags(a)
+        kind_why = self._explain(self.kind_model, text, extras, idx, val, k)
+        # rules that override the statistical kind
+        neg_words = sum(len(a.hits[c]) for c in ("anger", "frustration", "disappointment"))
+        if a.sarcasm and kind == "compliment":
+            kind, conf = "complaint", max(conf, 0.6)
+            kind_why = ["sarcasm: " + ", ".join(a.words("sarcasm_open", 2)), *kind_why]
+        elif kind != "complaint" and (
+            {"legal", "leaving", "safety"} & set(found_flags)
+            and (kind != "compliment" or neg_words)
+        ):
+            kind = "complaint"
+            conf = max(float(probs[self._kinds.index("complaint")]), 0.5)
+            kind_why = [f"risk flag: {f}" for f in found_flags] + kind_why
+        reasons["kind"] = kind_why or [f"prior ({kind})"]
+
+        emo, intensity, emo_why, int_why = rules.emotion(a, kind)
+        reasons["emotion"] = emo_why
+        reasons["intensity"] = int_why
+        urg, urg_reason, urg_why = rules.urgency(a, kind, found_flags, emo, intensity)
+        reasons["urgency"] = urg_why or [urg_reason]
+        reasons["flags"] = flag_why or ["no risk words"]
+        topic, topic_conf, topic_why = self._topic(text, idx, val, a)
+        reasons["topic"] = topic_why
+        ph, ph_why = rules.phase(a, kind)
+        reasons["phase"] = ph_why
+        lang, lang_why = detect(text)
+        reasons["language"] = lang_why
+        return TriageResult(
+            kind=kind,
+            kind_confidence=round(conf, 4),
+            emotion=emo,
+            intensity=intensity,
+            urgency=urg,
+            urgency_reason=urg_reason,
+            flags=found_flags,
+            topic=topic,
+            phase=ph,
+            language=lang,
+            reasons=reasons,
+            model_version=self.version,
+            topic_confidence=topic_conf,
+            kind_scores={c: round(float(p), 4) for c, p in zip(self._kinds, probs, strict=True)},
+        )
+
+    def _topic(
+        self, text: str, idx: np.ndarray, val: np.ndarray, a: rules.Analysis
+    ) -> tuple[str, float, list[str]]:
+        if self.keyword_topics is not None:
+            return self.keyword_topics.predict(text)
+        model = self.topic_models[self.topic_model_name]
+        # the topic models were trained without the kind's extra tokens: drop them
+        tidx, tval = featurise(text) if len(idx) else (idx, val)
+        p = model.proba(tidx, tval)
+        j = int(np.argmax(p))
+        conf = float(p[j])
+        topic = model.classes[j]
+        why = self._explain(model, text, [], tidx, tval, j)
+        if conf < TOPIC_MIN_CONFIDENCE and "other" in model.classes:
+            return "other", round(conf, 4), [f"low confidence for {topic} ({conf:.2f})", *why]
+        return topic, round(conf, 4), why or ["prior"]
+
+    @staticmethod
+    def _explain(
+        model: LinearModel,
+        text: str,
+        extras: list[str],
+        idx: np.ndarray,
+        val: np.ndarray,
+        cls: int,
+        n: int = 5,
+    ) -> list[str]:
+        if len(idx) == 0:
+            return []
+        contrib = model.contributions(idx, val, cls)
+        top = np.argsort(-contrib)[: n * 3]
+        names = explain_grams(text, extras)
+        out: list[str] = []
+        for j in top:
+            if contrib[j] <= 0:
+                break
+            g = names.get(int(idx[j]))
+            if g is None:
+                continue
+            g = _META_NAMES.get(g, g)
+            if g.startswith("__lex_"):
+                g = "lexicon: " + g[6:].strip("_").replace("_3", " ×3")
+            elif g.startswith("__len_"):
+                continue
+            if g not in out:
+                out.append(g)
+            if len(out) >= n:
+                break
+        return out

@@ -1,0 +1,5 @@
+from cherish.core.errors import CherishError
+
+
+class TriageError(CherishError):
+    code = "triage_error"

@@ -1,0 +1,17 @@
+"""Triage events on the case timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cherish.cases.events import record_case_event
+from cherish.cases.models import Case, CaseEvent
+from cherish.staff.models import Staff
+
+
+def record_triage_completed(case: Case, *, message_id: int, summary: dict[str, Any]) -> CaseEvent:
+    return record_case_event(case, "triage.completed", by=None, message_id=message_id, **summary)
+
+
+def record_triage_corrected(case: Case, *, by: Staff, field: str, old: str, new: str) -> CaseEvent:
+    return record_case_event(case, "triage.corrected", by=by, field=field, old=old, new=new)
