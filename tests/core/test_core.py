@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from django_tasks import default_task_backend
+
+from cherish.core import pipeline, ratelimit
+from cherish.core.references import ALPHABET, find_reference, new_reference, normalise_reference
+from cherish.core.text import excerpt, one_line, sanitise_html
+
+CALLS: list[tuple[str, tuple]] = []
+
+
+def step_ok(*args):
+    CALLS.append(("ok", args))
+
+
+def step_fails(*args):
+    CALLS.append(("fails", args))
+    raise RuntimeError("mail server down")
+
+
+def test_references_are_short_readable_and_unique_enough():
+    refs = {new_reference() for _ in range(5000)}
+    assert len(refs) == 5000
+    for ref in list(refs)[:50]:
+        assert ref.startswith("CH-") and len(ref) == 9
+        assert set(ref[3:]) <= set(ALPHABET)
+        assert not set(ref[3:]) & set("01OILU")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("ch-7k2qx9", "CH-7K2QX9"), ("7K2 QX9", "CH-7K2QX9"), ("CH7K2QX9", "CH-7K2QX9"),
+     ("CH-7K2QX", None), ("CH-0K2QX9", None), ("", None)],
+)
+def test_normalise_reference(typed, expected):
+    assert normalise_reference(typed) == expected
+
+
+def test_find_reference_in_subject():
+    assert find_reference("Re: Your case [CH-7K2QX9] update") == "CH-7K2QX9"
+    assert find_reference("no reference here") is None
+
+
+def test_text_helpers_strip_danger():
+    assert "<script" not in sanitise_html('<p onclick="x()">hi<script>alert(1)</script></p>')
+    assert 'href="javascript' not in sanitise_html('<a href="javascript:alert(1)">x</a>')
+    assert one_line("Hello\r\nBcc: evil@example.com") == "Hello Bcc: evil@example.com"
+    assert excerpt("word " * 100, 20).endswith("…")
+
+
+def test_rate_limit_counts_per_identity(db):
+    for _ in range(3):
+        ratelimit.hit("test", "1.2.3.4", window_s=60)
+    assert ratelimit.count("test", "1.2.3.4") == 3
+    assert ratelimit.count("test", "5.6.7.8") == 0
+    ratelimit.reset("test", "1.2.3.4")
+    assert ratelimit.count("test", "1.2.3.4") == 0
+
+
+def test_pipeline_runs_steps_in_order_and_requeues_the_rest_on_failure(db):
+    CALLS.clear()
+    default_task_backend.clear()
+    steps = [f"{__name__}.step_ok", f"{__name__}.step_fails", f"{__name__}.step_ok"]
+    pipeline.run_steps_task.call(steps, [7, True])
+    assert CALLS == [("ok", (7, True)), ("fails", (7, True))]
+    (retry,) = default_task_backend.results
+    assert retry.args == [steps[1:], [7, True], 2]
+    assert retry.task.run_after is not None
