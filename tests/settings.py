@@ -16,6 +16,13 @@ if _pg:
     DATABASES["default"] = dj_database_url.parse(_pg)
     # One test database per run, so parallel runs on one server never trample each other.
     DATABASES["default"]["TEST"] = {"NAME": f"test_cherish_{os.getpid()}"}
+else:
+    # A file rather than :memory:, so live-server and SMTP threads get connections of their
+    # own and concurrency tests meet real SQLite locking (IMMEDIATE + busy_timeout) instead
+    # of sharing one connection across threads.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="cherish-testdb-"), "test.sqlite3")
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

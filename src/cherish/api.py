@@ -1,21 +1,267 @@
-"""The REST API under /api/v1/: one Ninja router per app, mounted here."""
+"""The REST API under /api/v1/: one Ninja router per app, mounted here.
+
+This module owns what is the same for every endpoint: API-key authentication
+(``Authorization: Bearer chk_…``), the one error shape (problem details, RFC 9457, served as
+``application/problem+json``) for every refusal, the OpenAPI document at
+/api/v1/openapi.json and the interactive docs at /api/v1/docs (served from local static files).
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+import functools
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver, path, re_path
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from cherish.api_common import PROBLEM_CONTENT_TYPE, FieldError, Problem, problem_response
 from cherish.care.api import router as care_router
 from cherish.cases.api import router as cases_router
+from cherish.core.errors import CherishError
+from cherish.core.middleware import DOCS_CSP
 from cherish.customers.api import router as customers_router
 from cherish.intake.api import router as intake_router
+from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
 from cherish.triage.api import router as triage_router
 
-api = NinjaAPI(
+logger = logging.getLogger("django.request")
+
+View = Callable[..., HttpResponse]
+
+
+def _docs_csp(view: View) -> View:
+    """The docs page runs Swagger UI from /static/; it gets the docs CSP, not the desk's."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    return wrapper
+
+
+def _method_not_allowed(allowed: set[str]) -> HttpResponse:
+    methods = ", ".join(sorted(allowed))
+    response = problem_response(405, "method_not_allowed", f"This address accepts only {methods}.")
+    response["Allow"] = methods
+    return response
+
+
+def _problem_view(view: View) -> View:
+    """Ninja answers some requests outside its exception handlers (an unsupported method,
+    the bare API root); give those the problem shape too."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return problem_response(404, "not_found", "There is nothing at this address.")
+        if isinstance(response, HttpResponseNotAllowed):
+            return _method_not_allowed({m.strip() for m in response["Allow"].split(",")})
+        return response
+
+    return wrapper
+
+
+def _first_allowed(views: list[View]) -> View:
+    """One URL served by several routers (POST /cases in intake, GET /cases in cases): try
+    each router's view until one accepts the method."""
+
+    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        allowed: set[str] = set()
+        for view in views:
+            response = view(request, *args, **kwargs)
+            if not isinstance(response, HttpResponseNotAllowed):
+                return response
+            allowed.update(m.strip() for m in response["Allow"].split(","))
+        return _method_not_allowed(allowed)
+
+    dispatch.csrf_exempt = True  # type: ignore[attr-defined]
+    return dispatch
+
+
+def _not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return problem_response(404, "not_found", "There is no API endpoint at this address.")
+
+
+_not_found.csrf_exempt = True  # type: ignore[attr-defined]
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    source = str(parts.pop(0)) if parts else "body"
+    if source == "body" and parts and parts[0] == "payload":
+        parts.pop(0)
+    return ".".join(str(part) for part in parts) or source
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "is not valid"))
+    return message.removeprefix("Value error, ")
+
+
+class CherishAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = super()._get_urls()
+        by_route: dict[str, list[URLPattern]] = defaultdict(list)
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                by_route[str(pattern.pattern)].append(pattern)
+        result: list[URLResolver | URLPattern] = []
+        for route, same in by_route.items():
+            views = list(dict.fromkeys(p.callback for p in same))
+            if len(views) > 1:
+                result.append(path(route, _problem_view(_first_allowed(views))))
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _problem_view(pattern.callback)
+            result.append(pattern)
+        result.append(re_path(r"^.*$", _not_found))
+        return result
+
+    def set_default_exception_handlers(self) -> None:
+        handlers: dict[type[Exception], Any] = {
+            Exception: _server_error,
+            Http404: _http_404,
+            HttpError: _http_error,
+            AuthenticationError: _not_authenticated,
+            ValidationError: _validation_error,
+            CherishError: _cherish_error,
+            SuspiciousOperation: _suspicious,
+        }
+        for exc_class, handler in handlers.items():
+            self.add_exception_handler(exc_class, handler)
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _declare_common_problems(schema)
+        return schema
+
+
+def _declare_common_problems(schema: Any) -> None:
+    """Every operation can answer 422 (and 400/413 with a body, 401 with a key): say so, and
+    give problem responses their own media type."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in components:
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components.setdefault("FieldError", FieldError.model_json_schema())
+        components["Problem"].pop("$defs", None)
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            common = [422]
+            if operation.get("security"):
+                common.append(401)
+            if "requestBody" in operation:
+                common += [400, 413]
+            for status in common:
+                responses.setdefault(
+                    status, {"description": "Problem", "content": {"application/json": {}}}
+                )
+                content = responses[status].setdefault("content", {})
+                if not content.get("application/json", {}).get("schema"):
+                    content["application/json"] = {"schema": problem_ref}
+            for response in responses.values():
+                content = response.get("content", {})
+                json_content = content.get("application/json")
+                ref = (json_content or {}).get("schema", {}).get("$ref", "")
+                if ref.endswith("Problem"):
+                    content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+
+
+# ------------------------------------------------------------------ exception handlers
+
+
+def _cherish_error(request: HttpRequest, exc: CherishError) -> HttpResponse:
+    errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+    extra = getattr(exc, "extra", {}) or {}
+    return problem_response(exc.status, exc.code, exc.message, errors=errors, **extra)
+
+
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors]
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem_response(
+        422, "validation_error", f"Some fields are not valid: {fields}.", errors=errors
+    )
+
+
+def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem_response(
+        401,
+        "not_authenticated",
+        "Send a valid, unrevoked API key as 'Authorization: Bearer KEY' "
+        "(create one with 'cherish createapikey NAME').",
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="cherish"'
+    return response
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return problem_response(
+            400, "malformed_request", "The request body is not valid JSON (UTF-8)."
+        )
+    code = {403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+        exc.status_code, "http_error"
+    )
+    return problem_response(exc.status_code, code, str(exc))
+
+
+def _http_404(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem_response(404, "not_found", "There is nothing at this address.")
+
+
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):
+        return problem_response(413, "request_too_large", "The request body is too large.")
+    return problem_response(400, "bad_request", "The request was refused as unsafe.")
+
+
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Same signal and log line as Django's own 500 handling (the test client re-raises).
+    got_request_exception.send(sender=None, request=request)
+    logger.error(
+        "Internal Server Error: %s",
+        request.path,
+        exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    return problem_response(
+        500, "server_error", "Something went wrong on our side. The error was logged."
+    )
+
+
+api = CherishAPI(
     title="Cherish API",
     version="1.0.0",
-    description="Cases, customers and messages for integrations. JSON bodies are snake_case.",
+    description=(
+        "Cases, customers and messages for integrations. JSON bodies are snake_case. "
+        "Authenticate with `Authorization: Bearer KEY` (create a key with "
+        "`cherish createapikey NAME`). Every error is a problem-details object "
+        "(`application/problem+json`) with a stable `code` and field `errors`."
+    ),
     urls_namespace="api",
+    auth=ApiKeyAuth(),
+    docs=Swagger(settings={"persistAuthorization": True}),
+    docs_decorator=_docs_csp,
 )
 api.add_router("/", intake_router)
 api.add_router("/", cases_router)

@@ -193,7 +193,10 @@ LOGGING = {
 # kind. Apps that react to new messages are named here rather than imported by intake.
 CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
     "INTAKE_FOLLOW_ON",
-    ["cherish.triage.tasks.triage_message_task"],
+    [
+        "cherish.triage.tasks.triage_message_task",
+        "cherish.intake.tasks.send_acknowledgement_task",
+    ],
 )
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
 

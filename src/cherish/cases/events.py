@@ -6,11 +6,19 @@ from typing import Any
 
 from cherish.cases.models import Case, CaseEvent
 from cherish.core.clock import now
+from cherish.outbox.actions import queue_webhooks
 from cherish.staff.models import Staff
+
+# Case events that integrations can subscribe to, by their public webhook name.
+WEBHOOK_EVENTS = {
+    "case.opened": "case.created",
+    "case.stage_changed": "case.stage_changed",
+    "message.added": "message.added",
+}
 
 
 def _record(case: Case, type_: str, by: Staff | None, **data: Any) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         customer_id=case.customer_id,
         type=type_,
@@ -18,6 +26,17 @@ def _record(case: Case, type_: str, by: Staff | None, **data: Any) -> CaseEvent:
         data=data,
         created_at=now(),
     )
+    if type_ in WEBHOOK_EVENTS and data.get("direction") != "note":
+        queue_webhooks(
+            WEBHOOK_EVENTS[type_],
+            {
+                "case": case.reference,
+                "type": WEBHOOK_EVENTS[type_],
+                "data": data,
+                "created_at": event.created_at.isoformat(),
+            },
+        )
+    return event
 
 
 def record_case_opened(case: Case, *, by: Staff | None, channel: str, kind: str) -> CaseEvent:

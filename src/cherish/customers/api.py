@@ -1,7 +1,132 @@
-"""The customers part of the REST API (mounted in cherish/api.py)."""
+"""The customers part of the REST API (mounted in cherish/api.py): create, read, update."""
 
 from __future__ import annotations
 
-from ninja import Router
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from cherish.api_common import parse_id, problems
+from cherish.core.errors import NotFound
+from cherish.customers import actions
+from cherish.customers.models import ContactKind, ContactPoint, Customer
+from cherish.customers.normalise import normalise_email
+
+from .schemas import CustomerExistsProblem, CustomerIn, CustomerOut, CustomerPatch
 
 router = Router(tags=["customers"])
+
+
+def _customer(customer_id: int | None = None, **filters: object) -> Customer:
+    customers = Customer.objects.prefetch_related("contact_points")
+    customer = (
+        customers.filter(pk=customer_id).first()
+        if customer_id is not None
+        else customers.filter(**filters).first()
+        if filters
+        else None
+    )
+    if customer is None:
+        raise NotFound("There is no such customer.")
+    return customer
+
+
+def _by_public_id(customer_id: str) -> Customer:
+    return _customer(parse_id(customer_id) or 0)
+
+
+@router.post(
+    "/customers",
+    response={201: CustomerOut, 409: CustomerExistsProblem, **problems(400, 401, 422)},
+    summary="Create a customer",
+)
+def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Customer]:
+    """Needs at least one of email, phone or external_id. Answers 409 ``customer_exists``
+    with the existing customer's id when one of them already belongs to someone."""
+    customer = actions.create_customer(
+        name=payload.name,
+        email=payload.email,
+        phone=payload.phone,
+        external_id=payload.external_id,
+        status=payload.status,
+        language=payload.language,
+    )
+    return Status(201, _customer(customer.pk))
+
+
+@router.get(
+    "/customers/by-email/{email}",
+    response={200: CustomerOut, **problems(401, 404, 422)},
+    summary="Find a customer by email address",
+)
+def customer_by_email(request: HttpRequest, email: str) -> Customer:
+    """Case-insensitive. A customer merged into another is answered with the survivor."""
+    value = normalise_email(email)
+    point = (
+        ContactPoint.objects.select_related("customer")
+        .filter(kind=ContactKind.EMAIL, value=value or "")
+        .first()
+    )
+    if point is None:
+        raise NotFound("No customer has this email address.")
+    customer = point.customer
+    seen = {customer.pk}
+    while customer.merged_into_id and customer.merged_into_id not in seen:
+        seen.add(customer.merged_into_id)
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return _customer(customer.pk)
+
+
+@router.get(
+    "/customers/by-external-id/{external_id}",
+    response={200: CustomerOut, **problems(401, 404, 422)},
+    summary="Find a customer by your system's id",
+)
+def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
+    return _customer(external_id=external_id[:100])
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **problems(401, 404, 422)},
+    summary="Read a customer",
+)
+def read_customer(request: HttpRequest, customer_id: str) -> Customer:
+    return _by_public_id(customer_id)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, 409: CustomerExistsProblem, **problems(400, 401, 404, 422)},
+    summary="Change a customer",
+)
+def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> Customer:
+    """Only the fields sent change. ``add_emails`` and ``add_phones`` add contact points;
+    status ``left`` needs a ``leave_reason``. Answers 409 ``customer_exists`` when an
+    external_id, email or phone belongs to another customer (and changes nothing)."""
+    customer = _by_public_id(customer_id)
+    sent = payload.model_fields_set
+    with transaction.atomic():
+        profile = {
+            name: getattr(payload, name)
+            for name in ("name", "language")
+            if name in sent and getattr(payload, name) is not None
+        }
+        if profile:
+            actions.update_customer(customer, by=None, **profile)
+        if "status" in sent and payload.status is not None:
+            actions.change_customer_status(
+                customer,
+                status=payload.status,
+                reason=payload.leave_reason or "",
+                by=None,
+                source="api",
+            )
+        if payload.external_id or payload.add_emails or payload.add_phones:
+            actions.change_customer_identity(
+                customer,
+                external_id=payload.external_id,
+                add_emails=payload.add_emails,
+                add_phones=payload.add_phones,
+            )
+    return _customer(customer.pk)

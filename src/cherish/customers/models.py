@@ -1,7 +1,15 @@
-"""Customers and the ways to reach them. One customer may have several emails and phones."""
+"""Customers and the ways to reach them. One customer may have several emails and phones.
+
+Also what the organisation knows about the relationship: transactions (orders, deliveries,
+appointments, renewals), important dates, why a customer left, and the customer-level event
+log (imports, merges, exports, erasure) that does not belong to any one case.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 
 
@@ -22,6 +30,9 @@ class Customer(models.Model):
     preferred_channel = models.CharField(max_length=16, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)
+    # When the customer is happy to be called, in their own time zone; empty means any time.
+    contact_hours_start = models.TimeField(null=True, blank=True)
+    contact_hours_end = models.TimeField(null=True, blank=True)
     customer_since = models.DateField(null=True, blank=True)
     opted_out = models.BooleanField(default=False, help_text="Never contact proactively.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -65,3 +76,140 @@ class ContactPoint(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+
+class TransactionKind(models.TextChoices):
+    ORDER = "order", "Order"
+    DELIVERY = "delivery", "Delivery"
+    APPOINTMENT = "appointment", "Appointment"
+    RENEWAL = "renewal", "Renewal"
+    OTHER = "other", "Other"
+
+
+# Statuses whose amount is not money the customer actually spent with us.
+NON_VALUE_STATUSES = ("cancelled", "canceled", "refunded", "failed", "void")
+
+
+def default_currency() -> str:
+    return str(getattr(settings, "CHERISH_CURRENCY", "GBP"))
+
+
+class Transaction(models.Model):
+    """Whatever the organisation sells, as it happened: imported from CSV or posted by the API."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transactions")
+    external_id = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    status = models.CharField(max_length=32, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default=default_currency)
+    occurred_at = models.DateTimeField()
+    description = models.CharField(max_length=300, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="transaction_customer_time"),
+            models.Index(fields=["kind", "occurred_at"], name="transaction_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id}"
+
+
+class CustomerEvent(models.Model):
+    """Append-only log of customer-level actions: import, merge, unmerge, export, erase, left."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="customer_event_time"),
+            models.Index(fields=["type", "created_at"], name="customer_event_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} on customer {self.customer_id}"
+
+
+class DateKind(models.TextChoices):
+    BIRTHDAY = "birthday", "Birthday"
+    ANNIVERSARY = "anniversary", "Anniversary"
+    CUSTOM = "custom", "Other date"
+
+
+class ImportantDate(models.Model):
+    """A date that matters to the customer. Only ever shown to staff, never to other customers."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="important_dates")
+    kind = models.CharField(max_length=16, choices=DateKind.choices)
+    date = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    recurring = models.BooleanField(default=True, help_text="Comes back every year.")
+    created_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["customer", "date"], name="important_date_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date:%d %b}"
+
+
+class LeaveReasonKind(models.TextChoices):
+    """Why customers leave, in the order of the published research (seed 000 and 001)."""
+
+    DIED = "died", "Died"
+    MOVED_AWAY = "moved_away", "Moved away"
+    FRIEND = "buys_from_friend", "Buys from a friend"
+    COMPETITOR = "competitor", "Sold by a competitor"
+    PRODUCT_PRICE = "product_price", "Product or price"
+    INDIFFERENCE = "indifference", "Felt we didn't care"
+    OTHER = "other", "Other"
+
+
+# Published distribution of why customers leave (percent); "other" is not in the research.
+LEAVE_REASON_BENCHMARK: dict[str, int] = {
+    LeaveReasonKind.DIED: 1,
+    LeaveReasonKind.MOVED_AWAY: 3,
+    LeaveReasonKind.FRIEND: 5,
+    LeaveReasonKind.COMPETITOR: 9,
+    LeaveReasonKind.PRODUCT_PRICE: 14,
+    LeaveReasonKind.INDIFFERENCE: 68,
+}
+# Nobody should be asked to come back after they died or moved out of reach.
+NO_WIN_BACK_REASONS = (LeaveReasonKind.DIED, LeaveReasonKind.MOVED_AWAY)
+
+
+class LeaveReason(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="leave_reasons")
+    reason = models.CharField(max_length=20, choices=LeaveReasonKind.choices)
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=16, default="staff", help_text="staff or import")
+    recorded_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["reason", "recorded_at"], name="leave_reason_time")]
+
+    def __str__(self) -> str:
+        return self.get_reason_display()
+
+    @property
+    def allows_win_back(self) -> bool:
+        return self.reason not in NO_WIN_BACK_REASONS

@@ -1,7 +1,8 @@
 """Regenerate the derived training files in ``training_data/`` from the shared corpora.
 
 Only permissively licensed sets are used: CFPB narratives (public domain; never the
-LLM-label file's labels), BANKING77 (CC BY 4.0) and the Bitext sample (CDLA-Sharing-1.0).
+LLM-label file's labels), BANKING77 (CC BY 4.0), the Bitext sample (CDLA-Sharing-1.0) and
+IBM Twitter customer care first messages (Apache-2.0) with kinds labelled by hand.
 Run: ``python -m cherish.triage.engine.build_data [DATA_DIR]``.
 """
 
@@ -122,7 +123,9 @@ def build(data_dir: Path, out_dir: Path = TRAINING_DIR, seed: int = 13) -> dict[
         rng.shuffle(items)
         for r in items[:CFPB_PER_FAMILY]:
             text = r["narrative"].strip()[:CFPB_MAX_CHARS]
-            rows.append({"id": r["complaint_id"] or r["source_row_id"], "family": fam, "text": text})
+            rows.append(
+                {"id": r["complaint_id"] or r["source_row_id"], "family": fam, "text": text}
+            )
     with gzip.open(out_dir / "cfpb_sample.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as g:
         for row in rows:
             g.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -167,6 +170,23 @@ def build(data_dir: Path, out_dir: Path = TRAINING_DIR, seed: int = 13) -> dict[
         bt.append((kind, _BITEXT_TOPIC.get(r["category"], "other"), r["instruction"].strip()))
     _write_tsv(out_dir / "bitext_mapped.tsv.gz", bt)
     counts["bitext"] = len(bt)
+
+    # IBM Twitter customer care (Apache-2.0): first customer messages, kinds labelled by hand
+    # for Cherish in ibm_kind_labels.tsv (conversation_id -> kind code).
+    labels = {}
+    for line in (out_dir / "ibm_kind_labels.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            cid, code = line.split("\t")
+            labels[cid] = code
+    ibm: list[tuple[str, str, str]] = []
+    with open(
+        data_dir / "ibm_twitter_customer_care" / "first_message_reply_pairs.csv", encoding="utf-8"
+    ) as f:
+        for r in csv.DictReader(f):
+            if r["conversation_id"] in labels:
+                ibm.append((labels[r["conversation_id"]], "-", r["customer_message"].strip()))
+    _write_tsv(out_dir / "ibm_labelled.tsv.gz", ibm)
+    counts["ibm"] = len(ibm)
     return counts
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one cue list per line reads better than wrapped regexes)
 """Rule lexicons: risk flags, emotions, urgency, phase, and cue words for the kind model.
 
 Each category is a list of regular expressions (matched on lower-cased text with straight
@@ -148,7 +149,8 @@ LEXICON: dict[str, list[str]] = {
         r"nervous", r"stress(?:ed|ful)?", r"panic\w*", r"don't know what (?:to do|else)", r"desperate\w*",
         r"(?:what|how) (?:will|am|do) (?:i|we) (?:do|going to|pay)", r"fraud\w*", r"stolen", r"hack(?:ed|er)",
         r"identity theft", r"unauthori[sz]ed", r"(?:can't|cannot) sleep", r"losing sleep", r"urgent(?:ly)?",
-        r"at risk", r"(?:lose|losing) (?:my|our) (?:home|house)", r"inqui[eè]t\w*", r"peur", r"angoiss\w*",
+        r"at risk", r"(?:lose|losing) (?:my|our) (?:home|house)", r"struggling", r"(?:can't|cannot) afford",
+        r"(?:lost|losing) my job", r"inqui[eè]t\w*", r"peur", r"angoiss\w*",
         r"sorge", r"besorgt", r"angst", r"preocupad[oa]", r"miedo", r"preoccupat[oa]", r"paura",
         r"preocupação",
     ],
@@ -165,7 +167,7 @@ LEXICON: dict[str, list[str]] = {
     ],
     # ---------------------------------------------------------------- urgency / shape cues
     "time_critical": [
-        r"urgent(?:ly)?", r"\basap\b", r"immediately", r"right now", r"emergency", r"today\b", r"tonight",
+        r"urgent(?:ly)?", r"\basap\b", r"immediately", r"right now", r"emergency", r"(?:by|before|need (?:it|this)|needed|must be) (?:today|tonight)", r"today please",
         r"by tomorrow", r"within (?:the next )?(?:0|\d+|an?|one|two) (?:hours?|days?)", r"deadline",
         r"running out", r"last day", r"before (?:my|the) (?:flight|wedding|funeral|surgery|closing|move)",
         r"my flight (?:is|leaves)", r"stranded", r"stuck (?:at|in|abroad)",
@@ -199,14 +201,16 @@ LEXICON: dict[str, list[str]] = {
         r"stopped working", r"never arrived", r"late\b", r"lost\b", r"missing", r"wrong", r"charged",
         r"overcharg\w*", r"hours\b", r"waiting", r"still\b", r"again\b", r"another\b", r"stuck", r"fail(?:ed|s)?",
         r"error", r"crash(?:ed|es)?", r"down\b", r"refund", r"damaged", r"faulty", r"declined", r"nobody",
-        r"no one",
+        r"no one", r"(?:taken|took|taking) (?:a|one|two|three|0|ages|forever|weeks|months)\b",
+        r"(?:weeks?|days?|months?|hours?) (?:late|later|overdue)",
     ],
     "sarcasm_open": [
         r"(?:^|[.!?] )(?:oh )?(?:great|brilliant|fantastic|wonderful|perfect|lovely|awesome|nice|super)[,!.]",
         r"thanks (?:a lot|for nothing|a bunch|so much)[.!]*\s*$", r"thanks for nothing", r"just what i needed",
         r"love (?:it )?(?:when|how|waiting|being|sitting|spending)", r"yeah right", r"well done[,.!]* (?:again|another|you)",
         r"what a (?:great|fantastic|wonderful) (?:way|start|service)", r"(?:really|so) (?:impressive|professional)[.!]+ ?(?:not|again|another|\d)",
-        r"#not\b", r"\bnot!", r"bravo", r"way to go",
+        r"#not\b", r"\bnot!", r"bravo", r"way to go", r"well done[.!]*\s*$", r"cheers[.!]*\s*$",
+        r"['\"](?:next[- ]day|express|priority|fast|free|premium|upgraded?|customer service|help|support|guaranteed)['\"]",
     ],
     "intensifier": [
         r"very", r"really", r"extremely", r"absolutely", r"totally", r"completely", r"utterly", r"so\b",
@@ -239,10 +243,15 @@ LEXICON: dict[str, list[str]] = {
 }
 # fmt: on
 
-NEGATORS = frozenset(
-    "not no never n't without hardly barely cannot can't don't doesn't didn't won't wouldn't "
-    "isn't wasn't aren't weren't haven't hasn't ne pas jamais nicht kein keine keinen nie "
-    "nunca tampoco non mai niet geen".split()
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATORS = _words(
+    "not no never n't without hardly barely cannot can't don't doesn't didn't won't "
+    "wouldn't isn't wasn't aren't weren't haven't hasn't ne pas jamais nicht kein keine "
+    "keinen nie nunca tampoco non mai niet geen"
 )
 _NEG_TOKEN = re.compile(r"[\w']+")
 
@@ -254,29 +263,34 @@ class Hit:
     start: int
 
 
+# categories whose cues are counted even after a negator ("not late again" is still about lateness)
+NO_NEGATION_CHECK = frozenset(
+    {"problem", "intensifier", "sarcasm_open", "phase_before", "phase_during", "phase_after"}
+)
+
+
 class Lexicon:
     """Compiled lexicon: one alternation regex per category."""
 
     def __init__(self, lexicon: dict[str, list[str]] | None = None) -> None:
         self.raw = lexicon or LEXICON
-        self.compiled: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {}
+        self.compiled: dict[str, re.Pattern[str]] = {}
         for cat, pats in self.raw.items():
             self_neg = [p[1:] for p in pats if p.startswith("!")]
             plain = [p for p in pats if not p.startswith("!")]
+            # self-negating cues are named groups, so ``m.lastgroup`` tells them apart
             alts = [f"(?P<n{i}>{p})" for i, p in enumerate(self_neg)] + [f"(?:{p})" for p in plain]
-            rx = re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")", re.IGNORECASE)
-            self.compiled[cat] = (rx, frozenset(f"n{i}" for i in range(len(self_neg))))
+            self.compiled[cat] = re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")")
 
     @staticmethod
     def prepare(text: str) -> str:
         return text.replace("’", "'").replace("‘", "'").lower()
 
     def find(self, low: str, category: str) -> list[Hit]:
-        rx, selfneg = self.compiled[category]
+        check = category not in NO_NEGATION_CHECK
         hits: list[Hit] = []
-        for m in rx.finditer(low):
-            is_selfneg = bool(selfneg) and any(m.group(g) for g in selfneg)
-            if not is_selfneg and negated(low, m.start()):
+        for m in self.compiled[category].finditer(low):
+            if check and m.lastgroup is None and negated(low, m.start()):
                 continue
             hits.append(Hit(category, m.group(0).strip(), m.start()))
         return hits
@@ -285,12 +299,11 @@ class Lexicon:
         return {c: self.find(low, c) for c in (categories or tuple(self.compiled))}
 
 
+_CLAUSE = re.compile(r"[.!?;,]| but | mais | aber | pero ")
+
+
 def negated(low: str, start: int) -> bool:
-    window = low[max(0, start - 40) : start]
-    # a clause boundary ends the negation's scope
-    for sep in (".", "!", "?", ";", ",", " but ", " mais ", " aber ", " pero "):
-        cut = window.rfind(sep)
-        if cut >= 0:
-            window = window[cut + len(sep) :]
+    """A negator among the three words before ``start``, within the same clause."""
+    window = _CLAUSE.split(low[max(0, start - 40) : start])[-1]
     toks = _NEG_TOKEN.findall(window)[-3:]
     return any(t in NEGATORS or t.endswith("n't") for t in toks)

@@ -16,6 +16,8 @@ _REPEAT = re.compile(r"(\w)\1{3,}")
 _ANGRY_EMOJI = re.compile("[\U0001f620\U0001f621\U0001f624\U0001f92c\U0001f595]")
 _SAD_EMOJI = re.compile("[\U0001f61e\U0001f622\U0001f62d\U0001f614\U0001f643\U0001f644\U0001f612]")
 _HAPPY_EMOJI = re.compile("[\U0001f600-\U0001f60d\U0001f44d\U0001f64f\u2764\U0001f970\U0001f929]")
+NEG_EMOJI = re.compile(_ANGRY_EMOJI.pattern[:-1] + _SAD_EMOJI.pattern[1:])
+POS_EMOJI = _HAPPY_EMOJI
 _NEG_EMOS = ("anger", "frustration", "disappointment", "worry")
 _SCAN_CHARS = 20000  # lexicons look at up to 20k characters
 
@@ -39,17 +41,32 @@ def analyse(text: str) -> Analysis:
     raw = text[:_SCAN_CHARS]
     low = Lexicon.prepare(raw)
     hits = _LEX.find_all(low)
-    sarcasm = bool(hits["sarcasm_open"]) and (
-        len(hits["problem"]) + len(hits["frustration"]) >= 1
+    n_sar, n_prob, n_frus = (
+        len(hits["sarcasm_open"]),
+        len(hits["problem"]),
+        len(hits["frustration"]),
     )
+    sarcasm = n_sar >= 2 or (n_sar == 1 and (n_frus >= 1 or n_prob >= 2))
     return Analysis(raw=raw, low=low, hits=hits, sarcasm=sarcasm)
 
 
 def kind_extras(a: Analysis) -> list[str]:
     """Lexicon evidence handed to the kind model as extra tokens."""
     out = []
-    for cat in ("praise", "suggestion", "problem", "anger", "frustration", "disappointment",
-                "worry", "leaving", "legal", "public", "safety", "time_critical"):
+    for cat in (
+        "praise",
+        "suggestion",
+        "problem",
+        "anger",
+        "frustration",
+        "disappointment",
+        "worry",
+        "leaving",
+        "legal",
+        "public",
+        "safety",
+        "time_critical",
+    ):
         n = len(a.hits[cat])
         if n:
             out.append(f"__lex_{cat}__")
@@ -101,9 +118,12 @@ def emotion(a: Analysis, kind: str) -> tuple[str, float, list[str], list[str]]:
         elif kind == "compliment":
             best, why, raw = "gratitude", ["compliment without emotion words"], 0.0
         else:
-            return "neutral", 0.05 if kind == "inquiry" else 0.1, ["no emotion words"], [
-                "no emotion words"
-            ]
+            return (
+                "neutral",
+                0.05 if kind == "inquiry" else 0.1,
+                ["no emotion words"],
+                ["no emotion words"],
+            )
     else:
         why = a.words(best) + why_extra
         raw = score[best] + 0.5 * sum(score[e] for e in score if e != best and e != "gratitude")
@@ -147,6 +167,9 @@ def urgency(
     tc = a.words("time_critical", 3)
     if "safety" in found_flags:
         return "critical", f"safety risk ({', '.join(a.words('safety', 2))})", a.words("safety")
+    if kind in ("compliment", "suggestion"):
+        why = [f"{kind}"] + [f"mentions {f}" for f in found_flags]
+        return "low", f"{kind}; no safety risk", why
     if "vulnerable" in found_flags and tc:
         why = [*a.words("vulnerable", 2), *tc]
         return "critical", f"vulnerable customer with a time-critical need ({', '.join(why)})", why

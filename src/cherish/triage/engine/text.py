@@ -8,6 +8,7 @@ comparable scale. The hash is CRC-32, which is stable across processes and platf
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from zlib import crc32
@@ -27,10 +28,15 @@ _MASKED = re.compile(r"\bx{2,}\b|\{\$[\d.,]+\}", re.IGNORECASE)  # CFPB scrubbin
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+|[?!]")
 _WS = re.compile(r"\s+")
 
-_QUESTION_START = frozenset(
-    "why how what when where who which can could would will is are do does did should may "
-    "pourquoi comment quand quel quelle est-ce warum wie wann wo wer was kann können "
-    "por qué cómo cuándo dónde cuál puedo pueden".split()
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_QUESTION_START = _words(
+    "why how what when where who which can could would will is are do does did should "
+    "may pourquoi comment quand quel quelle est-ce warum wie wann wo wer was kann können "
+    "por qué cómo cuándo dónde cuál puedo pueden"
 )
 
 
@@ -49,65 +55,79 @@ def tokens(norm: str) -> list[str]:
     return _TOKEN.findall(norm)
 
 
+_UPPER = re.compile(r"[A-ZÀ-Þ]")
+_LOWER = re.compile(r"[a-zß-ÿ]")
+
+
 def meta_tokens(raw: str, toks: list[str]) -> list[str]:
     """Shape features that n-grams miss: question form, length, shouting."""
     out: list[str] = []
-    words = [t for t in toks if t not in ("?", "!")]
-    n = len(words)
+    n = len(toks) - toks.count("?") - toks.count("!")
     out.append("__len_s__" if n < 12 else "__len_m__" if n < 60 else "__len_l__")
     if "?" in toks:
         out.append("__has_q__")
-    if words and words[0] in _QUESTION_START:
+    if toks and toks[0] in _QUESTION_START:
         out.append("__starts_q__")
     if toks.count("!") >= 2:
         out.append("__bang2__")
-    letters = [c for c in raw[:500] if c.isalpha()]
-    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.6:
+    head = raw[:500]
+    up = len(_UPPER.findall(head))
+    if up >= 8 and up > 1.5 * len(_LOWER.findall(head)):
         out.append("__shout__")
     return out
 
 
 def word_ngrams(toks: list[str], extra: list[str]) -> list[str]:
     grams = [*toks, *extra]
-    grams.extend(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+    grams.extend(f"{a} {b}" for a, b in itertools.pairwise(toks))
     return grams
 
 
-def char_ngrams(toks: list[str]) -> list[str]:
-    out: list[str] = []
+_W_SEED = 0x5EED
+_C_SEED = 0xC4A2
+
+
+def _char_hashes(toks: list[str]) -> set[int]:
+    """CRC-32 of the byte 3-5 grams of each padded token (bytes: fast, and stable)."""
+    out: set[int] = set()
     for t in toks:
-        if len(t) > 24:
-            t = t[:24]
-        p = f" {t} "
+        p = f" {t[:24]} ".encode()
         ln = len(p)
-        for n in (3, 4, 5):
-            if ln < n:
-                break
-            out.extend(p[i : i + n] for i in range(ln - n + 1))
+        out.update(crc32(p[i : i + 3], _C_SEED) & MASK for i in range(ln - 2))
+        out.update(crc32(p[i : i + 4], _C_SEED) & MASK for i in range(ln - 3))
+        out.update(crc32(p[i : i + 5], _C_SEED) & MASK for i in range(ln - 4))
     return out
 
 
 def _hash_word(g: str) -> int:
-    return crc32(b"w" + g.encode("utf-8")) & MASK
-
-
-def _hash_char(g: str) -> int:
-    return crc32(b"c" + g.encode("utf-8")) & MASK
+    return crc32(g.encode(), _W_SEED) & MASK
 
 
 def featurise(text: str, extra: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (column indices, values) of one text's sparse feature row."""
+    idx, val, _, _ = featurise_parts(text, extra)
+    return idx, val
+
+
+def featurise_parts(
+    text: str, extra: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(indices, values, n_base, n_word): entries ``[:n_word]`` are word n-grams and meta
+    tokens, ``[n_word:n_base]`` char n-grams, ``[n_base:]`` the ``extra`` block (lexicon
+    evidence tokens); each block binary and L2-normalised on its own."""
     norm = normalise(text)
     toks = tokens(norm)
-    meta = meta_tokens(text, toks) + (extra or [])
-    w = {_hash_word(g) for g in word_ngrams(toks, meta)}
-    c = {_hash_char(g) for g in char_ngrams(toks)}
+    w = {_hash_word(g) for g in word_ngrams(toks, meta_tokens(text, toks))}
+    c = _char_hashes(toks)
     c -= w  # a collision across blocks keeps the word value
-    idx = np.fromiter([*w, *c], dtype=np.int32, count=len(w) + len(c))
-    val = np.empty(len(idx), dtype=np.float32)
-    val[: len(w)] = 1.0 / np.sqrt(max(len(w), 1))
-    val[len(w) :] = 1.0 / np.sqrt(max(len(c), 1))
-    return idx, val
+    e = {_hash_word(g) for g in extra} if extra else set()
+    nw, nc, ne = len(w), len(c), len(e)
+    idx = np.fromiter([*w, *c, *e], dtype=np.int32, count=nw + nc + ne)
+    val = np.empty(nw + nc + ne, dtype=np.float32)
+    val[:nw] = 1.0 / np.sqrt(max(nw, 1))
+    val[nw : nw + nc] = 1.0 / np.sqrt(max(nc, 1))
+    val[nw + nc :] = 1.0 / np.sqrt(max(ne, 1))
+    return idx, val, nw + nc, nw
 
 
 def featurise_batch(
@@ -128,12 +148,10 @@ def featurise_batch(
 
 
 def explain_grams(text: str, extra: list[str] | None = None) -> dict[int, str]:
-    """Column index -> a human-readable n-gram (word grams win over char grams)."""
+    """Column index -> word n-gram / meta / extra token (char grams are not shown to people)."""
     norm = normalise(text)
     toks = tokens(norm)
-    out: dict[int, str] = {}
-    for g in char_ngrams(toks):
-        out.setdefault(_hash_char(g), f"“{g.strip()}…”")
-    for g in word_ngrams(toks, meta_tokens(text, toks) + (extra or [])):
-        out[_hash_word(g)] = g
-    return out
+    grams = word_ngrams(toks, meta_tokens(text, toks))
+    if extra:
+        grams.extend(extra)
+    return {_hash_word(g): g for g in grams}

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from . import rules
+from .lexicons import LEXICON
 from .linear import LinearModel, fit
 from .paths import MODEL_DIR, TRAINING_DIR
 from .result import DEFAULT_TOPICS, KINDS
 from .text import N_BITS, featurise
 
-FEATURES_ID = f"crc32-w12-c345-bin-l2-{N_BITS}b-v1"
+FEATURES_ID = f"crc32-w12-c345-bin-l2-{N_BITS}b-v2"
 KIND_CODES = {"c": "complaint", "i": "inquiry", "p": "compliment", "s": "suggestion"}
 TOPIC_CODES = {
     "bil": "billing",
@@ -68,11 +69,13 @@ def load_shipped(training_dir: Path = TRAINING_DIR) -> list[Example]:
                 continue
             k, t, text = line.split("\t", 2)
             out.append(Example(text, KIND_CODES[k], _norm_topic(t), f"hand:{p.stem}", 2.0))
-    for name in ("banking77_mapped.tsv.gz", "bitext_mapped.tsv.gz"):
+    for name in ("banking77_mapped.tsv.gz", "bitext_mapped.tsv.gz", "ibm_labelled.tsv.gz"):
+        w = 2.0 if name.startswith("ibm") else 1.0  # hand-labelled real messages
         with gzip.open(training_dir / name, "rt", encoding="utf-8") as f:
             for line in f:
                 k, t, text = line.rstrip("\n").split("\t", 2)
-                out.append(Example(text, KIND_CODES[k], _norm_topic(t), name.split("_")[0]))
+                topic = None if t == "-" else _norm_topic(t)
+                out.append(Example(text, KIND_CODES[k], topic, name.split("_")[0], w))
     with gzip.open(training_dir / "cfpb_sample.jsonl.gz", "rt", encoding="utf-8") as f:
         for i, line in enumerate(f):
             row = json.loads(line)
@@ -98,7 +101,7 @@ def train_kind(examples: Sequence[Example], c: float = 2.0) -> LinearModel:
 
 def train_topic(examples: Sequence[Example], c: float = 4.0) -> LinearModel:
     ex = [e for e in examples if e.topic]
-    rows = [featurise(e.text) for e in ex]
+    rows = [featurise(e.text) for e in ex]  # no extra block: topic reads the text only
     w = np.array([e.weight for e in ex], dtype=np.float64)
     labels = [str(e.topic) for e in ex]
     order = [t for t in DEFAULT_TOPICS if t in set(labels)] + sorted(
@@ -157,6 +160,7 @@ def train(
     for e in allx:
         digest.update(f"{e.kind}|{e.topic}|{e.family}|{e.weight}|{e.text}\n".encode())
     digest.update(FEATURES_ID.encode())
+    digest.update(json.dumps(LEXICON, sort_keys=True).encode())  # lexicon tokens are features
     base_manifest: dict[str, object] = {}
     if (base_dir / "manifest.json").exists():
         base_manifest = json.loads((base_dir / "manifest.json").read_text())

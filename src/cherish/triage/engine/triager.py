@@ -14,7 +14,7 @@ from .lexicons import Lexicon
 from .linear import LinearModel
 from .paths import MODEL_DIR
 from .result import TriageResult
-from .text import explain_grams, featurise, featurise_batch
+from .text import explain_grams, featurise_batch, featurise_parts
 
 TOPIC_MIN_CONFIDENCE = 0.25
 _META_NAMES = {
@@ -26,6 +26,18 @@ _META_NAMES = {
     "__neg_emoji__": "negative emoji",
     "__pos_emoji__": "positive emoji",
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOP_GRAMS = _words(
+    "a an the to of in on at for and or but is are was were be been it its i me my we "
+    "our you your he she they them this that with from as by so do does did have has had "
+    "not no 0 ! ? atuser httpurl xxmask le la les de du des et un une je il der die das "
+    "und ich el los y que en"
+)
 
 
 class KeywordTopics:
@@ -101,22 +113,26 @@ class Triager:
         full = f"{subject.strip()}\n{text}" if subject and subject.strip() else text
         a = rules.analyse(full)
         extras = rules.kind_extras(a)
-        idx, val = featurise(full, extras)
+        idx, val, n_base, n_word = featurise_parts(full, extras)
         probs = self.kind_model.proba(idx, val)
-        return self._finish(full, a, extras, idx, val, probs)
+        return self._finish(full, a, extras, idx, val, n_base, n_word, probs)
 
     def triage_batch(self, texts: Sequence[str]) -> list[TriageResult]:
         analyses = [rules.analyse(t) for t in texts]
         extras = [rules.kind_extras(a) for a in analyses]
-        indptr, indices, data = featurise_batch(list(texts), extras)
+        parts = [featurise_parts(t, x) for t, x in zip(texts, extras, strict=True)]
+        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=indptr[1:])
+        if parts:
+            indices = np.concatenate([p[0] for p in parts])
+            data = np.concatenate([p[1] for p in parts])
+        else:
+            indices, data = np.zeros(0, np.int32), np.zeros(0, np.float32)
         probs = self.kind_model.proba_batch(indptr, indices, data)
-        out = []
-        for i, t in enumerate(texts):
-            s, e = indptr[i], indptr[i + 1]
-            out.append(
-                self._finish(t, analyses[i], extras[i], indices[s:e], data[s:e], probs[i])
-            )
-        return out
+        return [
+            self._finish(t, analyses[i], extras[i], *parts[i], probs[i])
+            for i, t in enumerate(texts)
+        ]
 
     def kind_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Kind probabilities only (columns in ``self.kind_model.classes`` order)."""
@@ -131,6 +147,8 @@ class Triager:
         extras: list[str],
         idx: np.ndarray,
         val: np.ndarray,
+        n_base: int,
+        n_word: int,
         probs: np.ndarray,
     ) -> TriageResult:
         reasons: dict[str, list[str]] = {}
@@ -138,19 +156,27 @@ class Triager:
         kind = self._kinds[k]
         conf = float(probs[k])
         found_flags, flag_why = rules.flags(a)
-        kind_why = self._explain(self.kind_model, text, extras, idx, val, k)
+        names = explain_grams(text, extras)
+        # explanations use word-level features (word n-grams, meta and lexicon tokens)
+        sel = np.r_[0:n_word, n_base : len(idx)]
+        kind_why = self._explain(self.kind_model, names, idx[sel], val[sel], k)
         # rules that override the statistical kind
         neg_words = sum(len(a.hits[c]) for c in ("anger", "frustration", "disappointment"))
-        if a.sarcasm and kind == "compliment":
+        risk = [f for f in ("legal", "leaving", "safety", "public") if f in found_flags]
+        has_words = any(ch.isalnum() for ch in text)
+        if not has_words:
+            kind, conf, kind_why = self._symbols_only(text)
+        elif a.sarcasm and kind == "compliment":
             kind, conf = "complaint", max(conf, 0.6)
             kind_why = ["sarcasm: " + ", ".join(a.words("sarcasm_open", 2)), *kind_why]
-        elif kind != "complaint" and (
-            {"legal", "leaving", "safety"} & set(found_flags)
-            and (kind != "compliment" or neg_words)
+        elif (
+            kind != "complaint"
+            and risk
+            and (kind != "compliment" or neg_words or conf < 0.85 or "safety" in risk)
         ):
             kind = "complaint"
             conf = max(float(probs[self._kinds.index("complaint")]), 0.5)
-            kind_why = [f"risk flag: {f}" for f in found_flags] + kind_why
+            kind_why = [f"risk flag: {f}" for f in risk] + kind_why
         reasons["kind"] = kind_why or [f"prior ({kind})"]
 
         emo, intensity, emo_why, int_why = rules.emotion(a, kind)
@@ -159,7 +185,7 @@ class Triager:
         urg, urg_reason, urg_why = rules.urgency(a, kind, found_flags, emo, intensity)
         reasons["urgency"] = urg_why or [urg_reason]
         reasons["flags"] = flag_why or ["no risk words"]
-        topic, topic_conf, topic_why = self._topic(text, idx, val, a)
+        topic, topic_conf, topic_why = self._topic(text, idx[:n_base], val[:n_base], names, n_word)
         reasons["topic"] = topic_why
         ph, ph_why = rules.phase(a, kind)
         reasons["phase"] = ph_why
@@ -182,19 +208,28 @@ class Triager:
             kind_scores={c: round(float(p), 4) for c, p in zip(self._kinds, probs, strict=True)},
         )
 
+    @staticmethod
+    def _symbols_only(text: str) -> tuple[str, float, list[str]]:
+        """Empty or emoji-only messages: decide from the emoji, with low confidence."""
+        if rules.NEG_EMOJI.search(text):
+            return "complaint", 0.4, ["negative emoji only"]
+        if rules.POS_EMOJI.search(text):
+            return "compliment", 0.4, ["positive emoji only"]
+        return "inquiry", 0.25, ["no words: default"]
+
     def _topic(
-        self, text: str, idx: np.ndarray, val: np.ndarray, a: rules.Analysis
+        self, text: str, idx: np.ndarray, val: np.ndarray, names: dict[int, str], n_word: int
     ) -> tuple[str, float, list[str]]:
         if self.keyword_topics is not None:
             return self.keyword_topics.predict(text)
         model = self.topic_models[self.topic_model_name]
-        # the topic models were trained without the kind's extra tokens: drop them
-        tidx, tval = featurise(text) if len(idx) else (idx, val)
-        p = model.proba(tidx, tval)
+        if len(idx) == 0:
+            return "other", 0.0, ["empty text"]
+        p = model.proba(idx, val)
         j = int(np.argmax(p))
         conf = float(p[j])
         topic = model.classes[j]
-        why = self._explain(model, text, [], tidx, tval, j)
+        why = self._explain(model, names, idx[:n_word], val[:n_word], j)
         if conf < TOPIC_MIN_CONFIDENCE and "other" in model.classes:
             return "other", round(conf, 4), [f"low confidence for {topic} ({conf:.2f})", *why]
         return topic, round(conf, 4), why or ["prior"]
@@ -202,8 +237,7 @@ class Triager:
     @staticmethod
     def _explain(
         model: LinearModel,
-        text: str,
-        extras: list[str],
+        names: dict[int, str],
         idx: np.ndarray,
         val: np.ndarray,
         cls: int,
@@ -212,14 +246,13 @@ class Triager:
         if len(idx) == 0:
             return []
         contrib = model.contributions(idx, val, cls)
-        top = np.argsort(-contrib)[: n * 3]
-        names = explain_grams(text, extras)
+        top = np.argsort(-contrib)[: n * 6]
         out: list[str] = []
         for j in top:
             if contrib[j] <= 0:
                 break
             g = names.get(int(idx[j]))
-            if g is None:
+            if g is None or g in _STOP_GRAMS:
                 continue
             g = _META_NAMES.get(g, g)
             if g.startswith("__lex_"):

@@ -1,0 +1,473 @@
+"""Reads for the care panel, the due page, the API and the clock checks. No writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from cherish.care import clocks, tone
+from cherish.care.business_hours import Schedule, default_schedule, end_of_working_day
+from cherish.care.models import (
+    GIVEN_STATUSES,
+    AuthorityLimit,
+    BusinessHours,
+    CareState,
+    CaseLink,
+    CaseMerge,
+    Collaborator,
+    Commitment,
+    CommitmentHow,
+    CommitmentStatus,
+    Complexity,
+    EscalationBody,
+    ExternalEscalation,
+    FollowUpOutcome,
+    Gesture,
+    GestureStatus,
+    GestureType,
+    Holiday,
+    Impact,
+    Notification,
+    Snippet,
+    Target,
+    TonePhrase,
+    WorkflowStage,
+)
+from cherish.care.workflow import StageConfig, default_flow
+from cherish.cases.models import Case, CaseEvent, Severity, Stage
+from cherish.core.clock import now
+from cherish.staff.models import Role, Staff, Team
+
+OWNER_EVENT_TYPES = ("case.owner_assigned", "case.owner_changed")
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+def flow_for(kind: str) -> list[StageConfig]:
+    """The kind's stages in order: the organisation's rows, or the defaults."""
+    rows = list(WorkflowStage.objects.filter(kind=kind).order_by("order", "id"))
+    if not rows:
+        return default_flow(kind)
+    return [
+        StageConfig(
+            kind=row.kind,
+            stage=row.stage,
+            label=row.label,
+            order=row.order,
+            checklist=tuple(row.checklist_items),
+            required=tuple(str(item) for item in (row.required or [])),
+        )
+        for row in rows
+    ]
+
+
+def stage_config(flow: list[StageConfig], stage: str) -> StageConfig | None:
+    return next((config for config in flow if config.stage == stage), None)
+
+
+def schedule_for_team(team_id: int | None) -> Schedule:
+    """The team's business hours (or the organisation's, or nine-to-five UTC) with holidays."""
+    rows = {
+        row.team_id: row
+        for row in BusinessHours.objects.filter(Q(team_id=team_id) | Q(team__isnull=True))
+        .prefetch_related("days")
+        .order_by("id")
+    }
+    hours = rows.get(team_id) if team_id is not None else None
+    hours = hours or rows.get(None)
+    holidays = Holiday.objects.filter(Q(team_id=team_id) | Q(team__isnull=True)).values_list(
+        "date", flat=True
+    )
+    if hours is None:
+        base = default_schedule()
+        return Schedule(tz=base.tz, days=base.days, holidays=frozenset(holidays))
+    days: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
+    for day in hours.days.all():
+        days[day.weekday].append((day.start, day.end))
+    return Schedule.build(hours.time_zone, days, holidays)
+
+
+class ScheduleCache:
+    """Schedules per team within one run (a task, a page), loaded once each."""
+
+    def __init__(self) -> None:
+        self._by_team: dict[int | None, Schedule] = {}
+
+    def get(self, team_id: int | None) -> Schedule:
+        if team_id not in self._by_team:
+            self._by_team[team_id] = schedule_for_team(team_id)
+        return self._by_team[team_id]
+
+
+def targets_map() -> dict[tuple[str, str], tuple[int, int]]:
+    """(kind, severity) → (first response, resolution) in business minutes."""
+    return {
+        (t.kind, t.severity): (t.first_response_business_minutes, t.resolution_business_minutes)
+        for t in Target.objects.all()
+    }
+
+
+def target_for(case: Case) -> tuple[int | None, int | None]:
+    found = Target.objects.filter(kind=case.kind, severity=case.severity).first()
+    if found is None:
+        return None, None
+    return found.first_response_business_minutes, found.resolution_business_minutes
+
+
+def care_state_of(case: Case) -> CareState:
+    """The case's care state, or an unsaved blank one (reads never create rows)."""
+    state = CareState.objects.filter(case_id=case.pk).first()
+    return state if state is not None else CareState(case_id=case.pk)
+
+
+def recorded_facts(case: Case, state: CareState) -> set[str]:
+    """Which requirements (see workflow.REQUIREMENT_MESSAGES) a case has met."""
+    facts = set()
+    if state.fair_outcome:
+        facts.add("fair_outcome")
+    if state.resolution:
+        facts.add("resolution")
+    if state.plus_one:
+        facts.add("plus_one")
+    if state.follow_up_outcome:
+        facts.add("follow_up")
+    if state.assessed_at is not None:
+        facts.add("assessment")
+    if case.first_response_at is not None:
+        facts.add("personal_reply")
+    return facts
+
+
+# --- clocks ------------------------------------------------------------------------------
+
+
+def owner_events_of(case: Case) -> list[dict[str, Any]]:
+    rows = (
+        CaseEvent.objects.filter(case=case, type__in=OWNER_EVENT_TYPES)
+        .order_by("created_at", "id")
+        .values_list("type", "data")
+    )
+    return [{"type": type_, "data": data} for type_, data in rows]
+
+
+def clock_summary(
+    case: Case,
+    *,
+    state: CareState | None = None,
+    schedule: Schedule | None = None,
+    target: tuple[int | None, int | None] | None = None,
+    owner_events: list[dict[str, Any]] | None = None,
+    at: dt.datetime | None = None,
+) -> clocks.ClockSummary:
+    """The case's clocks against its kind/severity targets; pass what is already loaded."""
+    state = state if state is not None else care_state_of(case)
+    schedule = schedule if schedule is not None else schedule_for_team(case.team_id)
+    target = target if target is not None else target_for(case)
+    owner_events = owner_events if owner_events is not None else owner_events_of(case)
+    return clocks.summarise(
+        opened_at=case.created_at,
+        first_response_at=case.first_response_at,
+        resolved_at=state.resolved_at,
+        closed_at=case.closed_at,
+        waited_seconds=state.waited_seconds,
+        waited_business_seconds=state.waited_business_seconds,
+        waiting_since=state.waiting_since,
+        first_response_target=target[0],
+        resolution_target=target[1],
+        owner_events=owner_events,
+        schedule=schedule,
+        at=at or now(),
+    )
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+def team_lead_for(case: Case, *, besides: Staff | None = None) -> Staff | None:
+    """Who escalations and approvals go to: the case team's lead, else a manager.
+
+    ``besides`` is skipped (nobody approves their own request).
+    """
+    team_ids = [t for t in (case.team_id, besides.team_id if besides else None) if t]
+    lead_by_team = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "lead"))
+    lead_ids = [lead_by_team[t] for t in team_ids if lead_by_team.get(t)]
+    by_pk = {
+        s.pk: s
+        for s in Staff.objects.filter(pk__in=lead_ids, user__is_active=True).select_related("user")
+    }
+    candidates = [by_pk[i] for i in lead_ids if i in by_pk]
+    candidates.extend(
+        Staff.objects.filter(role=Role.MANAGER, user__is_active=True).order_by("id")[:3]
+    )
+    for person in candidates:
+        if besides is None or person.pk != besides.pk:
+            return person
+    return None
+
+
+def may_decide_gestures(staff: Staff) -> bool:
+    return staff.is_lead or bool(getattr(staff.user, "is_superuser", False))
+
+
+def gestures_given_this_month(
+    staff: Staff, *, gesture_type_id: int | None, currency: str, at: dt.datetime
+) -> Decimal:
+    """What ``staff`` has given (granted or approved) since the first of ``at``'s month (UTC)."""
+    month_start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = Gesture.objects.filter(
+        requested_by=staff,
+        status__in=GIVEN_STATUSES,
+        created_at__gte=month_start,
+        currency=currency,
+    )
+    if gesture_type_id is not None:
+        rows = rows.filter(gesture_type_id=gesture_type_id)
+    total = rows.aggregate(total=Sum("value"))["total"]
+    return total if total is not None else Decimal("0")
+
+
+@dataclass(frozen=True)
+class GestureTotal:
+    key: str
+    currency: str
+    count: int
+    total: Decimal
+
+
+def gesture_totals(
+    *,
+    case: Case | None = None,
+    customer_id: int | None = None,
+    staff: Staff | None = None,
+    month: dt.date | None = None,
+) -> list[GestureTotal]:
+    """Given gestures (granted or approved) totalled per currency, filtered as asked."""
+    rows = Gesture.objects.filter(status__in=GIVEN_STATUSES)
+    if case is not None:
+        rows = rows.filter(case=case)
+    if customer_id is not None:
+        rows = rows.filter(case__customer_id=customer_id)
+    if staff is not None:
+        rows = rows.filter(requested_by=staff)
+    if month is not None:
+        rows = rows.filter(created_at__year=month.year, created_at__month=month.month)
+    label = "all"
+    return [
+        GestureTotal(key=label, currency=r["currency"], count=r["n"], total=r["total"])
+        for r in rows.values("currency").annotate(n=Count("id"), total=Sum("value"))
+    ]
+
+
+def commitments_kept_on_time_rate(
+    *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Share of commitments due in the window that were kept by their due time (scorecard)."""
+    rows = Commitment.objects.all()
+    if since is not None:
+        rows = rows.filter(due_at__gte=since)
+    if until is not None:
+        rows = rows.filter(due_at__lt=until)
+    rows = rows.exclude(status=CommitmentStatus.OPEN, due_at__gt=until or now())
+    total = rows.count()
+    on_time = rows.filter(status=CommitmentStatus.KEPT, kept_at__lte=F("due_at")).count()
+    return {"due": total, "kept_on_time": on_time, "rate": (on_time / total) if total else None}
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def snippet_values(case: Case, owner: Staff | None) -> dict[str, str]:
+    customer_name = (case.customer.name or "").strip()
+    return {
+        "customer_first_name": customer_name.split(" ")[0] if customer_name else "there",
+        "owner_first_name": owner.first_name if owner else "",
+        "reference": case.reference,
+    }
+
+
+def rendered_snippets(case: Case, owner: Staff | None) -> list[tuple[Snippet, str]]:
+    values = snippet_values(case, owner)
+    snippets = Snippet.objects.filter(active=True).filter(Q(kind="") | Q(kind=case.kind))
+    return [(s, tone.render_snippet(s.body, values)) for s in snippets]
+
+
+def reply_hints(case: Case, text: str, *, by: Staff | None) -> dict[str, Any]:
+    """Gentle hints for a draft reply: defensive phrases, and 'this is just a snippet'."""
+    owner = by or case.owner
+    unedited = tone.unedited_snippet(
+        text, [(s.title, body) for s, body in rendered_snippets(case, owner)]
+    )
+    return {"tone": tone_hits(text), "unedited_snippet": unedited}
+
+
+def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
+    """Everything the care panel shows, in a fixed number of queries."""
+    at = now()
+    state = care_state_of(case)
+    flow = flow_for(case.kind)
+    current = stage_config(flow, case.stage)
+    schedule = schedule_for_team(case.team_id)
+    target = target_for(case)
+    summary = clock_summary(case, state=state, schedule=schedule, target=target, at=at)
+    commitments = list(Commitment.objects.filter(case=case).select_related("owner"))
+    gestures = list(
+        Gesture.objects.filter(case=case).select_related(
+            "gesture_type", "requested_by", "decided_by", "approver"
+        )
+    )
+    collaborators = list(Collaborator.objects.filter(case=case).select_related("staff"))
+    links = list(
+        CaseLink.objects.filter(Q(case=case) | Q(other=case)).select_related("case", "other")
+    )
+    linked = [
+        {"case": link.other if link.case_id == case.pk else link.case, "type": link.type}
+        for link in links
+    ]
+    merge = CaseMerge.objects.filter(duplicate=case).select_related("into").first()
+    escalations = list(ExternalEscalation.objects.filter(case=case))
+    gesture_types = list(GestureType.objects.filter(active=True))
+    staff_choices = [
+        s
+        for s in Staff.objects.filter(user__is_active=True).order_by("display_name")
+        if s.pk != case.owner_id
+    ]
+    snippets = rendered_snippets(case, case.owner)
+    recorded = recorded_facts(case, state)
+    given = [g for g in gestures if g.is_given]
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for gesture in given:
+        totals[gesture.currency] += gesture.value
+    return {
+        "case": case,
+        "state": state,
+        "flow": flow,
+        "current_stage": current,
+        "stage_label": current.label if current else Stage(case.stage).label,
+        "recorded": recorded,
+        "clocks": summary,
+        "waiting_on_us": clocks.humanise_seconds(summary.waiting_on_us_seconds),
+        "waiting_on_customer": clocks.humanise_seconds(summary.waiting_on_customer_seconds),
+        "commitments": commitments,
+        "open_commitments": [c for c in commitments if c.status == CommitmentStatus.OPEN],
+        "gestures": gestures,
+        "gesture_totals": sorted(totals.items()),
+        "collaborators": collaborators,
+        "linked": linked,
+        "merge": merge,
+        "escalations": escalations,
+        "gesture_types": gesture_types,
+        "staff_choices": staff_choices,
+        "snippets": snippets,
+        "viewer": viewer,
+        "may_decide": viewer is not None and may_decide_gestures(viewer),
+        "now": at,
+        "currency": default_currency(),
+        "severity_choices": Severity.choices,
+        "complexity_choices": Complexity.choices,
+        "impact_choices": Impact.choices,
+        "how_choices": CommitmentHow.choices,
+        "follow_up_choices": FollowUpOutcome.choices,
+        "escalation_choices": EscalationBody.choices,
+    }
+
+
+def open_commitments_for_customer_view(case: Case) -> list[dict[str, Any]]:
+    """Open promises to show on the customer's own case page (plain dicts, no staff ids)."""
+    rows = Commitment.objects.filter(case=case, status=CommitmentStatus.OPEN).select_related(
+        "owner"
+    )
+    return [
+        {
+            "what": c.what,
+            "due_at": c.due_at,
+            "how": c.how,
+            "how_label": c.get_how_display(),
+            "owner_first_name": c.owner.first_name,
+        }
+        for c in rows
+    ]
+
+
+def due_commitments(staff: Staff, *, at: dt.datetime | None = None) -> QuerySet[Commitment]:
+    """The staff member's open commitments due before the end of their working day."""
+    at = at or now()
+    schedule = schedule_for_team(staff.team_id)
+    until = end_of_working_day(at, schedule)
+    return (
+        Commitment.objects.filter(owner=staff, status=CommitmentStatus.OPEN, due_at__lt=until)
+        .select_related("case", "case__customer")
+        .order_by("due_at", "id")
+    )
+
+
+def about_to_breach(staff: Staff) -> QuerySet[Case]:
+    """Open cases warned by the clock check: the viewer's own, or the team's for a lead."""
+    rows = Case.objects.open().filter(
+        Q(care__first_response_warned_at__isnull=False, first_response_at__isnull=True)
+        | Q(care__resolution_warned_at__isnull=False, care__resolved_at__isnull=True)
+    )
+    if staff.role == Role.MANAGER:
+        pass
+    elif staff.is_lead and staff.team_id is not None:
+        rows = rows.filter(Q(team_id=staff.team_id) | Q(owner=staff))
+    else:
+        rows = rows.filter(owner=staff)
+    return rows.select_related("care", "customer", "owner").order_by("-priority", "created_at")[
+        :100
+    ]
+
+
+def awaiting_my_approval(staff: Staff) -> QuerySet[Gesture]:
+    rows = Gesture.objects.filter(status=GestureStatus.PENDING)
+    if staff.role != Role.MANAGER:
+        rows = rows.filter(approver=staff)
+    return rows.select_related("case", "gesture_type", "requested_by").order_by("created_at")
+
+
+def unread_notifications(staff: Staff) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(staff=staff, read_at__isnull=True)
+        .select_related("case")
+        .order_by("-created_at", "-id")[:50]
+    )
+
+
+def due_page(staff: Staff) -> dict[str, Any]:
+    at = now()
+    return {
+        "commitments": list(due_commitments(staff, at=at)),
+        "breaching": list(about_to_breach(staff)),
+        "approvals": list(awaiting_my_approval(staff)),
+        "notifications": list(unread_notifications(staff)),
+        "now": at,
+    }
+
+
+def authority_limit_for(staff: Staff, gesture_type: GestureType) -> AuthorityLimit | None:
+    """The most specific limit: staff + type, staff, role + type, role (None: no authority)."""
+    rows = AuthorityLimit.objects.filter(
+        Q(staff=staff) | Q(staff__isnull=True, role=staff.role),
+        Q(gesture_type=gesture_type) | Q(gesture_type__isnull=True),
+    )
+
+    def rank(row: AuthorityLimit) -> tuple[int, int]:
+        return (0 if row.staff_id else 1, 0 if row.gesture_type_id else 1)
+
+    ordered = sorted(rows, key=rank)
+    return ordered[0] if ordered else None
+
+
+def default_currency() -> str:
+    return str(getattr(settings, "CHERISH_CURRENCY", "GBP"))
+
+
+def tone_hits(text: str) -> list[tone.ToneHit]:
+    phrases = TonePhrase.objects.filter(active=True).values_list("phrase", "suggestion")
+    return tone.tone_check(text, list(phrases))

@@ -1,0 +1,381 @@
+"""Desk views of the care workflow: the due page, the case panel's actions, the tone check.
+
+Each panel action parses its form, calls one action and answers with the refreshed panel
+(HTMX) or a redirect to the case page (no JavaScript). A refusal becomes a message on the
+panel; without JavaScript the care page is shown again with the message and the input kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from cherish.care import actions, forms, queries
+from cherish.care.access import access_case, access_commitment, access_gesture
+from cherish.cases.models import Case
+from cherish.core.errors import CherishError, NotFound
+from cherish.staff.access import staff_for_user
+from cherish.staff.models import Staff
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        staff = staff_for_user(request.user)
+        if staff is None:
+            return HttpResponseForbidden("Only staff can use the desk.")
+        request.staff = staff  # type: ignore[attr-defined]
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+
+    return wrapper
+
+
+def case_url(case: Case) -> str:
+    """The desk's case page when the desk provides one, else the care page of the case."""
+    try:
+        return reverse("cases:detail", args=[case.reference])
+    except NoReverseMatch:
+        return reverse("care:case", args=[case.reference])
+
+
+def panel_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, Any]:
+    context = queries.care_panel(case, viewer=request.staff)  # type: ignore[attr-defined]
+    context["case_url"] = case_url(case)
+    context.update(extra)
+    return context
+
+
+def _respond(
+    request: HttpRequest,
+    case: Case,
+    *,
+    form_name: str,
+    error: str | None,
+    success: str,
+) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        context = panel_context(
+            request,
+            case,
+            error={form_name: error} if error else {},
+            notice="" if error else success,
+            posted=request.POST if error else {},
+            open_form=form_name if error else "",
+        )
+        return render(request, "care/partials/care_panel.html", context)
+    if error:
+        context = panel_context(
+            request,
+            case,
+            error={form_name: error},
+            posted=request.POST,
+            open_form=form_name,
+        )
+        return render(request, "care/case_care.html", context, status=400)
+    messages.success(request, success)
+    return redirect(case_url(case))
+
+
+def panel_action(
+    form_class: type[django_forms.Form], form_name: str
+) -> Callable[[Callable[..., str]], View]:
+    """Wrap ``run(request, case, data) -> success message`` as a POST view for the panel."""
+
+    def decorate(run: Callable[..., str]) -> View:
+        @require_POST
+        @staff_required
+        @wraps(run)
+        def view(request: HttpRequest, reference: str, **kwargs: Any) -> HttpResponse:
+            case = access_case(request.staff, reference)  # type: ignore[attr-defined]
+            form = form_class(request.POST)
+            error: str | None = None
+            success = ""
+            if form.is_valid():
+                try:
+                    success = run(request, case, form.cleaned_data, **kwargs)
+                except CherishError as exc:
+                    if isinstance(exc, NotFound):
+                        raise
+                    error = exc.message
+                case.refresh_from_db()
+            else:
+                error = forms.first_error(form)
+            return _respond(request, case, form_name=form_name, error=error, success=success)
+
+        return view
+
+    return decorate
+
+
+def _by(request: HttpRequest) -> Staff:
+    return request.staff  # type: ignore[attr-defined, no-any-return]
+
+
+@require_GET
+@staff_required
+def case_care(request: HttpRequest, reference: str) -> HttpResponse:
+    case = access_case(_by(request), reference)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "care/partials/care_panel.html", panel_context(request, case))
+    return render(request, "care/case_care.html", panel_context(request, case))
+
+
+@panel_action(forms.StageForm, "stage")
+def advance_stage(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.advance_stage(case, data["stage"], by=_by(request), reason=data["reason"])
+    return f"Moved to “{case.get_stage_display()}”."
+
+
+@panel_action(forms.WaitForm, "wait")
+def wait(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.wait_on_customer(case, by=_by(request), reason=data["reason"])
+    return "Waiting on the customer: the clock is paused."
+
+
+@panel_action(forms.WaitForm, "wait")
+def resume(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.resume_case(case, by=_by(request), reason=data["reason"])
+    return "The clock runs again."
+
+
+@panel_action(forms.FairOutcomeForm, "fair_outcome")
+def fair_outcome(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_fair_outcome(case, text=data["fair_outcome"], by=_by(request))
+    return "Recorded what the customer would consider fair."
+
+
+@panel_action(forms.ResolutionForm, "resolution")
+def resolution(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_resolution(case, text=data["resolution"], by=_by(request))
+    return "Resolution recorded."
+
+
+@panel_action(forms.PlusOneForm, "plus_one")
+def plus_one(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_plus_one(case, text=data["plus_one"], by=_by(request))
+    return "+1 recorded."
+
+
+@panel_action(forms.FollowUpForm, "follow_up")
+def follow_up(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_follow_up(case, outcome=data["outcome"], note=data["note"], by=_by(request))
+    return "Follow-up recorded."
+
+
+@panel_action(forms.AssessmentForm, "assessment")
+def assessment(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.assess_case(
+        case,
+        severity=data["severity"],
+        complexity=data["complexity"],
+        impact=data["impact"],
+        needs_immediate_action=data["needs_immediate_action"],
+        note=data["note"],
+        by=_by(request),
+    )
+    return "Assessment recorded."
+
+
+def _aware_in_team_zone(case: Case, value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        return value
+    schedule = queries.schedule_for_team(case.team_id)
+    return value.replace(tzinfo=schedule.tz)
+
+
+@panel_action(forms.CommitmentForm, "commitment")
+def commitment(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    made = actions.record_commitment(
+        case,
+        what=data["what"],
+        due_at=_aware_in_team_zone(case, data["due_at"]),
+        how=data["how"],
+        by=_by(request),
+    )
+    return f"Commitment recorded: {made.what}."
+
+
+@panel_action(forms.KeepCommitmentForm, "commitments")
+def keep_commitment(
+    request: HttpRequest, case: Case, data: dict[str, Any], commitment_id: int
+) -> str:
+    row = access_commitment(_by(request), case, commitment_id)
+    kept = actions.keep_commitment(row, by=_by(request), note=data["note"])
+    return "Commitment kept." + ("" if kept.kept_on_time else " (Late — say sorry.)")
+
+
+@panel_action(forms.BreakCommitmentForm, "commitments")
+def break_commitment(
+    request: HttpRequest, case: Case, data: dict[str, Any], commitment_id: int
+) -> str:
+    row = access_commitment(_by(request), case, commitment_id)
+    actions.break_commitment(row, by=_by(request), reason=data["reason"])
+    return "Commitment marked as broken. Tell the customer what happens instead."
+
+
+@panel_action(forms.GestureForm, "gesture")
+def gesture(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    made = actions.grant_gesture(
+        case,
+        gesture_type=data["gesture_type"],
+        value=data["value"] or 0,
+        currency=data["currency"] or queries.default_currency(),
+        description=data["description"],
+        plus_one=data["plus_one"],
+        reason=data["reason"],
+        ask_approval=data["ask_approval"],
+        by=_by(request),
+    )
+    if made.status == "pending_approval":
+        name = made.approver.display_name if made.approver else "your team lead"
+        return f"Sent to {name} for approval."
+    return f"{made.gesture_type.name} granted."
+
+
+def _decide(request: HttpRequest, gesture_id: int, *, approve: bool) -> HttpResponse:
+    staff = _by(request)
+    row = access_gesture(staff, gesture_id)
+    form = forms.DecideGestureForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    next_url = data.get("next") or ""
+    error = None
+    try:
+        actions.decide_gesture(row, approve=approve, by=staff, reason=data.get("reason", ""))
+    except CherishError as exc:
+        error = exc.message
+    success = "Gesture approved." if approve else "Gesture declined."
+    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        if request.htmx:  # type: ignore[attr-defined]
+            context = queries.due_page(staff)
+            context.update({"error": error, "notice": "" if error else success})
+            return render(request, "care/partials/due_sections.html", context)
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, success)
+        return redirect(next_url)
+    row.case.refresh_from_db()
+    return _respond(request, row.case, form_name="gestures", error=error, success=success)
+
+
+@require_POST
+@staff_required
+def approve_gesture(request: HttpRequest, gesture_id: int) -> HttpResponse:
+    return _decide(request, gesture_id, approve=True)
+
+
+@require_POST
+@staff_required
+def decline_gesture(request: HttpRequest, gesture_id: int) -> HttpResponse:
+    return _decide(request, gesture_id, approve=False)
+
+
+@panel_action(forms.HandoffForm, "handoff")
+def handoff(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.warm_handoff(
+        case,
+        to=data["to"],
+        summary=data["summary"],
+        tell_customer=data["tell_customer"],
+        why=data["why"],
+        customer_message=data["customer_message"],
+        by=_by(request),
+    )
+    return f"Handed over to {data['to'].display_name}."
+
+
+@panel_action(forms.CollaboratorForm, "collaborator")
+def collaborator(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.add_collaborator(case, staff=data["staff"], by=_by(request))
+    return f"{data['staff'].display_name} is now helping on this case."
+
+
+@panel_action(forms.LinkForm, "link")
+def link(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    other = access_case(_by(request), data["other"])
+    actions.link_cases(case, other=other, type_=data["type"] or "related", by=_by(request))
+    return f"Linked to {other.reference}."
+
+
+@panel_action(forms.MergeForm, "merge")
+def merge(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    into = access_case(_by(request), data["into"])
+    actions.merge_cases(case, into=into, by=_by(request))
+    return f"Merged into {into.reference}; this case is closed and both timelines are kept."
+
+
+@panel_action(forms.EscalationForm, "escalation")
+def escalation(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_escalation(
+        case,
+        body=data["body"],
+        body_name=data["body_name"],
+        escalated_on=data["escalated_on"],
+        reference=data["reference"],
+        outcome=data["outcome"],
+        by=_by(request),
+    )
+    return "External escalation recorded."
+
+
+@panel_action(forms.NoteForm, "note")
+def note(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.add_note_with_mentions(case, text=data["text"], by=_by(request))
+    return "Note added."
+
+
+@require_POST
+@staff_required
+def tone_check(request: HttpRequest) -> HttpResponse:
+    """HTMX: hints for the reply being written (never blocks sending)."""
+    text = request.POST.get("text") or request.POST.get("body") or ""
+    reference = request.POST.get("case", "")
+    hints: dict[str, Any] = {"tone": [], "unedited_snippet": None}
+    if text.strip():
+        try:
+            case = access_case(_by(request), reference)
+        except NotFound:
+            case = None
+        if case is not None:
+            hints = queries.reply_hints(case, text, by=_by(request))
+        else:
+            hints["tone"] = queries.tone_hits(text)
+    return render(request, "care/partials/tone_hints.html", hints)
+
+
+@require_GET
+@staff_required
+def due(request: HttpRequest) -> HttpResponse:
+    context = queries.due_page(_by(request))
+    template = "care/partials/due_sections.html" if request.htmx else "care/due.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@require_POST
+@staff_required
+def read_notifications(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+    actions.mark_notifications_read(_by(request), ids=ids or None)
+    if request.htmx:  # type: ignore[attr-defined]
+        context = queries.due_page(_by(request))
+        return render(request, "care/partials/due_sections.html", context)
+    return redirect("care:due")

@@ -1,0 +1,328 @@
+"""The agent desk: inbox, case page, case actions and attachment downloads.
+
+Thin by design: parse the form, call an access/query/action function, render. HTMX requests
+get the partial they asked for; the same URLs work as plain pages and plain POSTs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from cherish.cases import actions, queries
+from cherish.cases.access import access_attachment, access_case
+from cherish.cases.forms import (
+    ChangeCaseForm,
+    NoteForm,
+    ReassignForm,
+    ReplyForm,
+    add_cherish_error,
+)
+from cherish.cases.models import Case, Channel, Kind, Severity, Stage
+from cherish.core.errors import CherishError, NotFound
+from cherish.staff.access import staff_for_user
+from cherish.staff.models import Staff
+
+# Types a browser may be told about; anything else downloads as opaque bytes.
+DOWNLOADABLE_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "application/pdf",
+}
+_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
+
+DeskView = Callable[..., HttpResponseBase]
+
+
+def desk_view(view: DeskView) -> DeskView:
+    """Staff only: anonymous visitors go to the login page, other accounts get 403.
+
+    The view receives the Staff profile as its second argument; a NotFound from an access
+    function becomes a 404.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        staff = staff_for_user(request.user)
+        if staff is None:
+            raise PermissionDenied("The desk is for staff.")
+        try:
+            return view(request, staff, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+
+    return wrapper
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return not htmx.history_restore_request
+
+
+# -- inbox ----------------------------------------------------------------------------------
+
+
+def _tabs(filters: queries.InboxFilters) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": label,
+            "query": urlencode(filters.as_params(view=key, page=1, q="")),
+            "current": not filters.q and filters.view == key,
+        }
+        for key, label in queries.INBOX_VIEWS.items()
+    ]
+
+
+@require_GET
+@desk_view
+def inbox(request: HttpRequest, staff: Staff) -> HttpResponse:
+    filters = queries.InboxFilters.from_params(request.GET)
+    page = queries.inbox_for(staff, filters)
+    context = {
+        "page": page,
+        "filters": filters,
+        "tabs": _tabs(filters),
+        "kinds": Kind.choices,
+        "stages": Stage.choices,
+        "channels": Channel.choices,
+        "previous_query": urlencode(filters.as_params(page=page.page - 1)),
+        "next_query": urlencode(filters.as_params(page=page.page + 1)),
+        "view_label": queries.INBOX_VIEWS[filters.view],
+    }
+    template = "cases/partials/inbox_results.html" if _is_partial(request) else "cases/inbox.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# -- case page ------------------------------------------------------------------------------
+
+
+def _customer_url(case: Case) -> str | None:
+    try:
+        return reverse("customers:detail", args=[case.customer_id])
+    except NoReverseMatch:
+        return None
+
+
+def _case_context(
+    case: Case,
+    staff: Staff,
+    *,
+    reply_form: ReplyForm | None = None,
+    note_form: NoteForm | None = None,
+    change_form: ChangeCaseForm | None = None,
+    reassign_form: ReassignForm | None = None,
+    status_message: str = "",
+) -> dict[str, Any]:
+    return {
+        "case": case,
+        "staff": staff,
+        "conversation": queries.case_conversation(case),
+        "timeline": queries.customer_timeline(case),
+        "staff_list": queries.staff_choices(),
+        "customer_url": _customer_url(case),
+        "reply_form": reply_form or ReplyForm(),
+        "note_form": note_form or NoteForm(),
+        "change_form": change_form or ChangeCaseForm(),
+        "reassign_form": reassign_form or ReassignForm(),
+        "stages": Stage.choices,
+        "kinds": Kind.choices,
+        "severities": Severity.choices,
+        "status_message": status_message,
+    }
+
+
+@require_GET
+@desk_view
+def case_detail(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    context = _case_context(case, staff)
+    # The new owner reads the handoff note first; it counts as read once shown.
+    context["show_handoff"] = case.handoff_unread and case.owner_id == staff.pk
+    response = render(request, "cases/case_detail.html", context)
+    if context["show_handoff"]:
+        actions.mark_handoff_read(case, by=staff)
+    return response
+
+
+def _after_action(
+    request: HttpRequest,
+    case: Case,
+    staff: Staff,
+    *,
+    partial: str,
+    ok: bool,
+    anchor: str,
+    **forms: Any,
+) -> HttpResponse:
+    """Answer a case POST: the changed partial (HTMX) or PRG / the page with errors."""
+    if ok and not _is_partial(request):
+        return redirect(reverse("cases:detail", args=[case.reference]) + anchor)
+    case.refresh_from_db()
+    context = _case_context(case, staff, **forms)
+    if _is_partial(request):
+        context["partial"] = partial
+        return render(request, "cases/partials/htmx_case_update.html", context)
+    context["show_handoff"] = False
+    return render(request, "cases/case_detail.html", context, status=400)
+
+
+@require_POST
+@desk_view
+def reply(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    form = ReplyForm(request.POST)
+    ok = False
+    if form.is_valid():
+        try:
+            actions.reply_to_customer(case, text=form.cleaned_data["text"], by=staff)
+        except CherishError as error:
+            add_cherish_error(form, error)
+        else:
+            ok = True
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="work",
+        ok=ok,
+        anchor="#conversation",
+        reply_form=None if ok else form,
+        status_message="Reply added." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def note(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    form = NoteForm(request.POST)
+    ok = False
+    if form.is_valid():
+        try:
+            actions.add_internal_note(case, text=form.cleaned_data["text"], by=staff)
+        except CherishError as error:
+            add_cherish_error(form, error)
+        else:
+            ok = True
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="work",
+        ok=ok,
+        anchor="#conversation",
+        note_form=None if ok else form,
+        status_message="Note added." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    """Stage, kind and severity in one small form; only what changed is applied."""
+    case = access_case(staff, reference)
+    form = ChangeCaseForm(request.POST)
+    ok = False
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["kind"] != case.kind:
+                actions.change_kind(case, kind=data["kind"], by=staff)
+            if data["severity"] != case.severity:
+                actions.change_severity(case, severity=data["severity"], by=staff)
+            if data["stage"] != case.stage:
+                actions.change_stage(case, stage=data["stage"], by=staff, reason=data["reason"])
+        except CherishError as error:
+            add_cherish_error(form, error)
+        else:
+            ok = True
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="header",
+        ok=ok,
+        anchor="",
+        change_form=None if ok else form,
+        status_message="Case updated." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def reassign(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    form = ReassignForm(request.POST)
+    ok = False
+    if form.is_valid():
+        try:
+            actions.reassign_case(
+                case, to=form.cleaned_data["to"], note=form.cleaned_data["note"], by=staff
+            )
+        except CherishError as error:
+            add_cherish_error(form, error)
+        else:
+            ok = True
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="header",
+        ok=ok,
+        anchor="",
+        reassign_form=None if ok else form,
+        status_message="Case handed over." if ok else "",
+    )
+
+
+# -- attachments ----------------------------------------------------------------------------
+
+
+def safe_filename(name: str) -> str:
+    cleaned = _UNSAFE_FILENAME.sub("_", name).strip(" .")
+    return cleaned[:150] or "attachment"
+
+
+@require_GET
+@desk_view
+def attachment(request: HttpRequest, staff: Staff, public_id: str) -> HttpResponseBase:
+    """Download through an access check; never inline, never sniffed, never cached."""
+    item = access_attachment(staff, public_id)
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The file is missing.") from error
+    content_type = (
+        item.content_type if item.content_type in DOWNLOADABLE_TYPES else "application/octet-stream"
+    )
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=safe_filename(item.original_name),
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,138 @@
+"""Reads for the customer pages, the importer and the API. No writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from cherish.customers.models import (
+    NON_VALUE_STATUSES,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    Transaction,
+)
+from cherish.customers.normalise import normalise_email, normalise_phone
+
+LIST_PAGE_SIZE = 50
+CENT = Decimal("0.01")
+MAX_SEARCH_CHARS = 100
+
+
+def search_customers(query: str, *, page: int = 1) -> Page:
+    """Customers matching a name, email or phone fragment, newest first, 50 a page.
+
+    Merged-away records are hidden: their survivor holds everything. The contact points
+    shown in the list are prefetched (two queries for any page size, plus the count).
+    """
+    qs: QuerySet[Customer] = Customer.objects.filter(merged_into__isnull=True)
+    query = query.strip()[:MAX_SEARCH_CHARS]
+    if query:
+        condition = Q(name__icontains=query) | Q(external_id=query)
+        email = normalise_email(query)
+        phone = normalise_phone(query) if any(ch.isdigit() for ch in query) else None
+        point_values = [v for v in (email, phone) if v]
+        if point_values:
+            condition |= Q(contact_points__value__in=point_values)
+        if "@" in query:
+            condition |= Q(
+                contact_points__kind=ContactKind.EMAIL,
+                contact_points__value__icontains=query.lower(),
+            )
+        qs = qs.filter(condition).distinct()
+    qs = qs.order_by("-created_at", "-id").prefetch_related("contact_points")
+    return Paginator(qs, LIST_PAGE_SIZE).get_page(page)
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    lifetime: Decimal
+    last_12_months: Decimal
+    currency: str
+    transaction_count: int
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None
+
+
+def customer_value(customer: Customer, *, as_of: dt.datetime) -> CustomerValue:
+    """Money the customer spent with us (cancelled/refunded excluded), in one aggregate query."""
+    year_ago = as_of - dt.timedelta(days=365)
+    counted = ~Q(status__in=NON_VALUE_STATUSES)
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    row = Transaction.objects.filter(customer=customer).aggregate(
+        lifetime=Coalesce(Sum("amount", filter=counted), zero),
+        recent=Coalesce(Sum("amount", filter=counted & Q(occurred_at__gte=year_ago)), zero),
+        count=Count("id"),
+        first_at=Min("occurred_at"),
+        last_at=Max("occurred_at"),
+        currency=Max("currency"),
+    )
+    return CustomerValue(
+        lifetime=Decimal(row["lifetime"]).quantize(CENT),
+        last_12_months=Decimal(row["recent"]).quantize(CENT),
+        currency=row["currency"] or "",
+        transaction_count=row["count"],
+        first_at=row["first_at"],
+        last_at=row["last_at"],
+    )
+
+
+@dataclass
+class CustomerMatches:
+    by_external_id: dict[str, int]
+    by_email: dict[str, int]
+    by_phone: dict[str, int]
+
+    def find(self, external_id: str = "", email: str = "", phone: str = "") -> int | None:
+        if external_id and external_id in self.by_external_id:
+            return self.by_external_id[external_id]
+        if email and email in self.by_email:
+            return self.by_email[email]
+        if phone and phone in self.by_phone:
+            return self.by_phone[phone]
+        return None
+
+
+def match_customers(
+    *, external_ids: Iterable[str], emails: Iterable[str], phones: Iterable[str]
+) -> CustomerMatches:
+    """Resolve many customer keys at once (three queries for a whole batch).
+
+    Keys of merged-away records resolve to the survivor. Emails and phones must already be
+    normalised.
+    """
+    ext = [v for v in set(external_ids) if v]
+    by_ext = (
+        {
+            key: survivor or pk
+            for key, pk, survivor in Customer.objects.filter(external_id__in=ext).values_list(
+                "external_id", "id", "merged_into_id"
+            )
+        }
+        if ext
+        else {}
+    )
+    found: dict[str, dict[str, int]] = {ContactKind.EMAIL: {}, ContactKind.PHONE: {}}
+    for kind, values in ((ContactKind.EMAIL, emails), (ContactKind.PHONE, phones)):
+        wanted = [v for v in set(values) if v]
+        if not wanted:
+            continue
+        rows = ContactPoint.objects.filter(kind=kind, value__in=wanted).values_list(
+            "value", "customer_id", "customer__merged_into_id"
+        )
+        found[kind] = {value: survivor or pk for value, pk, survivor in rows}
+    return CustomerMatches(
+        by_external_id=by_ext,  # type: ignore[arg-type]
+        by_email=found[ContactKind.EMAIL],
+        by_phone=found[ContactKind.PHONE],
+    )
+
+
+def transactions_for(customer: Customer, *, limit: int = 100) -> list[Transaction]:
+    return list(Transaction.objects.filter(customer=customer).order_by("-occurred_at")[:limit])

@@ -1,0 +1,108 @@
+"""API keys for integrations: created once, stored only as a SHA-256 hash, sent as a Bearer token.
+
+A key looks like ``chk_`` followed by 40 URL-safe random characters (240 bits). Only its hash
+and a short prefix (to recognise it in lists and revoke it) are kept, so a copy of the database
+does not hand out working keys. Lookup is by the hash of what the client sent: the comparison
+that decides is on a digest the client cannot steer, so response time reveals nothing useful.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from cherish.core.clock import now
+from cherish.core.errors import CherishError
+from cherish.intake.models import ApiKey
+
+KEY_PREFIX = "chk_"
+KEY_RANDOM_CHARS = 40
+PREFIX_LENGTH = 12
+# last_used_at is a hint for people ("is this key still used?"), not an audit log: writing it
+# on every request would turn each read into a write.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class ApiKeyError(CherishError):
+    code = "api_key_error"
+
+
+def create_api_key(name: str) -> tuple[ApiKey, str]:
+    """Create a key named ``name``; returns the record and the key (shown once, never stored)."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyError("Give the key a name (who or what uses it).", code="name_required")
+    # token_urlsafe(30) is exactly 40 characters of [A-Za-z0-9_-].
+    key = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_CHARS * 3 // 4)
+    with transaction.atomic():
+        record = ApiKey.objects.create(
+            name=name[:100], prefix=key[:PREFIX_LENGTH], key_hash=ApiKey.hash_key(key)
+        )
+    return record, key
+
+
+def revoke_api_key(prefix: str) -> ApiKey:
+    """Revoke the one active key whose prefix starts with ``prefix`` (at least 8 characters)."""
+    prefix = prefix.strip()
+    if len(prefix) < 8:
+        raise ApiKeyError(
+            "Give at least the first 8 characters of the key (e.g. chk_AbCd).", code="prefix_short"
+        )
+    with transaction.atomic():
+        matches = list(
+            ApiKey.objects.select_for_update().filter(
+                prefix__startswith=prefix[:PREFIX_LENGTH], revoked_at__isnull=True
+            )
+        )
+        if len(prefix) > PREFIX_LENGTH:
+            matches = [key for key in matches if prefix.startswith(key.prefix)]
+        if not matches:
+            raise ApiKeyError(f"No active key starts with “{prefix}”.", code="unknown_key")
+        if len(matches) > 1:
+            raise ApiKeyError(
+                f"{len(matches)} active keys start with “{prefix}”; give more characters.",
+                code="ambiguous_prefix",
+            )
+        key = matches[0]
+        key.revoked_at = now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def key_for_token(token: str) -> ApiKey | None:
+    """The active key the client sent, or None. Touches last_used_at at most once a minute."""
+    token = token.strip()
+    if not token.startswith(KEY_PREFIX) or len(token) > 200:
+        return None
+    digest = ApiKey.hash_key(token)
+    key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    at = now()
+    if key.last_used_at is None or key.last_used_at < at - LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - LAST_USED_RESOLUTION)
+        ).update(last_used_at=at)
+        key.last_used_at = at
+    return key
+
+
+def api_key_of(request: HttpRequest) -> ApiKey:
+    """The key that authenticated this API request (set by ApiKeyAuth)."""
+    key = getattr(request, "auth", None)
+    if not isinstance(key, ApiKey):
+        raise CherishError("This request was not authenticated.", code="not_authenticated")
+    return key
+
+
+class ApiKeyAuth(HttpBearer):
+    """``Authorization: Bearer chk_…``; request.auth is the ApiKey."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return key_for_token(token)

@@ -1,0 +1,93 @@
+"""One inbound email, from raw bytes to a case message: the path shared by SMTP and IMAP.
+
+1. the raw bytes are committed first (intake.actions.store_raw);
+2. parsed; unreadable mail is marked failed and shown on the desk's "could not read" list;
+3. automatic mail (auto-replies, bounces, lists) and duplicates are marked ignored;
+4. everything else goes through intake.actions.receive_contact, which threads or opens a case.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cherish.cases.models import Channel, Direction, Message
+from cherish.intake.actions import (
+    Contact,
+    mark_raw_failed,
+    mark_raw_ignored,
+    read_raw_bytes,
+    receive_contact,
+    store_raw,
+)
+from cherish.intake.email.auto import automatic_reason
+from cherish.intake.email.parse import UnreadableEmail, parse_email
+from cherish.intake.models import RawContact
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    raw: RawContact
+    status: str  # processed | ignored | duplicate | failed
+    detail: str = ""
+    case_id: int | None = None
+    opened: bool = False
+
+
+def receive_email(raw_bytes: bytes, *, envelope_sender: str | None = None) -> EmailOutcome:
+    """Store, then process one email. Call outside any transaction.
+
+    Returns once everything is committed: the SMTP listener answers 250 only after this.
+    Raises only when the raw bytes themselves could not be stored.
+    """
+    raw = store_raw("email", raw_bytes=raw_bytes, sender=envelope_sender or "")
+    return process_raw_email(raw, raw_bytes, envelope_sender=envelope_sender)
+
+
+def process_raw_email(
+    raw: RawContact, raw_bytes: bytes | None = None, *, envelope_sender: str | None = None
+) -> EmailOutcome:
+    """Parse a stored raw email and hand it to the intake path (again, for a retry)."""
+    if raw_bytes is None:
+        raw_bytes = read_raw_bytes(raw)
+    try:
+        parsed = parse_email(raw_bytes)
+    except UnreadableEmail as error:
+        mark_raw_failed(raw, str(error))
+        return EmailOutcome(raw, "failed", str(error))
+    assert parsed.headers is not None
+    reason = automatic_reason(parsed.headers, envelope_sender=envelope_sender)
+    if reason:
+        mark_raw_ignored(raw, f"Automatic mail, not answered: {reason}")
+        return EmailOutcome(raw, "ignored", reason)
+    if parsed.message_id:
+        earlier = (
+            Message.objects.filter(external_id=parsed.message_id, direction=Direction.INBOUND)
+            .values_list("case_id", flat=True)
+            .first()
+        )
+        if earlier is not None:
+            mark_raw_ignored(raw, f"Duplicate of an email already received ({parsed.message_id})")
+            return EmailOutcome(raw, "duplicate", parsed.message_id, case_id=earlier)
+    contact = Contact(
+        channel=Channel.EMAIL,
+        text=parsed.text,
+        name=parsed.sender_name,
+        email=parsed.sender_email,
+        subject=parsed.subject,
+        body_html=parsed.html,
+        case_reference=parsed.case_reference,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        attachments=parsed.attachments,
+    )
+    try:
+        result = receive_contact(contact, raw=raw)
+    except Exception as error:
+        # The raw mail is stored; staff see it with this error and can try again.
+        logger.exception("Stored email %s could not be processed", raw.pk)
+        mark_raw_failed(raw, f"Could not be processed: {type(error).__name__}: {error}")
+        return EmailOutcome(raw, "failed", str(error))
+    return EmailOutcome(raw, "processed", case_id=result.case.pk, opened=result.opened)

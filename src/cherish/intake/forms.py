@@ -1,0 +1,328 @@
+"""The public complaint form: the shape of what a customer may send, checked before anything
+is stored (a refused submission writes nothing, not even a raw record)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+from cherish.cases.actions import NewAttachment
+from cherish.cases.models import Kind
+from cherish.core.text import clean_text as tidy_text
+from cherish.core.text import one_line
+from cherish.customers.normalise import normalise_email, normalise_phone
+
+KIND_CHOICES = [
+    (Kind.COMPLAINT.value, "make a complaint"),
+    (Kind.INQUIRY.value, "ask a question"),
+    (Kind.COMPLIMENT.value, "give a compliment"),
+    (Kind.SUGGESTION.value, "make a suggestion"),
+]
+
+ALLOWED_TYPES_TEXT = "photos (JPEG, PNG, GIF, WebP, HEIC) or PDF documents"
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The real type of a file from its first bytes; None when it is not one we accept.
+
+    The declared type and the file name come from the sender and prove nothing, so a
+    program renamed ``photo.png`` is refused here.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"heim",
+        b"heis",
+        b"hevc",
+        b"hevx",
+        b"mif1",
+        b"msf1",
+    ):
+        return "image/heic"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def safe_display_name(name: str) -> str:
+    """The file's own name without any folder part or control characters."""
+    base = PurePath(name.replace("\\", "/")).name
+    return one_line(base, 200) or "attachment"
+
+
+class BoundedTextarea(forms.Textarea):
+    """A textarea that never echoes back more than a little over the limit.
+
+    A 10 MB paste is refused; sending all of it back in the error page would only make the
+    refusal slow (and the form is still there to shorten the text).
+    """
+
+    def __init__(self, *args: Any, echo_limit: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.echo_limit = echo_limit
+
+    def format_value(self, value: Any) -> str | None:
+        text = super().format_value(value)
+        return text[: self.echo_limit] if text else text
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items if item]
+
+
+class ComplaintForm(forms.Form):
+    """What happened, who you are and how to reach you. Email or phone: at least one."""
+
+    text = forms.CharField(
+        label="What happened?",
+        help_text="Tell us in your own words. Include dates, places and what you would like us "
+        "to do.",
+        strip=True,
+        error_messages={"required": "Tell us what happened."},
+    )
+    name = forms.CharField(
+        label="Your name", max_length=200, error_messages={"required": "Tell us your name."}
+    )
+    email = forms.CharField(
+        label="Email address",
+        required=False,
+        max_length=254,
+        help_text="We reply by email if you give one.",
+        widget=forms.EmailInput(),
+    )
+    phone = forms.CharField(
+        label="Phone number",
+        required=False,
+        max_length=40,
+        help_text="Give an email address or a phone number (or both) so we can reply.",
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+    order_reference = forms.CharField(
+        label="Order number or reference (optional)",
+        required=False,
+        max_length=100,
+    )
+    kind = forms.ChoiceField(
+        label="I want to",
+        choices=KIND_CHOICES,
+        initial=Kind.COMPLAINT.value,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    attachments = MultipleFileField(
+        label="Photos or documents (optional)",
+        required=False,
+        widget=MultipleFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp,image/heic,.heic,.pdf"}
+        ),
+    )
+    # Spam trap: hidden from people by CSS, filled in by robots that fill every field.
+    website = forms.CharField(label="Leave this empty", required=False)
+
+    field_order = ["kind", "text", "name", "email", "phone", "order_reference", "attachments"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        max_chars = settings.CHERISH_MAX_TEXT_CHARS
+        self.fields["text"].widget = BoundedTextarea(attrs={"rows": 8}, echo_limit=max_chars + 1000)
+        self.fields["text"].help_text += f" Up to {max_chars:,} characters."
+        self.fields["attachments"].help_text = (
+            f"Up to {settings.CHERISH_MAX_ATTACHMENTS} files, each up to "
+            f"{filesizeformat(settings.CHERISH_MAX_ATTACHMENT_BYTES)}: {ALLOWED_TYPES_TEXT}."
+        )
+        autocomplete = {
+            "name": "name",
+            "email": "email",
+            "phone": "tel",
+            "order_reference": "off",
+            "website": "off",
+        }
+        for name, value in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = value
+        self.fields["website"].widget.attrs["tabindex"] = "-1"
+        self.fields["email"].widget.attrs["inputmode"] = "email"
+        self.fields["phone"].widget.attrs["inputmode"] = "tel"
+
+    # -- fields ---------------------------------------------------------------------------
+
+    def clean_text(self) -> str:
+        text = tidy_text(self.cleaned_data["text"])
+        limit = settings.CHERISH_MAX_TEXT_CHARS
+        if len(text) > limit:
+            raise forms.ValidationError(
+                f"Please shorten your message to {limit:,} characters or fewer "
+                f"(it is {len(text):,}). You can attach a PDF for longer documents.",
+                code="too_long",
+            )
+        if not text:
+            raise forms.ValidationError("Tell us what happened.", code="required")
+        return text
+
+    def clean_name(self) -> str:
+        name = one_line(self.cleaned_data["name"], 200)
+        if not name:
+            raise forms.ValidationError("Tell us your name.", code="required")
+        return name
+
+    def clean_email(self) -> str:
+        raw = self.cleaned_data["email"].strip()
+        if not raw:
+            return ""
+        email = normalise_email(raw)
+        if email is None:
+            raise forms.ValidationError(
+                "Enter an email address like name@example.com.", code="invalid"
+            )
+        return email
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        phone = normalise_phone(raw)
+        if phone is None:
+            raise forms.ValidationError(
+                "Enter a phone number we can call, like 020 7946 0018 or +44 20 7946 0018.",
+                code="invalid",
+            )
+        return phone
+
+    def clean_order_reference(self) -> str:
+        return one_line(self.cleaned_data["order_reference"], 100)
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or Kind.COMPLAINT.value
+
+    def clean_website(self) -> str:
+        if self.cleaned_data["website"]:
+            raise forms.ValidationError(
+                "This field must be left empty. Please clear it and send again.", code="spam"
+            )
+        return ""
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files: Sequence[UploadedFile] = self.cleaned_data["attachments"]
+        limit = settings.CHERISH_MAX_ATTACHMENTS
+        if len(files) > limit:
+            raise forms.ValidationError(
+                f"Attach at most {limit} files (you chose {len(files)}).", code="too_many"
+            )
+        errors: list[forms.ValidationError] = []
+        max_bytes = settings.CHERISH_MAX_ATTACHMENT_BYTES
+        for upload in files:
+            name = safe_display_name(upload.name or "")
+            if (upload.size or 0) > max_bytes:
+                errors.append(
+                    forms.ValidationError(
+                        f"“{name}” is {filesizeformat(upload.size or 0)}; each file must be "
+                        f"{filesizeformat(max_bytes)} or smaller.",
+                        code="too_big",
+                    )
+                )
+                continue
+            upload.seek(0)
+            content_type = sniff_content_type(upload.read(16))
+            if content_type is None:
+                errors.append(
+                    forms.ValidationError(
+                        f"“{name}” is not a file type we accept. Attach {ALLOWED_TYPES_TEXT}.",
+                        code="bad_type",
+                    )
+                )
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(files)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            not data.get("email")
+            and not data.get("phone")
+            and "email" not in self.errors
+            and "phone" not in self.errors
+        ):
+            self.add_error(
+                "email", "Give an email address or a phone number so we can reply to you."
+            )
+        return data
+
+    # -- results --------------------------------------------------------------------------
+
+    def new_attachments(self) -> list[NewAttachment]:
+        """The accepted files, typed by their content rather than by what the sender said."""
+        result = []
+        for upload in self.cleaned_data.get("attachments") or []:
+            upload.seek(0)
+            content = upload.read()
+            content_type = sniff_content_type(content[:16]) or "application/octet-stream"
+            result.append(
+                NewAttachment(
+                    name=safe_display_name(upload.name or ""),
+                    content_type=content_type,
+                    content=content,
+                )
+            )
+        return result
+
+    def raw_payload(self) -> dict[str, Any]:
+        """What the customer sent, for the raw record (file names and sizes, not bytes)."""
+        data = self.cleaned_data
+        return {
+            "text": data["text"],
+            "name": data["name"],
+            "email": data["email"],
+            "phone": data["phone"],
+            "order_reference": data["order_reference"],
+            "kind": data["kind"],
+            "attachments": [
+                {
+                    "name": safe_display_name(upload.name or ""),
+                    "size": upload.size,
+                    "declared_type": one_line(upload.content_type or "", 100),
+                }
+                for upload in data.get("attachments") or []
+            ],
+        }
+
+
+def describe_field(form: forms.Form, name: str) -> None:
+    """Tie a field's hint and errors to its input for screen readers (aria-describedby)."""
+    bound = form[name]
+    ids = []
+    if bound.help_text:
+        ids.append(f"{bound.auto_id}_hint")
+    if bound.errors:
+        ids.append(f"{bound.auto_id}_error")
+        bound.field.widget.attrs["aria-invalid"] = "true"
+    if ids:
+        bound.field.widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+def prepare_for_display(form: forms.Form) -> forms.Form:
+    for name in form.fields:
+        describe_field(form, name)
+    return form

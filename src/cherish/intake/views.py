@@ -1,0 +1,97 @@
+"""The public complaint page: no login, works without JavaScript, stores before it thanks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from cherish.cases.models import Case, Channel
+from cherish.core import ratelimit
+from cherish.core.signing import make_token, read_token
+from cherish.core.text import excerpt
+from cherish.intake.actions import Contact, mark_raw_failed, receive_contact, store_raw
+from cherish.intake.forms import ComplaintForm, prepare_for_display
+
+logger = logging.getLogger(__name__)
+
+RATE_BUCKET = "public-complaint"
+RATE_WINDOW_S = 60 * 60
+THANKS_PURPOSE = "complaint-thanks"
+# Long enough to reload the page or come back after a coffee; the email carries the rest.
+THANKS_MAX_AGE_S = 24 * 60 * 60
+
+
+def _rate_limited(request: HttpRequest) -> HttpResponse:
+    response = render(
+        request,
+        "intake/rate_limited.html",
+        {"limit": settings.CHERISH_PUBLIC_RATE_LIMIT},
+        status=429,
+    )
+    response["Retry-After"] = str(RATE_WINDOW_S)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def complain(request: HttpRequest) -> HttpResponse:
+    """Show the form; on a valid POST store the raw contact, open the case, then redirect."""
+    ip = ratelimit.client_ip(request)
+    if request.method == "GET":
+        form = ComplaintForm()
+        return render(request, "intake/complain.html", {"form": prepare_for_display(form)})
+
+    if ratelimit.count(RATE_BUCKET, ip) >= settings.CHERISH_PUBLIC_RATE_LIMIT:
+        return _rate_limited(request)
+    form = ComplaintForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if "website" in form.errors:
+            # Robots fill the hidden field: count them against the address as well.
+            ratelimit.hit(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+        return render(
+            request, "intake/complain.html", {"form": prepare_for_display(form)}, status=400
+        )
+    ratelimit.hit(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+
+    data = form.cleaned_data
+    raw = store_raw(Channel.WEB, payload=form.raw_payload(), sender=data["email"] or data["phone"])
+    contact = Contact(
+        channel=Channel.WEB,
+        text=data["text"],
+        name=data["name"],
+        email=data["email"],
+        phone=data["phone"],
+        order_reference=data["order_reference"],
+        kind=data["kind"],
+        subject=excerpt(data["text"], 120),
+        attachments=form.new_attachments(),
+    )
+    try:
+        result = receive_contact(contact, raw=raw)
+    except Exception as error:
+        # The raw record is already committed: nothing is lost, staff see it as unreadable.
+        mark_raw_failed(raw, repr(error))
+        logger.exception("Public complaint %s could not be processed", raw.pk)
+        raise
+    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference})
+    return redirect("intake:thanks", token=token)
+
+
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    """The case reference and its owner, for the person who just sent the form.
+
+    The link is signed and expires, so references cannot be walked by guessing URLs.
+    """
+    payload = read_token(THANKS_PURPOSE, token, max_age=THANKS_MAX_AGE_S)
+    if payload is None:
+        raise Http404("This page has expired.")
+    case = Case.objects.select_related("owner", "customer").filter(reference=payload["ref"]).first()
+    if case is None:
+        raise Http404("No such case.")
+    response = render(request, "intake/thanks.html", {"case": case})
+    # A shared computer's back button should not bring the page back from a cache.
+    response["Cache-Control"] = "no-store"
+    return response

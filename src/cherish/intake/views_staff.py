@@ -1,0 +1,170 @@
+"""Desk pages of the channels: mail that could not be read, and contacts logged by staff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from cherish.cases.models import Channel, Kind
+from cherish.core.errors import CherishError
+from cherish.customers.models import ContactKind, Customer
+from cherish.intake.actions import Contact, receive_contact, store_raw
+from cherish.intake.email.receive import process_raw_email
+from cherish.intake.models import RawContact, RawStatus
+from cherish.staff.access import staff_for_user
+from cherish.staff.models import Staff
+
+LOGGED_CHANNELS = [
+    (Channel.PHONE, "Phone call"),
+    (Channel.VISIT, "Visit"),
+    (Channel.SOCIAL, "Social media"),
+    (Channel.LETTER, "Letter"),
+]
+
+
+def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        staff = staff_for_user(request.user)
+        if staff is None:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            raise Http404
+        return view(request, staff, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_view
+def unreadable(request: HttpRequest, staff: Staff) -> HttpResponse:
+    show = "ignored" if request.GET.get("show") == "ignored" else "failed"
+    rows = RawContact.objects.filter(
+        status=RawStatus.IGNORED if show == "ignored" else RawStatus.FAILED
+    ).order_by("-received_at")[:200]
+    return render(
+        request,
+        "intake/staff/unreadable.html",
+        {
+            "rows": list(rows),
+            "show": show,
+            "failed_count": RawContact.objects.filter(status=RawStatus.FAILED).count(),
+        },
+    )
+
+
+@staff_view
+def raw_download(request: HttpRequest, staff: Staff, pk: int) -> HttpResponseBase:
+    raw = get_object_or_404(RawContact, pk=pk)
+    if not raw.raw_path:
+        raise Http404
+    response = FileResponse(
+        open(settings.RAW_STORE_DIR / raw.raw_path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=f"raw-{raw.pk}.eml" if raw.channel == "email" else f"raw-{raw.pk}.bin",
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@staff_view
+def raw_retry(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    raw = get_object_or_404(RawContact, pk=pk, status__in=[RawStatus.FAILED, RawStatus.IGNORED])
+    if raw.channel != "email" or not raw.raw_path:
+        messages.error(request, "Only stored emails can be read again.")
+        return redirect("intake:unreadable")
+    outcome = process_raw_email(raw)
+    if outcome.status == "processed":
+        messages.success(request, "The email was read and added to a case.")
+    else:
+        messages.error(request, f"Still not added ({outcome.status}): {outcome.detail}")
+    return redirect("intake:unreadable")
+
+
+class LogContactForm(forms.Form):
+    channel = forms.ChoiceField(choices=LOGGED_CHANNELS, initial=Channel.PHONE)
+    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.COMPLAINT)
+    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    case = forms.CharField(required=False, max_length=12, widget=forms.HiddenInput)
+    name = forms.CharField(required=False, max_length=200, label="Customer name")
+    email = forms.EmailField(required=False, label="Email")
+    phone = forms.CharField(required=False, max_length=40, label="Phone")
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=20_000,
+        label="What the customer said, in their words",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("customer") and not (data.get("email") or data.get("phone")):
+            raise forms.ValidationError(
+                "Give the customer's email or phone number so we can reach them again."
+            )
+        return data
+
+
+def _identity(customer: Customer) -> dict[str, str]:
+    points = {p.kind: p.value for p in reversed(list(customer.contact_points.all()))}
+    return {
+        "name": customer.name,
+        "external_id": customer.external_id or "",
+        "email": points.get(ContactKind.EMAIL, ""),
+        "phone": points.get(ContactKind.PHONE, ""),
+    }
+
+
+@staff_view
+def log_contact(request: HttpRequest, staff: Staff) -> HttpResponse:
+    customer = None
+    customer_id = request.POST.get("customer") or request.GET.get("customer")
+    if customer_id and str(customer_id).isdigit():
+        customer = Customer.objects.filter(pk=int(customer_id), erased_at__isnull=True).first()
+    initial = {"customer": customer.pk if customer else None, "case": request.GET.get("case", "")}
+    form = LogContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        identity = _identity(customer) if customer else {}
+        if customer is not None and not any(identity[k] for k in ("external_id", "email", "phone")):
+            identity.update(email=data["email"], phone=data["phone"])
+        contact = Contact(
+            channel=data["channel"],
+            text=data["text"].strip(),
+            kind=data["kind"],
+            name=identity.get("name") or data["name"],
+            email=identity.get("email") or data["email"],
+            phone=identity.get("phone") or data["phone"],
+            external_id=identity.get("external_id", ""),
+            case_reference=data["case"],
+            logged_by=staff,
+        )
+        payload = {
+            "source": "staff",
+            "staff": staff.pk,
+            **{k: v for k, v in data.items() if k != "customer"},
+            "customer": customer.pk if customer else None,
+        }
+        raw = store_raw(data["channel"], payload=payload)
+        try:
+            result = receive_contact(contact, raw=raw)
+        except CherishError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Logged on case {result.case.reference}.")
+            try:
+                return redirect(reverse("cases:detail", args=[result.case.reference]))
+            except NoReverseMatch:  # the desk case page is not installed yet
+                return redirect("intake:log-contact")
+    return render(request, "intake/staff/log_contact.html", {"form": form, "customer": customer})

@@ -1,0 +1,219 @@
+"""Queueing what leaves Cherish, retrying it, and sweeping up rows a crash left behind.
+
+Queue functions write their rows in the caller's transaction and enqueue delivery only after
+it commits: if the caller rolls back, nothing is sent; if the process dies between commit and
+enqueue, the sweeper finds the row by ``next_attempt_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+
+from cherish.core.clock import now
+from cherish.core.errors import CherishError
+from cherish.core.tasks import enqueue_on_commit
+from cherish.core.text import one_line
+from cherish.outbox.models import (
+    DeliveryStatus,
+    MessageTemplate,
+    OutgoingEmail,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from cherish.outbox.tasks import deliver_email_task, deliver_webhook_task
+
+# A queued row whose task has not run this long after it was due is presumed lost.
+SWEEP_GRACE = dt.timedelta(minutes=2)
+_REFERENCE_TAG = re.compile(r"\[CH-[0-9A-Z]{6}\]", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class OutboxError(CherishError):
+    code = "outbox_error"
+
+
+def new_message_id() -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "cherish.local"
+    return make_msgid(domain=domain)
+
+
+def subject_with_reference(subject: str, reference: str) -> str:
+    """One line, with ``[CH-XXXXXX]`` exactly once so replies find their case."""
+    subject = one_line(subject, 250)
+    if reference and not _REFERENCE_TAG.search(subject):
+        subject = f"{subject} [{reference}]" if subject else f"[{reference}]"
+    return subject
+
+
+def queue_email(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    from_name: str = "",
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: list[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    is_automatic: bool = False,
+    case_pk: int | None = None,
+    case_reference: str = "",
+    case_message_pk: int | None = None,
+) -> OutgoingEmail:
+    """Write one outgoing email in the caller's transaction; deliver it after commit.
+
+    Every header value is flattened to one line here, so customer-supplied names and
+    subjects can never inject headers. Enqueues deliver_email_task after commit.
+    """
+    address = one_line(to, 254)
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise OutboxError(
+            f"“{address}” is not an email address we can send to.",
+            code="invalid_recipient",
+            field="to",
+        ) from None
+    at = now()
+    email = OutgoingEmail.objects.create(
+        to_address=address,
+        from_name=one_line(from_name, 200),
+        subject=subject_with_reference(subject, case_reference),
+        text_body=text,
+        html_body=html,
+        message_id=one_line(message_id, 255) or new_message_id(),
+        in_reply_to=one_line(in_reply_to, 255),
+        references=one_line(" ".join(references or []), 4000),
+        headers={one_line(k, 60): one_line(v, 500) for k, v in (headers or {}).items()},
+        is_automatic=is_automatic,
+        case_pk=case_pk,
+        case_reference=case_reference,
+        case_message_pk=case_message_pk,
+        created_at=at,
+        next_attempt_at=at,
+    )
+    enqueue_on_commit(deliver_email_task, email.pk)
+    return email
+
+
+def active_subscriptions(event_type: str) -> list[WebhookSubscription]:
+    return [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(event_type)]
+
+
+def queue_webhooks(event_type: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+    """One delivery per active subscription that wants ``event_type``, in the caller's
+    transaction; each is delivered by deliver_webhook_task after commit.
+
+    Costs one small query when nobody subscribes.
+    """
+    deliveries = []
+    at = now()
+    for subscription in active_subscriptions(event_type):
+        delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event_type=event_type,
+            payload=payload,
+            created_at=at,
+            next_attempt_at=at,
+        )
+        enqueue_on_commit(deliver_webhook_task, delivery.pk)
+        deliveries.append(delivery)
+    return deliveries
+
+
+@transaction.atomic
+def retry_email_now(email: OutgoingEmail) -> OutgoingEmail:
+    """Staff asked to try a pending or failed email again at once (a fresh set of attempts).
+
+    Refuses a sent email (code 'already_sent'). Enqueues deliver_email_task after commit.
+    """
+    if not _reset_for_retry(OutgoingEmail, email.pk):
+        raise OutboxError("This email was already sent.", code="already_sent")
+    enqueue_on_commit(deliver_email_task, email.pk)
+    email.refresh_from_db()
+    return email
+
+
+@transaction.atomic
+def retry_webhook_now(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Like retry_email_now, for a webhook delivery."""
+    if not _reset_for_retry(WebhookDelivery, delivery.pk):
+        raise OutboxError("This webhook was already delivered.", code="already_sent")
+    enqueue_on_commit(deliver_webhook_task, delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _reset_for_retry(model: Any, pk: int) -> bool:
+    at = now()
+    return bool(
+        model.objects.filter(pk=pk)
+        .filter(
+            Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED])
+            | Q(status=DeliveryStatus.SENDING, locked_until__lt=at)
+        )
+        .update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=at, locked_until=None)
+    )
+
+
+def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
+    """Re-enqueue rows whose task seems lost: pending and overdue, or a lapsed lease.
+
+    Covers a crash between commit and enqueue, a worker killed mid-send and a task queue that
+    was wiped. Safe to run often and from several processes: claiming a row is atomic, so a
+    row enqueued twice is still delivered once. Pushes ``next_attempt_at`` ahead by the grace
+    period so the next sweep does not enqueue the same row again.
+    """
+    at = now()
+    counts = {}
+    for name, model, task in (
+        ("emails", OutgoingEmail, deliver_email_task),
+        ("webhooks", WebhookDelivery, deliver_webhook_task),
+    ):
+        stuck = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=at - SWEEP_GRACE) | Q(
+            status=DeliveryStatus.SENDING, locked_until__lt=at
+        )
+        ids = list(model.objects.filter(stuck).values_list("pk", flat=True)[:limit])
+        with transaction.atomic():
+            model.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
+                next_attempt_at=at + SWEEP_GRACE
+            )
+            for pk in ids:
+                enqueue_on_commit(task, pk)
+        counts[name] = len(ids)
+    return counts
+
+
+def render_template(
+    key: str, values: Mapping[str, str], *, default: tuple[str, str] | None = None
+) -> tuple[str, str]:
+    """The (subject, body) of the managers' template ``key`` with ``{placeholder}`` filled.
+
+    Falls back to ``default`` when no such template exists (refuses with 'no_template'
+    without one). Only plain ``{word}`` placeholders are replaced (no attribute access, no
+    format specs), so an edited template can never reach into Python objects. Unknown words
+    stay as typed.
+    """
+    template = MessageTemplate.objects.filter(key=key).first()
+    if template is not None:
+        subject, body = template.subject, template.body
+    elif default is not None:
+        subject, body = default
+    else:
+        raise OutboxError(f"No message template “{key}”.", code="no_template")
+
+    def fill(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+    return fill(subject), fill(body)

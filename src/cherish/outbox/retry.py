@@ -1,0 +1,146 @@
+"""Deliver a row at most once at a time, retry with exponential backoff, keep the error.
+
+The pattern every outbox task follows (and any other task whose work is "send this row"):
+
+1. *claim* the row in a short transaction: ``pending`` (or ``sending`` whose lease ran out)
+   becomes ``sending`` with a lease; anyone else finds nothing to claim and returns;
+2. *deliver* outside any transaction (no database lock is held while a remote server talks);
+3. *record* the outcome: ``sent``; or back to ``pending`` with ``next_attempt_at`` and the task
+   re-enqueued with ``run_after``; or ``failed`` once attempts run out or the failure is
+   permanent. ``attempts`` and ``last_error`` stay on the row for the desk's task page.
+
+A worker that dies between 2 and 3 leaves a ``sending`` row; when its lease runs out the
+sweeper re-enqueues it. That is the one case where a message can go out twice, and it then
+carries the same Message-ID / delivery id so the receiver can recognise it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from cherish.core.clock import now
+from cherish.core.tasks import enqueue_on_commit
+from cherish.outbox.models import Deliverable, DeliveryStatus
+
+D = TypeVar("D", bound=Deliverable)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay_s: int = 60
+    max_delay_s: int = 6 * 3600
+    lease_s: int = 300
+
+    def delay(self, attempts: int) -> dt.timedelta:
+        """Wait before attempt ``attempts + 1``: base, 2×base, 4×base … capped."""
+        seconds = self.base_delay_s * (2 ** max(0, attempts - 1))
+        return dt.timedelta(seconds=min(seconds, self.max_delay_s))
+
+
+class PermanentFailure(Exception):
+    """Raised by a deliver function when trying again cannot help (e.g. 550 no such user)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str = ""
+    next_attempt_at: dt.datetime | None = None
+
+
+def claim(model: type[D], pk: int, policy: RetryPolicy) -> D | None:
+    """Take the row for one delivery attempt; None when it is gone, done or taken."""
+    at = now()
+    claimable = Q(status=DeliveryStatus.PENDING) | Q(
+        status=DeliveryStatus.SENDING, locked_until__lt=at
+    )
+    with transaction.atomic():
+        taken = model.objects.filter(claimable, pk=pk).update(  # type: ignore[attr-defined]
+            status=DeliveryStatus.SENDING,
+            attempts=F("attempts") + 1,
+            locked_until=at + dt.timedelta(seconds=policy.lease_s),
+        )
+    if not taken:
+        return None
+    row: D = model.objects.get(pk=pk)  # type: ignore[attr-defined]
+    return row
+
+
+def run_delivery(
+    model: type[D],
+    pk: int,
+    deliver: Callable[[D], dict[str, Any] | None],
+    *,
+    task: Any,
+    policy: RetryPolicy,
+) -> Outcome:
+    """Claim, deliver and record one attempt; re-enqueue ``task`` for a later retry.
+
+    ``deliver`` returns extra fields to save with the success (e.g. a response code) and
+    raises on failure; it may set ``error_fields`` on the exception (a dict) to save them too.
+    """
+    row = claim(model, pk, policy)
+    if row is None:
+        return Outcome("skipped")
+    try:
+        extra = deliver(row) or {}
+    except Exception as error:
+        fields = getattr(error, "error_fields", {}) or {}
+        return _record_failure(
+            model,
+            row,
+            error,
+            permanent=isinstance(error, PermanentFailure),
+            task=task,
+            policy=policy,
+            extra=fields,
+        )
+    at = now()
+    model.objects.filter(pk=pk, status=DeliveryStatus.SENDING).update(  # type: ignore[attr-defined]
+        status=DeliveryStatus.SENT,
+        delivered_at=at,
+        locked_until=None,
+        next_attempt_at=None,
+        last_error="",
+        **extra,
+    )
+    return Outcome(DeliveryStatus.SENT)
+
+
+def _record_failure(
+    model: type[D],
+    row: D,
+    error: BaseException,
+    *,
+    permanent: bool,
+    task: Any,
+    policy: RetryPolicy,
+    extra: dict[str, Any],
+) -> Outcome:
+    message = f"attempt {row.attempts}: {type(error).__name__}: {error}"[:2000]
+    if permanent or row.attempts >= policy.max_attempts:
+        model.objects.filter(pk=row.pk).update(  # type: ignore[attr-defined]
+            status=DeliveryStatus.FAILED,
+            last_error=message,
+            locked_until=None,
+            next_attempt_at=None,
+            **extra,
+        )
+        return Outcome(DeliveryStatus.FAILED, message)
+    next_at = now() + policy.delay(row.attempts)
+    model.objects.filter(pk=row.pk).update(  # type: ignore[attr-defined]
+        status=DeliveryStatus.PENDING,
+        last_error=message,
+        locked_until=None,
+        next_attempt_at=next_at,
+        **extra,
+    )
+    enqueue_on_commit(task.using(run_after=next_at), row.pk)
+    return Outcome(DeliveryStatus.PENDING, message, next_at)

@@ -1,0 +1,617 @@
+"""Identity: duplicate detection, merge and unmerge, export and erasure of one customer.
+
+These live in outreach, not customers, because they must move or anonymise cases, messages,
+attachments and raw intake material, which live in apps above customers in the dependency
+order (core ← outbox ← staff ← customers ← cases ← … ← outreach). Every action is logged as a
+CustomerEvent; a merge records exactly which rows moved so that unmerge can put them back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from django.db.models import Model
+
+from cherish.cases.models import Attachment, Case, CaseEvent, Message
+from cherish.core.clock import now
+from cherish.customers.actions import record_customer_event
+from cherish.customers.models import (
+    ContactKind,
+    ContactPoint,
+    Customer,
+    CustomerEvent,
+    ImportantDate,
+    Transaction,
+)
+from cherish.intake.models import RawContact
+from cherish.outreach.errors import OutreachError
+from cherish.outreach.models import ChurnScore, FollowUp, MomentSent
+from cherish.staff.models import Staff
+
+ERASED = "[erased]"
+# Relations a merge does not move: the duplicate's own log stays its own, its score is
+# recomputed, and the self-reference is what marks the merge.
+NOT_MOVED = {("customers", "customerevent"), ("outreach", "churnscore"), ("customers", "customer")}
+
+# ---------------------------------------------------------------- duplicates
+
+
+def name_key(name: str) -> str:
+    """Lower-case letters only, accents removed, words sorted: "Dupont, Ann" == "ann dupont"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z]+", plain)
+    return " ".join(sorted(words))
+
+
+def email_key(email: str) -> str:
+    """The mailbox behind an address: no +tag; no dots for Gmail, which ignores them."""
+    local, _, domain = email.lower().partition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def phone_key(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return digits[-9:] if len(digits) >= 9 else ""
+
+
+@dataclass
+class DuplicatePair:
+    first: Customer
+    second: Customer
+    reasons: list[str] = field(default_factory=list)
+    similarity: float = 0.0
+
+
+SIMILAR_NAME_RATIO = 0.88
+MAX_BLOCK = 60
+
+
+def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
+    """Pairs of live customers that are probably one person, strongest evidence first.
+
+    Same mailbox (after normalising), same phone number (last nine digits, so national and
+    international forms meet), or names that are equal or nearly equal (difflib ratio on
+    candidates blocked by the first letters of the name key, so the work stays linear).
+    """
+    live = Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+    names = dict(live.values_list("pk", "name"))
+    evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
+    score: dict[tuple[int, int], float] = defaultdict(float)
+
+    def pair(a: int, b: int, reason: str, weight: float) -> None:
+        key = (min(a, b), max(a, b))
+        if reason not in evidence[key]:
+            evidence[key].append(reason)
+            score[key] += weight
+
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    points = ContactPoint.objects.filter(customer__in=live).values_list(
+        "customer_id", "kind", "value"
+    )
+    for cid, kind, value in points.iterator(5000):
+        key = email_key(value) if kind == ContactKind.EMAIL else phone_key(value)
+        if key:
+            groups[(kind, key)].append(cid)
+    for (kind, _), ids in groups.items():
+        ids = sorted(set(ids))[:MAX_BLOCK]
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                pair(
+                    a,
+                    b,
+                    "same email address" if kind == ContactKind.EMAIL else "same phone number",
+                    2.0,
+                )
+
+    blocks: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pk, name in names.items():
+        key = name_key(name)
+        if len(key) >= 4:
+            blocks[key[:3]].append((pk, key))
+    for members in blocks.values():
+        members = members[: MAX_BLOCK * 4]
+        for i, (a, ka) in enumerate(members):
+            for b, kb in members[i + 1 :]:
+                if ka == kb:
+                    pair(a, b, "same name", 1.0)
+                    continue
+                ratio = difflib.SequenceMatcher(None, ka, kb).ratio()
+                if ratio >= SIMILAR_NAME_RATIO:
+                    pair(a, b, "similar name", ratio * 0.8)
+    ranked = sorted(score, key=lambda k: -score[k])[:limit]
+    customers = Customer.objects.in_bulk({pk for key in ranked for pk in key})
+    return [
+        DuplicatePair(customers[a], customers[b], evidence[(a, b)], round(score[(a, b)], 2))
+        for a, b in ranked
+        if a in customers and b in customers
+    ]
+
+
+# ---------------------------------------------------------------- merge
+
+
+def _customer_relations() -> list[tuple[type[Model], str]]:
+    relations = []
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
+            continue
+        model = rel.related_model
+        if (model._meta.app_label, model._meta.model_name) in NOT_MOVED:
+            continue
+        relations.append((model, rel.field.name))  # type: ignore[union-attr]
+    return relations
+
+
+def _label(model: type[Model], field_name: str) -> str:
+    return f"{model._meta.label_lower}:{field_name}"
+
+
+@transaction.atomic
+def merge_customers(survivor: Customer, duplicate: Customer, *, by: Staff | None) -> CustomerEvent:
+    """Move everything of ``duplicate`` to ``survivor`` in one step.
+
+    Cases, their events, contact points, transactions, follow-ups, important dates, leave
+    reasons — every row of every app that points at a customer — move to the survivor; the
+    duplicate keeps its own event log and is marked merged into the survivor. Rows a unique
+    constraint keeps on the duplicate (a note already sent for the same moment) stay there.
+    Refuses merging a customer into itself, or merged or erased records ('cannot_merge').
+    Writes customer.merged (with every moved id, for unmerge) on the survivor and
+    customer.merged_into on the duplicate.
+    """
+    survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+    duplicate = Customer.objects.select_for_update().get(pk=duplicate.pk)
+    if survivor.pk == duplicate.pk:
+        raise OutreachError("Choose two different customers.", code="cannot_merge")
+    if survivor.merged_into_id or duplicate.merged_into_id:
+        raise OutreachError("One of these customers was already merged.", code="cannot_merge")
+    if survivor.erased_at or duplicate.erased_at:
+        raise OutreachError("Erased customers cannot be merged.", code="cannot_merge")
+    moved: dict[str, list[int]] = {}
+    kept: dict[str, list[int]] = {}
+    for model, field_name in _customer_relations():
+        manager = model._default_manager
+        ids = list(manager.filter(**{field_name: duplicate.pk}).values_list("pk", flat=True))
+        if not ids:
+            continue
+        label = _label(model, field_name)
+        try:
+            with transaction.atomic():
+                manager.filter(pk__in=ids).update(**{field_name: survivor.pk})
+            moved[label] = ids
+        except IntegrityError:
+            for pk in ids:
+                try:
+                    with transaction.atomic():
+                        manager.filter(pk=pk).update(**{field_name: survivor.pk})
+                    moved.setdefault(label, []).append(pk)
+                except IntegrityError:
+                    kept.setdefault(label, []).append(pk)
+    filled: dict[str, str] = {}
+    for name in ("name", "external_id", "notes", "language", "time_zone", "preferred_channel"):
+        if getattr(duplicate, name) and not getattr(survivor, name):
+            filled[name] = getattr(duplicate, name)
+    if "external_id" in filled:
+        Customer.objects.filter(pk=duplicate.pk).update(external_id=None)
+    if duplicate.customer_since and (
+        not survivor.customer_since or duplicate.customer_since < survivor.customer_since
+    ):
+        filled["customer_since"] = duplicate.customer_since.isoformat()
+        filled["customer_since_was"] = (
+            survivor.customer_since.isoformat() if survivor.customer_since else ""
+        )
+    updates = {k: v for k, v in filled.items() if k != "customer_since_was"}
+    if updates:
+        Customer.objects.filter(pk=survivor.pk).update(**updates)
+    duplicate.merged_into = survivor
+    duplicate.save(update_fields=["merged_into", "updated_at"])
+    ChurnScore.objects.filter(customer=duplicate).delete()
+    event = record_customer_event(
+        survivor,
+        "customer.merged",
+        by=by,
+        duplicate_id=duplicate.pk,
+        moved=moved,
+        kept=kept,
+        filled=filled,
+    )
+    record_customer_event(
+        duplicate, "customer.merged_into", by=by, survivor_id=survivor.pk, merge_event_id=event.pk
+    )
+    return event
+
+
+@transaction.atomic
+def unmerge_customers(event: CustomerEvent, *, by: Staff | None) -> Customer:
+    """Reverse a merge from its event: every row that moved goes back to the duplicate.
+
+    Rows that have since been moved again (another merge) stay where they are. Refuses a
+    merge already undone ('already_unmerged'). Writes customer.unmerged on both customers.
+    Returns the restored duplicate.
+    """
+    event = CustomerEvent.objects.select_for_update().get(pk=event.pk)
+    if event.type != "customer.merged":
+        raise OutreachError("This event is not a merge.", code="not_a_merge")
+    if CustomerEvent.objects.filter(
+        type="customer.unmerged", customer_id=event.customer_id, data__merge_event_id=event.pk
+    ).exists():
+        raise OutreachError("This merge was already undone.", code="already_unmerged")
+    survivor = event.customer
+    duplicate = Customer.objects.select_for_update().get(pk=event.data["duplicate_id"])
+    returned = 0
+    for label, ids in event.data.get("moved", {}).items():
+        model_label, _, field_name = label.partition(":")
+        model = apps.get_model(model_label)
+        returned += model._default_manager.filter(pk__in=ids, **{field_name: survivor.pk}).update(
+            **{field_name: duplicate.pk}
+        )
+    filled = event.data.get("filled", {})
+    restore: dict[str, Any] = {}
+    for name in ("name", "notes", "language", "time_zone", "preferred_channel"):
+        if name in filled and getattr(survivor, name) == filled[name]:
+            restore[name] = ""
+    if "customer_since" in filled:
+        restore["customer_since"] = filled.get("customer_since_was") or None
+    if "external_id" in filled:
+        restore["external_id"] = None
+    if restore:
+        Customer.objects.filter(pk=survivor.pk).update(**restore)
+    if "external_id" in filled:
+        Customer.objects.filter(pk=duplicate.pk).update(external_id=filled["external_id"])
+    duplicate.refresh_from_db()
+    duplicate.merged_into = None
+    duplicate.save(update_fields=["merged_into", "updated_at"])
+    for who, other in ((survivor, duplicate), (duplicate, survivor)):
+        record_customer_event(
+            who,
+            "customer.unmerged",
+            by=by,
+            merge_event_id=event.pk,
+            other_id=other.pk,
+            rows_returned=returned,
+        )
+    return duplicate
+
+
+# ---------------------------------------------------------------- export
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream the zip writer fills and the response drains chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self._chunks.append(bytes(b))
+        return len(b)
+
+    def drain(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def _rows(qs: Any, fields: list[str]) -> list[dict[str, Any]]:
+    return list(qs.values(*fields))
+
+
+def customer_data(customer: Customer) -> dict[str, Any]:
+    """Everything we hold about one customer, as plain data (the JSON of the export)."""
+    cases = []
+    for case in Case.objects.filter(customer=customer).order_by("created_at").iterator(200):
+        cases.append(
+            {
+                "reference": case.reference,
+                "kind": case.kind,
+                "stage": case.stage,
+                "channel": case.channel,
+                "subject": case.subject,
+                "order_reference": case.order_reference,
+                "created_at": case.created_at,
+                "closed_at": case.closed_at,
+                "messages": _rows(
+                    Message.objects.filter(case=case).order_by("created_at"),
+                    ["direction", "channel", "subject", "body_text", "created_at"],
+                ),
+                "attachments": _rows(
+                    Attachment.objects.filter(message__case=case),
+                    ["public_id", "original_name", "content_type", "size"],
+                ),
+            }
+        )
+    return {
+        "customer": _rows(
+            Customer.objects.filter(pk=customer.pk),
+            [
+                "id",
+                "name",
+                "external_id",
+                "status",
+                "language",
+                "preferred_channel",
+                "time_zone",
+                "notes",
+                "customer_since",
+                "opted_out",
+                "contact_hours_start",
+                "contact_hours_end",
+                "created_at",
+            ],
+        )[0],
+        "contact_points": _rows(customer.contact_points.all(), ["kind", "value", "created_at"]),
+        "important_dates": _rows(
+            ImportantDate.objects.filter(customer=customer), ["kind", "date", "note", "recurring"]
+        ),
+        "leave_reasons": _rows(customer.leave_reasons.all(), ["reason", "note", "recorded_at"]),
+        "transactions": _rows(
+            Transaction.objects.filter(customer=customer).order_by("occurred_at"),
+            [
+                "external_id",
+                "kind",
+                "status",
+                "amount",
+                "currency",
+                "occurred_at",
+                "description",
+                "metadata",
+            ],
+        ),
+        "follow_ups": _rows(
+            FollowUp.objects.filter(customer=customer),
+            ["transaction__external_id", "sent_at", "answer", "answer_comment", "answered_at"],
+        ),
+        "personal_notes_sent": _rows(
+            MomentSent.objects.filter(customer=customer),
+            ["moment_key", "year", "sent_at", "subject"],
+        ),
+        "cases": cases,
+        "history": _rows(CustomerEvent.objects.filter(customer=customer), ["type", "created_at"]),
+    }
+
+
+@transaction.atomic
+def record_customer_exported(customer: Customer, *, by: Staff | None) -> CustomerEvent:
+    """Log that someone exported this customer's data (who and when)."""
+    return record_customer_event(customer, "customer.exported", by=by)
+
+
+def export_customer_zip(customer: Customer) -> Iterator[bytes]:
+    """Stream a zip: customer.json plus every attachment, read and written in 64 KiB chunks."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        payload = json.dumps(customer_data(customer), cls=DjangoJSONEncoder, indent=2)
+        archive.writestr("customer.json", payload)
+        yield pipe.drain()
+        attachments = Attachment.objects.filter(message__case__customer=customer).order_by("id")
+        for attachment in attachments.iterator(100):
+            name = f"attachments/{attachment.public_id}-{_safe_name(attachment.original_name)}"
+            try:
+                source = attachment.file.open("rb")
+            except (FileNotFoundError, ValueError):
+                continue
+            with source, archive.open(name, mode="w", force_zip64=True) as target:
+                while chunk := source.read(65536):
+                    target.write(chunk)
+                    yield pipe.drain()
+            yield pipe.drain()
+    yield pipe.drain()
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:100] or "file"
+
+
+# ---------------------------------------------------------------- erase
+
+# Event payload keys that never carry personal data and keep statistics readable.
+SAFE_EVENT_KEYS = {
+    "channel",
+    "kind",
+    "direction",
+    "old",
+    "new",
+    "rule",
+    "owner_id",
+    "owner_name",
+    "old_owner_id",
+    "old_owner_name",
+    "message_id",
+    "answer",
+    "outcome",
+    "severity",
+    "on_time",
+    "commitment_id",
+    "follow_up_id",
+    "rule_id",
+    "gesture_id",
+    "gesture_type",
+    "value",
+    "currency",
+    "status",
+    "link",
+    "fields",
+    "source",
+    "reason_code",
+    "duplicate_id",
+    "survivor_id",
+    "merge_event_id",
+    "other_id",
+    "year",
+    "moment",
+    "date_id",
+    "lead_id",
+    "staff_id",
+    "staff_name",
+    "into_id",
+    "emotion",
+    "urgency",
+    "topic",
+    "flags",
+    "intensity",
+    "model_version",
+    "is_plus_one",
+    "complexity",
+    "impact",
+    "case",
+}
+
+
+def _scrub(data: Any, key: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: _scrub(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_scrub(v, key) for v in data]
+    if isinstance(data, str) and key not in SAFE_EVENT_KEYS and data:
+        return ERASED
+    return data
+
+
+def _personal_text_fields(model: type[Model]) -> list[str]:
+    """Free-text fields of a model: where a person's words or details can end up."""
+    names = []
+    for f in model._meta.concrete_fields:
+        if isinstance(f, models.TextField) or (
+            isinstance(f, models.CharField) and (f.max_length or 0) >= 200 and not f.choices
+        ):
+            names.append(f.name)
+    return names
+
+
+def _erase_text(qs: Any, model: type[Model], skip: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    count = 0
+    for name in _personal_text_fields(model):
+        if name in skip:
+            continue
+        count += qs.exclude(**{name: ""}).update(**{name: ERASED})
+    return count
+
+
+@transaction.atomic
+def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> Customer:
+    """Anonymise a customer on their request; keep every case row so statistics hold.
+
+    Name, notes, external id and preferences are cleared; contact points and important
+    dates deleted; every message body, subject and free-text field about their cases (in
+    any app) replaced with "[erased]"; attachments and raw intake files deleted; event
+    payloads scrubbed of free text; outgoing emails to them emptied. The customer is opted
+    out so nobody contacts the erased record. Writes customer.erased (counts only).
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.erased_at is not None:
+        raise OutreachError("This customer was already erased.", code="already_erased")
+    emails = list(
+        customer.contact_points.filter(kind=ContactKind.EMAIL).values_list("value", flat=True)
+    )
+    case_ids = list(Case.objects.filter(customer=customer).values_list("pk", flat=True))
+    message_ids = Message.objects.filter(case_id__in=case_ids).values("pk")
+
+    files_deleted = 0
+    for attachment in Attachment.objects.filter(message_id__in=message_ids).iterator(200):
+        attachment.file.delete(save=False)
+        files_deleted += 1
+    Attachment.objects.filter(message_id__in=message_ids).delete()
+    for raw in RawContact.objects.filter(case_id__in=case_ids).exclude(raw_path="").iterator(200):
+        (settings.RAW_STORE_DIR / raw.raw_path).unlink(missing_ok=True)
+        files_deleted += 1
+    RawContact.objects.filter(case_id__in=case_ids).update(
+        payload=None, raw_path="", sender="", error=""
+    )
+
+    messages_erased = Message.objects.filter(case_id__in=case_ids).update(
+        body_text=ERASED, body_html="", external_id=""
+    )
+    _erase_text(
+        Message.objects.filter(case_id__in=case_ids),
+        Message,
+        skip={"body_text", "body_html", "external_id"},
+    )
+    _erase_text(Case.objects.filter(pk__in=case_ids), Case)
+    for case in Case.objects.filter(pk__in=case_ids, triage__isnull=False).only("pk", "triage"):
+        triage = dict(case.triage or {})
+        triage.pop("reasons", None)
+        Case.objects.filter(pk=case.pk).update(triage=triage)
+    # Free text other apps keep about these cases and messages (care notes, commitments …).
+    handled = {Message, Attachment, CaseEvent, RawContact, FollowUp}
+    for parent, ids in ((Case, case_ids), (Message, message_ids)):
+        for rel in parent._meta.get_fields(include_hidden=True):
+            if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
+                continue
+            model = rel.related_model
+            if model in handled or model is parent:
+                continue
+            _erase_text(model._default_manager.filter(**{f"{rel.field.name}__in": ids}), model)
+
+    events = list(CaseEvent.objects.filter(customer=customer).only("pk", "data"))
+    for event in events:
+        event.data = _scrub(event.data)
+    CaseEvent.objects.bulk_update(events, ["data"], batch_size=500)
+    log = list(CustomerEvent.objects.filter(customer=customer).only("pk", "data"))
+    for item in log:
+        item.data = _scrub(item.data)
+    CustomerEvent.objects.bulk_update(log, ["data"], batch_size=500)
+
+    Transaction.objects.filter(customer=customer).update(description="", metadata={})
+    FollowUp.objects.filter(customer=customer).update(sent_to="")
+    FollowUp.objects.filter(customer=customer).exclude(answer_comment="").update(
+        answer_comment=ERASED
+    )
+    MomentSent.objects.filter(customer=customer).update(subject="")
+    ImportantDate.objects.filter(customer=customer).delete()
+    outgoing = 0
+    if apps.is_installed("cherish.outbox"):
+        from cherish.outbox.models import OutgoingEmail
+
+        emails_qs = OutgoingEmail.objects.filter(
+            models.Q(case_pk__in=case_ids) | models.Q(to_address__in=emails)
+        )
+        outgoing = emails_qs.update(
+            to_address=ERASED,
+            from_name="",
+            subject=ERASED,
+            text_body=ERASED,
+            html_body="",
+            headers={},
+            in_reply_to="",
+            references="",
+        )
+    customer.contact_points.all().delete()
+    customer.name = ERASED
+    customer.notes = ""
+    customer.external_id = None
+    customer.language = ""
+    customer.preferred_channel = ""
+    customer.time_zone = ""
+    customer.contact_hours_start = None
+    customer.contact_hours_end = None
+    customer.opted_out = True
+    customer.erased_at = now()
+    customer.save()
+    record_customer_event(
+        customer,
+        "customer.erased",
+        by=by,
+        cases=len(case_ids),
+        messages=messages_erased,
+        files=files_deleted,
+        outgoing_emails=outgoing,
+    )
+    return customer

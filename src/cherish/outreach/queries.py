@@ -1,0 +1,261 @@
+"""Reads for the customer 360 page, its timeline, the radar and the leave-reason report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, Sum
+
+from cherish.cases.models import Case, CaseEvent, Kind
+from cherish.customers.models import (
+    LEAVE_REASON_BENCHMARK,
+    Customer,
+    CustomerEvent,
+    LeaveReason,
+    LeaveReasonKind,
+    Transaction,
+)
+from cherish.customers.queries import CustomerValue, customer_value
+from cherish.outreach.models import ChurnScore, FollowUp, MomentSent
+from cherish.outreach.moments import next_occurrence
+
+TIMELINE_PAGE = 40
+OPEN_CASES_SHOWN = 20
+RADAR_PAGE = 50
+
+# Timeline filters: what each one shows.
+TIMELINE_TYPES = {
+    "cases": "Cases",
+    "messages": "Messages",
+    "transactions": "Transactions",
+    "follow_ups": "Follow-ups",
+    "gestures": "Gestures",
+    "surveys": "Surveys",
+    "account": "Account",
+}
+_EVENT_FILTERS = {
+    "cases": Q(type__startswith="case.")
+    | Q(type__startswith="commitment.")
+    | Q(type__startswith="outreach."),
+    "messages": Q(type="message.added"),
+    "gestures": Q(type__startswith="gesture."),
+    "surveys": Q(type__startswith="survey."),
+}
+
+
+def tenure_years(customer: Customer, value: CustomerValue, today: dt.date) -> float | None:
+    since = customer.customer_since or (value.first_at.date() if value.first_at else None)
+    return (today - since).days / 365.25 if since else None
+
+
+def loyalty_level(years: float | None, value: CustomerValue) -> str:
+    """A plain label from tenure and recent buying (the feedback app may refine it later)."""
+    if years is None or value.transaction_count == 0:
+        return "New"
+    if years >= 5 and value.last_12_months > 0:
+        return "Long-standing"
+    if years >= 2 and value.last_12_months > 0:
+        return "Loyal"
+    if value.last_12_months > 0:
+        return "Regular"
+    return "Dormant"
+
+
+def _care_model(name: str) -> Any:
+    try:
+        return apps.get_model("care", name)
+    except LookupError:
+        return None
+
+
+def customer_360(customer: Customer, *, at: dt.datetime) -> dict[str, Any]:
+    """Everything the customer page shows above the timeline, in a fixed number of queries."""
+    today = at.date()
+    value = customer_value(customer, as_of=at)
+    years = tenure_years(customer, value, today)
+    case_counts = Case.objects.filter(customer=customer).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(is_open=True)),
+        open_complaints=Count("id", filter=Q(is_open=True, kind=Kind.COMPLAINT)),
+    )
+    open_cases = list(
+        Case.objects.filter(customer=customer, is_open=True)
+        .select_related("owner")
+        .order_by("-priority", "-updated_at")[:OPEN_CASES_SHOWN]
+    )
+    commitments: list[Any] = []
+    gestures: list[Any] = []
+    gesture_total: Decimal | None = None
+    Commitment, Gesture = _care_model("Commitment"), _care_model("Gesture")
+    if Commitment is not None:
+        commitments = list(
+            Commitment.objects.filter(case__customer=customer, status="open")
+            .select_related("case", "owner")
+            .order_by("due_at")[:10]
+        )
+    if Gesture is not None:
+        given = Gesture.objects.filter(case__customer=customer, status__in=["granted", "approved"])
+        gestures = list(given.select_related("case", "gesture_type").order_by("-created_at")[:5])
+        gesture_total = given.aggregate(total=Sum("value"))["total"]
+    dates = sorted(
+        customer.important_dates.all(),
+        key=lambda d: next_occurrence(d.date, today) if d.recurring else d.date,
+    )
+    return {
+        "customer": customer,
+        "points": list(customer.contact_points.all()),
+        "value": value,
+        "tenure_years": years,
+        "loyalty": loyalty_level(years, value),
+        "case_counts": case_counts,
+        "open_cases": open_cases,
+        "commitments": commitments,
+        "gestures": gestures,
+        "gesture_total": gesture_total,
+        "dates": [(d, next_occurrence(d.date, today) if d.recurring else d.date) for d in dates],
+        "churn": ChurnScore.objects.filter(customer=customer).first(),
+        "leave_reason": LeaveReason.objects.filter(customer=customer).first(),
+        "last_follow_up": FollowUp.objects.filter(customer=customer, answered_at__isnull=False)
+        .select_related("transaction")
+        .order_by("-answered_at")
+        .first(),
+        "merges": list(
+            CustomerEvent.objects.filter(customer=customer, type="customer.merged").order_by(
+                "-created_at"
+            )[:5]
+        ),
+        "merged_from_undone": set(
+            CustomerEvent.objects.filter(customer=customer, type="customer.unmerged").values_list(
+                "data__merge_event_id", flat=True
+            )
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: dt.datetime
+    type: str
+    title: str
+    detail: str = ""
+    reference: str = ""
+
+
+def _event_title(event: CaseEvent) -> tuple[str, str]:
+    data = event.data or {}
+    if event.type == "message.added":
+        direction = {"in": "Customer wrote", "out": "We replied", "note": "Internal note"}
+        return direction.get(data.get("direction", ""), "Message"), str(data.get("excerpt", ""))
+    return event.type.replace(".", " ").replace("_", " ").capitalize(), ""
+
+
+def timeline(
+    customer: Customer, *, types: list[str] | None = None, before: dt.datetime | None = None
+) -> tuple[list[TimelineItem], dt.datetime | None]:
+    """One page of everything about the customer, newest first, and the cursor for the next.
+
+    Each source is read with the same limit and an index on (customer, time); the merge by
+    time happens here. The page is bounded whatever the size of the history.
+    """
+    wanted = [t for t in (types or list(TIMELINE_TYPES)) if t in TIMELINE_TYPES]
+    limit = TIMELINE_PAGE + 1
+    items: list[TimelineItem] = []
+    event_filter = Q()
+    for key in wanted:
+        if key in _EVENT_FILTERS:
+            event_filter |= _EVENT_FILTERS[key]
+    if event_filter:
+        events = CaseEvent.objects.filter(event_filter, customer=customer)
+        if before:
+            events = events.filter(created_at__lt=before)
+        for event in (
+            events.select_related("case")
+            .only("type", "data", "created_at", "case__reference")
+            .order_by("-created_at", "-id")[:limit]
+        ):
+            title, detail = _event_title(event)
+            items.append(
+                TimelineItem(event.created_at, event.type, title, detail, event.case.reference)
+            )
+    if "transactions" in wanted:
+        txns = Transaction.objects.filter(customer=customer)
+        if before:
+            txns = txns.filter(occurred_at__lt=before)
+        for t in txns.order_by("-occurred_at", "-id")[:limit]:
+            items.append(
+                TimelineItem(
+                    t.occurred_at,
+                    "transaction",
+                    f"{t.get_kind_display()} {t.external_id}",
+                    f"{t.amount} {t.currency}" + (f" · {t.status}" if t.status else ""),
+                )
+            )
+    if "follow_ups" in wanted:
+        fus = FollowUp.objects.filter(customer=customer, sent_at__isnull=False)
+        if before:
+            fus = fus.filter(sent_at__lt=before)
+        for f in fus.select_related("rule").order_by("-sent_at")[:limit]:
+            assert f.sent_at is not None
+            answer = f"answered “{f.get_answer_display().lower()}”" if f.answer else "no answer yet"
+            items.append(TimelineItem(f.sent_at, "follow_up", f"Asked: {f.rule.question}", answer))
+    if "account" in wanted:
+        log = CustomerEvent.objects.filter(customer=customer).exclude(type="follow_up.sent")
+        if before:
+            log = log.filter(created_at__lt=before)
+        for e in log.order_by("-created_at", "-id")[:limit]:
+            items.append(
+                TimelineItem(e.created_at, e.type, e.type.replace(".", " ").replace("_", " "))
+            )
+        sent = MomentSent.objects.filter(customer=customer)
+        if before:
+            sent = sent.filter(sent_at__lt=before)
+        for m in sent.order_by("-sent_at")[:limit]:
+            items.append(TimelineItem(m.sent_at, "moment", "Personal note sent", m.subject))
+    items.sort(key=lambda i: i.at, reverse=True)
+    page = items[:TIMELINE_PAGE]
+    cursor = page[-1].at if len(items) > TIMELINE_PAGE else None
+    return page, cursor
+
+
+def radar_page(*, page: int = 1, min_score: float = 0.3) -> Page:
+    """At-risk customers ranked by value × risk (customer and contact points prefetched)."""
+    qs = (
+        ChurnScore.objects.filter(score__gte=min_score, customer__merged_into__isnull=True)
+        .select_related("customer", "outreach_case")
+        .order_by("-priority", "-score")
+    )
+    return Paginator(qs, RADAR_PAGE).get_page(page)
+
+
+def leave_reason_report() -> list[dict[str, Any]]:
+    """This organisation's leave reasons beside the published distribution (percent)."""
+    counts = dict(
+        LeaveReason.objects.filter(customer__status="left")
+        .values_list("reason")
+        .annotate(n=Count("id"))
+        .values_list("reason", "n")
+    )
+    total = sum(counts.values())
+    return [
+        {
+            "reason": key,
+            "label": label,
+            "count": counts.get(key, 0),
+            "share": round(100 * counts.get(key, 0) / total, 1) if total else 0.0,
+            "benchmark": LEAVE_REASON_BENCHMARK.get(key),
+        }
+        for key, label in LeaveReasonKind.choices
+    ]
+
+
+def left_customers(*, limit: int = 50) -> list[LeaveReason]:
+    return list(
+        LeaveReason.objects.filter(customer__status="left")
+        .select_related("customer")
+        .order_by("-recorded_at")[:limit]
+    )

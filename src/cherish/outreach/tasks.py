@@ -1,0 +1,21 @@
+"""Periodic outreach work, as django-tasks: ids and primitives in, safe to run twice."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from cherish.outreach import actions, radar
+
+
+@task()
+def outreach_tick_task() -> dict[str, int]:
+    """Schedule new follow-ups and send (or skip, or postpone) the due ones."""
+    counts = actions.send_due_follow_ups()
+    counts["scheduled"] = actions.schedule_follow_ups()
+    return counts
+
+
+@task()
+def outreach_radar_task() -> int:
+    """Recompute every customer's churn score (daily)."""
+    return radar.compute_churn_scores()

@@ -1,0 +1,313 @@
+"""Desk pages for outreach: customer 360, identity, moments, radar, leave reasons; and the
+customer's public follow-up answer page. Each view parses, calls an action or query, renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cherish.core.clock import now
+from cherish.core.errors import CherishError
+from cherish.customers import actions as customer_actions
+from cherish.customers.access import access_customer, staff_required
+from cherish.customers.models import CustomerEvent, ImportantDate
+from cherish.outreach import actions, identity, queries
+from cherish.outreach.forms import (
+    AnswerForm,
+    EraseForm,
+    ImportantDateForm,
+    MergeForm,
+    MomentNoteForm,
+    StatusForm,
+)
+from cherish.outreach.models import FollowUp, FollowUpAnswer
+from cherish.outreach.moments import moments_between
+
+
+def _refused(request: HttpRequest, error: CherishError) -> None:
+    messages.error(request, error.message)
+
+
+# ---------------------------------------------------------------- customer 360
+
+
+@staff_required
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    if customer.merged_into_id:
+        messages.info(request, "This record was merged; showing the customer it was merged into.")
+        return redirect("outreach:customer", customer.merged_into_id)
+    types = [t for t in request.GET.getlist("type") if t in queries.TIMELINE_TYPES]
+    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
+    items, cursor = queries.timeline(customer, types=types or None, before=before)
+    context: dict[str, Any] = {
+        "items": items,
+        "cursor": cursor,
+        "types": types,
+        "type_choices": queries.TIMELINE_TYPES.items(),
+    }
+    if request.htmx and request.GET.get("partial") == "timeline":  # type: ignore[attr-defined]
+        return render(request, "outreach/partials/timeline.html", {"customer": customer, **context})
+    context.update(queries.customer_360(customer, at=now()))
+    context.update(
+        status_form=StatusForm(initial={"status": customer.status}),
+        date_form=ImportantDateForm(),
+        erase_form=EraseForm(),
+    )
+    return render(request, "outreach/customer_detail.html", context)
+
+
+@staff_required
+@require_POST
+def change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_actions.change_customer_status(
+                customer,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                by=request.staff,  # type: ignore[attr-defined]
+            )
+            messages.success(request, "Relationship status saved.")
+        except CherishError as error:
+            _refused(request, error)
+    else:
+        messages.error(request, "Choose a valid status.")
+    return redirect("outreach:customer", customer.pk)
+
+
+@staff_required
+@require_POST
+def add_date(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    form = ImportantDateForm(request.POST)
+    if form.is_valid():
+        customer_actions.add_important_date(customer, by=request.staff, **form.cleaned_data)  # type: ignore[attr-defined]
+        messages.success(request, "Date saved.")
+    else:
+        messages.error(request, "Give a kind of date and a valid date.")
+    return redirect("outreach:customer", customer.pk)
+
+
+@staff_required
+@require_POST
+def remove_date(request: HttpRequest, pk: int, date_id: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    item = get_object_or_404(ImportantDate, pk=date_id, customer=customer)
+    customer_actions.remove_important_date(item, by=request.staff)  # type: ignore[attr-defined]
+    return redirect("outreach:customer", customer.pk)
+
+
+# ---------------------------------------------------------------- identity
+
+
+@staff_required
+@require_GET
+def duplicates(request: HttpRequest) -> HttpResponse:
+    pairs = identity.find_duplicates(limit=100)
+    return render(request, "outreach/duplicates.html", {"pairs": pairs})
+
+
+@staff_required
+@require_POST
+def merge(request: HttpRequest) -> HttpResponse:
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose two customers to merge.")
+        return redirect("outreach:duplicates")
+    staff = request.staff  # type: ignore[attr-defined]
+    survivor = access_customer(staff, form.cleaned_data["survivor"])
+    duplicate = access_customer(staff, form.cleaned_data["duplicate"])
+    try:
+        identity.merge_customers(survivor, duplicate, by=staff)
+    except CherishError as error:
+        _refused(request, error)
+        return redirect("outreach:duplicates")
+    messages.success(request, f"Merged {duplicate} into {survivor}. You can undo this below.")
+    return redirect("outreach:customer", survivor.pk)
+
+
+@staff_required
+@require_POST
+def unmerge(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    event = get_object_or_404(CustomerEvent, pk=event_id, customer=customer)
+    try:
+        restored = identity.unmerge_customers(event, by=request.staff)  # type: ignore[attr-defined]
+    except CherishError as error:
+        _refused(request, error)
+        return redirect("outreach:customer", customer.pk)
+    messages.success(request, f"Merge undone: {restored} is a separate customer again.")
+    return redirect("outreach:customer", customer.pk)
+
+
+@staff_required
+@require_POST
+def export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    identity.record_customer_exported(customer, by=request.staff)  # type: ignore[attr-defined]
+    response = StreamingHttpResponse(
+        identity.export_customer_zip(customer), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.zip"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@staff_required
+@require_POST
+def erase(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    form = EraseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Type ERASE in capitals to confirm.")
+        return redirect("outreach:customer", customer.pk)
+    try:
+        identity.erase_customer(customer, by=request.staff)  # type: ignore[attr-defined]
+    except CherishError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "Personal data erased. Case statistics are kept.")
+    return redirect("outreach:customer", customer.pk)
+
+
+# ---------------------------------------------------------------- moments
+
+
+@staff_required
+@require_GET
+def moments(request: HttpRequest) -> HttpResponse:
+    staff = request.staff  # type: ignore[attr-defined]
+    show_all = request.GET.get("who") == "all"
+    found = moments_between(now(), owner_id=None if show_all else staff.pk)
+    rows = [
+        (
+            m,
+            MomentNoteForm(
+                initial={
+                    "moment_key": m.key,
+                    "year": m.year,
+                    "subject": m.title if m.kind != "birthday" else "Happy birthday",
+                    "text": f"Dear {m.customer.name},\n\n",
+                }
+            ),
+        )
+        for m in found
+    ]
+    return render(request, "outreach/moments.html", {"rows": rows, "show_all": show_all})
+
+
+@staff_required
+@require_POST
+def send_note(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    form = MomentNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write a subject and a note.")
+        return redirect("outreach:moments")
+    try:
+        actions.send_moment_note(customer, by=request.staff, **form.cleaned_data)  # type: ignore[attr-defined]
+    except CherishError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"Your note to {customer} is on its way.")
+    return redirect("outreach:moments")
+
+
+# ---------------------------------------------------------------- radar
+
+
+@staff_required
+@require_GET
+def radar(request: HttpRequest) -> HttpResponse:
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    return render(request, "outreach/radar.html", {"page": queries.radar_page(page=number)})
+
+
+@staff_required
+@require_POST
+def reach_out(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    try:
+        case = actions.reach_out_from_radar(customer, by=request.staff)  # type: ignore[attr-defined]
+    except CherishError as error:
+        _refused(request, error)
+        return redirect("outreach:radar")
+    messages.success(request, f"Outreach case {case.reference} opened for {case.owner}.")
+    return redirect("outreach:radar")
+
+
+# ---------------------------------------------------------------- leave reasons
+
+
+@staff_required
+@require_GET
+def leave_reasons(request: HttpRequest) -> HttpResponse:
+    rows = queries.leave_reason_report()
+    return render(
+        request,
+        "outreach/leave_reasons.html",
+        {"rows": rows, "total": sum(r["count"] for r in rows), "left": queries.left_customers()},
+    )
+
+
+@staff_required
+@require_POST
+def win_back(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+    try:
+        case = actions.start_win_back(customer, by=request.staff)  # type: ignore[attr-defined]
+    except CherishError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"Win-back case {case.reference} opened.")
+    return redirect("outreach:leave-reasons")
+
+
+# ---------------------------------------------------------------- the customer's answer
+
+
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click answer link from a follow-up email.
+
+    A GET only shows the choice with a confirm button: mail scanners open every link in a
+    message, and a prefetch must never answer "no" on the customer's behalf.
+    """
+    found = actions.read_answer_token(token)
+    if found is None:
+        raise Http404("This link is not valid any more.")
+    pk, choice = found
+    follow_up = get_object_or_404(FollowUp.objects.select_related("rule", "transaction"), pk=pk)
+    form = AnswerForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            follow_up = actions.answer_follow_up(
+                follow_up, answer=choice, comment=form.cleaned_data["comment"]
+            )
+        except CherishError as error:
+            raise Http404(error.message) from None
+        return render(request, "outreach/answer_thanks.html", {"follow_up": follow_up})
+    return render(
+        request,
+        "outreach/answer.html",
+        {
+            "follow_up": follow_up,
+            "choice": FollowUpAnswer(choice),
+            "form": form,
+            "ask_more": choice != FollowUpAnswer.YES,
+        },
+    )

@@ -1,0 +1,80 @@
+"""One error shape everywhere: problem details, 4xx for client errors, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from tests.api.conftest import assert_problem, new_case_body
+
+from cherish.cases.models import Case
+from cherish.intake.models import RawContact
+from cherish.staff.models import Staff
+
+POST_ENDPOINTS = ["/api/v1/cases", "/api/v1/cases/CH-ZZZZZZ/messages", "/api/v1/customers"]
+
+
+@pytest.mark.parametrize("url", POST_ENDPOINTS)
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"\xff\xfe\x00", b'{"customer": {"email": "a@b.c"}, "text": "x"'],
+)
+def test_malformed_json_is_400_not_500(api: Client, agent: Staff, url: str, raw: bytes) -> None:
+    response = api.post(url, raw, content_type="application/json")
+    assert_problem(response, 400, "malformed_request")
+    assert not Case.objects.exists() and not RawContact.objects.exists()
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "null", "42"])
+def test_json_that_is_not_an_object_is_a_validation_error(
+    api: Client, agent: Staff, body: str
+) -> None:
+    response = api.post("/api/v1/cases", body, content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert response["Content-Type"] == "application/problem+json"
+    assert not Case.objects.exists()
+
+
+def test_lone_surrogates_and_nul_characters_are_refused_not_stored(
+    api: Client, agent: Staff
+) -> None:
+    body = json.dumps(new_case_body(subject="\ud800 broken", order="A\x00B"))
+    response = api.post("/api/v1/cases", body, content_type="application/json")
+    problem = assert_problem(response, 422, "validation_error")
+    assert {error["field"] for error in problem["errors"]} == {"subject", "order"}
+    assert not Case.objects.exists()
+
+
+def test_unsupported_method_is_405_with_allow(api: Client) -> None:
+    response = api.delete("/api/v1/cases")
+    problem = assert_problem(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET, POST"
+    assert "GET, POST" in problem["detail"]
+
+
+def test_unknown_api_address_is_404_problem(api: Client) -> None:
+    assert_problem(api.get("/api/v1/nothing/here"), 404, "not_found")
+    assert_problem(
+        api.post("/api/v1/nothing", "{}", content_type="application/json"), 404, "not_found"
+    )
+
+
+def test_a_body_over_the_upload_limit_is_413(api: Client, agent: Staff, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps(new_case_body(text="x" * 5000))
+    response = api.post("/api/v1/cases", body, content_type="application/json")
+    assert_problem(response, 413, "request_too_large")
+    assert not Case.objects.exists()
+
+
+def test_validation_errors_name_each_field(api: Client, agent: Staff) -> None:
+    body = {"customer": {"email": "dana@example.com", "name": 5}, "channel": "api"}
+    response = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
+    problem = assert_problem(response, 422, "validation_error")
+    assert {(e["field"], e["message"]) for e in problem["errors"]} == {
+        ("customer.name", "Input should be a valid string"),
+        ("text", "Field required"),
+    }
+    assert problem["detail"] == "Some fields are not valid: customer.name, text."

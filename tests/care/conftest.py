@@ -1,0 +1,86 @@
+"""Care fixtures: authority limits, an API client with a key, a clock-friendly complaint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cherish.care.models import AuthorityLimit, CareState, GestureType
+from cherish.cases.models import Case, CaseEvent
+from cherish.intake.apikeys import create_api_key
+
+PROBLEM = "application/problem+json"
+UTC = dt.UTC
+
+
+@pytest.fixture
+def refund(db: Any) -> GestureType:
+    return GestureType.objects.get(key="refund")
+
+
+@pytest.fixture
+def agent_limits(db: Any) -> AuthorityLimit:
+    """Every agent may give up to 50 GBP per gesture and 80 GBP a month without asking."""
+    return AuthorityLimit.objects.create(
+        role="agent", per_gesture=Decimal("50"), per_month=Decimal("80"), currency="GBP"
+    )
+
+
+@pytest.fixture
+def care_api(db: Any) -> Client:
+    _, key = create_api_key("crm")
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def post_json(client: Client, url: str, body: Any) -> Any:
+    return client.post(url, json.dumps(body, default=str), content_type="application/json")
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    assert body["code"] == code
+    return dict(body)
+
+
+def event_types(case: Case) -> list[str]:
+    return list(CaseEvent.objects.filter(case=case).values_list("type", flat=True))
+
+
+def care_events(case: Case) -> list[tuple[str, str | None]]:
+    """(type, actor username) of every event after the case was opened and assigned.
+
+    In writing order: tests that travel in time may open the case "after" later events.
+    """
+    rows = CaseEvent.objects.filter(case=case).select_related("actor__user").order_by("id")
+    return [(e.type, e.actor.user.username if e.actor else None) for e in rows][3:]
+
+
+def state_of(case: Case) -> CareState:
+    return CareState.objects.get(case=case)
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    """Everything a refused action must leave untouched."""
+    case.refresh_from_db()
+    state = CareState.objects.filter(case=case).values().first()
+    return {
+        "stage": case.stage,
+        "is_open": case.is_open,
+        "events": CaseEvent.objects.filter(case=case).count(),
+        "state": state,
+    }
+
+
+@pytest.fixture(autouse=True)
+def care_defaults(db: Any) -> None:
+    """The defaults migration 0002 seeds; transactional tests elsewhere flush them."""
+    from cherish.care.demo import seed_defaults
+
+    seed_defaults()

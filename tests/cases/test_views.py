@@ -1,0 +1,440 @@
+"""The agent desk through the real HTTP stack: inbox, case page, actions, downloads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from tests.conftest import PASSWORD
+
+from cherish.cases import actions
+from cherish.cases.actions import NewAttachment
+from cherish.cases.models import Attachment, Case, CaseEvent
+from cherish.customers.actions import find_or_create_customer
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def case_url(case, suffix=""):
+    return f"/desk/cases/{case.reference}/{suffix}"
+
+
+def rows(response):
+    """References listed in an inbox response, in order."""
+    html = response.content.decode()
+    return re.findall(r'class="inbox-row-ref" href="/desk/cases/(CH-[A-Z0-9]{6})/"', html)
+
+
+def open_cases(n, *, prefix="Customer"):
+    made = []
+    for i in range(n):
+        person, _ = find_or_create_customer(
+            name=f"{prefix} {i}", email=f"{prefix.lower()}{i}@example.com"
+        )
+        case, _ = actions.open_case(person, text=f"Problem number {i} with my order.")
+        made.append(case)
+    return made
+
+
+# -- who may enter ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/desk/", "/desk/cases/{ref}/", "/desk/attachments/abc/"],
+)
+def test_anonymous_visitor_is_sent_to_login(client, complaint, path):
+    response = client.get(path.format(ref=complaint.reference))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_anonymous_post_changes_nothing(client, complaint):
+    response = client.post(case_url(complaint, "reply/"), {"text": "Hello"})
+    assert response.status_code == 302
+    assert complaint.messages.count() == 1
+
+
+@pytest.mark.parametrize("path", ["/desk/", "/desk/cases/{ref}/"])
+def test_account_without_staff_profile_is_refused(client, complaint, path):
+    # given: a login that is not staff (e.g. a customer's or an integration's account)
+    user = get_user_model().objects.create_user("visitor", password=PASSWORD)
+    client.force_login(user)
+    # then
+    assert client.get(path.format(ref=complaint.reference)).status_code == 403
+    response = client.post(case_url(complaint, "note/"), {"text": "sneaky"})
+    assert response.status_code == 403
+    assert complaint.messages.count() == 1
+
+
+def test_unknown_case_is_404(desk_client, agent):
+    assert desk_client.get("/desk/cases/CH-222222/").status_code == 404
+    assert desk_client.get("/desk/cases/nonsense/").status_code == 404
+
+
+# -- inbox -----------------------------------------------------------------------------------
+
+
+def test_inbox_mine_lists_my_open_cases_by_priority(desk_client, agent, other_agent, customer):
+    # given: round-robin alternates between the two agents
+    cases = open_cases(4)
+    mine = [c for c in cases if c.owner_id == agent.pk]
+    urgent = mine[-1]
+    actions.change_severity(urgent, severity="critical", by=agent)
+    closed = mine[0]
+    actions.change_stage(closed, stage="closed", by=agent)
+    # when
+    response = desk_client.get("/desk/")
+    # then
+    assert response.status_code == 200
+    assert rows(response)[0] == urgent.reference
+    assert set(rows(response)) == {c.reference for c in mine if c != closed}
+
+
+def test_inbox_views_and_filters(desk_client, agent, other_agent):
+    # given
+    cases = open_cases(4)
+    theirs = next(c for c in cases if c.owner_id == other_agent.pk)
+    Case.objects.filter(pk=theirs.pk).update(at_risk=True)
+    inquiry = cases[0]
+    actions.change_kind(inquiry, kind="inquiry", by=agent)
+    # then
+    all_refs = {c.reference for c in cases}
+    assert set(rows(desk_client.get("/desk/?view=open"))) == all_refs
+    assert set(rows(desk_client.get("/desk/?view=team"))) == all_refs
+    assert rows(desk_client.get("/desk/?view=attention")) == [theirs.reference]
+    assert rows(desk_client.get("/desk/?view=open&kind=inquiry")) == [inquiry.reference]
+    assert rows(desk_client.get("/desk/?view=open&channel=email")) == []
+    assert set(rows(desk_client.get("/desk/?view=open&stage=received"))) == all_refs
+
+
+def test_unassigned_cases_show_in_attention_view(desk_client, agent, customer):
+    # given: no one is available, so the case has no owner
+    agent.is_available = False
+    agent.save()
+    case, _ = actions.open_case(customer, text="Anyone there?")
+    assert case.owner is None
+    # then
+    response = desk_client.get("/desk/?view=attention")
+    assert rows(response) == [case.reference]
+    assert "Unassigned" in response.content.decode()
+
+
+def test_inbox_htmx_request_gets_only_the_list(desk_client, agent):
+    open_cases(2)
+    response = desk_client.get("/desk/?view=open", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="inbox-results"')
+    assert "<html" not in html
+    assert 'id="inbox-view" value="open" hx-swap-oob="true"' in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_inbox_pages_by_fifty(desk_client, agent, customer):
+    # given
+    for i in range(51):
+        actions.open_case(customer, text=f"Message {i}")
+    # when
+    first = desk_client.get("/desk/")
+    second = desk_client.get("/desk/?page=2")
+    # then
+    assert len(rows(first)) == 50 and len(rows(second)) == 1
+    assert 'rel="next"' in first.content.decode()
+    assert 'rel="prev"' in second.content.decode()
+    assert set(rows(first)).isdisjoint(rows(second))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ref}",
+        "{ref_lower}",
+        "{ref_bare}",
+        "CARLA@example.com",
+        "020 7946 0018",
+        "carla",
+        "Carla Cust",
+        "parcel",
+        "PARCEL broken",
+    ],
+)
+def test_search_finds_the_case(desk_client, complaint, query):
+    # given: another customer's case that must not match
+    other, _ = find_or_create_customer(name="Zoe Other", email="zoe@example.com")
+    actions.open_case(other, text="The invoice total is wrong.")
+    ref = complaint.reference
+    q = query.format(ref=ref, ref_lower=ref.lower(), ref_bare=ref[3:].lower())
+    # when
+    response = desk_client.get("/desk/", {"q": q})
+    # then
+    assert rows(response) == [ref]
+    assert "across all cases" in response.content.decode()
+
+
+def test_search_includes_closed_cases_and_says_when_nothing_matches(desk_client, complaint, agent):
+    actions.change_stage(complaint, stage="closed", by=agent)
+    assert rows(desk_client.get("/desk/", {"q": "parcel"})) == [complaint.reference]
+    response = desk_client.get("/desk/", {"q": "xylophone"})
+    assert rows(response) == []
+    assert "No cases match “xylophone”." in response.content.decode()
+
+
+# -- case page -------------------------------------------------------------------------------
+
+
+def test_case_page_shows_conversation_panels_and_timeline_of_other_cases(
+    desk_client, complaint, customer, agent
+):
+    # given: the same customer wrote before about something else
+    earlier, _ = actions.open_case(customer, text="Last month my invoice was wrong too.")
+    actions.reply_to_customer(earlier, text="We corrected the invoice, sorry.", by=agent)
+    # when
+    response = desk_client.get(case_url(complaint))
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "My parcel arrived broken" in html
+    assert 'id="customer-timeline"' in html
+    assert (
+        f'<a class="case-tag" href="/desk/cases/{earlier.reference}/">{earlier.reference}</a>'
+        in html
+    )
+    assert "We corrected the invoice, sorry." in html
+    assert "Last month my invoice was wrong too." in html
+
+
+def test_handoff_note_is_shown_first_to_new_owner_then_marked_read(
+    client, complaint, agent, other_agent
+):
+    # given
+    actions.reassign_case(
+        complaint, to=other_agent, note="Customer prefers a call after 5pm.", by=agent
+    )
+    client.force_login(other_agent.user)
+    # when
+    html = client.get(case_url(complaint)).content.decode()
+    # then
+    assert html.index("Handed to you — read this first") < html.index('id="case-header"')
+    assert "Customer prefers a call after 5pm." in html
+    complaint.refresh_from_db()
+    assert complaint.handoff_unread is False
+    assert "Handed to you" not in client.get(case_url(complaint)).content.decode()
+
+
+def test_handoff_note_stays_unread_when_someone_else_looks(
+    desk_client, complaint, agent, other_agent
+):
+    actions.reassign_case(complaint, to=other_agent, note="Please call her back today.", by=agent)
+    html = desk_client.get(case_url(complaint)).content.decode()
+    assert "Handed to you" not in html
+    complaint.refresh_from_db()
+    assert complaint.handoff_unread is True
+
+
+def test_reply_with_htmx_returns_the_conversation(desk_client, complaint, agent):
+    # when
+    response = desk_client.post(
+        case_url(complaint, "reply/"),
+        {"text": "So sorry — a new one ships today."},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="case-work"')
+    assert "So sorry — a new one ships today." in html
+    assert 'id="customer-timeline" class="timeline" hx-swap-oob="true"' in html
+    message = complaint.messages.get(direction="out")
+    assert message.author == agent
+    assert CaseEvent.objects.filter(case=complaint, type="message.added").count() == 2
+
+
+def test_reply_without_js_redirects_back_to_the_conversation(desk_client, complaint):
+    response = desk_client.post(case_url(complaint, "reply/"), {"text": "On its way."})
+    assert response.status_code == 302
+    assert response["Location"] == case_url(complaint) + "#conversation"
+    assert complaint.messages.filter(direction="out", body_text="On its way.").exists()
+
+
+def test_empty_reply_shows_the_action_error_and_writes_nothing(desk_client, complaint):
+    # given
+    events = CaseEvent.objects.count()
+    # when
+    response = desk_client.post(case_url(complaint, "reply/"), {"text": "   "})
+    # then
+    assert response.status_code == 400
+    assert "Write a reply before sending." in response.content.decode()
+    assert complaint.messages.count() == 1
+    assert CaseEvent.objects.count() == events
+
+
+def test_internal_note(desk_client, complaint, agent):
+    response = desk_client.post(
+        case_url(complaint, "note/"), {"text": "Checked the courier log."}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert "Checked the courier log." in response.content.decode()
+    assert complaint.messages.get(direction="note").author == agent
+
+
+def test_update_stage_kind_and_severity(desk_client, complaint, agent):
+    # when
+    response = desk_client.post(
+        case_url(complaint, "update/"),
+        {"stage": "listening", "kind": "complaint", "severity": "high", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section id="case-header"')
+    complaint.refresh_from_db()
+    assert (complaint.stage, complaint.severity) == ("listening", "high")
+    types = list(CaseEvent.objects.filter(case=complaint).values_list("type", flat=True))
+    assert types[-2:] == ["case.severity_changed", "case.stage_changed"]
+
+
+def test_update_refuses_unknown_values(desk_client, complaint):
+    response = desk_client.post(
+        case_url(complaint, "update/"), {"stage": "bogus", "kind": "complaint", "severity": "low"}
+    )
+    assert response.status_code == 400
+    complaint.refresh_from_db()
+    assert complaint.stage == "received" and complaint.severity == "normal"
+
+
+def test_reassign_requires_a_handoff_note(desk_client, complaint, other_agent, agent):
+    # given
+    events = CaseEvent.objects.count()
+    # when
+    response = desk_client.post(
+        case_url(complaint, "reassign/"),
+        {"to": other_agent.pk, "note": "pls"},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    html = response.content.decode()
+    assert "Write a handoff note (at least a sentence)" in html
+    assert 'id="reassign-note-error"' in html
+    complaint.refresh_from_db()
+    assert complaint.owner_id == agent.pk
+    assert CaseEvent.objects.count() == events
+
+
+def test_reassign_with_note(desk_client, complaint, other_agent):
+    response = desk_client.post(
+        case_url(complaint, "reassign/"),
+        {"to": other_agent.pk, "note": "She needs a refund decision by Friday."},
+    )
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.owner_id == other_agent.pk
+    assert complaint.handoff_note == "She needs a refund decision by Friday."
+
+
+def test_stored_script_is_escaped_on_case_page(desk_client, agent):
+    person, _ = find_or_create_customer(name="<script>alert(1)</script>", email="x@example.com")
+    case, _ = actions.open_case(person, text="<img src=x onerror=alert(2)>", subject="<b>hi</b>")
+    html = desk_client.get(case_url(case)).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "<img src=x" not in html and "<b>hi</b>" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+def attach(case, name="photo.png", content=PNG, content_type="image/png"):
+    actions.add_inbound_message(
+        case,
+        text="Here is a photo.",
+        channel="web",
+        attachments=[NewAttachment(name=name, content_type=content_type, content=content)],
+    )
+    return Attachment.objects.latest("id")
+
+
+def test_attachment_download_headers(desk_client, complaint):
+    # given
+    item = attach(complaint, name='damage "1".png')
+    # when
+    response = desk_client.get(f"/desk/attachments/{item.public_id}/")
+    # then
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'attachment; filename="damage _1_.png"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_attachment_of_unlisted_type_downloads_as_bytes(desk_client, complaint):
+    item = attach(
+        complaint, name="page.html", content=b"<script>x</script>", content_type="text/html"
+    )
+    response = desk_client.get(f"/desk/attachments/{item.public_id}/")
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_attachment_links_on_case_page(desk_client, complaint):
+    item = attach(complaint)
+    html = desk_client.get(case_url(complaint)).content.decode()
+    assert f'href="/desk/attachments/{item.public_id}/"' in html
+
+
+def test_attachments_have_no_public_media_url(client, desk_client, complaint):
+    item = attach(complaint)
+    assert client.get(f"/_private_media/{item.file.name}").status_code == 404
+    assert desk_client.get(f"/_private_media/{item.file.name}").status_code == 404
+    assert desk_client.get("/desk/attachments/does-not-exist/").status_code == 404
+
+
+# -- fixed number of queries -------------------------------------------------------------------
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/desk/", "/desk/?view=open", "/desk/?view=attention", "/desk/?view=team&kind=complaint"],
+)
+def test_inbox_query_count_does_not_grow_with_rows(
+    desk_client, agent, path, django_assert_num_queries
+):
+    # given
+    open_cases(3, prefix="Few")
+    baseline = count_queries(desk_client, path)
+    open_cases(27, prefix="Many")
+    assert Case.objects.count() == 30
+    # then
+    with django_assert_num_queries(baseline):
+        desk_client.get(path)
+
+
+def test_case_page_query_count_does_not_grow(
+    desk_client, agent, customer, django_assert_num_queries
+):
+    # given: 3 cases of one customer, each with a message; then 30
+    def grow(n):
+        for i in range(n):
+            case, _ = actions.open_case(customer, text=f"Issue {i}")
+            actions.reply_to_customer(case, text=f"Answer {i}", by=agent)
+            attach(case, name=f"p{i}.png")
+
+    grow(3)
+    case = Case.objects.order_by("id").first()
+    baseline = count_queries(desk_client, case_url(case))
+    grow(27)
+    assert Case.objects.count() == 30
+    # then
+    with django_assert_num_queries(baseline):
+        desk_client.get(case_url(case))

@@ -1,0 +1,78 @@
+import datetime as dt
+
+from django.urls import reverse
+
+from cherish.cases import actions as case_actions
+from cherish.customers.models import LeaveReason
+from cherish.core.clock import now
+
+
+def test_customer_list_search(desk_client, customer):
+    response = desk_client.get(reverse("customers:list"), {"q": "carla@example.com"})
+    assert b"Carla Customer" in response.content
+    response = desk_client.get(reverse("customers:list"), {"q": "nobody"})
+    assert b"Carla Customer" not in response.content
+
+
+def test_customer_pages_refuse_anonymous(client, customer):
+    for url in (reverse("customers:list"), reverse("outreach:customer", args=[customer.pk]),
+                reverse("outreach:radar"), reverse("outreach:moments")):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_customer_360_shows_everything_in_fixed_queries(
+    desk_client, customer, agent, txn, django_assert_max_num_queries
+):
+    # given
+    for i in range(30):
+        txn(customer, f"T-{i}", now() - dt.timedelta(days=10 * i), amount="20")
+    for i in range(5):
+        case_actions.open_case(customer, text=f"Problem {i}")
+    url = reverse("outreach:customer", args=[customer.pk])
+    desk_client.get(url)
+    # when
+    with django_assert_max_num_queries(30):
+        response = desk_client.get(url)
+    # then
+    body = response.content.decode()
+    assert "carla@example.com" in body
+    assert "600.00 GBP" in body  # lifetime
+    assert "Open cases (5 of 5)" in body
+    assert "Order T-0" in body and "Problem 4" in body
+    filtered = desk_client.get(url, {"type": "transactions"})
+    assert "Problem 4" not in filtered.content.decode().split('id="timeline"')[1]
+
+
+def test_key_facts_on_case_page(desk_client, customer, complaint):
+    from django.template import Context, Template
+
+    html = Template("{% load customer_panels %}{% customer_key_facts case %}").render(
+        Context({"case": complaint})
+    )
+    assert "No other open complaints" in html
+    assert "No purchases on record" in html
+    assert reverse("outreach:customer", args=[customer.pk]) in html
+
+
+def test_status_left_records_reason_and_report_compares(desk_client, customer, agent):
+    url = reverse("outreach:change-status", args=[customer.pk])
+    desk_client.post(url, {"status": "left", "reason": ""})
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    desk_client.post(url, {"status": "left", "reason": "indifference", "note": "Nobody called back"})
+    customer.refresh_from_db()
+    assert customer.status == "left"
+    assert LeaveReason.objects.get().reason == "indifference"
+    report = desk_client.get(reverse("outreach:leave-reasons")).content.decode()
+    assert "68%" in report and "100.0%" in report
+    desk_client.post(reverse("outreach:win-back", args=[customer.pk]))
+    assert customer.cases.filter(channel="phone", is_open=True).count() == 1
+
+
+def test_win_back_refused_when_customer_died(desk_client, customer, agent):
+    from cherish.customers.actions import change_customer_status
+
+    change_customer_status(customer, status="left", reason="died", by=agent)
+    desk_client.post(reverse("outreach:win-back", args=[customer.pk]))
+    assert customer.cases.count() == 0

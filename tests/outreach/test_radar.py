@@ -1,0 +1,80 @@
+import datetime as dt
+
+from django.urls import reverse
+
+from cherish.cases import actions as case_actions
+from cherish.cases.models import Case
+from cherish.customers.actions import find_or_create_customer
+from cherish.outreach import radar
+from cherish.outreach.models import ChurnScore
+
+UTC = dt.UTC
+AS_OF = dt.datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def monthly(txn, customer, prefix, months, *, last_gap=30):
+    at = AS_OF - dt.timedelta(days=5)
+    for i in range(months):
+        txn(customer, f"{prefix}-{i}", at)
+        at -= dt.timedelta(days=last_gap if i == 0 else 30)
+
+
+def test_steady_customer_scores_low(customer, txn):
+    monthly(txn, customer, "S", 12)
+    radar.compute_churn_scores(as_of=AS_OF)
+    score = ChurnScore.objects.get(customer=customer)
+    assert score.score < 0.1
+    assert score.reasons == []
+
+
+def test_broken_rhythm_scores_high_with_plain_reasons(customer, txn):
+    # given: bought every 30 days for a year, then nothing for 150 days
+    at = AS_OF - dt.timedelta(days=150)
+    for i in range(12):
+        txn(customer, f"L-{i}", at - dt.timedelta(days=30 * i))
+    # when
+    radar.compute_churn_scores(as_of=AS_OF)
+    # then
+    score = ChurnScore.objects.get(customer=customer)
+    assert score.score > 0.5
+    assert score.reasons[0] == "No purchase for 150 days; they usually buy every 30 days"
+
+
+def test_unchecked_complaint_and_silence_add_reasons(customer, agent, txn):
+    # given: a complaint 80 days ago, closed, and no purchase since
+    for i in range(6):
+        txn(customer, f"C-{i}", AS_OF - dt.timedelta(days=90 + 14 * i))
+    case, _ = case_actions.open_case(customer, text="Wrong item again")
+    Case.objects.filter(pk=case.pk).update(created_at=AS_OF - dt.timedelta(days=80))
+    # when
+    radar.compute_churn_scores(as_of=AS_OF)
+    # then
+    score = ChurnScore.objects.get(customer=customer)
+    joined = " | ".join(score.reasons)
+    assert f"Complained recently ({case.reference}) and nobody checked" in joined
+    assert "Silent for 80 days since their last complaint" in joined
+    assert len(score.reasons) <= 3
+
+
+def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(desk_client, agent, other_agent, txn):
+    # given: two lapsing customers; the richer one first; the usual contact is Bob
+    rich, _ = find_or_create_customer(name="Rich Lapsing", email="rich@example.com")
+    poor, _ = find_or_create_customer(name="Poor Lapsing", email="poor@example.com")
+    for who, amount in ((rich, "500"), (poor, "5")):
+        for i in range(8):
+            txn(who, f"{who.pk}-{i}", AS_OF - dt.timedelta(days=200 + 30 * i), amount=amount)
+    old, _ = case_actions.open_case(rich, text="Question about my order", kind="inquiry")
+    case_actions.reassign_case(old, to=other_agent, note="Bob knows this customer well.", by=agent)
+    case_actions.change_stage(old, stage="closed", by=agent)
+    radar.compute_churn_scores(as_of=AS_OF)
+    # when
+    page = desk_client.get(reverse("outreach:radar"))
+    desk_client.post(reverse("outreach:reach-out", args=[rich.pk]))
+    desk_client.post(reverse("outreach:reach-out", args=[rich.pk]))
+    # then
+    content = page.content.decode()
+    assert content.index("Rich Lapsing") < content.index("Poor Lapsing")
+    [case] = Case.objects.filter(customer=rich, is_open=True)
+    assert case.owner == other_agent
+    assert case.channel == "phone"
+    assert ChurnScore.objects.get(customer=rich).outreach_case == case

@@ -1,0 +1,228 @@
+"""The security baseline, tested through the real HTTP stack."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+from tests.conftest import PASSWORD
+
+from cherish.cases import actions
+from cherish.cases.models import Case, Message
+from cherish.customers.actions import find_or_create_customer
+from cherish.intake.models import RawContact
+
+SCRIPT = "<script>alert('stored')</script>"
+ESCAPED = "&lt;script&gt;alert(&#x27;stored&#x27;)&lt;/script&gt;"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    cache.clear()
+
+
+def complaint_data(**changes):
+    data = {
+        "text": "The delivery was two weeks late.",
+        "name": "Sam Example",
+        "email": "sam@example.com",
+        "kind": "complaint",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def script_case(agent):
+    person, _ = find_or_create_customer(name=f"Mallory {SCRIPT}", email="mallory@example.com")
+    case, _ = actions.open_case(person, text=f"Hi {SCRIPT}", subject=f"Subject {SCRIPT}")
+    actions.reply_to_customer(case, text=f"Reply {SCRIPT}", by=agent)
+    return case
+
+
+# -- Content-Security-Policy --------------------------------------------------------------
+
+
+def assert_strict_csp(response):
+    policy = response["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+    assert "script-src" in directives
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert "'unsafe-eval'" not in directives["script-src"]
+
+
+def test_every_html_page_carries_a_strict_csp(client, desk_client, script_case):
+    # given: a public page, the thank-you page, login, a 404 and desk pages
+    public = Client()
+    thanks = public.post("/complain/", complaint_data())
+    responses = [
+        public.get("/complain/"),
+        public.get(thanks["Location"]),
+        public.post("/complain/", complaint_data(email="")),
+        Client().get("/login/"),
+        Client().get("/no-such-page/"),
+        desk_client.get("/desk/"),
+        desk_client.get("/desk/?view=open", HTTP_HX_REQUEST="true"),
+        desk_client.get(f"/desk/cases/{script_case.reference}/"),
+    ]
+    # then
+    for response in responses:
+        assert response["Content-Type"].startswith("text/html")
+        assert_strict_csp(response)
+
+
+def test_pages_contain_no_inline_scripts_or_styles(desk_client, script_case):
+    for url in ["/complain/", "/desk/", f"/desk/cases/{script_case.reference}/"]:
+        html = (desk_client if url.startswith("/desk") else Client()).get(url).content.decode()
+        assert "<script>" not in html
+        assert " style=" not in html
+        assert " onclick=" not in html and " onload=" not in html
+
+
+# -- stored markup is always escaped -------------------------------------------------------
+
+
+def test_stored_script_is_escaped_on_inbox_and_case_page(desk_client, script_case):
+    for url in [
+        "/desk/?view=open",
+        f"/desk/cases/{script_case.reference}/",
+        f"/desk/?q={script_case.reference}",
+    ]:
+        html = desk_client.get(url).content.decode()
+        assert SCRIPT not in html, url
+        assert ESCAPED in html, url
+
+
+def test_stored_script_is_escaped_on_thank_you_page(client, agent):
+    response = client.post("/complain/", complaint_data(name=SCRIPT, text=f"Look {SCRIPT}"))
+    html = client.get(response["Location"]).content.decode()
+    assert SCRIPT not in html
+    assert ESCAPED in html
+
+
+# -- CSRF ---------------------------------------------------------------------------------
+
+
+def test_public_form_refuses_post_without_csrf_token(agent):
+    # given
+    client = Client(enforce_csrf_checks=True)
+    # when
+    response = client.post("/complain/", complaint_data())
+    # then
+    assert response.status_code == 403
+    assert Case.objects.count() == 0 and RawContact.objects.count() == 0
+
+
+def test_public_form_accepts_post_with_csrf_token(agent):
+    client = Client(enforce_csrf_checks=True)
+    client.get("/complain/")
+    token = client.cookies["csrftoken"].value
+    response = client.post("/complain/", {**complaint_data(), "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert Case.objects.count() == 1
+
+
+def test_desk_posts_refuse_missing_csrf_token(complaint, agent):
+    # given
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent.user)
+    url = f"/desk/cases/{complaint.reference}/"
+    # when
+    refused = [
+        client.post(url + "reply/", {"text": "hi"}),
+        client.post(url + "note/", {"text": "hi"}),
+        client.post(url + "update/", {"stage": "closed", "kind": "complaint", "severity": "low"}),
+        client.post(url + "reassign/", {"to": agent.pk, "note": "a long enough handoff note"}),
+    ]
+    # then
+    assert [r.status_code for r in refused] == [403, 403, 403, 403]
+    assert Message.objects.filter(case=complaint).count() == 1
+    complaint.refresh_from_db()
+    assert complaint.stage == "received"
+    # and the HTMX header token (as the pages send it) is accepted
+    client.get(url)
+    token = client.cookies["csrftoken"].value
+    ok = client.post(url + "reply/", {"text": "hi"}, HTTP_X_CSRFTOKEN=token, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200
+
+
+# -- who may use the desk ------------------------------------------------------------------
+
+
+def test_desk_refuses_anonymous_and_non_staff(complaint):
+    anonymous = Client()
+    assert anonymous.get("/desk/").status_code == 302
+    assert anonymous.get(f"/desk/cases/{complaint.reference}/").status_code == 302
+    customer_login = Client()
+    customer_login.force_login(get_user_model().objects.create_user("cust", password=PASSWORD))
+    assert customer_login.get("/desk/").status_code == 403
+    assert customer_login.get(f"/desk/cases/{complaint.reference}/").status_code == 403
+
+
+# -- login throttling ----------------------------------------------------------------------
+
+
+def test_staff_login_is_throttled_after_repeated_failures(agent, settings):
+    # given
+    client = Client()
+    limit = settings.CHERISH_LOGIN_FAILURE_LIMIT
+    for _ in range(limit):
+        response = client.post("/login/", {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200
+    # when: even the right password
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD})
+    # then
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_works_before_the_limit(agent):
+    client = Client()
+    client.post("/login/", {"username": "alice", "password": "wrong"})
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/desk/").status_code == 200
+
+
+# -- deployment check ------------------------------------------------------------------------
+
+
+def test_check_deploy_with_production_settings_reports_nothing(tmp_path):
+    # given
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CHERISH_") and key != "DJANGO_SETTINGS_MODULE"
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "cherish.settings",
+            "CHERISH_DEBUG": "0",
+            "CHERISH_HTTPS": "1",
+            "CHERISH_SECRET_KEY": secrets.token_urlsafe(60),
+            "CHERISH_ALLOWED_HOSTS": "care.example.com",
+            "CHERISH_DATA_DIR": str(tmp_path),
+        }
+    )
+    cherish = Path(sys.executable).parent / "cherish"
+    # when
+    result = subprocess.run(
+        [str(cherish), "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

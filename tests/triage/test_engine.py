@@ -1,0 +1,350 @@
+"""Contract and behaviour tests of the triage engine (no Django needed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from cherish.triage.engine import (
+    DEFAULT_TOPICS,
+    EMOTIONS,
+    FLAGS,
+    KINDS,
+    PHASES,
+    URGENCIES,
+    Triager,
+    TriageResult,
+)
+from cherish.triage.engine.paths import EVAL_FLOOR, shared_data_dir
+
+DATA = shared_data_dir()
+needs_data = pytest.mark.skipif(
+    not (DATA / "twitter_complaints_preotiuc2019").is_dir(),
+    reason=f"shared evaluation data not found at {DATA} (set CHERISH_SHARED_DATA)",
+)
+
+
+@pytest.fixture(scope="module")
+def triager() -> Triager:
+    return Triager.load()
+
+
+def check_contract(r: TriageResult) -> None:
+    assert r.kind in KINDS
+    assert 0.0 <= r.kind_confidence <= 1.0
+    assert r.emotion in EMOTIONS
+    assert 0.0 <= r.intensity <= 1.0
+    assert r.urgency in URGENCIES
+    assert r.urgency_reason
+    assert set(r.flags) <= set(FLAGS)
+    assert isinstance(r.topic, str) and r.topic
+    assert r.phase in PHASES
+    assert len(r.language) == 2
+    assert r.model_version.startswith("triage-")
+    for field in ("kind", "emotion", "intensity", "urgency", "flags", "topic", "phase", "language"):
+        assert r.reasons.get(field), f"reasons[{field!r}] is empty"
+    d = r.to_dict()
+    json.dumps(d)  # serialisable
+    assert set(d) >= {
+        "kind",
+        "kind_confidence",
+        "emotion",
+        "intensity",
+        "urgency",
+        "urgency_reason",
+        "flags",
+        "topic",
+        "phase",
+        "language",
+        "reasons",
+        "model_version",
+    }
+
+
+def test_load_is_fast() -> None:
+    t = time.perf_counter()
+    Triager.load()
+    assert time.perf_counter() - t < 1.5  # < 1 s on an idle machine
+
+
+def test_result_is_frozen(triager: Triager) -> None:
+    r = triager.triage("Where is my parcel?")
+    with pytest.raises(AttributeError):
+        r.kind = "compliment"  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------------------ risk flags
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("I'm switching to your competitor.", "leaving"),
+        ("That's it, I'm cancelling my contract and taking my business elsewhere.", "leaving"),
+        ("I will never shop with you again.", "leaving"),
+        ("I'll be contacting my lawyer about this.", "legal"),
+        ("I have referred this to the ombudsman.", "legal"),
+        ("See you in small claims court.", "legal"),
+        ("I'm posting this on Twitter so everyone can see.", "public"),
+        ("Leaving a 1-star review on Trustpilot.", "public"),
+        ("My elderly mother was left without heating all week.", "vulnerable"),
+        (
+            "My husband passed away last month and you keep sending letters in his name.",
+            "vulnerable",
+        ),
+        ("I lost my job and I'm struggling to pay the bills.", "vulnerable"),
+        ("My baby's formula order never arrived.", "vulnerable"),
+        ("I'm undergoing chemo and can't keep phoning you.", "vulnerable"),
+        ("The heater caught fire in my living room.", "safety"),
+        ("The charger sparked and melted the socket.", "safety"),
+        ("I can smell gas in the hallway.", "safety"),
+    ],
+)
+def test_risk_flags(triager: Triager, text: str, flag: str) -> None:
+    r = triager.triage(text)
+    check_contract(r)
+    assert flag in r.flags, (text, r.flags)
+    if flag != "vulnerable":  # a hardship disclosure may be an inquiry ("can I pause payments")
+        assert r.kind == "complaint", (text, r.kind, r.reasons["kind"])
+    assert r.urgency in ("high", "critical")
+    assert any(flag in w for w in r.reasons["flags"])
+
+
+def test_safety_is_critical(triager: Triager) -> None:
+    r = triager.triage("The heater caught fire last night.")
+    assert r.urgency == "critical"
+    assert "safety" in r.urgency_reason
+
+
+def test_negated_leaving_is_not_flagged(triager: Triager) -> None:
+    r = triager.triage("Don't worry, I'm not cancelling my account, I just want the fee explained.")
+    assert "leaving" not in r.flags
+
+
+def test_no_flags_on_plain_question(triager: Triager) -> None:
+    r = triager.triage("What time do you open on Sunday?")
+    assert r.flags == []
+    assert r.reasons["flags"]
+
+
+# ------------------------------------------------------------------------------ kinds
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Great, another 3 hours on hold. Thanks a lot.",
+        "Oh wonderful, my 'next day' delivery has now taken a week. Well done.",
+    ],
+)
+def test_sarcasm_is_a_complaint(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.kind == "complaint", r.reasons["kind"]
+    assert r.emotion != "gratitude"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, I hope you are well. I'm afraid my order still hasn't arrived after two weeks. "
+        "Would you mind looking into it? Many thanks.",
+        "I don't like to make a fuss, but the engineer didn't turn up yesterday and nobody let "
+        "me know.",
+    ],
+)
+def test_polite_complaint(triager: Triager, text: str) -> None:
+    assert triager.triage(text).kind == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why has nobody called me back after three weeks?",
+        "Why have I been charged twice for the same order?",
+        "How many times do I have to explain this before someone fixes it?",
+    ],
+)
+def test_complaint_phrased_as_question(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.kind == "complaint", r.reasons["kind"]
+    assert r.emotion in ("frustration", "anger", "disappointment")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thank you so much to Priya at the Leeds branch, she was brilliant.",
+        "The engineer was on time, friendly and fixed everything. Great service!",
+        "Just wanted to say the nurses on ward 6 were wonderful with my dad.",
+        "@airline loved the flight today, the crew were fantastic",
+    ],
+)
+def test_compliments(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.kind == "compliment", r.reasons["kind"]
+    assert r.emotion == "gratitude"
+    assert r.urgency == "low"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It would be great if you offered evening delivery slots.",
+        "Could you add an option to download statements as CSV?",
+        "Suggestion: put a bench at the bus stop, lots of older people wait there.",
+    ],
+)
+def test_suggestions(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.kind == "suggestion", r.reasons["kind"]
+    assert r.urgency == "low"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What time do you open on Sunday?",
+        "Do you deliver to Northern Ireland?",
+        "How do I change the email address on my account?",
+    ],
+)
+def test_inquiries(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.kind == "inquiry", r.reasons["kind"]
+    assert r.emotion == "neutral"
+    assert r.phase == "before"
+
+
+def test_topic_default_list(triager: Triager) -> None:
+    assert triager.triage("You charged me twice on my bill this month.").topic == "billing"
+    assert triager.triage("My parcel never arrived, the courier lost it.").topic == "delivery"
+    for t in ("I can't log in to my account, password reset fails", "Hello"):
+        assert triager.triage(t).topic in DEFAULT_TOPICS
+
+
+def test_custom_topic_list() -> None:
+    tr = Triager.load(topics={"parking": ["parking", "car park"], "noise": ["noise", "loud"]})
+    r = tr.triage("The car park barrier charged me twice")
+    assert r.topic == "parking"
+    assert r.reasons["topic"]
+    assert tr.triage("Hello there").topic == "other"
+
+
+def test_cfpb_topic_model() -> None:
+    tr = Triager.load(topic_model="cfpb")
+    r = tr.triage(
+        "There is an account on my credit report that is not mine. Equifax refuses "
+        "to remove it after my dispute."
+    )
+    assert r.topic == "credit_reporting"
+
+
+def test_subject_is_used(triager: Triager) -> None:
+    r = triager.triage("See above.", subject="Complaint: charged twice and no refund")
+    assert r.kind == "complaint"
+
+
+# ------------------------------------------------------------------------------ languages
+@pytest.mark.parametrize(
+    ("text", "lang", "flag"),
+    [
+        (
+            "Ma commande n'est toujours pas arrivée, c'est inadmissible. Je vais contacter mon "
+            "avocat.",
+            "fr",
+            "legal",
+        ),
+        ("Meine Bestellung ist immer noch nicht da. Ich kündige den Vertrag!", "de", "leaving"),
+        ("Mi pedido no ha llegado y nadie responde. Voy a hablar con mi abogado.", "es", "legal"),
+    ],
+)
+def test_non_english_complaints(triager: Triager, text: str, lang: str, flag: str) -> None:
+    r = triager.triage(text)
+    check_contract(r)
+    assert r.language == lang
+    assert r.kind == "complaint"
+    assert flag in r.flags
+
+
+# ------------------------------------------------------------------------------ edge cases
+@pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "👍", "?!", "12345", "a" * 50])
+def test_degenerate_inputs(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    check_contract(r)
+
+
+def test_emoji_only(triager: Triager) -> None:
+    assert triager.triage("😡😡😡").kind == "complaint"
+    assert triager.triage("").kind_confidence <= 0.5
+
+
+def test_very_long_text(triager: Triager) -> None:
+    text = ("My account was closed without notice and I cannot access my salary. " * 3000)[:200_000]
+    t = time.perf_counter()
+    r = triager.triage(text)
+    assert time.perf_counter() - t < 2.0
+    check_contract(r)
+    assert r.kind == "complaint"
+
+
+def test_batch_matches_single(triager: Triager) -> None:
+    texts = ["Where is my refund?", "Thanks for the great service!", "", "The app crashes."]
+    batch = triager.triage_batch(texts)
+    assert [b.kind for b in batch] == [triager.triage(t).kind for t in texts]
+    for a, b in zip(batch, (triager.triage(t) for t in texts), strict=True):
+        assert a.kind_confidence == pytest.approx(b.kind_confidence, abs=1e-4)
+    assert triager.triage_batch([]) == []
+
+
+def test_single_message_latency(triager: Triager) -> None:
+    msg = "@airline my flight was cancelled and nobody at the desk can rebook me, 4 hours now"
+    triager.triage(msg)
+    t = time.perf_counter()
+    for _ in range(50):
+        triager.triage(msg)
+    assert (time.perf_counter() - t) / 50 < 0.010  # target < 5 ms; slack for loaded CI
+
+
+# ------------------------------------------------------------------------------ retraining
+@pytest.mark.slow
+def test_retraining_with_corrections_changes_a_prediction(tmp_path: Path) -> None:
+    from cherish.triage.engine import train
+
+    text = "The new loyalty scheme is confusing"
+    before = Triager.load().triage(text)
+    target = "suggestion" if before.kind != "suggestion" else "inquiry"
+    corrections = [
+        (text, "kind", target),
+        ("The new loyalty scheme is confusing, please simplify it", "kind", target),
+        ("the loyalty scheme is confusing to me", "kind", target),
+        (text, "emotion", "neutral"),  # not a learnt field: reported, not an error
+    ]
+    manifest = train(corrections, out_dir=tmp_path, fields=("kind",))
+    assert manifest["corrections_used"] == 3
+    assert manifest["corrections_skipped_fields"] == {"emotion": 1}
+    after = Triager.load(tmp_path)
+    assert after.version != before.model_version
+    assert after.triage(text).kind == target
+
+
+# ------------------------------------------------------------------------------ shared data
+@needs_data
+def test_complaint_f1_floor_on_preotiuc(triager: Triager) -> None:
+    from sklearn.metrics import f1_score
+
+    floor = json.loads(EVAL_FLOOR.read_text())["floor"]["complaint_f1_brand_shipped"]
+    with open(DATA / "twitter_complaints_preotiuc2019" / "complaints.csv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if not r["domain"].startswith("random")]
+    res = triager.triage_batch([r["text"] for r in rows])
+    y = [r["is_complaint"] == "1" for r in rows]
+    p = [x.kind == "complaint" for x in res]
+    assert f1_score(y, p, average="macro") >= floor
+
+
+@needs_data
+def test_real_tweets_do_not_crash(triager: Triager) -> None:
+    path = DATA / "twcs_customer_support_twitter" / "twcs_random_tweets_5000.csv"
+    with open(path, encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f) if r["inbound"] == "True"][:500]
+    for r in triager.triage_batch(texts):
+        check_contract(r)
