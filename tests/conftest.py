@@ -17,6 +17,14 @@ from cherish.staff.models import AssignmentRule, Role, Staff, Team
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Rate-limit and login-throttle counters live in the cache; each test starts clean.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def care_team(db: Any) -> Team:
     return Team.objects.create(name="Customer Care")

@@ -53,3 +53,14 @@ def test_no_staff_at_all_leaves_case_unassigned(db, customer):
     case, _ = actions.open_case(customer, text="Hello?")
     assert case.owner is None
     assert Staff.objects.count() == 0
+
+
+def test_open_case_draws_a_new_reference_on_a_clash(complaint, customer, monkeypatch):
+    # given: the random draw first repeats an existing reference
+    draws = iter([complaint.reference, "CH-NEWREF"])
+    monkeypatch.setattr(actions, "new_reference", lambda: next(draws))
+    # when
+    case, _ = actions.open_case(customer, text="Another problem.")
+    # then
+    assert case.reference == "CH-NEWREF"
+    assert Case.objects.count() == 2

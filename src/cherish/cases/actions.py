@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from cherish.cases import events
@@ -22,6 +23,7 @@ from cherish.cases.models import (
     Stage,
 )
 from cherish.core.clock import now
+from cherish.core.references import new_reference
 from cherish.core.text import excerpt
 from cherish.customers.models import Customer
 from cherish.staff.models import AssignmentRule, Staff, Team
@@ -121,6 +123,22 @@ def _add_message_row(
     return message
 
 
+def _create_with_unique_reference(**fields: Any) -> Case:
+    """Insert a case, drawing a new reference if the random one is already taken.
+
+    With a million cases a clash is rare (about 1 in 700) but certain to happen eventually;
+    the savepoint keeps the caller's transaction usable after the failed insert.
+    """
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Case.objects.create(reference=new_reference(), **fields)
+        except IntegrityError as error:
+            if "reference" not in str(error):
+                raise
+    raise CaseError("Could not allocate a case reference; try again.", code="reference_clash")
+
+
 @transaction.atomic
 def open_case(
     customer: Customer,
@@ -142,7 +160,7 @@ def open_case(
     at = now()
     team = _team_for(kind, channel)
     owner, rule = pick_owner(team)
-    case = Case.objects.create(
+    case = _create_with_unique_reference(
         customer=customer,
         kind=kind,
         channel=channel,

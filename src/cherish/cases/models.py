@@ -53,7 +53,9 @@ SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> CaseQuerySet:
-        return self.filter(is_open=True)
+        # SQLite compiles is_open=True to a bare `WHERE is_open`, which cannot use the
+        # (is_open, ...) indexes; IN (1) can.
+        return self.filter(is_open__in=[True])
 
     def owned_by(self, staff_id: int) -> CaseQuerySet:
         return self.filter(owner_id=staff_id)
@@ -108,7 +110,9 @@ class Case(models.Model):
             models.Index(fields=["team", "is_open", "-priority", "-updated_at"], name="case_team"),
             models.Index(fields=["is_open", "-priority", "-updated_at"], name="case_open"),
             models.Index(fields=["customer", "-created_at"], name="case_customer"),
-            models.Index(fields=["kind", "is_open", "-updated_at"], name="case_kind"),
+            models.Index(
+                fields=["kind", "is_open", "-priority", "-updated_at"], name="case_kind_open"
+            ),
             models.Index(fields=["is_open", "at_risk", "-priority"], name="case_at_risk"),
         ]
 
@@ -147,6 +151,10 @@ class Message(models.Model):
         return f"{self.get_direction_display()} on {self.case_id}"
 
 
+def new_public_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     # Never the uploaded name: a random name cannot collide, traverse or be guessed.
     suffix = PurePosixPath(filename).suffix.lower()[:10]
@@ -160,7 +168,7 @@ class Attachment(models.Model):
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
-    public_id = models.CharField(max_length=32, unique=True, default=secrets.token_urlsafe)
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
 
     def __str__(self) -> str:
         return self.original_name

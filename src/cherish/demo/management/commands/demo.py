@@ -184,10 +184,14 @@ class Command(BaseCommand):
                 case_actions.reply_to_customer(case, text=reply, by=case.owner)
             for stage in flow[: min(steps, len(flow))]:
                 case_actions.change_stage(case, stage=stage, by=case.owner, reason="demo")
-            # Spread the history over the last six months, newest cases most likely open.
-            age = dt.timedelta(minutes=rng.randint(10, 180 * 24 * 60))
-            if case.is_open:
-                age = age / 6
+            # Closed cases spread over the last six months; open ones mostly arrived this
+            # week, as in a desk that keeps up, with a tail of older ones that slipped.
+            if not case.is_open:
+                age = dt.timedelta(minutes=rng.randint(3 * 24 * 60, 180 * 24 * 60))
+            elif rng.random() < 0.85:
+                age = dt.timedelta(minutes=rng.randint(10, 4 * 24 * 60))
+            else:
+                age = dt.timedelta(minutes=rng.randint(4 * 24 * 60, 30 * 24 * 60))
             self._shift(case, current - age)
             cases.append(case)
         return cases
