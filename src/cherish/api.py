@@ -27,6 +27,7 @@ from cherish.cases.api import router as cases_router
 from cherish.core.errors import CherishError
 from cherish.core.middleware import DOCS_CSP
 from cherish.customers.api import router as customers_router
+from cherish.customers.api_transactions import router as transactions_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
@@ -266,6 +267,7 @@ api = CherishAPI(
 api.add_router("/", intake_router)
 api.add_router("/", cases_router)
 api.add_router("/", customers_router)
+api.add_router("/", transactions_router)
 api.add_router("/", care_router)
 api.add_router("/", triage_router)
 api.add_router("/", outreach_router)

@@ -113,12 +113,8 @@ def _single_line(value: str) -> str:
     return value.strip()
 
 
-def _multi_line(value: str) -> str:
-    return clean_text(_encodable(value))
-
-
 def _required_text(value: str) -> str:
-    value = _multi_line(value)
+    value = clean_text(_encodable(value))
     if not value:
         raise ValueError("must not be empty")
     return value

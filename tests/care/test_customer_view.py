@@ -11,11 +11,17 @@ UTC = dt.UTC
 def test_customer_page_shows_open_commitments_only(client, complaint, agent):
     # given
     promise = actions.record_commitment(
-        complaint, what="Call you with the engineer's date", how="call", by=agent,
+        complaint,
+        what="Call you with the engineer's date",
+        how="call",
+        by=agent,
         due_at=dt.datetime(2099, 1, 8, 11, 0, tzinfo=UTC),
     )
     kept = actions.record_commitment(
-        complaint, what="Email the invoice", how="email", by=agent,
+        complaint,
+        what="Email the invoice",
+        how="email",
+        by=agent,
         due_at=dt.datetime(2099, 1, 9, 11, 0, tzinfo=UTC),
     )
     actions.keep_commitment(kept, by=agent)

@@ -64,3 +64,36 @@ def test_open_case_draws_a_new_reference_on_a_clash(complaint, customer, monkeyp
     # then
     assert case.reference == "CH-NEWREF"
     assert Case.objects.count() == 2
+
+
+def test_reply_queues_one_email_with_reference_and_case_link(complaint, agent):
+    from cherish.outbox.models import OutgoingEmail
+
+    # when
+    message = actions.reply_to_customer(complaint, text="I've booked a courier for you.", by=agent)
+    # then
+    email = OutgoingEmail.objects.get()
+    assert email.to_address == "carla@example.com"
+    assert f"[{complaint.reference}]" in email.subject
+    assert "/c/" in email.text_body and "booked a courier" in email.text_body
+    message.refresh_from_db()
+    assert message.external_id == email.message_id
+
+
+def test_note_queues_no_email(complaint, agent):
+    from cherish.outbox.models import OutgoingEmail
+
+    actions.add_internal_note(complaint, text="Customer is upset, handle gently.", by=agent)
+    assert OutgoingEmail.objects.count() == 0
+
+
+def test_intake_strips_nul_bytes(agent):
+    from cherish.intake.actions import Contact, receive_contact
+
+    result = receive_contact(
+        Contact(
+            channel="web", text="broken\x00 kettle", name="Ann\x00\nBcc: x", email="a@example.com"
+        )
+    )
+    assert result.message.body_text == "broken kettle"
+    assert result.customer.name == "Ann Bcc: x"

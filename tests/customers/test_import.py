@@ -10,7 +10,10 @@ from django.core.management import call_command
 from cherish.customers.actions import find_or_create_customer
 from cherish.customers.models import Customer, LeaveReason, Transaction
 
-TRANSACTIONS = """order_no,customer_external_id,customer_email,kind,status,amount,currency,occurred_at,store
+HEADER = (
+    "order_no,customer_external_id,customer_email,kind,status,amount,currency,occurred_at,store"
+)
+TRANSACTIONS = f"""{HEADER}
 T-1,C-1,,order,paid,12.50,GBP,2025-01-02,Leeds
 T-2,,carla@example.com,delivery,,0,,2025-01-03T10:00:00+01:00,
 T-3,C-404,,order,,1,GBP,2025-01-03,
@@ -72,9 +75,14 @@ def test_reimport_is_idempotent(known, write_csv):
 
 
 def test_reimport_updates_changed_rows(known, write_csv):
-    path = write_csv("t.csv", "external_id,customer_external_id,kind,amount,occurred_at\nX,C-1,order,5,2025-01-01\n")
+    path = write_csv(
+        "t.csv",
+        "external_id,customer_external_id,kind,amount,occurred_at\nX,C-1,order,5,2025-01-01\n",
+    )
     run_import("transactions", str(path), "--no-progress")
-    path.write_text("external_id,customer_external_id,kind,amount,occurred_at\nX,C-1,order,7,2025-01-01\n")
+    path.write_text(
+        "external_id,customer_external_id,kind,amount,occurred_at\nX,C-1,order,7,2025-01-01\n"
+    )
     run_import("transactions", str(path), "--no-progress")
     assert Transaction.objects.get().amount == Decimal("7.00")
 
@@ -111,7 +119,11 @@ def test_customers_import_matches_by_external_id_email_or_phone(customer, write_
     erin = Customer.objects.get(name="Erin Leaver")
     assert erin.status == "left"
     reason = LeaveReason.objects.get(customer=erin)
-    assert (reason.reason, reason.note, reason.source) == ("competitor", "Cheaper elsewhere", "import")
+    assert (reason.reason, reason.note, reason.source) == (
+        "competitor",
+        "Cheaper elsewhere",
+        "import",
+    )
     assert not Customer.objects.filter(name="Bad Leaver").exists()
     customer.refresh_from_db()
     assert customer.name == "Carla C. Customer"  # matched by phone; the file's name wins
@@ -127,7 +139,15 @@ def test_100k_rows_imported_in_bounded_memory_with_progress(db, tmp_path):
         w = csv.writer(fh)
         w.writerow(["external_id", "customer_external_id", "kind", "amount", "occurred_at"])
         for i in range(100_000):
-            w.writerow([f"T-{i}", f"C-{i % 1000}", "order", f"{i % 500}.99", f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}"])
+            w.writerow(
+                [
+                    f"T-{i}",
+                    f"C-{i % 1000}",
+                    "order",
+                    f"{i % 500}.99",
+                    f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+                ]
+            )
     # when
     tracemalloc.start()
     started = time.perf_counter()

@@ -142,3 +142,17 @@ def test_null_sender_and_mailer_daemon_are_automatic():
     person = email.message_from_string("From: p@example.org\n\nbody", policy=policy.default)
     assert automatic_reason(person, envelope_sender="") == "null envelope sender (bounce)"
     assert automatic_reason(person, envelope_sender="p@example.org") is None
+
+
+def test_imap_url_is_read():
+    from cherish.intake.email.imap import parse_imap_url
+
+    box = parse_imap_url("imaps://care%40example.com:p%40ss@imap.example.com/Support%20Inbox")
+    assert (box.host, box.port, box.username, box.password, box.folder, box.use_tls) == (
+        "imap.example.com",
+        993,
+        "care@example.com",
+        "p@ss",
+        "Support Inbox",
+        True,
+    )

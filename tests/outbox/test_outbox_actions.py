@@ -236,3 +236,28 @@ def test_acknowledgement_templates_are_seeded(db):
 
     keys = set(MessageTemplate.objects.filter(key__startswith="ack.").values_list("key", flat=True))
     assert keys == {"ack.complaint", "ack.inquiry", "ack.compliment", "ack.suggestion"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://127.0.0.1:1025", ("127.0.0.1", 1025, "", "", False, False)),
+        (
+            "smtp+tls://u%40x:pw@mail.example.com",
+            ("mail.example.com", 587, "u@x", "pw", True, False),
+        ),
+        ("smtps://mail.example.com", ("mail.example.com", 465, "", "", False, True)),
+    ],
+)
+def test_email_url_is_read(url, expected):
+    from cherish.outbox.delivery import parse_email_url
+
+    server = parse_email_url(url)
+    assert (
+        server.host,
+        server.port,
+        server.username,
+        server.password,
+        server.starttls,
+        server.implicit_tls,
+    ) == expected

@@ -7,7 +7,9 @@ from cherish.outreach.models import ChurnScore, FollowUpRule
 
 
 def test_demo_loads_history_rules_and_scores(db):
-    customers = [find_or_create_customer(name=f"Demo {i}", email=f"d{i}@example.com")[0] for i in range(20)]
+    customers = [
+        find_or_create_customer(name=f"Demo {i}", email=f"d{i}@example.com")[0] for i in range(20)
+    ]
     load_demo(customers, random.Random(7))
     assert Transaction.objects.count() > 100
     assert FollowUpRule.objects.count() == 2

@@ -16,8 +16,12 @@ DELIVERED = dt.datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
 
 
 def make_rule(**kw):
-    defaults = dict(name="After delivery", transaction_kind="delivery", delay_days=3,
-                    question="Did everything go as expected?")
+    defaults = {
+        "name": "After delivery",
+        "transaction_kind": "delivery",
+        "delay_days": 3,
+        "question": "Did everything go as expected?",
+    }
     defaults.update(kw)
     return FollowUpRule.objects.create(**defaults)
 
@@ -98,7 +102,7 @@ def test_no_answer_opens_exactly_one_case_even_when_clicked_twice(client, custom
     # given
     follow_up = _sent_follow_up(customer, txn)
     url = actions.answer_url(follow_up, "no").split("testserver")[-1]
-    path = url[url.index("/followup/"):]
+    path = url[url.index("/followup/") :]
     # when: the link is opened (a mail scanner would do this) then confirmed twice
     assert client.get(path).status_code == 200
     assert not Case.objects.exists()
@@ -120,7 +124,7 @@ def test_no_answer_opens_exactly_one_case_even_when_clicked_twice(client, custom
 def test_yes_answer_opens_nothing(client, customer, txn):
     follow_up = _sent_follow_up(customer, txn)
     url = actions.answer_url(follow_up, "yes")
-    client.post(url[url.index("/followup/"):])
+    client.post(url[url.index("/followup/") :])
     follow_up.refresh_from_db()
     assert follow_up.answer == "yes"
     assert not Case.objects.exists()

@@ -8,10 +8,10 @@ from django.urls import reverse
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Attachment, Case, CaseEvent, Message
+from cherish.core.clock import now
 from cherish.customers.actions import add_important_date, find_or_create_customer
 from cherish.customers.models import ContactPoint, Customer, CustomerEvent, Transaction
 from cherish.outreach import identity
-from cherish.core.clock import now
 
 
 def make_twin(name="Carla Custmer", email="carla+shop@example.com"):
@@ -59,7 +59,9 @@ def test_merge_moves_everything_and_unmerge_restores_it(customer, complaint, age
     assert Case.objects.get(pk=twin_case.pk).customer_id == twin.pk
     assert Case.objects.get(pk=complaint.pk).customer_id == customer.pk
     assert Transaction.objects.get(external_id="T-1").customer_id == twin.pk
-    assert set(ContactPoint.objects.filter(customer=twin).values_list("pk", flat=True)) == twin_points
+    assert (
+        set(ContactPoint.objects.filter(customer=twin).values_list("pk", flat=True)) == twin_points
+    )
     assert CaseEvent.objects.filter(case=twin_case).exclude(customer=twin).count() == 0
     assert CustomerEvent.objects.filter(type="customer.unmerged").count() == 2
 
@@ -151,7 +153,11 @@ def test_erase_leaves_nothing_personal_and_keeps_counts(desk_client, customer, a
     import os
 
     assert not os.path.exists(path)
-    assert (Case.objects.count(), Message.objects.count(), CaseEvent.objects.count()) == counts_before
+    assert (
+        Case.objects.count(),
+        Message.objects.count(),
+        CaseEvent.objects.count(),
+    ) == counts_before
     assert list(Case.objects.values_list("kind", "stage", "is_open", "created_at")) == kinds_before
     customer.refresh_from_db()
     assert customer.erased_at is not None and customer.opted_out

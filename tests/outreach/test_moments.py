@@ -54,19 +54,27 @@ def test_note_sent_once_in_owners_name_and_opt_out_respected(customer, agent):
     # given
     add_important_date(customer, kind="birthday", date=dt.date(1980, 5, 10), by=agent)
     # when
-    actions.send_moment_note(customer, moment_key="date:1", year=2025, subject="Happy birthday",
-                             text="Dear Carla, all the best!", by=agent)
+    actions.send_moment_note(
+        customer,
+        moment_key="date:1",
+        year=2025,
+        subject="Happy birthday",
+        text="Dear Carla, all the best!",
+        by=agent,
+    )
     # then
     email = OutgoingEmail.objects.get()
     assert email.from_name == "Alice Agent"
     with pytest.raises(OutreachError) as refused:
-        actions.send_moment_note(customer, moment_key="date:1", year=2025, subject="Again",
-                                 text="Again", by=agent)
+        actions.send_moment_note(
+            customer, moment_key="date:1", year=2025, subject="Again", text="Again", by=agent
+        )
     assert refused.value.code == "already_sent"
     update_customer(customer, by=agent, opted_out=True)
     with pytest.raises(OutreachError) as refused:
-        actions.send_moment_note(customer, moment_key="tenure", year=2025, subject="Thanks",
-                                 text="Thanks", by=agent)
+        actions.send_moment_note(
+            customer, moment_key="tenure", year=2025, subject="Thanks", text="Thanks", by=agent
+        )
     assert refused.value.code == "opted_out"
     assert MomentSent.objects.count() == 1 and OutgoingEmail.objects.count() == 1
 
@@ -80,8 +88,12 @@ def test_moments_page_lists_and_sends(desk_client, customer, complaint, agent):
         page = desk_client.get(reverse("outreach:moments"))
         response = desk_client.post(
             reverse("outreach:send-note", args=[customer.pk]),
-            {"moment_key": f"date:{date.pk}", "year": 2025, "subject": "Happy birthday",
-             "text": "Dear Carla, have a lovely day."},
+            {
+                "moment_key": f"date:{date.pk}",
+                "year": 2025,
+                "subject": "Happy birthday",
+                "text": "Dear Carla, have a lovely day.",
+            },
         )
         again = desk_client.get(reverse("outreach:moments"))
     # then

@@ -3,8 +3,8 @@ import datetime as dt
 from django.urls import reverse
 
 from cherish.cases import actions as case_actions
-from cherish.customers.models import LeaveReason
 from cherish.core.clock import now
+from cherish.customers.models import LeaveReason
 
 
 def test_customer_list_search(desk_client, customer):
@@ -15,8 +15,12 @@ def test_customer_list_search(desk_client, customer):
 
 
 def test_customer_pages_refuse_anonymous(client, customer):
-    for url in (reverse("customers:list"), reverse("outreach:customer", args=[customer.pk]),
-                reverse("outreach:radar"), reverse("outreach:moments")):
+    for url in (
+        reverse("customers:list"),
+        reverse("outreach:customer", args=[customer.pk]),
+        reverse("outreach:radar"),
+        reverse("outreach:moments"),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
 
@@ -60,7 +64,9 @@ def test_status_left_records_reason_and_report_compares(desk_client, customer, a
     desk_client.post(url, {"status": "left", "reason": ""})
     customer.refresh_from_db()
     assert customer.status == "active"
-    desk_client.post(url, {"status": "left", "reason": "indifference", "note": "Nobody called back"})
+    desk_client.post(
+        url, {"status": "left", "reason": "indifference", "note": "Nobody called back"}
+    )
     customer.refresh_from_db()
     assert customer.status == "left"
     assert LeaveReason.objects.get().reason == "indifference"

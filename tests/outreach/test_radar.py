@@ -56,7 +56,9 @@ def test_unchecked_complaint_and_silence_add_reasons(customer, agent, txn):
     assert len(score.reasons) <= 3
 
 
-def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(desk_client, agent, other_agent, txn):
+def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(
+    desk_client, agent, other_agent, txn
+):
     # given: two lapsing customers; the richer one first; the usual contact is Bob
     rich, _ = find_or_create_customer(name="Rich Lapsing", email="rich@example.com")
     poor, _ = find_or_create_customer(name="Poor Lapsing", email="poor@example.com")

@@ -201,7 +201,8 @@ def test_check_deploy_with_production_settings_reports_nothing(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("CHERISH_") and key != "DJANGO_SETTINGS_MODULE"
+        # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a production check.
+        if not key.startswith(("CHERISH_", "DJANGO_"))
     }
     env.update(
         {

@@ -504,8 +504,8 @@ def check_commitment(commitment_id: int) -> list[str]:
     Returns what it did ('reminded', 'overdue', 'escalated').
     """
     commitment = (
-        Commitment.objects.select_for_update()
-        .select_related("case", "case__team", "owner")
+        Commitment.objects.select_for_update(of=("self",))
+        .select_related("case", "owner")
         .filter(pk=commitment_id, status=CommitmentStatus.OPEN)
         .first()
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -236,7 +237,7 @@ def gesture(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
     made = actions.grant_gesture(
         case,
         gesture_type=data["gesture_type"],
-        value=data["value"] or 0,
+        value=data["value"] or Decimal("0"),
         currency=data["currency"] or queries.default_currency(),
         description=data["description"],
         plus_one=data["plus_one"],

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cherish.cases import events
+from cherish.cases import events, outgoing
 from cherish.cases.errors import CaseError
 from cherish.cases.models import (
     Attachment,
@@ -256,7 +256,7 @@ def reply_to_customer(
     is_automatic: bool = False,
     attachments: Iterable[NewAttachment] = (),
 ) -> Message:
-    """Store an outbound message. Delivery is the channel's business (outbox).
+    """Store an outbound message and queue its email (email, web and API cases).
 
     The first personal (non-automatic) reply sets the case's first-response time.
     Writes message.added.
@@ -276,6 +276,8 @@ def reply_to_customer(
         is_automatic=is_automatic,
         attachments=attachments,
     )
+    # The email goes into the outbox in this same transaction: stored reply, queued mail.
+    outgoing.queue_message_email(message)
     fields = ["updated_at", "message_count"]
     if not is_automatic and case.first_response_at is None:
         case.first_response_at = at

@@ -23,6 +23,7 @@ from cherish.core.clock import now
 from cherish.core.pipeline import run_steps_task
 from cherish.core.references import normalise_reference
 from cherish.core.tasks import enqueue_on_commit
+from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import find_or_create_customer
 from cherish.customers.models import Customer
 from cherish.intake.models import RawContact, RawStatus
@@ -142,6 +143,10 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
     with one owner. Writes the events of open_case / add_inbound_message; marks the raw
     record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one task) after commit.
     """
+    # NUL and other control characters would break PostgreSQL text columns and headers.
+    contact.text = clean_text(contact.text)
+    contact.name = one_line(contact.name)
+    contact.subject = one_line(contact.subject)
     customer, _ = find_or_create_customer(
         name=contact.name,
         email=contact.email,

@@ -22,7 +22,7 @@ from cherish.outreach.radar import compute_churn_scores
 DESCRIPTIONS = ["Weekly veg box", "Coffee beans 1 kg", "Repair visit", "Gift hamper", "Tea sampler"]
 
 
-def load_demo(customers: Sequence[Customer], rng: random.Random) -> None:
+def load_demo(customers: Sequence[Customer], rng: random.Random, **_: object) -> None:
     at = now()
     rows: list[TransactionRow] = []
     dates: list[ImportantDate] = []

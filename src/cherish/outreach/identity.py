@@ -23,7 +23,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
-from django.db.models import Model
+from django.db.models import ForeignObjectRel, Model
 
 from cherish.cases.models import Attachment, Case, CaseEvent, Message
 from cherish.core.clock import now
@@ -146,16 +146,24 @@ def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
 # ---------------------------------------------------------------- merge
 
 
-def _customer_relations() -> list[tuple[type[Model], str]]:
+def _reverse_relations(target: type[Model]) -> list[tuple[type[Model], str]]:
+    """(model, foreign key name) of every model of any app that points at ``target``."""
     relations = []
-    for rel in Customer._meta.get_fields(include_hidden=True):
-        if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
+    for rel in target._meta.get_fields(include_hidden=True):
+        if not isinstance(rel, ForeignObjectRel) or rel.many_to_many:
             continue
         model = rel.related_model
-        if (model._meta.app_label, model._meta.model_name) in NOT_MOVED:
-            continue
-        relations.append((model, rel.field.name))  # type: ignore[union-attr]
+        if isinstance(model, type) and issubclass(model, Model):
+            relations.append((model, rel.field.name))
     return relations
+
+
+def _customer_relations() -> list[tuple[type[Model], str]]:
+    return [
+        (model, name)
+        for model, name in _reverse_relations(Customer)
+        if (model._meta.app_label, str(model._meta.model_name)) not in NOT_MOVED
+    ]
 
 
 def _label(model: type[Model], field_name: str) -> str:
@@ -551,14 +559,12 @@ def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> C
         Case.objects.filter(pk=case.pk).update(triage=triage)
     # Free text other apps keep about these cases and messages (care notes, commitments …).
     handled = {Message, Attachment, CaseEvent, RawContact, FollowUp}
-    for parent, ids in ((Case, case_ids), (Message, message_ids)):
-        for rel in parent._meta.get_fields(include_hidden=True):
-            if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
-                continue
-            model = rel.related_model
+    parents: tuple[tuple[type[Model], Any], ...] = ((Case, case_ids), (Message, message_ids))
+    for parent, ids in parents:
+        for model, fk_name in _reverse_relations(parent):
             if model in handled or model is parent:
                 continue
-            _erase_text(model._default_manager.filter(**{f"{rel.field.name}__in": ids}), model)
+            _erase_text(model._default_manager.filter(**{f"{fk_name}__in": ids}), model)
 
     events = list(CaseEvent.objects.filter(customer=customer).only("pk", "data"))
     for event in events:

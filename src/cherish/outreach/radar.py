@@ -271,7 +271,7 @@ def reasons(s: Signals, feature_values: dict[str, float], as_of: dt.datetime) ->
     contributions = sorted(
         ((WEIGHTS[n] * v, n) for n, v in feature_values.items() if v > 0), reverse=True
     )
-    texts = []
+    texts: list[str] = []
     r = s.rhythm
     for contribution, name in contributions:
         if contribution < MIN_REASON_CONTRIBUTION or len(texts) >= MAX_REASONS:

@@ -124,7 +124,9 @@ def send_acknowledgement(message_id: int) -> Message | None:
     if first is None:
         return None
     case = (
-        Case.objects.select_for_update().select_related("customer", "owner").get(pk=first.case_id)
+        Case.objects.select_for_update(of=("self",))
+        .select_related("customer", "owner")
+        .get(pk=first.case_id)
     )
     is_first = not Message.objects.filter(
         case=case, direction=Direction.INBOUND, created_at__lt=first.created_at

@@ -71,6 +71,8 @@ class Command(BaseCommand):
             if loader is not None:
                 self.stdout.write(f"Loading {dotted} …")
                 loader(cases=cases, customers=customers, staff=staff, rng=rng)
+        self.stdout.write("Reading every message (triage) …")
+        call_command("triage", "backfill", stdout=self.stdout)
         self.stdout.write(
             f"Loaded {Staff.objects.count()} staff, {Customer.objects.count()} customers, "
             f"{Case.objects.count()} cases, {Message.objects.count()} messages."
