@@ -1,4 +1,4 @@
-"""What the care workflow adds to the customer's own case page (cases/portal/case.html)."""
+"""What the care workflow adds to the customer's own case page (intake/portal/case.html)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from cherish.cases import portal
+from cherish.intake import portal
 
-app_name = "portal"
+app_name = "portal"  # the customer-facing pages of the intake app
 
 urlpatterns = [
     path("c/<str:token>/", portal.case_page, name="case"),

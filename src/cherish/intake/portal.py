@@ -71,7 +71,7 @@ def case_page(request: HttpRequest, token: str) -> HttpResponseBase:
         "said_solved": solved,
         "is_complaint": case.kind == Kind.COMPLAINT,
     }
-    return _private(render(request, "cases/portal/case.html", context))
+    return _private(render(request, "intake/portal/case.html", context))
 
 
 def _files(request: HttpRequest) -> list[NewAttachment]:
