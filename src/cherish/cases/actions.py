@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from cherish.cases import events, outgoing
@@ -52,24 +52,21 @@ def pick_owner(team: Team | None) -> tuple[Staff | None, str]:
     Falls back to the team lead, then any available staff member, so that a case is never
     left without a person ("call once": the customer deals with one named owner).
     Must run inside the caller's transaction; the team row is locked so two concurrent
-    intakes cannot both pick the same member.
+    intakes cannot both pick the same member. (SQLite has no row locks: there the
+    IMMEDIATE transaction already holds the database's single write lock, which serialises
+    intakes just the same, so the lock query is skipped.) The owner comes with its team.
     """
+    available = Staff.objects.select_related("team").filter(is_available=True, user__is_active=True)
+    next_first = (F("last_assigned_at").asc(nulls_first=True), "id")
     if team is not None:
-        Team.objects.select_for_update().filter(pk=team.pk).first()
-        member = (
-            Staff.objects.filter(team=team, is_available=True, user__is_active=True)
-            .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
-            .first()
-        )
+        if connection.features.has_select_for_update:
+            Team.objects.select_for_update().filter(pk=team.pk).first()
+        member = available.filter(team=team).order_by(*next_first).first()
         if member is not None:
             return member, "round_robin"
         if team.lead_id is not None:
             return team.lead, "team_lead"
-    fallback = (
-        Staff.objects.filter(is_available=True, user__is_active=True)
-        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
-        .first()
-    )
+    fallback = available.order_by(*next_first).first()
     return fallback, "any_available"
 
 
@@ -152,9 +149,11 @@ def open_case(
     external_id: str = "",
     attachments: Iterable[NewAttachment] = (),
     by: Staff | None = None,
+    kind_set_by_staff: bool = False,
 ) -> tuple[Case, Message]:
     """Open a case with the customer's first message and give it one owner at once.
 
+    ``kind_set_by_staff`` marks the kind as final (a person chose it; triage keeps off).
     Writes case.opened, message.added and case.owner_assigned.
     """
     at = now()
@@ -163,11 +162,12 @@ def open_case(
     case = _create_with_unique_reference(
         customer=customer,
         kind=kind,
+        kind_set_by_staff=kind_set_by_staff,
         channel=channel,
         subject=subject[:200],
         order_reference=order_reference[:100],
         owner=owner,
-        team=owner.team if owner and owner.team else team,
+        team=owner.team if owner is not None and owner.team_id is not None else team,
         priority=SEVERITY_PRIORITY[Severity.NORMAL],
         created_at=at,
         updated_at=at,
@@ -230,7 +230,9 @@ def add_inbound_message(
     )
     case.last_inbound_at = at
     case.updated_at = at
-    case.message_count = F("message_count") + 1
+    # The row is locked (select_for_update; SQLite: the transaction holds the write lock),
+    # so the count read above is current: no F() expression and no refresh_from_db needed.
+    case.message_count += 1
     case.save(
         update_fields=[
             "is_open",
@@ -241,7 +243,6 @@ def add_inbound_message(
             "message_count",
         ]
     )
-    case.refresh_from_db(fields=["message_count"])
     return message
 
 

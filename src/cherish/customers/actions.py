@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -47,26 +48,34 @@ def find_or_create_customer(
 
     New contact points the customer gave are added to the matched customer, so the next
     contact by either route finds the same person. Returns (customer, created).
+
+    Email and phone are looked up in one query; a contact point that query found is not
+    looked up again before adding (it already belongs to someone).
     """
     email_n = normalise_email(email) if email else None
     phone_n = normalise_phone(phone) if phone else None
     customer: Customer | None = None
     if external_id:
         customer = Customer.objects.filter(external_id=external_id).first()
-    if customer is None and email_n:
-        point = (
-            ContactPoint.objects.select_related("customer")
-            .filter(kind=ContactKind.EMAIL, value=email_n)
-            .first()
-        )
-        customer = point.customer if point else None
-    if customer is None and phone_n:
-        point = (
-            ContactPoint.objects.select_related("customer")
-            .filter(kind=ContactKind.PHONE, value=phone_n)
-            .first()
-        )
-        customer = point.customer if point else None
+    wanted = [
+        (kind, value)
+        for kind, value in ((ContactKind.EMAIL, email_n), (ContactKind.PHONE, phone_n))
+        if value
+    ]
+    found: dict[str, ContactPoint] = {}
+    if wanted:
+        match = Q()
+        for kind, value in wanted:
+            match |= Q(kind=kind, value=value)
+        found = {
+            point.kind: point
+            for point in ContactPoint.objects.select_related("customer").filter(match)
+        }
+    if customer is None:
+        for kind, _ in wanted:
+            if kind in found:
+                customer = found[kind].customer
+                break
     while customer is not None and customer.merged_into_id is not None:
         customer = customer.merged_into
     created = customer is None
@@ -82,9 +91,9 @@ def find_or_create_customer(
             changed.append("external_id")
         if changed:
             customer.save(update_fields=[*changed, "updated_at"])
-    for kind, value in ((ContactKind.EMAIL, email_n), (ContactKind.PHONE, phone_n)):
-        if value:
-            add_contact_point(customer, kind=kind, value=value)
+    for kind, value in wanted:
+        if kind not in found:
+            _insert_contact_point(customer, kind=kind, value=value)
     return customer, created
 
 
@@ -93,6 +102,11 @@ def add_contact_point(customer: Customer, *, kind: str, value: str) -> ContactPo
     existing = ContactPoint.objects.filter(kind=kind, value=value).first()
     if existing:
         return existing if existing.customer_id == customer.pk else None
+    return _insert_contact_point(customer, kind=kind, value=value)
+
+
+def _insert_contact_point(customer: Customer, *, kind: str, value: str) -> ContactPoint | None:
+    """Insert a contact point known a moment ago to be free; a racing insert wins."""
     try:
         with transaction.atomic():
             return ContactPoint.objects.create(customer=customer, kind=kind, value=value)

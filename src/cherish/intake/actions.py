@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
@@ -134,6 +134,28 @@ def mark_raw_ignored(raw: RawContact, reason: str) -> None:
     RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.IGNORED, error=reason[:5000])
 
 
+def _enqueue_with_intake(task: Any, *args: Any) -> None:
+    """Queue ``task`` so that it exists exactly when the intake's commit does.
+
+    With the database task backend on the same database the task row is simply written in
+    the intake's own transaction: it becomes visible at the same commit, vanishes with a
+    rollback, and costs no second write transaction. Any other backend (Redis, the tests'
+    dummy) is enqueued after the commit.
+    """
+    if _tasks_share_intake_database(task):
+        task.enqueue(*args)
+    else:
+        enqueue_on_commit(task, *args)
+
+
+def _tasks_share_intake_database(task: Any) -> bool:
+    if type(task.get_backend()).__module__ != "django_tasks_db.backend":
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    return router.db_for_write(DBTaskResult) == DEFAULT_DB_ALIAS
+
+
 @transaction.atomic
 def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> IntakeResult:
     """Turn one inbound contact into a case message, opening a case when it starts a new one.
@@ -178,17 +200,16 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
             external_id=contact.message_id,
             attachments=contact.attachments,
             by=contact.logged_by,
+            # A staff member said what this is: triage must not override it.
+            kind_set_by_staff=bool(contact.kind) and contact.logged_by is not None,
         )
-        if contact.kind:
-            # The customer or the staff member said what this is: triage must not override it.
-            Case.objects.filter(pk=case.pk).update(kind_set_by_staff=contact.logged_by is not None)
         opened = True
     if raw is not None:
         RawContact.objects.filter(pk=raw.pk).update(
             status=RawStatus.PROCESSED, case=case, message=message, error=""
         )
     if settings.CHERISH_INTAKE_FOLLOW_ON:
-        enqueue_on_commit(
+        _enqueue_with_intake(
             run_steps_task, list(settings.CHERISH_INTAKE_FOLLOW_ON), [message.pk, opened]
         )
     return IntakeResult(case=case, message=message, customer=customer, opened=opened)
