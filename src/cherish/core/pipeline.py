@@ -39,6 +39,8 @@ def run_steps_task(steps: list[str], args: list[Any], attempt: int = 1) -> None:
                 logger.exception("step %s failed %d times; giving up", dotted, attempt)
                 raise
             delay = dt.timedelta(seconds=min(3600, 5 * 4 ** (attempt - 1)))
-            logger.warning("step %s failed (attempt %d); retrying in %s", dotted, attempt, delay)
+            logger.warning(
+                "step %s failed (attempt %d); retrying in %s", dotted, attempt, delay, exc_info=True
+            )
             run_steps_task.using(run_after=now() + delay).enqueue(remaining, args, attempt + 1)
             return

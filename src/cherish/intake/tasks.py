@@ -7,9 +7,9 @@ from django_tasks import task
 from cherish.intake.email.acknowledgement import send_acknowledgement
 
 
-# Lower priority than the default: when triage and the acknowledgement are queued together,
-# triage runs first, so the acknowledgement is written for the kind triage found.
-@task(priority=-10)
+# No task priority: the RQ backend refuses one. Ordering after triage comes from
+# CHERISH_INTAKE_FOLLOW_ON, whose steps run in sequence in one task (core.pipeline).
+@task()
 def send_acknowledgement_task(message_id: int, opened: bool) -> str:
     """Queued by intake.receive_contact for every inbound message (CHERISH_INTAKE_FOLLOW_ON)."""
     if not opened:
