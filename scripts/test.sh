@@ -25,6 +25,14 @@ CHERISH_DATA_DIR="$(mktemp -d)" $BIN/cherish makemigrations --check --dry-run >/
 echo "== tests on SQLite"
 $BIN/python -m pytest "$@"
 
+SHARED_DATA="${CHERISH_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
+if [ -d "$SHARED_DATA" ]; then
+  echo "== triage figures on the public data sets (fails below eval_floor.json)"
+  CHERISH_DATA_DIR="$(mktemp -d)" CHERISH_SHARED_DATA="$SHARED_DATA" $BIN/cherish triage eval
+else
+  echo "== triage eval skipped: no public data sets at $SHARED_DATA (set CHERISH_SHARED_DATA)"
+fi
+
 PG_URL="${CHERISH_TEST_POSTGRES_URL:-}"
 if [ -z "$PG_URL" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   PG_URL="postgres://postgres@127.0.0.1:5432/test"

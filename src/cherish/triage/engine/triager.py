@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -60,7 +61,7 @@ class KeywordTopics:
 
 
 def _escape(kw: str) -> str:
-    return r"\b" + r"\s+".join(map(__import__("re").escape, kw.lower().split())) + r"\b"
+    return r"\b" + r"\s+".join(map(re.escape, kw.lower().split())) + r"\b"
 
 
 class Triager:
@@ -223,8 +224,8 @@ class Triager:
         if self.keyword_topics is not None:
             return self.keyword_topics.predict(text)
         model = self.topic_models[self.topic_model_name]
-        if len(idx) == 0:
-            return "other", 0.0, ["empty text"]
+        if len(idx) == 0 or not any(ch.isalnum() for ch in text[:2000]):
+            return "other", 0.0, ["no words"]
         p = model.proba(idx, val)
         j = int(np.argmax(p))
         conf = float(p[j])

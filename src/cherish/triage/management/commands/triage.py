@@ -72,26 +72,24 @@ class Command(BaseCommand):
         )
 
     def _eval(self, options: dict[str, Any]) -> None:
-        from cherish.triage.engine import evaluate
+        from cherish.triage.engine.evalreport import check_floor, run_eval
 
         data = Path(options["data"]) if options["data"] else shared_data_dir()
         if not data.exists():
             raise CommandError(f"No evaluation data at {data}; pass --data or CHERISH_SHARED_DATA.")
-        figures = evaluate(data, out=self.stdout.write)
+        figures = run_eval(data, out=self.stdout.write)
         if options["no_guard"] or not FLOOR_FILE.exists():
             return
-        floor = json.loads(FLOOR_FILE.read_text())
-        below = {
-            name: (figures.get(name), minimum)
-            for name, minimum in floor.items()
-            if isinstance(minimum, int | float) and figures.get(name, float("-inf")) < minimum
-        }
+        below = check_floor(figures, FLOOR_FILE)
         if below:
-            lines = [f"  {name}: {got} < recorded {want}" for name, (got, want) in below.items()]
+            floor = json.loads(FLOOR_FILE.read_text())["floor"]
+            lines = [f"  {name}: {figures[name]:.3f} < recorded {floor[name]}" for name in below]
             raise CommandError(
                 "Triage figures dropped below the recorded floor:\n" + "\n".join(lines)
             )
-        self.stdout.write(self.style.SUCCESS(f"All {len(floor)} figures at or above the floor."))
+        self.stdout.write(
+            self.style.SUCCESS("Every guarded figure is at or above the recorded floor.")
+        )
 
     def _backfill(self, options: dict[str, Any]) -> None:
         triager = get_triager()
