@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
+import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cherish.triage.engine import (
     DEFAULT_TOPICS,
@@ -18,7 +23,10 @@ from cherish.triage.engine import (
     URGENCIES,
     Triager,
     TriageResult,
+    rules,
 )
+from cherish.triage.engine import text as tx
+from cherish.triage.engine.lexicons import NO_NEGATION_CHECK, Hit, Lexicon, cue_prefixes, negated
 from cherish.triage.engine.paths import EVAL_FLOOR, shared_data_dir
 
 DATA = shared_data_dir()
@@ -348,3 +356,200 @@ def test_real_tweets_do_not_crash(triager: Triager) -> None:
         texts = [r["text"] for r in csv.DictReader(f) if r["inbound"] == "True"][:500]
     for r in triager.triage_batch(texts):
         check_contract(r)
+
+
+# ------------------------------------------------------------------------------ fast paths
+# The engine takes shortcuts for speed (cue-prefix index before the lexicon regexes, per-token
+# hash caches, row-wise weight gathers). Each must give exactly what the plain form gives.
+
+_CUE_BITS = st.sampled_from(
+    [
+        "switch to another bank",
+        "not going to sue",
+        "never again",
+        "i will never shop here",
+        "lawyer",
+        "the press",
+        "XXXX",
+        "xx",
+        "{$12.00}",
+        "3rd time",
+        "25 times",
+        "0th time",
+        "great!",
+        "oh great,",
+        "thanks a lot.",
+        "'next-day'",
+        '"express"',
+        "#not",
+        "not!",
+        "i'm",
+        "can't",
+        "won't be using",
+        "my elderly mother",
+        "on fire",
+        "fuuuck",
+        "wtf",
+        "résilier",
+        "kündigung",
+        "ältere",
+        "١٢ times",
+        "mad",
+        "so",
+        "bs",
+        "ASAP",
+        "today",
+    ]
+)
+_GLUE = st.sampled_from([" ", ", ", ". ", "! ", "?", "\n", "-", "'", "’", "", "a", "9", "_", "é"])
+
+
+def _reference_hits(lex: Lexicon, low: str) -> dict[str, list[tuple[str, str, int]]]:
+    """The plain scan the cue-prefix index stands in for: one finditer per category."""
+    out = {}
+    for cat, rx in lex.compiled.items():
+        check = cat not in NO_NEGATION_CHECK
+        out[cat] = [
+            (cat, m.group(0).strip(), m.start())
+            for m in rx.finditer(low)
+            if not (check and m.lastgroup is None and negated(low, m.start()))
+        ]
+    return out
+
+
+def _as_tuples(hits: dict[str, list[Hit]]) -> dict[str, list[tuple[str, str, int]]]:
+    return {c: [(h.category, h.text, h.start) for h in hs] for c, hs in hits.items()}
+
+
+_LEXICON = Lexicon()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_CUE_BITS, _GLUE, st.text(max_size=6)), max_size=30))
+def test_lexicon_index_finds_what_finditer_finds(parts: list[str]) -> None:
+    # given text stitched from cue fragments, glue and noise
+    low = Lexicon.prepare("".join(parts))
+    # when the lexicon scans it through its cue-prefix index
+    hits = _LEXICON.find_all(low)
+    # then every category has exactly the plain finditer hits
+    assert _as_tuples(hits) == _reference_hits(_LEXICON, low)
+
+
+@needs_data
+def test_lexicon_index_matches_finditer_on_real_complaints() -> None:
+    # given real long complaint narratives
+    path = DATA / "cfpb_consumer_complaints" / "cfpb_narratives_balanced_300_per_family.csv"
+    with open(path, encoding="utf-8") as f:
+        texts = [r["narrative"] for r in csv.DictReader(f)][:150]
+    for text in texts:
+        low = Lexicon.prepare(text)
+        # when / then
+        assert _as_tuples(_LEXICON.find_all(low)) == _reference_hits(_LEXICON, low)
+
+
+def test_custom_topic_keywords_use_the_same_scan() -> None:
+    # given a keyword lexicon with phrases, digits and punctuation
+    lex = Lexicon({"a": [r"\bcharged\s+twice\b", r"\b3d\b"], "b": [r"\bc\+\+\b", r"\bat&t\b"]})
+    low = "i was charged  twice by at&t for c++ lessons, 3d printing too. charged twice!"
+    # when / then
+    assert _as_tuples(lex.find_all(low)) == _reference_hits(lex, low)
+    assert [h.text for h in lex.find(low, "a")] == ["charged  twice", "3d", "charged twice"]
+
+
+def test_cue_prefixes_cover_every_match() -> None:
+    # given patterns with optional parts, repeats, classes and assertions
+    cases = {
+        r"\bf+u+c+k\w*": ["fuck", "ffuuuck", "fuckity"],
+        r"(?:^|[.!?] )(?:oh )?great[,!.]": ["great!", ". oh great,", "? great."],
+        r"(?:\d+) times": ["3 times", "١٢ times"],
+        r"x{2,}": ["xx", "xxxxxxxxxx"],
+    }
+    for pattern, samples in cases.items():
+        # when
+        prefixes = cue_prefixes(pattern, 5)
+        # then every sample starts with one of the prefixes (\d as the digit placeholder)
+        assert prefixes is not None
+        for s in samples:
+            folded = "".join("\x00" if ch.isdecimal() else ch for ch in s)
+            assert any(s.startswith(p) or folded.startswith(p) for p in prefixes), (pattern, s)
+    # and patterns that can start anywhere (or match empty) are left to the plain scan
+    assert cue_prefixes(r"\w+ing", 5) is None
+    assert cue_prefixes(r"(?i)abc", 5) is None
+    assert cue_prefixes(r"a?", 5) is None
+
+
+_OLD_MASKED = re.compile(r"\bx{2,}\b|\{\$[\d.,]+\}", re.IGNORECASE)
+
+
+def _reference_normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text[: tx.MAX_CHARS])
+    text = tx._URL.sub(" httpurl ", text)
+    text = tx._MENTION.sub(" atuser ", text)
+    text = tx._HASHTAG.sub(r" \1 ", text)
+    text = _OLD_MASKED.sub(" xxmask ", text)
+    text = tx._DIGITS.sub("0", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["XXXX", "xX", "axx", "xx9", "{$1,2.0}", "http://a.b", "www.x", "#tag"]
+            ),
+            st.sampled_from(["@bob", " ", "\t\n", "\u2003", "\x1c", "Ⅻ", "ﬁ", "Straße", "İ", "9"]),
+            st.text(max_size=5),
+        ),
+        max_size=25,
+    )
+)
+def test_normalise_matches_the_plain_regex_chain(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert tx.normalise(text) == _reference_normalise(text)
+
+
+def test_feature_rows_do_not_depend_on_the_token_caches() -> None:
+    # given a text whose tokens are cached by an earlier call
+    text = "Shouting HERE!! Why was I charged twice? XXXX {$20.00} café naïve " * 3
+    warm = tx.featurise_parts(text, ["__lex_anger__"])
+    # when the caches are emptied and the row computed again
+    tx._caches = ({}, {}, {}, {})
+    cold = tx.featurise_parts(text, ["__lex_anger__"])
+    # then indices come out in the same order with the same values
+    assert np.array_equal(warm[0], cold[0]) and np.array_equal(warm[1], cold[1])
+    assert warm[2:] == cold[2:]
+    # and the gram names are what a plain dict of the word n-grams gives
+    toks = tx.tokens(tx.normalise(text))
+    grams = [*tx.word_ngrams(toks, tx.meta_tokens(text, toks)), "__lex_anger__"]
+    assert tx.explain_grams(text, ["__lex_anger__"]) == {tx._hash_word(g): g for g in grams}
+
+
+def test_row_wise_gather_is_the_column_gather(triager: Triager) -> None:
+    # given the kind model and some feature columns
+    model = triager.kind_model
+    idx, val = tx.featurise("Why was I charged twice for one order?")
+    # when the weights are gathered row-wise
+    fast = model._gather(idx)
+    plain = np.asarray(model.weights)[:, idx]
+    # then it is the same array in the same memory layout, so products sum identically
+    assert np.array_equal(fast, plain) and fast.strides == plain.strides
+    assert np.array_equal(fast @ val, plain @ val)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["ABC", "XXXX", "Ab", "ÉCOLE", "don't", "’", "'", "_", "9", "!?", " "]),
+            st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=6),
+            st.text(max_size=4),
+        ),
+        max_size=25,
+    )
+)
+def test_faster_token_and_shouting_regexes_match_the_plain_ones(parts: list[str]) -> None:
+    text = "".join(parts)
+    if text.isascii():
+        assert tx.tokens(text) == tx._TOKEN.findall(text)
+    assert rules._SHOUT_WORD.findall(text) == re.findall(r"\b[A-Z]{3,}\b", text)

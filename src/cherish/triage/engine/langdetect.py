@@ -8,6 +8,8 @@ language-specific letters such as ß, ñ, ç, ã). Returns an ISO 639-1 code and
 from __future__ import annotations
 
 import re
+from collections import Counter
+from itertools import islice
 
 _SCRIPTS: list[tuple[str, str]] = [
     ("ru", "\u0400-\u04ff"),
@@ -50,24 +52,28 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 def detect(text: str) -> tuple[str, list[str]]:
     """Return (ISO 639-1 code, evidence). Empty or symbol-only text -> ("en", ["default"])."""
     sample = text[:1500]
-    counts = {code: len(rx.findall(sample)) for code, rx in _SCRIPT_RX}
-    best = max(counts, key=lambda c: counts[c])
-    if counts[best] >= 2:
-        if best == "zh" and counts["ja"]:
-            best = "ja"
-        return best, [f"script:{best}"]
+    if not sample.isascii():  # every script range is non-ASCII
+        counts = {code: len(rx.findall(sample)) for code, rx in _SCRIPT_RX}
+        best = max(counts, key=lambda c: counts[c])
+        if counts[best] >= 2:
+            if best == "zh" and counts["ja"]:
+                best = "ja"
+            return best, [f"script:{best}"]
     low = sample.lower().replace("’", "'")
     words = _WORD.findall(low)
     if not words:
         return "en", ["default: no words"]
+    freq = Counter(words)
     scores: dict[str, float] = {}
     for code, prof in _PROFILES.items():
-        scores[code] = sum(1.0 for w in words if w in prof)
-    for code, letters in _LETTERS.items():
-        scores[code] += 0.5 * sum(low.count(ch) for ch in letters)
+        scores[code] = float(sum(freq[w] for w in prof.intersection(freq)))
+    if not low.isascii():  # the marker letters are all non-ASCII
+        for code, letters in _LETTERS.items():
+            scores[code] += 0.5 * sum(low.count(ch) for ch in letters)
     ranked = sorted(scores, key=lambda c: scores[c], reverse=True)
     top = ranked[0]
     if scores[top] == 0:
         return "en", ["default: no function words"]
-    evidence = [w for w in words if w in _PROFILES[top]][:5] or [f"letters:{top}"]
+    prof = _PROFILES[top]
+    evidence = list(islice((w for w in words if w in prof), 5)) or [f"letters:{top}"]
     return top, evidence

@@ -11,7 +11,11 @@ Portuguese and Dutch cues for the flags and the strongest emotions.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from re import _constants as _C  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
+from typing import Any
 
 # fmt: off
 LEXICON: dict[str, list[str]] = {
@@ -270,7 +274,17 @@ NO_NEGATION_CHECK = frozenset(
 
 
 class Lexicon:
-    """Compiled lexicon: one alternation regex per category."""
+    """Compiled lexicon: one alternation regex per category.
+
+    Scanning a long text with ~20 big alternations position by position is slow, so each
+    category also carries the set of strings (up to ``_PREFIX_LEN`` characters) that every
+    one of its matches must start with, derived from the regex itself. One pass over the
+    text's possible match starts (positions not preceded by a word character, which every
+    cue requires) finds the positions whose next characters start like some cue; the full
+    regex is then tried only there, left to right and without overlaps, exactly as
+    ``finditer`` would (a position where no cue can start cannot produce a match). A
+    category whose cues could start with anything keeps the plain ``finditer`` scan.
+    """
 
     def __init__(self, lexicon: dict[str, list[str]] | None = None) -> None:
         self.raw = lexicon or LEXICON
@@ -281,22 +295,253 @@ class Lexicon:
             # self-negating cues are named groups, so ``m.lastgroup`` tells them apart
             alts = [f"(?P<n{i}>{p})" for i, p in enumerate(self_neg)] + [f"(?:{p})" for p in plain]
             self.compiled[cat] = re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")")
+        self._build_index()
+
+    def _build_index(self) -> None:
+        self._slow: list[str] = []  # categories scanned with plain finditer
+        by_prefix: dict[str, set[str]] = {}
+        firsts: set[str] = set()
+        for cat, rx in self.compiled.items():
+            prefixes = cue_prefixes(rx.pattern, _PREFIX_LEN)
+            if prefixes is None:
+                self._slow.append(cat)
+                continue
+            for pre in prefixes:
+                by_prefix.setdefault(pre, set()).add(cat)
+                firsts.add(pre[0])
+        order = {c: i for i, c in enumerate(self.compiled)}
+        self._by_prefix = {p: frozenset(cs) for p, cs in by_prefix.items()}
+        self._prefix_lens = sorted({len(p) for p in by_prefix})
+        self._order = order
+        self._key_cache: dict[str, tuple[str, ...]] = {}
+        # One scan finds every position where some cue prefix starts; which categories that
+        # is then depends on the next characters. A cue starts at 0 or after a non-word
+        # character, so the scan looks for a non-word character followed by a prefix (a
+        # trie of them, as a look-ahead): the engine skips to non-word characters quickly.
+        self._starts: re.Pattern[str] | None = None
+        self._start0: re.Pattern[str] | None = None
+        if by_prefix:
+            trie = _trie_regex(set(by_prefix))
+            self._starts = re.compile(r"\W(?=" + trie + ")")
+            self._start0 = re.compile(trie)
+
+    def _cats_for(self, key: str) -> tuple[str, ...]:
+        found: set[str] = set()
+        keys = {key, "".join(_DIGIT if ch.isdecimal() else ch for ch in key)}
+        for k in keys:
+            for n in self._prefix_lens:
+                if n > len(k):
+                    break
+                cs = self._by_prefix.get(k[:n])
+                if cs:
+                    found |= cs
+        out = tuple(sorted(found, key=self._order.__getitem__))
+        if len(self._key_cache) > 200_000:
+            self._key_cache.clear()
+        self._key_cache[key] = out
+        return out
+
+    def _candidates(self, low: str) -> dict[str, list[int]]:
+        """Category -> ascending positions where one of its cues may start."""
+        cand: dict[str, list[int]] = {}
+        if self._starts is None or self._start0 is None:
+            return cand
+        cache = self._key_cache
+        n = _PREFIX_LEN
+        ends = [m.end() for m in self._starts.finditer(low)]
+        if self._start0.match(low):
+            ends.insert(0, 0)
+        for p in ends:
+            key = low[p : p + n]
+            cats = cache.get(key)
+            if cats is None:
+                cats = self._cats_for(key)
+            for c in cats:
+                if c in cand:
+                    cand[c].append(p)
+                else:
+                    cand[c] = [p]
+        return cand
 
     @staticmethod
     def prepare(text: str) -> str:
         return text.replace("’", "'").replace("‘", "'").lower()
 
     def find(self, low: str, category: str) -> list[Hit]:
-        check = category not in NO_NEGATION_CHECK
-        hits: list[Hit] = []
-        for m in self.compiled[category].finditer(low):
-            if check and m.lastgroup is None and negated(low, m.start()):
-                continue
-            hits.append(Hit(category, m.group(0).strip(), m.start()))
-        return hits
+        return self.find_all(low, (category,))[category]
 
     def find_all(self, low: str, categories: tuple[str, ...] | None = None) -> dict[str, list[Hit]]:
-        return {c: self.find(low, c) for c in (categories or tuple(self.compiled))}
+        cand = self._candidates(low)
+        out: dict[str, list[Hit]] = {}
+        for cat in categories or tuple(self.compiled):
+            rx = self.compiled[cat]
+            if cat in self._slow:
+                matches: Iterable[re.Match[str]] = rx.finditer(low)
+            else:
+                matches = _scan(rx, low, cand.get(cat, ()))
+            check = cat not in NO_NEGATION_CHECK
+            hits: list[Hit] = []
+            for m in matches:
+                if check and m.lastgroup is None and negated(low, m.start()):
+                    continue
+                hits.append(Hit(cat, m.group(0).strip(), m.start()))
+            out[cat] = hits
+        return out
+
+
+def _scan(rx: re.Pattern[str], low: str, positions: Iterable[int]) -> list[re.Match[str]]:
+    """``rx.finditer(low)`` restricted to ``positions`` (ascending; every possible match
+    start among them): same matches, since ``match`` at ``pos`` still sees the text before
+    it for look-behinds and ``^``, and a match resumes the scan at its end."""
+    out: list[re.Match[str]] = []
+    end = 0
+    match = rx.match
+    for p in positions:
+        if p < end:
+            continue
+        m = match(low, p)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out
+
+
+def _trie_regex(prefixes: set[str]) -> str:
+    """A regex matching exactly the strings that start with one of ``prefixes`` (``_DIGIT``
+    stands for ``\\d``), as a trie so the engine tests one character at a time."""
+    trie: dict[str, Any] = {}
+    for pre in sorted(prefixes, key=len):
+        node = trie
+        for ch in pre:
+            if node.get("") is True:
+                break  # a shorter prefix already covers this one
+            node = node.setdefault(ch, {})
+        else:
+            node.clear()
+            node[""] = True
+
+    def emit(node: dict[str, Any]) -> str:
+        if node.get("") is True:
+            return ""
+        alts = [(r"\d" if ch == _DIGIT else re.escape(ch)) + emit(sub) for ch, sub in node.items()]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(sorted(alts)) + ")"
+
+    return emit(trie)
+
+
+_PREFIX_LEN = 5
+_DIGIT = "\x00"  # stands for any decimal digit (``\d``) in a cue prefix
+_SMALL_SET = 32  # a character class larger than this counts as "any character"
+
+
+def cue_prefixes(pattern: str, k: int) -> frozenset[str] | None:
+    """Strings of at most ``k`` characters such that every match of ``pattern`` starts with
+    one of them; ``None`` when a match could start with (almost) any character, or the
+    pattern uses a construct this does not model. Zero-width assertions are ignored (they
+    only remove matches), so the set may be larger than needed but never too small."""
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except re.error:
+        return None
+    if parsed.state.flags & ~(re.UNICODE | re.DOTALL):
+        return None  # IGNORECASE, VERBOSE, ...: not modelled
+    lo, _hi = parsed.getwidth()
+    if lo == 0:
+        return None  # empty matches: finditer's stepping rules differ
+    try:
+        res = _expand_seq(list(parsed), k)
+    except _Unknown:
+        return None
+    out = frozenset(s for s, _ in res)
+    if not out or "" in out:
+        return None
+    return out
+
+
+class _Unknown(Exception):
+    pass
+
+
+_Res = set[tuple[str, bool]]  # (prefix, open: the whole item matched exactly this string)
+
+
+def _expand_seq(items: list[Any], k: int) -> _Res:
+    cur: _Res = {("", True)}
+    for item in items:
+        if all(not o or len(s) >= k for s, o in cur):
+            break
+        ext = _expand_item(item, k)
+        nxt: _Res = set()
+        for s, o in cur:
+            if not o or len(s) >= k:
+                nxt.add((s[:k], False))
+                continue
+            for t, o2 in ext:
+                u = s + t
+                nxt.add((u[:k], False) if len(u) >= k else (u, o2))
+        cur = nxt
+    return cur
+
+
+def _expand_item(item: Any, k: int) -> _Res:
+    op, av = item
+    if op is _C.LITERAL:
+        return {(chr(av), True)}
+    if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+        return {("", True)}  # zero-width
+    if op is _C.IN:
+        chars: list[str] = []
+        for sub_op, sub_av in av:
+            if sub_op is _C.LITERAL:
+                chars.append(chr(sub_av))
+            elif sub_op is _C.CATEGORY and sub_av is _C.CATEGORY_DIGIT:
+                chars.append(_DIGIT)
+            elif sub_op is _C.RANGE and sub_av[1] - sub_av[0] < _SMALL_SET:
+                chars.extend(chr(c) for c in range(sub_av[0], sub_av[1] + 1))
+            else:  # NEGATE, CATEGORY (\w, \s, \d), big ranges
+                return {("", False)}
+        if len(chars) > _SMALL_SET:
+            return {("", False)}
+        return {(ch, True) for ch in chars}
+    if op in (_C.NOT_LITERAL, _C.ANY):
+        return {("", False)}
+    if op is _C.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _Unknown
+        return _expand_seq(list(sub), k)
+    if op is _C.BRANCH:
+        out: _Res = set()
+        for alt in av[1]:
+            out |= _expand_seq(list(alt), k)
+        return out
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+        lo, hi, sub = av
+        once = _expand_seq(list(sub), k)
+        res: _Res = set()
+        cur: _Res = {("", True)}
+        count = 0
+        while True:
+            if count >= lo:
+                res |= cur
+            if count >= hi:
+                break
+            if count > k + 1 or all(not o or len(s) >= k for s, o in cur):
+                # nothing left to learn (or sub can match empty): what we have is a prefix
+                res |= {(s[:k], False) for s, _ in cur}
+                break
+            nxt: _Res = set()
+            for s, o in cur:
+                if not o or len(s) >= k:
+                    nxt.add((s[:k], False))
+                    continue
+                for t, o2 in once:
+                    u = s + t
+                    nxt.add((u[:k], False) if len(u) >= k else (u, o2))
+            cur = nxt
+            count += 1
+        return res
+    raise _Unknown
 
 
 _CLAUSE = re.compile(r"[.!?;,]| but | mais | aber | pero ")

@@ -15,7 +15,7 @@ from .lexicons import Lexicon
 from .linear import LinearModel
 from .paths import MODEL_DIR
 from .result import TriageResult
-from .text import explain_grams, featurise_batch, featurise_parts
+from .text import featurise_batch, featurise_explain
 
 TOPIC_MIN_CONFIDENCE = 0.25
 _META_NAMES = {
@@ -51,7 +51,7 @@ class KeywordTopics:
 
     def predict(self, text: str) -> tuple[str, float, list[str]]:
         low = Lexicon.prepare(text[:5000])
-        hits = {t: self.lex.find(low, t) for t in self.lex.compiled}
+        hits = self.lex.find_all(low)  # every topic, one scan
         best = max(self.order, key=lambda t: len(hits.get(t, [])))
         n = len(hits.get(best, []))
         if n == 0:
@@ -114,14 +114,14 @@ class Triager:
         full = f"{subject.strip()}\n{text}" if subject and subject.strip() else text
         a = rules.analyse(full)
         extras = rules.kind_extras(a)
-        idx, val, n_base, n_word = featurise_parts(full, extras)
+        idx, val, n_base, n_word, names = featurise_explain(full, extras)
         probs = self.kind_model.proba(idx, val)
-        return self._finish(full, a, extras, idx, val, n_base, n_word, probs)
+        return self._finish(full, a, idx, val, n_base, n_word, names, probs)
 
     def triage_batch(self, texts: Sequence[str]) -> list[TriageResult]:
         analyses = [rules.analyse(t) for t in texts]
         extras = [rules.kind_extras(a) for a in analyses]
-        parts = [featurise_parts(t, x) for t, x in zip(texts, extras, strict=True)]
+        parts = [featurise_explain(t, x) for t, x in zip(texts, extras, strict=True)]
         indptr = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p[0]) for p in parts], out=indptr[1:])
         if parts:
@@ -130,10 +130,7 @@ class Triager:
         else:
             indices, data = np.zeros(0, np.int32), np.zeros(0, np.float32)
         probs = self.kind_model.proba_batch(indptr, indices, data)
-        return [
-            self._finish(t, analyses[i], extras[i], *parts[i], probs[i])
-            for i, t in enumerate(texts)
-        ]
+        return [self._finish(t, analyses[i], *parts[i], probs[i]) for i, t in enumerate(texts)]
 
     def kind_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Kind probabilities only (columns in ``self.kind_model.classes`` order)."""
@@ -145,11 +142,11 @@ class Triager:
         self,
         text: str,
         a: rules.Analysis,
-        extras: list[str],
         idx: np.ndarray,
         val: np.ndarray,
         n_base: int,
         n_word: int,
+        names: Mapping[int, str],
         probs: np.ndarray,
     ) -> TriageResult:
         reasons: dict[str, list[str]] = {}
@@ -157,10 +154,10 @@ class Triager:
         kind = self._kinds[k]
         conf = float(probs[k])
         found_flags, flag_why = rules.flags(a)
-        names = explain_grams(text, extras)
         # explanations use word-level features (word n-grams, meta and lexicon tokens)
-        sel = np.r_[0:n_word, n_base : len(idx)]
-        kind_why = self._explain(self.kind_model, names, idx[sel], val[sel], k)
+        sel_idx = np.concatenate((idx[:n_word], idx[n_base:]))
+        sel_val = np.concatenate((val[:n_word], val[n_base:]))
+        kind_why = self._explain(self.kind_model, names, sel_idx, sel_val, k)
         # rules that override the statistical kind
         neg_words = sum(len(a.hits[c]) for c in ("anger", "frustration", "disappointment"))
         risk = [f for f in ("legal", "leaving", "safety", "public") if f in found_flags]
@@ -219,7 +216,7 @@ class Triager:
         return "inquiry", 0.25, ["no words: default"]
 
     def _topic(
-        self, text: str, idx: np.ndarray, val: np.ndarray, names: dict[int, str], n_word: int
+        self, text: str, idx: np.ndarray, val: np.ndarray, names: Mapping[int, str], n_word: int
     ) -> tuple[str, float, list[str]]:
         if self.keyword_topics is not None:
             return self.keyword_topics.predict(text)
@@ -238,7 +235,7 @@ class Triager:
     @staticmethod
     def _explain(
         model: LinearModel,
-        names: dict[int, str],
+        names: Mapping[int, str],
         idx: np.ndarray,
         val: np.ndarray,
         cls: int,
@@ -249,10 +246,10 @@ class Triager:
         contrib = model.contributions(idx, val, cls)
         top = np.argsort(-contrib)[: n * 6]
         out: list[str] = []
-        for j in top:
-            if contrib[j] <= 0:
+        for c, i in zip(contrib[top].tolist(), idx[top].tolist(), strict=True):
+            if c <= 0:
                 break
-            g = names.get(int(idx[j]))
+            g = names.get(i)
             if g is None or g in _STOP_GRAMS:
                 continue
             g = _META_NAMES.get(g, g)
