@@ -27,8 +27,10 @@ lint: $(BIN)/cherish
 	$(BIN)/ruff check src tests bench
 	bash scripts/mypy.sh
 
+## Quick benchmarks (see bench/README.md for the large ones: 1M cases, 50k-customer radar)
 bench: $(BIN)/cherish
-	$(BIN)/python bench/run_all.py
+	taskset -c 0 $(BIN)/python bench/bench_triage.py
+	$(BIN)/python bench/bench_intake.py --paths direct,concurrent --n 300 --runs 3
 
 clean:
 	rm -rf $(VENV) var

@@ -2,13 +2,17 @@
 
 Builds (or reuses) a SQLite database with N cases under bench/out/desk-<N>/, then times real
 requests through Django's test Client (URL routing, middleware, views, templates, panels)
-and prints p50/p95 per scenario.
+and prints p50/p95 per scenario, then the case page part by part (each partial and each
+other app's panel rendered alone, with its queries).
 
     .venv/bin/python bench/bench_desk.py --cases 100000
-    .venv/bin/python bench/bench_desk.py                      # 1,000,000 cases (minutes)
+    .venv/bin/python bench/bench_desk.py                      # 1,000,000 cases (~3.5 min build)
+    .venv/bin/python bench/bench_desk.py --cases 1000000 --build-only
 
-Building is resumable: batches commit one at a time, and a rerun continues from the number
-of cases already there. Customers are ~N/5; each case has 2-3 messages and 4-5 events.
+The data set is deterministic for --cases/--seed and written with the sqlite3 module
+(executemany, synchronous=OFF, secondary indexes rebuilt after the load). Customers are N/5;
+each case has 2-3 messages and 4-5 events. A finished build is marked by built.json and
+reused; an unfinished one is rebuilt from scratch. See bench/README.md for figures.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -165,201 +170,280 @@ def configure(n_cases: int) -> Path:
     return out
 
 
-def build(n_cases: int, batch: int, seed: int) -> None:
+class Table:
+    """Raw INSERTs for one model: the listed columns vary per row, every other column gets
+    the model field's default as an SQL literal (so a new column with a default needs no
+    change here)."""
+
+    def __init__(self, model: Any, varying: list[str]) -> None:
+        from django.db import connection
+
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        unknown = set(varying) - set(fields)
+        if unknown:
+            raise SystemExit(f"{model.__name__}: no such columns {unknown}")
+        columns, values = [], []
+        for attname, field in fields.items():
+            columns.append(f'"{field.column}"')
+            if attname in varying:
+                values.append("?")
+                continue
+            default = field.get_default()
+            if default is None and not field.null:
+                raise SystemExit(f"{model.__name__}.{attname} needs a value in the bench builder")
+            values.append(_literal(field.get_db_prep_save(default, connection)))
+        order = [a for a in fields if a in varying]
+        if order != varying:
+            raise SystemExit(f"{model.__name__}: list varying columns in model order: {order}")
+        self.sql = (
+            f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
+            f"VALUES ({', '.join(values)})"
+        )
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    if not isinstance(value, str):
+        value = str(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ts(moment: dt.datetime) -> str:
+    """A datetime as Django's SQLite backend stores it (naive UTC)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _reference(case_id: int) -> str:
+    """A unique, random-looking reference for each id (a bijection on 30^6 values)."""
+    from cherish.core.references import ALPHABET, LENGTH, PREFIX
+
+    space = len(ALPHABET) ** LENGTH
+    value = (case_id * 40_353_607 + 12_345_678) % space  # 7^9, coprime with 2, 3 and 5
+    symbols = []
+    for _ in range(LENGTH):
+        value, digit = divmod(value, len(ALPHABET))
+        symbols.append(ALPHABET[digit])
+    return PREFIX + "".join(symbols)
+
+
+def build(out: Path, n_cases: int, seed: int) -> None:
+    """Write the data set with the sqlite3 module directly (executemany, synchronous=OFF,
+    secondary indexes dropped during the load and recreated after), then rebuild the
+    full-text tables. Deterministic for a given --cases and --seed. A finished build writes
+    built.json; an unfinished one is thrown away and started again."""
+    import json
+    import sqlite3
+
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
 
     from cherish.cases.models import Case, CaseEvent, Message
-    from cherish.cases.search import ensure_search_schema
-    from cherish.core.references import new_reference
+    from cherish.cases.search import SQLITE_SCHEMA, ensure_search_schema
     from cherish.customers.models import ContactPoint, Customer
     from cherish.staff.actions import create_staff
     from cherish.staff.models import AssignmentRule, Staff, Team
 
+    db = out / "cherish.sqlite3"
+    marker = out / "built.json"
+    wanted = {"cases": n_cases, "seed": seed, "builder": 2}
+    if db.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
+        print(f"reusing {db}")
+        return
+    connection.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # the manifest pages need
-    if not Staff.objects.exists():
-        teams = [Team.objects.create(name="Care North"), Team.objects.create(name="Care South")]
-        for i in range(20):
-            create_staff(
-                username=f"agent{i}",
-                password="bench-password-123",
-                display_name=f"{FIRST[i]} {LAST[-i - 1]}",
-                team=teams[i % 2],
-            )
-        AssignmentRule.objects.create(kind="complaint", team=teams[0])
-    staff = list(Staff.objects.select_related("team").order_by("id"))
+    teams = [Team.objects.create(name="Care North"), Team.objects.create(name="Care South")]
+    for i in range(20):
+        create_staff(
+            username=f"agent{i}",
+            password="bench-password-123",
+            display_name=f"{FIRST[i]} {LAST[-i - 1]}",
+            team=teams[i % 2],
+        )
+    AssignmentRule.objects.create(kind="complaint", team=teams[0])
+    staff = [(s.pk, s.team_id, s.display_name) for s in Staff.objects.order_by("id")]
+    customers_t = Table(Customer, ["id", "name", "created_at", "updated_at"])
+    points_t = Table(ContactPoint, ["id", "customer_id", "kind", "value", "created_at"])
+    cases_t = Table(
+        Case,
+        [
+            "id", "reference", "customer_id", "kind", "stage", "is_open", "severity",
+            "priority", "badges", "at_risk", "channel", "subject", "owner_id", "team_id",
+            "created_at", "updated_at", "last_inbound_at", "closed_at", "message_count",
+        ],
+    )  # fmt: skip
+    messages_t = Table(
+        Message, ["id", "case_id", "direction", "channel", "author_id", "body_text", "created_at"]
+    )
+    events_t = Table(
+        CaseEvent, ["id", "case_id", "customer_id", "type", "actor_id", "data", "created_at"]
+    )
+    connection.close()
 
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("PRAGMA journal_mode=DELETE")
+    for pragma in (
+        "journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
+        "cache_size=-1000000", "temp_store=MEMORY", "foreign_keys=OFF",
+    ):  # fmt: skip
+        raw.execute(f"PRAGMA {pragma}")
+    tables = ("customers_customer", "customers_contactpoint", "cases_case", "cases_message",
+              "cases_caseevent")  # fmt: skip
+    marks = ",".join("?" * len(tables))
+    indexes = raw.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+    triggers = raw.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+    for name, _ in indexes:
+        raw.execute(f'DROP INDEX "{name}"')
+    for name, _ in triggers:
+        raw.execute(f'DROP TRIGGER "{name}"')
+
+    base = dt.datetime(2023, 1, 1)
     n_customers = max(n_cases // 5, 1)
-    have_customers = Customer.objects.count()
-    rng = random.Random(seed + have_customers)
-    started = time.perf_counter()
-    while have_customers < n_customers:
-        size = min(batch, n_customers - have_customers)
-        with transaction.atomic():
-            first_id = have_customers + 1
-            people = [
-                Customer(
-                    id=first_id + i,
-                    name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                )
-                for i in range(size)
-            ]
-            Customer.objects.bulk_create(people)
-            points = []
-            for person in people:
-                points.append(
-                    ContactPoint(customer=person, kind="email", value=f"c{person.id}@example.com")
-                )
-                if person.id % 2 == 0:
-                    points.append(
-                        ContactPoint(
-                            customer=person, kind="phone", value=f"+4477009{person.id:05d}"[:13]
-                        )
-                    )
-            ContactPoint.objects.bulk_create(points, ignore_conflicts=True)
-        have_customers += size
-        print(f"\rcustomers {have_customers:,}/{n_customers:,}", end="", flush=True)
-    print()
+    rng = random.Random(seed)
+    raw.execute("BEGIN")
+    point_id = 0
+    for chunk in range(0, n_customers, 50_000):
+        people, points = [], []
+        for cid in range(chunk + 1, min(chunk + 50_000, n_customers) + 1):
+            joined = _ts(base + dt.timedelta(minutes=cid))
+            people.append((cid, f"{rng.choice(FIRST)} {rng.choice(LAST)}", joined, joined))
+            point_id += 1
+            points.append((point_id, cid, "email", f"c{cid}@example.com", joined))
+            if cid % 2 == 0:
+                point_id += 1
+                points.append((point_id, cid, "phone", f"+447{cid:09d}", joined))
+        raw.executemany(customers_t.sql, people)
+        raw.executemany(points_t.sql, points)
+    raw.execute("COMMIT")
+    print(f"customers {n_customers:,} in {time.perf_counter() - started:.0f}s", flush=True)
 
-    have = Case.objects.count()
-    references = set(Case.objects.values_list("reference", flat=True)) if have else set()
-    rng = random.Random(seed * 7919 + have)
-    base = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
     span_s = 3 * 365 * 24 * 3600
     kinds = ["complaint"] * 55 + ["inquiry"] * 30 + ["compliment"] * 8 + ["suggestion"] * 7
     open_stages = ["received", "acknowledged", "listening", "responding", "recovering", "waiting"]
     severities = ["low"] * 10 + ["normal"] * 70 + ["high"] * 15 + ["critical"] * 5
     priority = {"low": 0, "normal": 10, "high": 20, "critical": 30}
     channels = ["web"] * 40 + ["email"] * 50 + ["api"] * 5 + ["phone"] * 5
-    next_message_id = (
-        Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    ) + 1
-    while have < n_cases:
-        size = min(batch, n_cases - have)
+    opened_data = {(c, k): json.dumps({"channel": c, "kind": k}) for c in set(channels)
+                   for k in set(kinds)}  # fmt: skip
+    message_id = event_id = 0
+    chunk_size = 20_000
+    cases_started = time.perf_counter()
+    for chunk in range(0, n_cases, chunk_size):
         cases, messages, events = [], [], []
-        for i in range(size):
-            case_id = have + i + 1
-            reference = new_reference()
-            while reference in references:
-                reference = new_reference()
-            references.add(reference)
+        for case_id in range(chunk + 1, min(chunk + chunk_size, n_cases) + 1):
             created = base + dt.timedelta(seconds=int(span_s * case_id / n_cases))
             is_open = rng.random() < 0.3
             owner = None if (is_open and rng.random() < 0.02) else rng.choice(staff)
             severity = rng.choice(severities)
             badges = [b for b in BADGES if rng.random() < 0.03]
             kind = rng.choice(kinds)
+            channel = rng.choice(channels)
             problem = rng.choice(PROBLEMS)
             updated = created + dt.timedelta(hours=rng.randint(1, 400))
-            cases.append(
-                Case(
-                    id=case_id,
-                    reference=reference,
-                    customer_id=rng.randint(1, n_customers),
-                    kind=kind,
-                    stage=rng.choice(open_stages) if is_open else "closed",
-                    is_open=is_open,
-                    severity=severity,
-                    priority=priority[severity] + (5 if badges else 0),
-                    badges=badges,
-                    at_risk=is_open and ("leaving" in badges or rng.random() < 0.02),
-                    channel=rng.choice(channels),
-                    subject=problem.capitalize()[:120],
-                    owner=owner,
-                    team=owner.team if owner else None,
-                    created_at=created,
-                    updated_at=updated,
-                    last_inbound_at=created,
-                    closed_at=None if is_open else updated,
-                    message_count=0,
-                )
-            )
-        for case in cases:
-            words = f"Hello, {case.subject.lower()}. " + " ".join(rng.sample(EXTRAS, 2))
+            customer_id = rng.randint(1, n_customers)
+            subject = problem.capitalize()[:120]
+            words = f"Hello, {subject.lower()}. " + " ".join(rng.sample(EXTRAS, 2))
             if rng.random() < 0.001:
                 words += f" It reminded me of a {rng.choice(RARE_WORDS)}."
-            bodies = [("in", words, None)]
-            bodies.append(("out", rng.choice(REPLIES), case.owner))
+            author = owner[0] if owner else None
+            bodies = [("in", words, None), ("out", rng.choice(REPLIES), author)]
             if rng.random() < 0.5:
-                bodies.append(
-                    ("note", "Checked the order history and the courier log.", case.owner)
+                bodies.append(("note", "Checked the order history and the courier log.", author))
+            created_s = _ts(created)
+            cases.append(
+                (
+                    case_id, _reference(case_id), customer_id, kind,
+                    rng.choice(open_stages) if is_open else "closed", is_open, severity,
+                    priority[severity] + (5 if badges else 0), json.dumps(badges),
+                    is_open and ("leaving" in badges or rng.random() < 0.02), channel, subject,
+                    author, owner[1] if owner else None, created_s, _ts(updated), created_s,
+                    None if is_open else _ts(updated), len(bodies),
                 )
-            case.message_count = len(bodies)
-            customer_id = case.customer_id
-            events.append(
-                CaseEvent(
-                    case=case,
-                    customer_id=customer_id,
-                    type="case.opened",
-                    data={"channel": case.channel, "kind": case.kind},
-                    created_at=case.created_at,
-                )
-            )
-            for n, (direction, body, author) in enumerate(bodies):
-                at = case.created_at + dt.timedelta(minutes=30 * n)
-                messages.append(
-                    Message(
-                        id=next_message_id,
-                        case=case,
-                        direction=direction,
-                        channel=case.channel,
-                        author=author,
-                        body_text=body,
-                        created_at=at,
-                    )
-                )
-                events.append(
-                    CaseEvent(
-                        case=case,
-                        customer_id=customer_id,
-                        type="message.added",
-                        actor=author,
-                        data={
-                            "message_id": next_message_id,
-                            "direction": direction,
-                            "channel": case.channel,
-                            "excerpt": body[:160],
-                        },
-                        created_at=at,
-                    )
-                )
-                next_message_id += 1
+            )  # fmt: skip
+            event_id += 1
+            events.append((event_id, case_id, customer_id, "case.opened", None,
+                           opened_data[channel, kind], created_s))  # fmt: skip
+            for n, (direction, body, by) in enumerate(bodies):
+                at = _ts(created + dt.timedelta(minutes=30 * n))
+                message_id += 1
+                messages.append((message_id, case_id, direction, channel, by, body, at))
+                event_id += 1
+                data = {"message_id": message_id, "direction": direction, "channel": channel,
+                        "excerpt": body[:160]}  # fmt: skip
+                events.append((event_id, case_id, customer_id, "message.added", by,
+                               json.dumps(data), at))  # fmt: skip
                 if n == 0:
-                    events.append(
-                        CaseEvent(
-                            case=case,
-                            customer_id=customer_id,
-                            type="case.owner_assigned",
-                            data={
-                                "owner_id": case.owner.pk if case.owner else None,
-                                "owner_name": case.owner.display_name if case.owner else "",
-                                "rule": "round_robin",
-                            },
-                            created_at=at,
-                        )
-                    )
-        with transaction.atomic():
-            Case.objects.bulk_create(cases)
-            Message.objects.bulk_create(messages)
-            CaseEvent.objects.bulk_create(events)
-        have += size
-        rate = have / max(time.perf_counter() - started, 1e-9)
-        print(f"\rcases {have:,}/{n_cases:,} ({rate:,.0f}/s)", end="", flush=True)
+                    event_id += 1
+                    data = {"owner_id": author, "owner_name": owner[2] if owner else "",
+                            "rule": "round_robin"}  # fmt: skip
+                    events.append((event_id, case_id, customer_id, "case.owner_assigned", None,
+                                   json.dumps(data), at))  # fmt: skip
+        raw.execute("BEGIN")
+        raw.executemany(cases_t.sql, cases)
+        raw.executemany(messages_t.sql, messages)
+        raw.executemany(events_t.sql, events)
+        raw.execute("COMMIT")
+        done = min(chunk + chunk_size, n_cases)
+        rate = done / max(time.perf_counter() - cases_started, 1e-9)
+        print(f"\rcases {done:,}/{n_cases:,} ({rate:,.0f}/s)", end="", flush=True)
     print()
     t = time.perf_counter()
-    if ensure_search_schema():
-        print(f"full-text index built in {time.perf_counter() - t:.1f}s")
+    for _, sql in indexes:
+        raw.execute(sql)
+    print(f"indexes rebuilt in {time.perf_counter() - t:.0f}s", flush=True)
+    for name, sql in triggers:
+        if name not in SQLITE_SCHEMA:  # the full-text triggers come back with the rebuild below
+            raw.execute(sql)
+    raw.execute("PRAGMA locking_mode=NORMAL")
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.close()
+    t = time.perf_counter()
+    ensure_search_schema()
+    print(f"full-text tables built in {time.perf_counter() - t:.0f}s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    marker.write_text(json.dumps(wanted))
+    print(f"built in {time.perf_counter() - started:.0f}s")
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+class SqlTimer:
+    """Adds up the time spent executing SQL (microsecond clock; Django's own query log
+    rounds each query to a whole millisecond)."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms += (time.perf_counter() - t) * 1000
 
 
 def measure(requests: int, seed: int) -> list[tuple[str, float, float, float, float, float]]:
@@ -419,15 +503,17 @@ def measure(requests: int, seed: int) -> list[tuple[str, float, float, float, fl
             client.get(url_for(i))
         timings = []
         sql_ms = []
+        timer = SqlTimer()
         queries = 0
         for i in range(requests):
             url = url_for(i)
-            with CaptureQueriesContext(connection) as ctx:
+            timer.ms = 0.0
+            with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(timer):
                 t = time.perf_counter()
                 response = client.get(url)
                 timings.append((time.perf_counter() - t) * 1000)
             queries += len(ctx.captured_queries)
-            sql_ms.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
+            sql_ms.append(timer.ms)
             if response.status_code != 200:
                 raise SystemExit(f"{label}: {url} answered {response.status_code}")
         results.append(
@@ -444,10 +530,100 @@ def measure(requests: int, seed: int) -> list[tuple[str, float, float, float, fl
     return results
 
 
+def case_page_parts(requests: int, seed: int) -> list[tuple[str, float, float, float]]:
+    """Where the case page's time goes: the view's context (its queries) and each part of
+    the page rendered on its own (the included partials and the other apps' panels, each
+    with the queries it runs), over the same open cases. (label, p50, p95, queries)."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+    from django.template import Template
+    from django.template.loader import get_template
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from cherish.cases.access import access_case
+    from cherish.cases.models import Case
+    from cherish.cases.views import _case_context
+    from cherish.staff.models import Staff
+
+    rng = random.Random(seed + 1)
+    agent = Staff.objects.select_related("user").order_by("id").first()
+    assert agent is not None
+    max_id = Case.objects.order_by("-id").values_list("id", flat=True).first() or 1
+    refs = list(
+        Case.objects.filter(is_open=True, id__gte=rng.randint(1, max_id // 2)).values_list(
+            "reference", flat=True
+        )[:requests]
+    )
+    factory = RequestFactory()
+
+    def fresh(ref: str) -> tuple[Any, dict[str, Any]]:
+        request = factory.get(f"/desk/cases/{ref}/")
+        request.user = agent.user if agent else AnonymousUser()
+        case = access_case(agent, ref)
+        context = _case_context(case, agent)
+        context["show_handoff"] = False
+        return request, context
+
+    parts: list[tuple[str, Any]] = [
+        ("page template, all of it", get_template("cases/case_detail.html")),
+        ("  partial: case header", get_template("cases/partials/case_header.html")),
+        ("  partial: conversation + forms", get_template("cases/partials/case_work.html")),
+        ("  partial: customer timeline", get_template("cases/partials/customer_timeline.html")),
+    ]
+    for library, tag in (
+        ("customer_panels", "customer_key_facts"),
+        ("triage_panels", "triage_panel"),
+        ("care_panels", "care_panel"),
+    ):
+        source = "{% load " + library + " %}{% " + tag + " case %}"
+        parts.append((f"  panel: {tag}", _template(Template(source))))
+    rows = []
+    timings: list[float] = []
+    queries = 0
+    for ref in refs:
+        with CaptureQueriesContext(connection) as ctx:
+            t = time.perf_counter()
+            fresh(ref)
+            timings.append((time.perf_counter() - t) * 1000)
+        queries += len(ctx.captured_queries)
+    rows.append(
+        ("view: access + context (queries)", statistics.median(timings),
+         percentile(timings, 95), queries / len(refs))
+    )  # fmt: skip
+    for label, template in parts:
+        timings, queries = [], 0
+        for i, ref in enumerate(refs):
+            request, context = fresh(ref)
+            with CaptureQueriesContext(connection) as ctx:
+                t = time.perf_counter()
+                template.render(context, request)
+                elapsed = (time.perf_counter() - t) * 1000
+            if i >= 5:  # the first few warm the template cache
+                timings.append(elapsed)
+                queries += len(ctx.captured_queries)
+        rows.append(
+            (label, statistics.median(timings), percentile(timings, 95),
+             queries / max(len(timings), 1))
+        )  # fmt: skip
+    return rows
+
+
+def _template(template: Any) -> Any:
+    """A django.template.Template that renders like a backend template (dict + request)."""
+
+    class Wrapped:
+        def render(self, context: dict[str, Any], request: Any) -> str:
+            from django.template import RequestContext
+
+            return template.render(RequestContext(request, context))
+
+    return Wrapped()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--build-only", action="store_true")
@@ -455,7 +631,7 @@ def main() -> None:
 
     out = configure(args.cases)
     t = time.perf_counter()
-    build(args.cases, args.batch, args.seed)
+    build(out, args.cases, args.seed)
     print(f"database ready in {time.perf_counter() - t:.0f}s: {out / 'cherish.sqlite3'}")
     if args.build_only:
         return
@@ -476,6 +652,10 @@ def main() -> None:
         print(f"{label:34} {p50:8.1f} {p95:8.1f} {worst:8.1f} {sql95:8.1f} {queries:8.1f}")
     print("\n(p95 SQL: the 95th percentile of the time spent in the database per request;")
     print(" the rest is Python: middleware, view, templates, panels.)")
+    print(f"\ncase page, part by part ({args.requests} open cases; each part rendered alone):")
+    print(f"{'part':40} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for label, p50, p95, queries in case_page_parts(args.requests, args.seed):
+        print(f"{label:40} {p50:8.1f} {p95:8.1f} {queries:8.1f}")
 
 
 if __name__ == "__main__":

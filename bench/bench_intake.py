@@ -1,29 +1,49 @@
-"""Durable complaints per second through the intake path, and through real SMTP.
+"""Durable complaints per second through the intake path: direct, concurrent, SMTP and HTTP.
 
 Each complaint is committed (raw material first, then customer, case, message, events and the
-queued follow-on task row) before it counts, exactly as in production: SQLite in WAL mode, the
-database task backend, a fresh data directory under bench/out/intake-<pid>/.
+queued follow-on task row) before it counts, exactly as in production: SQLite in WAL mode
+(or PostgreSQL with CHERISH_DATABASE_URL), the database task backend, a fresh data directory
+under bench/out/intake-<pid>/.
 
-    .venv/bin/python bench/bench_intake.py                  # 300 complaints x 5 runs per path
-    .venv/bin/python bench/bench_intake.py --n 1000 --runs 3 --clients 4
+    .venv/bin/python bench/bench_intake.py                         # every path, 300 x 5 runs
+    .venv/bin/python bench/bench_intake.py --paths direct --n 500 --runs 5
+    .venv/bin/python bench/bench_intake.py --paths concurrent,http --procs 4
+    CHERISH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cherish_bench \\
+        .venv/bin/python bench/bench_intake.py                     # the same on PostgreSQL
 
 Paths:
-- ``direct``: intake.actions.store_raw + receive_contact (what the web form and API call);
-- ``smtp``: smtplib → Cherish's aiosmtpd listener → store raw bytes → parse → receive_contact,
-  each message answered 250 only after its commit; ``--clients`` senders in parallel.
+- ``direct``: intake.actions.store_raw + receive_contact in one process, one after another
+  (what the web form and the API call). Also reports CPU milliseconds per complaint, a
+  figure that does not depend on how loaded the machine is.
+- ``concurrent``: the same from ``--procs`` processes at once (SQLite serialises writers:
+  IMMEDIATE transactions queue on busy_timeout; PostgreSQL locks the team row).
+- ``smtp``: smtplib → Cherish's aiosmtpd listener → store raw bytes (fsynced file) → parse →
+  receive_contact, each message answered 250 only after its commit; ``--clients`` senders.
+- ``http``: a real ``cherish serve --no-worker --no-smtp`` (gunicorn, 2 workers x 4 threads)
+  and ``--procs`` client processes each POSTing the public form /complain/ (CSRF token, rate
+  limit counted in the database cache, 302 to the thanks page) over keep-alive HTTP/1.1.
+  The end-to-end figure a customer-facing site would see. The public rate limit is raised
+  for the bench through CHERISH_PUBLIC_RATE_LIMIT.
+
+Every figure is a median over ``--runs`` runs, with min and max; print ``uptime`` next to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import multiprocessing as mp
 import os
+import re
 import shutil
 import smtplib
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -37,17 +57,27 @@ TEXT = (
 )
 
 
-def setup(out: Path) -> None:
+def environment(out: Path) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "cherish.settings"
     os.environ["CHERISH_DATA_DIR"] = str(out)
     os.environ.setdefault("CHERISH_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ["CHERISH_LOG_LEVEL"] = "WARNING"
+    os.environ["CHERISH_PUBLIC_RATE_LIMIT"] = str(10**9)
+
+
+def setup(out: Path) -> None:
+    environment(out)
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    from django.db import connection
+
+    if connection.vendor != "sqlite":  # a named bench database: start from empty tables
+        call_command("flush", interactive=False, verbosity=0)
     from cherish.staff.actions import create_staff
     from cherish.staff.models import Team
 
@@ -56,24 +86,60 @@ def setup(out: Path) -> None:
         create_staff(username=f"agent{i}", password="x" * 20, display_name=f"Agent {i}", team=team)
 
 
-def run_direct(n: int, offset: int) -> float:
+def submit(k: int) -> None:
     from cherish.intake.actions import Contact, receive_contact, store_raw
 
+    payload = {"name": f"Customer {k}", "email": f"c{k}@example.com", "text": TEXT.format(n=k)}
+    raw = store_raw("web", payload=payload)
+    receive_contact(
+        Contact(channel="web", text=payload["text"], name=payload["name"], email=payload["email"]),
+        raw=raw,
+    )
+
+
+def run_direct(n: int, offset: int) -> tuple[float, float]:
+    """(complaints per second, CPU milliseconds per complaint)."""
+    cpu = time.process_time()
     started = time.perf_counter()
     for i in range(n):
-        k = offset + i
-        payload = {"name": f"Customer {k}", "email": f"c{k}@example.com", "text": TEXT.format(n=k)}
-        raw = store_raw("web", payload=payload)
-        receive_contact(
-            Contact(
-                channel="web",
-                text=payload["text"],
-                name=payload["name"],
-                email=payload["email"],
-            ),
-            raw=raw,
-        )
-    return n / (time.perf_counter() - started)
+        submit(offset + i)
+    elapsed = time.perf_counter() - started
+    return n / elapsed, (time.process_time() - cpu) * 1000 / n
+
+
+def _concurrent_child(offset: int, n: int, barrier: object, done: object) -> None:
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection across fork
+    barrier.wait()  # type: ignore[attr-defined]
+    for i in range(n):
+        submit(offset + i)
+    connections.close_all()
+    done.put(time.perf_counter())  # type: ignore[attr-defined]
+
+
+def run_concurrent(n: int, offset: int, procs: int) -> float:
+    from django.db import connections
+
+    connections.close_all()
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(procs + 1)
+    done = ctx.Queue()
+    per = n // procs
+    children = [
+        ctx.Process(target=_concurrent_child, args=(offset + p * per, per, barrier, done))
+        for p in range(procs)
+    ]
+    for child in children:
+        child.start()
+    barrier.wait()
+    started = time.perf_counter()
+    finished = [done.get() for _ in children]
+    for child in children:
+        child.join()
+        if child.exitcode:
+            raise RuntimeError(f"a submitting process failed (exit {child.exitcode})")
+    return per * procs / (max(finished) - started)
 
 
 def email_bytes(k: int) -> bytes:
@@ -111,47 +177,197 @@ def run_smtp(port: int, n: int, offset: int, clients: int) -> float:
     return per_client * clients / elapsed
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/complain/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "")
+    csrf_cookie = re.search(r"csrftoken=([^;]+)", cookie)
+    csrf_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not csrf_cookie or not csrf_field:
+        raise RuntimeError("no CSRF token on /complain/")
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"csrftoken={csrf_cookie.group(1)}",
+        "Referer": f"http://127.0.0.1:{port}/complain/",
+    }
+    barrier.wait()  # type: ignore[attr-defined]
+    failures = 0
+    for i in range(n):
+        k = offset + i
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": csrf_field.group(1),
+                "text": TEXT.format(n=k),
+                "name": f"Web customer {k}",
+                "email": f"w{k}@example.com",
+                "kind": "complaint",
+                "website": "",
+            }
+        )
+        conn.request("POST", "/complain/", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 302:
+            failures += 1
+    done.put((time.perf_counter(), failures))  # type: ignore[attr-defined]
+
+
+def run_http(port: int, n: int, offset: int, procs: int) -> float:
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(procs + 1)
+    done = ctx.Queue()
+    per = n // procs
+    children = [
+        ctx.Process(target=_http_child, args=(port, offset + p * per, per, barrier, done))
+        for p in range(procs)
+    ]
+    for child in children:
+        child.start()
+    barrier.wait()
+    started = time.perf_counter()
+    results = [done.get() for _ in children]
+    for child in children:
+        child.join()
+    failures = sum(f for _, f in results)
+    if failures:
+        raise RuntimeError(f"{failures} POSTs were not answered 302")
+    return per * procs / (max(t for t, _ in results) - started)
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cherish",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-worker",
+            "--no-smtp",
+            "--no-migrate",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/complain/")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("cherish serve did not answer within 60 s")
+
+
+def summary(label: str, figures: list[float], runs: int, n: int, unit: str = "complaints/s") -> str:
+    return (
+        f"{label}: median {statistics.median(figures):.0f} {unit} over {runs} runs of {n}"
+        f" (min {min(figures):.0f}, max {max(figures):.0f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="complaints per run")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--paths", default="direct,concurrent,smtp,http")
     parser.add_argument("--clients", type=int, default=1, help="parallel SMTP senders")
+    parser.add_argument("--procs", type=int, default=4, help="processes for concurrent/http")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
+    paths = set(args.paths.split(","))
     out = ROOT / "bench" / "out" / f"intake-{os.getpid()}"
     out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    offset = 0
     try:
         setup(out)
         from django.db import connection
 
         from cherish.cases.models import Case
-        from cherish.intake.email.smtp import make_controller
 
-        direct = [run_direct(args.n, r * args.n) for r in range(args.runs)]
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        controller = make_controller("127.0.0.1", port)
-        controller.start()
-        try:
-            base = args.runs * args.n
-            smtp = [
-                run_smtp(port, args.n, base + r * args.n, args.clients) for r in range(args.runs)
+        load = os.getloadavg()
+        if "direct" in paths:
+            results = [run_direct(args.n, offset + r * args.n) for r in range(args.runs)]
+            offset += args.runs * args.n
+            lines.append(
+                summary(
+                    "direct (store_raw + receive_contact)",
+                    [r[0] for r in results],
+                    args.runs,
+                    args.n,
+                )
+                + f"; CPU {statistics.median(r[1] for r in results):.1f} ms/complaint (median)"
+            )
+        if "concurrent" in paths:
+            rates = [
+                run_concurrent(args.n, offset + r * args.n, args.procs) for r in range(args.runs)
             ]
-        finally:
-            controller.stop()
+            offset += args.runs * args.n
+            lines.append(
+                summary(f"direct, {args.procs} processes at once", rates, args.runs, args.n)
+            )
+        if "smtp" in paths:
+            from cherish.intake.email.smtp import make_controller
+
+            port = free_port()
+            controller = make_controller("127.0.0.1", port)
+            controller.start()
+            try:
+                rates = [
+                    run_smtp(port, args.n, offset + r * args.n, args.clients)
+                    for r in range(args.runs)
+                ]
+            finally:
+                controller.stop()
+            offset += args.runs * args.n
+            lines.append(
+                summary(
+                    f"SMTP ({args.clients} client(s), 250 after commit)", rates, args.runs, args.n
+                )
+            )
+        if "http" in paths:
+            connection.close()
+            port = free_port()
+            server = start_server(port)
+            try:
+                rates = [
+                    run_http(port, args.n, offset + r * args.n, args.procs)
+                    for r in range(args.runs)
+                ]
+            finally:
+                server.terminate()
+                server.wait(30)
+            offset += args.runs * args.n
+            lines.append(
+                summary(
+                    f"HTTP POST /complain/ (gunicorn 2x4, {args.procs} client processes)",
+                    rates,
+                    args.runs,
+                    args.n,
+                )
+            )
         total = Case.objects.count()
-        print(f"database: {connection.vendor}; cases written: {total}")
+        end_load = os.getloadavg()
         print(
-            f"direct intake (store_raw + receive_contact): median {statistics.median(direct):.0f}"
-            f" complaints/s over {args.runs} runs of {args.n} (min {min(direct):.0f},"
-            f" max {max(direct):.0f})"
+            f"database: {connection.vendor}; cases written: {total}; CPUs: {os.cpu_count()};"
+            f" load average at start {load[0]:.2f}, at end {end_load[0]:.2f}"
         )
-        print(
-            f"SMTP ({args.clients} client(s), 250 after commit): median "
-            f"{statistics.median(smtp):.0f} complaints/s over {args.runs} runs of {args.n}"
-            f" (min {min(smtp):.0f}, max {max(smtp):.0f})"
-        )
+        for line in lines:
+            print(line)
     finally:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)

@@ -31,6 +31,8 @@ if [ -d "$SHARED_DATA" ]; then
   CHERISH_DATA_DIR="$(mktemp -d)" CHERISH_SHARED_DATA="$SHARED_DATA" \
     $BIN/cherish triage eval >"$EVAL_LOG" 2>&1 &
   EVAL_PID=$!
+  # If the tests fail first, do not leave the evaluation running behind us.
+  trap 'kill "$EVAL_PID" 2>/dev/null || true' EXIT
 fi
 
 echo "== tests on SQLite"

@@ -22,7 +22,10 @@ def _fresh_cache() -> None:
     # Rate-limit and login-throttle counters live in the cache; each test starts clean.
     from django.core.cache import cache
 
+    from cherish.outbox.actions import forget_subscriptions
+
     cache.clear()
+    forget_subscriptions()
 
 
 @pytest.fixture

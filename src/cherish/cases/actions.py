@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from cherish.cases import events, outgoing
 from cherish.cases.errors import CaseError
@@ -38,12 +39,33 @@ class NewAttachment:
     content: bytes
 
 
-def _team_for(kind: str, channel: str) -> Team | None:
-    rules = AssignmentRule.objects.select_related("team").filter(kind=kind)
-    for rule in rules:
-        if not rule.channel or rule.channel == channel:
-            return rule.team
-    return Team.objects.order_by("id").first()
+def _team_id_for(kind: str, channel: str) -> Coalesce:
+    """SQL for the id of the team that receives a new case of ``kind`` from ``channel``.
+
+    The first assignment rule (by priority) for the kind that names no channel or this
+    channel; without one, the first team created.
+    """
+    rule_team = (
+        AssignmentRule.objects.filter(kind=kind)
+        .filter(Q(channel="") | Q(channel=channel))
+        .order_by("priority", "id")
+        .values("team_id")[:1]
+    )
+    first_team = Team.objects.order_by("id").values("id")[:1]
+    return Coalesce(Subquery(rule_team), Subquery(first_team))
+
+
+def _team_for(kind: str, channel: str, *, lock: bool = False) -> Team | None:
+    teams = Team.objects.select_for_update() if lock else Team.objects.all()
+    return teams.filter(pk=_team_id_for(kind, channel)).first()
+
+
+def _available_staff() -> QuerySet[Staff]:
+    return (
+        Staff.objects.select_related("team")
+        .filter(is_available=True, user__is_active=True)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    )
 
 
 def pick_owner(team: Team | None) -> tuple[Staff | None, str]:
@@ -56,18 +78,35 @@ def pick_owner(team: Team | None) -> tuple[Staff | None, str]:
     IMMEDIATE transaction already holds the database's single write lock, which serialises
     intakes just the same, so the lock query is skipped.) The owner comes with its team.
     """
-    available = Staff.objects.select_related("team").filter(is_available=True, user__is_active=True)
-    next_first = (F("last_assigned_at").asc(nulls_first=True), "id")
+    if team is not None and connection.features.has_select_for_update:
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+    return _pick_owner_locked(team)
+
+
+def _pick_owner_locked(team: Team | None) -> tuple[Staff | None, str]:
     if team is not None:
-        if connection.features.has_select_for_update:
-            Team.objects.select_for_update().filter(pk=team.pk).first()
-        member = available.filter(team=team).order_by(*next_first).first()
+        member = _available_staff().filter(team=team).first()
         if member is not None:
             return member, "round_robin"
         if team.lead_id is not None:
             return team.lead, "team_lead"
-    fallback = available.order_by(*next_first).first()
-    return fallback, "any_available"
+    return _available_staff().first(), "any_available"
+
+
+def _team_and_owner(kind: str, channel: str) -> tuple[Team | None, Staff | None, str]:
+    """The receiving team and the owner pick_owner chooses there, in as few queries as the
+    database allows: on SQLite (no row locks, the write lock is already held) usually one
+    query finds the next member of the rule's team; elsewhere the team row is looked up and
+    locked in one query, then the member is picked."""
+    if not connection.features.has_select_for_update:
+        member = _available_staff().filter(team_id=_team_id_for(kind, channel)).first()
+        if member is not None:
+            return member.team, member, "round_robin"
+        team = _team_for(kind, channel)
+    else:
+        team = _team_for(kind, channel, lock=True)
+    owner, rule = _pick_owner_locked(team)
+    return team, owner, rule
 
 
 def _store_attachments(message: Message, attachments: Iterable[NewAttachment]) -> None:
@@ -157,8 +196,7 @@ def open_case(
     Writes case.opened, message.added and case.owner_assigned.
     """
     at = now()
-    team = _team_for(kind, channel)
-    owner, rule = pick_owner(team)
+    team, owner, rule = _team_and_owner(kind, channel)
     case = _create_with_unique_reference(
         customer=customer,
         kind=kind,

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 from cherish.cases import search
 from cherish.cases.access import visible_cases
@@ -27,6 +30,7 @@ PAGE_SIZE = 50
 # Offsets stay cheap on the inbox indexes up to here; past it, search or filter instead.
 MAX_PAGE = 100
 TIMELINE_LIMIT = 200
+_REFERENCE_SLOT = "CH-000000"
 
 INBOX_VIEWS: dict[str, str] = {
     "mine": "Mine",
@@ -169,6 +173,10 @@ class TimelineItem:
     text: str = ""
     body: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Worked out once here rather than by a tag and two filters per item in the template.
+    url: str = ""  # the other case's desk page (empty for this case)
+    at_iso: str = ""
+    at_text: str = ""
 
 
 def _label(choices: type[Any], value: Any) -> str:
@@ -255,20 +263,26 @@ def customer_timeline(case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Timeli
             Message.objects.filter(pk__in=other_message_ids).values_list("id", "body_text")
         )
     items = []
+    url_pattern = reverse("cases:detail", args=[_REFERENCE_SLOT])
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
         is_message = event.type == "message.added"
+        local = template_localtime(event.created_at)
+        is_other = event.case_id != case.pk
         items.append(
             TimelineItem(
                 at=event.created_at,
                 case_reference=event.case.reference,
-                is_other_case=event.case_id != case.pk,
+                is_other_case=is_other,
                 actor=event.actor.display_name if event.actor else "",
                 kind="message" if is_message else "event",
                 direction=str(data.get("direction", "")) if is_message else "",
                 label=direction_label(str(data.get("direction", ""))) if is_message else "",
                 text=str(data.get("excerpt", "")) if is_message else describe_event(event),
                 body=bodies.get(int(data.get("message_id") or 0), "") if is_message else "",
+                url=url_pattern.replace(_REFERENCE_SLOT, event.case.reference) if is_other else "",
+                at_iso=date_filter(local, "c"),
+                at_text=date_filter(local, "j M Y H:i"),
             )
         )
     return items

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Mapping
 from email.utils import make_msgid
 from typing import Any
@@ -107,8 +108,23 @@ def queue_email(
     return email
 
 
+# Every case event asks who subscribes; most installations have none or a handful. Keep the
+# list per process for a few seconds: a subscription edited in the admin takes effect within
+# SUBSCRIPTIONS_TTL_S everywhere, and intake saves a query per event.
+SUBSCRIPTIONS_TTL_S = 5.0
+_subscriptions: dict[str, Any] = {"until": 0.0, "rows": []}
+
+
+def forget_subscriptions() -> None:
+    _subscriptions.update(until=0.0, rows=[])
+
+
 def active_subscriptions(event_type: str) -> list[WebhookSubscription]:
-    return [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(event_type)]
+    clock = time.monotonic()
+    if clock >= _subscriptions["until"]:
+        _subscriptions["rows"] = list(WebhookSubscription.objects.filter(is_active=True))
+        _subscriptions["until"] = clock + SUBSCRIPTIONS_TTL_S
+    return [s for s in _subscriptions["rows"] if s.wants(event_type)]
 
 
 def queue_webhooks(event_type: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
