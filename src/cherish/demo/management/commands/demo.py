@@ -18,6 +18,7 @@ from cherish.core.clock import now
 from cherish.customers.actions import find_or_create_customer
 from cherish.customers.models import Customer
 from cherish.demo import texts
+from cherish.outbox.models import DeliveryStatus, OutgoingEmail
 from cherish.staff.actions import create_staff
 from cherish.staff.models import AssignmentRule, Role, Staff, Team
 
@@ -36,6 +37,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--customers", type=int, default=N_CUSTOMERS)
+        parser.add_argument("--cases", type=int, default=N_CASES)
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -50,18 +53,18 @@ class Command(BaseCommand):
             self.stdout.write("Demo data is already loaded; nothing to do.")
         else:
             rng = random.Random(options["seed"])
-            self._load(rng)
+            self._load(rng, n_customers=options["customers"], n_cases=options["cases"])
         self.stdout.write(self.style.SUCCESS("\nSign in at http://127.0.0.1:8000/login/ as:"))
         for username, password, what in CREDENTIALS:
             self.stdout.write(f"  {username:<6} password {password:<14} {what}")
         self.stdout.write("Other demo staff (ben, chloe, dev, ema) use the password cherish-demo.")
         self.stdout.write("The public complaint page is http://127.0.0.1:8000/complain/")
 
-    def _load(self, rng: random.Random) -> None:
+    def _load(self, rng: random.Random, *, n_customers: int, n_cases: int) -> None:
         with transaction.atomic():
             staff = self._staff()
-            customers = self._customers(rng)
-            cases = self._cases(rng, customers, staff)
+            customers = self._customers(rng, n_customers)
+            cases = self._cases(rng, customers, staff, n_cases)
         for dotted in EXTRA_LOADERS:
             try:
                 module = importlib.import_module(dotted)
@@ -71,6 +74,10 @@ class Command(BaseCommand):
             if loader is not None:
                 self.stdout.write(f"Loading {dotted} …")
                 loader(cases=cases, customers=customers, staff=staff, rng=rng)
+        # The demo's history includes replies "sent" months ago; they must not go out now to
+        # the example.com customers (or keep a fresh install's worker busy retrying them).
+        discarded, _ = OutgoingEmail.objects.filter(status=DeliveryStatus.PENDING).delete()
+        self.stdout.write(f"Discarded {discarded} e-mails of the demo history from the outbox.")
         self.stdout.write("Reading every message (triage) …")
         call_command("triage", "backfill", stdout=self.stdout)
         self.stdout.write(
@@ -117,9 +124,9 @@ class Command(BaseCommand):
             AssignmentRule.objects.create(kind=kind, team=service)
         return staff
 
-    def _customers(self, rng: random.Random) -> list[Customer]:
+    def _customers(self, rng: random.Random, count: int) -> list[Customer]:
         customers = []
-        for i in range(N_CUSTOMERS):
+        for i in range(count):
             first = rng.choice(texts.FIRST_NAMES)
             last = rng.choice(texts.LAST_NAMES)
             email = f"{first}.{last}.{i}@example.com".lower().replace("'", "")
@@ -142,7 +149,7 @@ class Command(BaseCommand):
         )
 
     def _cases(
-        self, rng: random.Random, customers: list[Customer], staff: list[Staff]
+        self, rng: random.Random, customers: list[Customer], staff: list[Staff], count: int
     ) -> list[Case]:
         kinds = (
             [Kind.COMPLAINT] * 60
@@ -164,7 +171,7 @@ class Command(BaseCommand):
         # A few customers complain often; most once or twice.
         weights = [rng.paretovariate(1.5) for _ in customers]
         current = now()
-        for _ in range(N_CASES):
+        for _ in range(count):
             customer = rng.choices(customers, weights=weights)[0]
             kind = rng.choice(kinds)
             text = self._text(rng, kind, staff)
