@@ -38,6 +38,9 @@ class Command(BaseCommand):
         evaluate = sub.add_parser("eval", help="Print the figures; fail below the recorded floor.")
         evaluate.add_argument("--data", help="Folder of the public data sets (../shared/data).")
         evaluate.add_argument("--no-guard", action="store_true")
+        evaluate.add_argument(
+            "--full", action="store_true", help="Add the 5-fold CFPB topic CV (slow)."
+        )
         backfill = sub.add_parser("backfill", help="Triage inbound messages that have no result.")
         backfill.add_argument("--batch", type=int, default=500)
         backfill.add_argument("--limit", type=int, default=0)
@@ -77,7 +80,7 @@ class Command(BaseCommand):
         data = Path(options["data"]) if options["data"] else shared_data_dir()
         if not data.exists():
             raise CommandError(f"No evaluation data at {data}; pass --data or CHERISH_SHARED_DATA.")
-        figures = run_eval(data, out=self.stdout.write)
+        figures = run_eval(data, out=self.stdout.write, full=options["full"])
         if options["no_guard"] or not FLOOR_FILE.exists():
             return
         below = check_floor(figures, FLOOR_FILE)
