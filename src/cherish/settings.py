@@ -210,4 +210,5 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("care_tick", 60),
     ("outreach_tick", 300),
     ("outreach_radar", 24 * 3600),
+    ("purge_idempotency_keys", 3600),
 ]
