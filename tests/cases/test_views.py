@@ -281,25 +281,37 @@ def test_internal_note(desk_client, complaint, agent):
     assert complaint.messages.get(direction="note").author == agent
 
 
-def test_update_stage_kind_and_severity(desk_client, complaint, agent):
+def test_update_kind_and_severity(desk_client, complaint, agent):
     # when
     response = desk_client.post(
         case_url(complaint, "update/"),
-        {"stage": "listening", "kind": "complaint", "severity": "high", "reason": ""},
+        {"kind": "inquiry", "severity": "high"},
         HTTP_HX_REQUEST="true",
     )
     # then
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<section id="case-header"')
     complaint.refresh_from_db()
-    assert (complaint.stage, complaint.severity) == ("listening", "high")
+    assert (complaint.kind, complaint.severity) == ("inquiry", "high")
     types = list(CaseEvent.objects.filter(case=complaint).values_list("type", flat=True))
-    assert types[-2:] == ["case.severity_changed", "case.stage_changed"]
+    assert types[-2:] == ["case.kind_changed", "case.severity_changed"]
+
+
+def test_header_form_cannot_close_a_complaint_around_the_care_rules(desk_client, complaint):
+    # when: a crafted post tries to set the stage through the header form
+    desk_client.post(
+        case_url(complaint, "update/"),
+        {"stage": "closed", "kind": "complaint", "severity": "normal"},
+    )
+    # then: only the care panel moves stages, so nothing closed
+    complaint.refresh_from_db()
+    assert complaint.stage == "received" and complaint.is_open
+    assert not CaseEvent.objects.filter(case=complaint, type="case.closed").exists()
 
 
 def test_update_refuses_unknown_values(desk_client, complaint):
     response = desk_client.post(
-        case_url(complaint, "update/"), {"stage": "bogus", "kind": "complaint", "severity": "low"}
+        case_url(complaint, "update/"), {"kind": "complaint", "severity": "bogus"}
     )
     assert response.status_code == 400
     complaint.refresh_from_db()

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from cherish.cases.models import Kind, Severity, Stage
+from cherish.cases.models import Kind, Severity
 from cherish.core.errors import CherishError
 from cherish.staff.models import Staff
 
@@ -34,10 +34,10 @@ class NoteForm(MessageForm):
 
 
 class ChangeCaseForm(forms.Form):
-    stage = forms.ChoiceField(choices=Stage.choices)
+    # No stage here: stage moves go through the care workflow's panel, which refuses e.g.
+    # closing a complaint without a resolution and a follow-up.
     kind = forms.ChoiceField(choices=Kind.choices)
     severity = forms.ChoiceField(choices=Severity.choices)
-    reason = forms.CharField(required=False, max_length=500, strip=True)
 
 
 class ReassignForm(forms.Form):

@@ -306,7 +306,7 @@ def note(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 @require_POST
 @desk_view
 def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
-    """Stage, kind and severity in one small form; only what changed is applied."""
+    """Kind and severity in one small form; only what changed is applied."""
     case = access_case(staff, reference)
     form = ChangeCaseForm(request.POST)
     ok = False
@@ -317,8 +317,6 @@ def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
                 actions.change_kind(case, kind=data["kind"], by=staff)
             if data["severity"] != case.severity:
                 actions.change_severity(case, severity=data["severity"], by=staff)
-            if data["stage"] != case.stage:
-                actions.change_stage(case, stage=data["stage"], by=staff, reason=data["reason"])
         except CherishError as error:
             add_cherish_error(form, error)
         else:
