@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# mypy on the domain code: core and every app's actions, queries, access and events modules.
+# mypy --strict on the domain code: core and every app's actions, queries, access and events.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
 files=(src/cherish/core/*.py src/cherish/*/actions.py src/cherish/*/queries.py src/cherish/*/access.py src/cherish/*/events.py)
-exec .venv/bin/mypy "${files[@]}" "$@"
+exec .venv/bin/mypy --strict "${files[@]}" "$@"

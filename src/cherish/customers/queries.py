@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum, Value
@@ -25,7 +26,7 @@ CENT = Decimal("0.01")
 MAX_SEARCH_CHARS = 100
 
 
-def search_customers(query: str, *, page: int = 1) -> Page:
+def search_customers(query: str, *, page: int = 1) -> Page[Any]:
     """Customers matching a name, email or phone fragment, newest first, 50 a page.
 
     Merged-away records are hidden: their survivor holds everything. The contact points

@@ -222,7 +222,7 @@ def timeline(
     return page, cursor
 
 
-def radar_page(*, page: int = 1, min_score: float = 0.3) -> Page:
+def radar_page(*, page: int = 1, min_score: float = 0.3) -> Page[Any]:
     """At-risk customers ranked by value × risk (customer and contact points prefetched)."""
     qs = (
         ChurnScore.objects.filter(score__gte=min_score, customer__merged_into__isnull=True)

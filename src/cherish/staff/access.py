@@ -10,6 +10,7 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
     if not user.is_authenticated or not user.is_active:
         return None
     try:
-        return user.staff  # type: ignore[union-attr,attr-defined]
+        staff: Staff = user.staff  # type: ignore[attr-defined]
+        return staff
     except Staff.DoesNotExist:
         return None

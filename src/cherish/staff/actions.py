@@ -21,7 +21,7 @@ def create_staff(
 ) -> Staff:
     """Create a login and its staff profile together."""
     user_model = get_user_model()
-    user = user_model.objects.create_user(  # type: ignore[attr-defined]
+    user = user_model.objects.create_user(
         username=username, password=password, email=email
     )
     if is_superuser:
