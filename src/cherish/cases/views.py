@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -231,6 +232,18 @@ def case_detail(request: HttpRequest, staff: Staff, reference: str) -> HttpRespo
     return response
 
 
+def _apply(form: forms.Form, call: Callable[[dict[str, Any]], object]) -> bool:
+    """Validate ``form`` and run the action; a refusal becomes a form error. True if done."""
+    if not form.is_valid():
+        return False
+    try:
+        call(form.cleaned_data)
+    except CherishError as error:
+        add_cherish_error(form, error)
+        return False
+    return True
+
+
 def _after_action(
     request: HttpRequest,
     case: Case,
@@ -258,14 +271,7 @@ def _after_action(
 def reply(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
     case = access_case(staff, reference)
     form = ReplyForm(request.POST)
-    ok = False
-    if form.is_valid():
-        try:
-            actions.reply_to_customer(case, text=form.cleaned_data["text"], by=staff)
-        except CherishError as error:
-            add_cherish_error(form, error)
-        else:
-            ok = True
+    ok = _apply(form, lambda data: actions.reply_to_customer(case, text=data["text"], by=staff))
     return _after_action(
         request,
         case,
@@ -283,14 +289,7 @@ def reply(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 def note(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
     case = access_case(staff, reference)
     form = NoteForm(request.POST)
-    ok = False
-    if form.is_valid():
-        try:
-            actions.add_internal_note(case, text=form.cleaned_data["text"], by=staff)
-        except CherishError as error:
-            add_cherish_error(form, error)
-        else:
-            ok = True
+    ok = _apply(form, lambda data: actions.add_internal_note(case, text=data["text"], by=staff))
     return _after_action(
         request,
         case,
@@ -309,18 +308,14 @@ def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
     """Kind and severity in one small form; only what changed is applied."""
     case = access_case(staff, reference)
     form = ChangeCaseForm(request.POST)
-    ok = False
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if data["kind"] != case.kind:
-                actions.change_kind(case, kind=data["kind"], by=staff)
-            if data["severity"] != case.severity:
-                actions.change_severity(case, severity=data["severity"], by=staff)
-        except CherishError as error:
-            add_cherish_error(form, error)
-        else:
-            ok = True
+
+    def change(data: dict[str, Any]) -> None:
+        if data["kind"] != case.kind:
+            actions.change_kind(case, kind=data["kind"], by=staff)
+        if data["severity"] != case.severity:
+            actions.change_severity(case, severity=data["severity"], by=staff)
+
+    ok = _apply(form, change)
     return _after_action(
         request,
         case,
@@ -338,16 +333,9 @@ def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 def reassign(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
     case = access_case(staff, reference)
     form = ReassignForm(request.POST)
-    ok = False
-    if form.is_valid():
-        try:
-            actions.reassign_case(
-                case, to=form.cleaned_data["to"], note=form.cleaned_data["note"], by=staff
-            )
-        except CherishError as error:
-            add_cherish_error(form, error)
-        else:
-            ok = True
+    ok = _apply(
+        form, lambda data: actions.reassign_case(case, to=data["to"], note=data["note"], by=staff)
+    )
     return _after_action(
         request,
         case,
