@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_tasks_db.models import DBTaskResult
 
 from cherish.core.errors import CherishError
 from cherish.outbox import actions
@@ -46,6 +47,18 @@ def task_list(request: HttpRequest) -> HttpResponse:
         .order_by("status", "-created_at")
     )
     recent = OutgoingEmail.objects.filter(status=DeliveryStatus.SENT).order_by("-delivered_at")
+    # Tasks that gave up after their retries (triage, acknowledgements, ticks …), with the
+    # error they ended on; the database task backend keeps them (RQ keeps its own registry).
+    failed_tasks = [
+        {
+            "task": row.task_path.rsplit(".", 1)[-1],
+            "path": row.task_path,
+            "at": row.finished_at,
+            "error": (row.traceback.strip().splitlines() or [row.exception_class_path])[-1],
+            "args": row.args_kwargs.get("args", []),
+        }
+        for row in DBTaskResult.objects.failed().order_by("-finished_at")[:50]
+    ]
     return render(
         request,
         "outbox/task_list.html",
@@ -53,6 +66,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "emails": list(emails[:200]),
             "webhooks": list(webhooks[:200]),
             "recent_emails": list(recent[:20]),
+            "failed_tasks": failed_tasks,
         },
     )
 

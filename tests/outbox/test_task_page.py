@@ -1,0 +1,29 @@
+"""A background task that keeps failing is visible in the desk with its error."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+
+from cherish.core.pipeline import MAX_ATTEMPTS, run_steps_task
+
+
+def step_that_fails(*args):
+    raise RuntimeError("triage model file is missing")
+
+
+def test_failed_task_is_listed_with_its_error(transactional_db, settings, desk_client):
+    # given: the real database task backend and a step that fails for the last time
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    run_steps_task.enqueue([f"{__name__}.step_that_fails"], [42, True], MAX_ATTEMPTS)
+    # when: a worker runs it
+    call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+    page = desk_client.get("/desk/outbox/").content.decode()
+    # then
+    assert "Background tasks that failed (1)" in page
+    assert "run_steps_task" in page
+    assert "RuntimeError: triage model file is missing" in page
+
+
+def test_no_failed_tasks_says_so(desk_client):
+    page = desk_client.get("/desk/outbox/").content.decode()
+    assert "None: every background task finished." in page
