@@ -125,3 +125,34 @@ def test_adding_then_measuring_gives_back_the_same_time(start, seconds):
     deadline = add_business_seconds(start, seconds, schedule)
     assert deadline >= start
     assert business_seconds_between(start, deadline, schedule) == seconds
+
+
+WINDOWS = st.lists(
+    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(1, 12 * 60)).map(
+        lambda t: (
+            dt.time(t[0], t[1]),
+            (dt.datetime(2000, 1, 1, t[0], t[1]) + dt.timedelta(minutes=t[2])).time()
+            if t[0] * 60 + t[1] + t[2] < 24 * 60
+            else dt.time(23, 59),
+        )
+    ),
+    max_size=2,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Australia/Sydney"]),
+    week=st.dictionaries(st.integers(0, 6), WINDOWS, max_size=7),
+    holidays=st.sets(st.dates(dt.date(2024, 1, 1), dt.date(2025, 12, 31)), max_size=8),
+    start=st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2025, 6, 30), timezones=st.just(UTC)),
+    span=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400)),
+)
+def test_week_at_a_time_count_equals_the_day_by_day_walk(zone, week, holidays, start, span):
+    from cherish.care.business_hours import _business_seconds_by_day
+
+    schedule = Schedule.build(zone, week, holidays)
+    end = start + span
+    assert business_seconds_between(start, end, schedule) == _business_seconds_by_day(
+        start, end, schedule
+    )
