@@ -12,6 +12,7 @@ from cherish.cases import actions
 from cherish.cases.models import Case, Message
 from cherish.customers.actions import find_or_create_customer
 from cherish.staff.actions import create_staff
+from cherish.triage.tasks import triage_message
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -199,6 +200,9 @@ def seed_cases(agent):
         by=agent,
     )
     actions.change_stage(cases[0], stage="listening", by=agent)
+    # The case the screenshots show is read by the real triage engine.
+    first = cases[0].messages.filter(direction="in").order_by("created_at").first()
+    triage_message(first.pk)
     return cases
 
 
