@@ -125,7 +125,7 @@ def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any
                 )
             return Claim(record=record)
         except IntegrityError:
-            pass
+            pass  # another request holds this key: look at what it stored below
         existing = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
         if existing is None:  # the first request failed and let go of the key: try again
             continue
