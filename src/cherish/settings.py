@@ -20,7 +20,7 @@ CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cherish.staff.admin_apps.CherishAdminConfig",  # django.contrib.admin, audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -182,6 +182,8 @@ CHERISH_ORG_NAME = env.get("ORG_NAME", "Cherish Demo Company")
 # Spam defence on the public pages.
 CHERISH_PUBLIC_RATE_LIMIT = env.get_int("PUBLIC_RATE_LIMIT", 10)  # submissions per IP per hour
 CHERISH_LOGIN_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5)  # per username+IP, 15 min
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed: core.client.
+CHERISH_TRUSTED_PROXIES = env.get_list("TRUSTED_PROXIES", [])
 
 LOGGING = {
     "version": 1,

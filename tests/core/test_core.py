@@ -30,8 +30,14 @@ def test_references_are_short_readable_and_unique_enough():
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("ch-7k2qx9", "CH-7K2QX9"), ("7K2 QX9", "CH-7K2QX9"), ("CH7K2QX9", "CH-7K2QX9"),
-     ("CH-7K2QX", None), ("CH-0K2QX9", None), ("", None)],
+    [
+        ("ch-7k2qx9", "CH-7K2QX9"),
+        ("7K2 QX9", "CH-7K2QX9"),
+        ("CH7K2QX9", "CH-7K2QX9"),
+        ("CH-7K2QX", None),
+        ("CH-0K2QX9", None),
+        ("", None),
+    ],
 )
 def test_normalise_reference(typed, expected):
     assert normalise_reference(typed) == expected

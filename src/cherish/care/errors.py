@@ -1,6 +1,6 @@
 """Refusals of the care workflow: a sentence for the person plus a stable code."""
 
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
 
 
 class CareError(CherishError):
@@ -10,7 +10,7 @@ class CareError(CherishError):
     status = 422
 
 
-class CareForbidden(CareError):
+class CareForbidden(CareError, Forbidden):
     """The rule exists, but this person may not apply it (e.g. approving one's own gesture)."""
 
     code = "care_forbidden"

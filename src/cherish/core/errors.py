@@ -20,6 +20,16 @@ class NotFound(CherishError):
     status = 404
 
 
+class Forbidden(CherishError):
+    """The thing exists and the person may see it, but may not do this to it (HTTP 403).
+
+    Objects a person may not see at all are NotFound instead, so nobody learns they exist.
+    """
+
+    code = "forbidden"
+    status = 403
+
+
 class RateLimited(CherishError):
     code = "rate_limited"
     status = 429

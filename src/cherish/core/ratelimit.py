@@ -7,9 +7,12 @@ import hashlib
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from cherish.core.client import client_address
+
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+    """The client's address, behind trusted proxies too (see core.client)."""
+    return client_address(request)
 
 
 def _key(bucket: str, ident: str) -> str:

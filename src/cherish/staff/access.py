@@ -1,8 +1,25 @@
+"""Who a staff member is, which teams they work for, and what their role lets them do.
+
+The team rules of the desk (ARCHITECTURE: "nobody sees or does what is not theirs"):
+
+- A staff member *works* (reads and changes) the cases of their teams: the team they are in,
+  the teams they also work for (``extra_teams``), the teams they lead and the teams they
+  manage (``Team.manager``); plus the cases they collaborate on (owner, previous owner after a
+  handoff, a collaborator brought in, someone @mentioned in a note: cases.CaseParticipant).
+- Other teams' cases: invisible, unless the organisation policy ``other_teams_may_read`` is
+  on; then they may be *read*, never changed.
+- Superusers (the break-glass account) work everything. Administrators configure (the admin
+  site); they see cases only through the teams they are in.
+"""
+
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from dataclasses import dataclass
 
-from cherish.staff.models import Staff
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q
+
+from cherish.staff.models import OrgPolicy, Role, Staff, Team
 
 
 def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
@@ -14,3 +31,67 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
         return staff
     except Staff.DoesNotExist:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one staff member may see, worked out once per request (two small queries)."""
+
+    staff_id: int
+    team_ids: frozenset[int]
+    led_team_ids: frozenset[int]  # teams where they are lead or manager
+    everything: bool  # superuser: the break-glass account
+    read_other_teams: bool  # the organisation lets everyone read every team's cases
+
+
+_SCOPE_ATTR = "_cherish_scope"
+
+
+def scope_of(staff: Staff) -> Scope:
+    """The staff member's scope, cached on the Staff object (one request's lifetime)."""
+    cached: Scope | None = getattr(staff, _SCOPE_ATTR, None)
+    if cached is not None:
+        return cached
+    rows = Team.objects.filter(
+        Q(members=staff) | Q(extra_members=staff) | Q(lead=staff) | Q(manager=staff)
+    ).values_list("pk", "lead_id", "manager_id")
+    team_ids = set()
+    led = set()
+    for pk, lead_id, manager_id in rows:
+        team_ids.add(pk)
+        if staff.pk in (lead_id, manager_id):
+            led.add(pk)
+    scope = Scope(
+        staff_id=staff.pk,
+        team_ids=frozenset(team_ids),
+        led_team_ids=frozenset(led),
+        everything=bool(staff.user.is_superuser),
+        read_other_teams=org_policy().other_teams_may_read,
+    )
+    setattr(staff, _SCOPE_ATTR, scope)
+    return scope
+
+
+def forget_scope(staff: Staff) -> None:
+    """After a change of teams or policy, the next request works the scope out again."""
+    staff.__dict__.pop(_SCOPE_ATTR, None)
+
+
+def org_policy() -> OrgPolicy:
+    """The organisation's access policy; the safe defaults until an administrator saves one."""
+    return OrgPolicy.objects.filter(pk=1).first() or OrgPolicy(pk=1)
+
+
+def leads_team(staff: Staff, team_id: int | None) -> bool:
+    """Is ``staff`` the lead or manager of this team (or the break-glass superuser)?"""
+    scope = scope_of(staff)
+    return scope.everything or (team_id is not None and team_id in scope.led_team_ids)
+
+
+def has_permission(staff: Staff, codename: str) -> bool:
+    """Does the staff member's role (or another group of theirs) grant ``staff.<codename>``?"""
+    return bool(staff.user.is_active and staff.user.has_perm(f"staff.{codename}"))
+
+
+def is_manager(staff: Staff) -> bool:
+    return staff.role == Role.MANAGER or bool(staff.user.is_superuser)

@@ -1,0 +1,60 @@
+"""The admin site: only administrators may enter, and every change made there is audited.
+
+Every model registered on it (by any app, Django's auth included) gets the audit mixin, so
+"who changed a role or a setting, from where, when" needs nothing from each app's admin.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from cherish.core.client import client_address
+from cherish.staff.access import staff_for_user
+
+
+def _audit(request: HttpRequest, action: str, obj: Model, detail: dict[str, Any]) -> None:
+    from cherish.staff.actions import record_audit
+
+    meta = obj._meta
+    record_audit(
+        action,
+        by=staff_for_user(request.user),
+        target_type=f"{meta.app_label}.{meta.model_name}"[:30],
+        target_id=str(obj.pk),
+        detail=detail,
+        origin={
+            "ip": client_address(request),
+            "via": "admin",
+            "actor": "" if staff_for_user(request.user) else str(request.user.get_username()),
+        },
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        _audit(request, "setting.added", obj, {"change": str(message)[:500]})
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        _audit(request, "setting.changed", obj, {"change": str(message)[:500]})
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        for obj in queryset:
+            _audit(request, "setting.deleted", obj, {})
+        return super().log_deletions(request, queryset)
+
+
+class CherishAdminSite(admin.AdminSite):
+    site_header = "Cherish administration"
+    site_title = "Cherish"
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        base = admin_class or admin.ModelAdmin
+        if not issubclass(base, AuditedAdmin):
+            base = type(base.__name__, (AuditedAdmin, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, base, **options)
