@@ -1,12 +1,12 @@
-"""Who an inbound contact belongs to: external id, then email, then phone (one lookup for
-both contact points), and which new contact points are added to that customer."""
+"""Who an inbound contact belongs to: external id, then email (one lookup for both contact
+points); a phone only suggests a duplicate. Which new contact points are added."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cherish.customers.actions import find_or_create_customer
-from cherish.customers.models import ContactPoint, Customer
+from cherish.customers.actions import find_or_create_customer, match_customer
+from cherish.customers.models import ContactPoint, Customer, PossibleDuplicate
 
 
 def _points(customer: Customer) -> set[tuple[str, str]]:
@@ -25,16 +25,23 @@ def test_email_match_adds_the_new_phone(db: Any) -> None:
     assert _points(ann) == {("email", "ann@example.com"), ("phone", "+447700900123")}
 
 
-def test_phone_match_adds_the_new_email(db: Any) -> None:
+def test_phone_match_never_joins_a_new_email_to_the_phone_holder(db: Any) -> None:
     # given a customer known only by phone
     bob, _ = find_or_create_customer(name="Bob", phone="07700 900456")
 
     # when a contact brings a new email and that phone
-    found, created = find_or_create_customer(email="bob@example.com", phone="+44 7700 900456")
+    match = match_customer(name="Rob", email="rob@example.com", phone="+44 7700 900456")
 
-    # then it is Bob, and the email is his now
-    assert (found, created) == (bob, False)
-    assert ("email", "bob@example.com") in _points(bob)
+    # then a new customer holds the email, Bob keeps his phone and name, staff get the pair
+    assert match.created and match.customer != bob
+    assert match.reply_to == "rob@example.com"
+    assert _points(match.customer) == {("email", "rob@example.com")}
+    bob.refresh_from_db()
+    assert (bob.name, _points(bob)) == ("Bob", {("phone", "+447700900456")})
+    pair = PossibleDuplicate.objects.get()
+    assert (pair.first_id, pair.second_id) == (bob.pk, match.customer.pk)
+    assert (pair.reasons, pair.status) == (["same_phone"], "open")
+    assert match.possible_duplicates == (pair,)
 
 
 def test_email_wins_and_a_phone_of_someone_else_stays_theirs(db: Any) -> None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.conftest import assert_events
 
 from cherish.cases.models import Attachment, Case, CaseEvent, Message
-from cherish.customers.models import ContactPoint, Customer
+from cherish.customers.models import ContactPoint, Customer, PossibleDuplicate
 from cherish.intake.models import RawContact, RawStatus
 
 URL = "/complain/"
@@ -116,12 +116,13 @@ def test_customer_matched_by_email_case_insensitively(client, agent, customer):
     assert Customer.objects.count() == 1
 
 
-def test_customer_matched_by_normalised_phone(client, agent, customer):
+def test_a_normalised_phone_only_suggests_the_customer(client, agent, customer):
     # when
     thanks_page(client, client.post(URL, valid(email="", phone="020 7946 0018")))
-    # then
-    assert Case.objects.get().customer_id == customer.pk
-    assert Customer.objects.count() == 1
+    # then a phone is weak evidence: a new record, offered to staff as a possible duplicate
+    assert Case.objects.get().customer_id != customer.pk
+    assert Customer.objects.count() == 2
+    assert PossibleDuplicate.objects.get().reasons == ["same_phone"]
 
 
 def test_phone_only_contact_is_stored_normalised(client, agent):

@@ -4,6 +4,7 @@ import zipfile
 
 from django.core import serializers
 from django.urls import reverse
+from tests.conftest import login
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
@@ -66,8 +67,9 @@ def test_merge_moves_everything_and_unmerge_restores_it(customer, complaint, age
     assert CustomerEvent.objects.filter(type="customer.unmerged").count() == 2
 
 
-def test_merge_and_unmerge_through_desk(desk_client, customer, complaint):
-    # given
+def test_merge_and_unmerge_through_desk(client, lead, customer, complaint):
+    # given a lead at the desk (merging needs a lead or a manager)
+    desk_client = login(client, lead)
     twin = make_twin()
     # when
     response = desk_client.post(

@@ -189,10 +189,12 @@ def open_case(
     attachments: Iterable[NewAttachment] = (),
     by: Staff | None = None,
     kind_set_by_staff: bool = False,
+    reply_to: str = "",
 ) -> tuple[Case, Message]:
     """Open a case with the customer's first message and give it one owner at once.
 
     ``kind_set_by_staff`` marks the kind as final (a person chose it; triage keeps off).
+    ``reply_to`` is the email address the contact came from: the case's emails go there.
     Writes case.opened, message.added and case.owner_assigned.
     """
     at = now()
@@ -204,6 +206,7 @@ def open_case(
         channel=channel,
         subject=subject[:200],
         order_reference=order_reference[:100],
+        reply_to=reply_to[:254],
         owner=owner,
         team=owner.team if owner is not None and owner.team_id is not None else team,
         priority=SEVERITY_PRIORITY[Severity.NORMAL],

@@ -84,6 +84,9 @@ class Case(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
     subject = models.CharField(max_length=200, blank=True)
     order_reference = models.CharField(max_length=100, blank=True)
+    # Where this case's emails go: the address the contact came from. Never another address
+    # of the customer record, which a weak identity match could have got wrong.
+    reply_to = models.EmailField(max_length=254, blank=True)
     owner = models.ForeignKey(
         "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )

@@ -47,6 +47,13 @@ def case_for_token(token: str) -> Case | None:
 
 
 def customer_email(case: Case) -> str:
+    """Where the case's emails go: the address the contact came from.
+
+    Only a case opened without one (an API contact by external id, a contact staff logged
+    for a customer they picked) falls back to the customer's first email address.
+    """
+    if case.reply_to:
+        return case.reply_to
     point = (
         ContactPoint.objects.filter(customer_id=case.customer_id, kind=ContactKind.EMAIL)
         .order_by("id")

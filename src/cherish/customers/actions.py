@@ -19,9 +19,11 @@ from cherish.customers.models import (
     Customer,
     CustomerEvent,
     DateKind,
+    DuplicateStatus,
     ImportantDate,
     LeaveReason,
     LeaveReasonKind,
+    PossibleDuplicate,
     RelationshipStatus,
     Transaction,
     default_currency,
@@ -36,27 +38,83 @@ class CustomerError(CherishError):
     code = "customer_error"
 
 
+class CustomerErased(CustomerError):
+    """An erased record is a tombstone: nothing about a person is written to it again."""
+
+    code = "customer_erased"
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("There is no such customer.")
+
+
+def refuse_erased(customer: Customer) -> None:
+    """Raise CustomerErased for an erased record (checked against the database row)."""
+    if customer.erased_at is not None or (
+        customer.pk is not None
+        and Customer.objects.filter(pk=customer.pk, erased_at__isnull=False).exists()
+    ):
+        raise CustomerErased()
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """Who one contact belongs to, and where to answer it.
+
+    ``reply_to`` is the email address the contact came from ('' when it gave none): mail
+    about this contact goes there and to no other address of the record.
+    """
+
+    customer: Customer
+    created: bool
+    reply_to: str = ""
+    possible_duplicates: tuple[PossibleDuplicate, ...] = ()
+
+
+def live_customer(customer: Customer | None) -> Customer | None:
+    """The record that stands for ``customer`` now: the survivor of merges; None if erased.
+
+    An erased record is a tombstone: nothing is matched to it or added to it again.
+    """
+    seen: set[int] = set()
+    while customer is not None and customer.merged_into_id is not None:
+        if customer.pk in seen:  # a corrupt merge loop must not hang intake
+            return None
+        seen.add(customer.pk)
+        customer = customer.merged_into
+    if customer is None or customer.erased_at is not None:
+        return None
+    return customer
+
+
 @transaction.atomic
-def find_or_create_customer(
+def match_customer(
     *,
     name: str = "",
     email: str = "",
     phone: str = "",
     external_id: str = "",
-) -> tuple[Customer, bool]:
-    """Match by external id, then email (case-insensitive), then normalised phone; else create.
+    customer_id: int | None = None,
+) -> CustomerMatch:
+    """Find the customer a contact belongs to by strong identifiers only; else create one.
 
-    New contact points the customer gave are added to the matched customer, so the next
-    contact by either route finds the same person. Returns (customer, created).
-
-    Email and phone are looked up in one query; a contact point that query found is not
-    looked up again before adding (it already belongs to someone).
+    Strong, in this order: the record staff picked (``customer_id``), the integration's
+    external id, the exact email address (case-insensitive). A phone number or a name is
+    weak evidence (households share phones, people mistype numbers): it never joins the
+    contact to the record that holds it. The phone then stays with its holder and the pair
+    is offered to staff as a PossibleDuplicate. Erased records are never matched. Free new
+    contact points are added to the customer found or created. Writes no event (creating
+    a customer at intake is part of the case's own events).
     """
     email_n = normalise_email(email) if email else None
     phone_n = normalise_phone(phone) if phone else None
+    name = name.strip()
+    external_id = external_id.strip()
     customer: Customer | None = None
-    if external_id:
-        customer = Customer.objects.filter(external_id=external_id).first()
+    if customer_id is not None:
+        customer = live_customer(Customer.objects.filter(pk=customer_id).first())
+    if customer is None and external_id:
+        customer = live_customer(Customer.objects.filter(external_id=external_id).first())
     wanted = [
         (kind, value)
         for kind, value in ((ContactKind.EMAIL, email_n), (ContactKind.PHONE, phone_n))
@@ -64,41 +122,132 @@ def find_or_create_customer(
     ]
     found: dict[str, ContactPoint] = {}
     if wanted:
-        match = Q()
+        query = Q()
         for kind, value in wanted:
-            match |= Q(kind=kind, value=value)
+            query |= Q(kind=kind, value=value)
         found = {
             point.kind: point
-            for point in ContactPoint.objects.select_related("customer").filter(match)
+            for point in ContactPoint.objects.select_related("customer").filter(query)
         }
-    if customer is None:
-        for kind, _ in wanted:
-            if kind in found:
-                customer = found[kind].customer
-                break
-    while customer is not None and customer.merged_into_id is not None:
-        customer = customer.merged_into
+    if customer is None and ContactKind.EMAIL in found:
+        customer = live_customer(found[ContactKind.EMAIL].customer)
     created = customer is None
     if customer is None:
-        customer = Customer.objects.create(name=name.strip(), external_id=external_id or None)
+        external_free = bool(external_id) and not (
+            Customer.objects.filter(external_id=external_id).exists()
+        )
+        customer = Customer.objects.create(
+            name=name, external_id=external_id if external_free else None
+        )
     else:
         changed = []
         if name and not customer.name:
-            customer.name = name.strip()
+            customer.name = name
             changed.append("name")
-        if external_id and not customer.external_id:
+        if (
+            external_id
+            and not customer.external_id
+            and not Customer.objects.filter(external_id=external_id).exists()
+        ):
             customer.external_id = external_id
             changed.append("external_id")
         if changed:
             customer.save(update_fields=[*changed, "updated_at"])
+    duplicates: list[PossibleDuplicate] = []
     for kind, value in wanted:
-        if kind not in found:
+        point = found.get(kind)
+        if point is None:
             _insert_contact_point(customer, kind=kind, value=value)
-    return customer, created
+            continue
+        holder = live_customer(point.customer)
+        if holder is not None and holder.pk != customer.pk:
+            reason = "same_email" if kind == ContactKind.EMAIL else "same_phone"
+            pair = record_possible_duplicate(customer, holder, reason=reason)
+            if pair is not None:
+                duplicates.append(pair)
+    return CustomerMatch(
+        customer=customer,
+        created=created,
+        reply_to=email_n or "",
+        possible_duplicates=tuple(duplicates),
+    )
+
+
+def find_or_create_customer(
+    *,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    external_id: str = "",
+) -> tuple[Customer, bool]:
+    """(customer, created) by match_customer's rules, for callers that need no more."""
+    match = match_customer(name=name, email=email, phone=phone, external_id=external_id)
+    return match.customer, match.created
+
+
+def record_possible_duplicate(
+    customer: Customer, other: Customer, *, reason: str
+) -> PossibleDuplicate | None:
+    """Offer two records to staff as maybe one person; None when a person already decided.
+
+    One row per pair (lower id first); a new reason is added to an open pair. A pair staff
+    dismissed or merged is not offered again.
+    """
+    first, second = sorted((customer.pk, other.pk))
+    if first == second:
+        return None
+    pair = PossibleDuplicate.objects.filter(first_id=first, second_id=second).first()
+    if pair is None:
+        try:
+            with transaction.atomic():
+                return PossibleDuplicate.objects.create(
+                    first_id=first, second_id=second, reasons=[reason], created_at=now()
+                )
+        except IntegrityError:  # a concurrent contact recorded the same pair
+            pair = PossibleDuplicate.objects.get(first_id=first, second_id=second)
+    if pair.status != DuplicateStatus.OPEN:
+        return None
+    if reason not in pair.reasons:
+        pair.reasons = [*pair.reasons, reason]
+        pair.save(update_fields=["reasons"])
+    return pair
+
+
+@transaction.atomic
+def dismiss_possible_duplicate(pair: PossibleDuplicate, *, by: Staff | None) -> PossibleDuplicate:
+    """Staff say two records are different people: the pair is not offered again.
+
+    Refuses a pair already decided (CustomerError 'duplicate_decided'). Writes
+    customer.duplicate_dismissed on both records.
+    """
+    pair = PossibleDuplicate.objects.select_for_update().get(pk=pair.pk)
+    if pair.status != DuplicateStatus.OPEN:
+        raise CustomerError("Someone already decided about this pair.", code="duplicate_decided")
+    pair.status = DuplicateStatus.DISMISSED
+    pair.decided_at = now()
+    pair.decided_by = by
+    pair.save(update_fields=["status", "decided_at", "decided_by"])
+    for who, other_id in ((pair.first, pair.second_id), (pair.second, pair.first_id)):
+        record_customer_event(who, "customer.duplicate_dismissed", by=by, other_id=other_id)
+    return pair
+
+
+def dismiss_customer_pair(
+    customer: Customer, other: Customer, *, by: Staff | None
+) -> PossibleDuplicate:
+    """Dismiss a pair the duplicate finder suggested, recording it so it stays dismissed."""
+    first, second = sorted((customer.pk, other.pk))
+    if first == second:
+        raise CustomerError("Choose two different customers.", code="duplicate_decided")
+    pair, _ = PossibleDuplicate.objects.get_or_create(
+        first_id=first, second_id=second, defaults={"reasons": [], "created_at": now()}
+    )
+    return dismiss_possible_duplicate(pair, by=by)
 
 
 def add_contact_point(customer: Customer, *, kind: str, value: str) -> ContactPoint | None:
     """Attach a normalised contact point unless it already belongs to someone."""
+    refuse_erased(customer)
     existing = ContactPoint.objects.filter(kind=kind, value=value).first()
     if existing:
         return existing if existing.customer_id == customer.pk else None
@@ -144,6 +293,7 @@ def update_customer(customer: Customer, *, by: Staff | None, **changes: Any) -> 
     change_customer_status so leaving always records a reason. Writes customer.updated with
     the names of the changed fields (not their values: the log must not copy personal data).
     """
+    refuse_erased(customer)
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise CustomerError(
@@ -175,6 +325,7 @@ def change_customer_status(
     that is how the organisation learns whether people leave because nobody cared.
     Writes customer.status_changed (and customer.left with the reason).
     """
+    refuse_erased(customer)
     if status not in RelationshipStatus.values:
         raise CustomerError(
             "Choose a valid relationship status.", code="invalid_status", field="status"
@@ -218,6 +369,7 @@ def add_important_date(
 
     Writes customer.date_added.
     """
+    refuse_erased(customer)
     if kind not in DateKind.values:
         raise CustomerError("Choose a kind of date.", code="invalid_date_kind", field="kind")
     item = ImportantDate.objects.create(
@@ -455,6 +607,7 @@ def change_customer_identity(
     Refuses (CustomerExists, 409 'customer_exists') when one of them belongs to another
     customer; nothing is changed then. Writes customer.updated with the changed field names.
     """
+    refuse_erased(customer)
     emails = [_normalised_or_refuse(ContactKind.EMAIL, v, "add_emails") for v in add_emails]
     phones = [_normalised_or_refuse(ContactKind.PHONE, v, "add_phones") for v in add_phones]
     external_id = external_id.strip() if external_id is not None else None

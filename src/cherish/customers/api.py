@@ -103,8 +103,10 @@ def read_customer(request: HttpRequest, customer_id: str) -> Customer:
 def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> Customer:
     """Only the fields sent change. ``add_emails`` and ``add_phones`` add contact points;
     status ``left`` needs a ``leave_reason``. Answers 409 ``customer_exists`` when an
-    external_id, email or phone belongs to another customer (and changes nothing)."""
+    external_id, email or phone belongs to another customer (and changes nothing). An erased
+    customer is a tombstone: 404 ``customer_erased``, nothing is written."""
     customer = _by_public_id(customer_id)
+    actions.refuse_erased(customer)
     sent = payload.model_fields_set
     with transaction.atomic():
         profile = {

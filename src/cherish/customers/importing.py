@@ -370,7 +370,8 @@ def import_customers(
     on_reject: RejectSink | None = None,
     by: Staff | None = None,
 ) -> ImportReport:
-    """Import customers, matching existing ones by external id, email or phone.
+    """Import customers, matching existing ones by external id or email (a phone only
+    suggests a duplicate for review, see match_customer).
 
     A status of "left" records the leave reason through change_customer_status.
     """

@@ -213,3 +213,46 @@ class LeaveReason(models.Model):
     @property
     def allows_win_back(self) -> bool:
         return self.reason not in NO_WIN_BACK_REASONS
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", "Waiting for review"
+    MERGED = "merged", "Merged"
+    DISMISSED = "dismissed", "Not the same person"
+
+
+class PossibleDuplicate(models.Model):
+    """Two records that may be one person, offered to staff to merge or dismiss.
+
+    Written when a contact only weakly matches someone (a phone number or a name another
+    customer also has): households share phones and people mistype numbers, so a weak
+    match never joins two records on its own. ``first`` is always the lower id, so a pair
+    is stored once; a dismissed pair is not offered again.
+    """
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Codes only ("same_phone", "same_name"): the evidence itself stays on the records.
+    reasons = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="possible_duplicate_pair"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")),
+                name="possible_duplicate_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="possible_duplicate_open")]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.status})"

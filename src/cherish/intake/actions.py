@@ -24,7 +24,7 @@ from cherish.core.pipeline import run_steps_task
 from cherish.core.references import normalise_reference
 from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import clean_text, one_line
-from cherish.customers.actions import find_or_create_customer
+from cherish.customers.actions import match_customer
 from cherish.customers.models import Customer
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.models import Staff
@@ -49,6 +49,9 @@ class Contact:
     in_reply_to: list[str] = field(default_factory=list)
     attachments: list[NewAttachment] = field(default_factory=list)
     logged_by: Staff | None = None
+    # The customer staff picked when logging a contact: the one strong identity a phone
+    # call has (a phone number alone only suggests a customer, see match_customer).
+    customer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def _tasks_share_intake_database(task: Any) -> bool:
 def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> IntakeResult:
     """Turn one inbound contact into a case message, opening a case when it starts a new one.
 
-    Finds or creates the customer (external id, email, phone), threads into the case it
+    Finds or creates the customer by strong identifiers only (match_customer: a phone or a
+    name never joins someone else's record), threads into the case it
     answers (In-Reply-To or the case reference of the same customer), or opens a new case
     with one owner. Writes the events of open_case / add_inbound_message; marks the raw
     record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one task) after commit.
@@ -169,12 +173,14 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
     contact.text = clean_text(contact.text)
     contact.name = one_line(contact.name)
     contact.subject = one_line(contact.subject)
-    customer, _ = find_or_create_customer(
+    match = match_customer(
         name=contact.name,
         email=contact.email,
         phone=contact.phone,
         external_id=contact.external_id,
+        customer_id=contact.customer_id,
     )
+    customer = match.customer
     target = _thread_target(contact, customer)
     if target is not None:
         message = case_actions.add_inbound_message(
@@ -202,6 +208,7 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
             by=contact.logged_by,
             # A staff member said what this is: triage must not override it.
             kind_set_by_staff=bool(contact.kind) and contact.logged_by is not None,
+            reply_to=match.reply_to,
         )
         opened = True
     if raw is not None:

@@ -15,6 +15,7 @@ from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
 from cherish.intake.actions import Contact, mark_raw_failed, receive_contact, store_raw
 from cherish.intake.forms import ComplaintForm, prepare_for_display
+from cherish.intake.models import RawContact
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +77,16 @@ def complain(request: HttpRequest) -> HttpResponse:
         mark_raw_failed(raw, repr(error))
         logger.exception("Public complaint %s could not be processed", raw.pk)
         raise
-    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference})
+    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": raw.pk})
     return redirect("intake:thanks", token=token)
 
 
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     """The case reference and its owner, for the person who just sent the form.
 
-    The link is signed and expires, so references cannot be walked by guessing URLs.
+    The link is signed and expires, so references cannot be walked by guessing URLs. It
+    greets the visitor with the name they typed, never the name on the customer record: the
+    record may be someone else's, and nothing about one customer is shown to a visitor.
     """
     payload = read_token(THANKS_PURPOSE, token, max_age=THANKS_MAX_AGE_S)
     if payload is None:
@@ -91,7 +94,10 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     case = Case.objects.select_related("owner", "customer").filter(reference=payload["ref"]).first()
     if case is None:
         raise Http404("No such case.")
-    response = render(request, "intake/thanks.html", {"case": case})
+    raw = RawContact.objects.filter(pk=payload.get("raw"), case=case).only("payload").first()
+    typed = raw.payload if raw is not None and isinstance(raw.payload, dict) else {}
+    name = str(typed.get("name") or "")
+    response = render(request, "intake/thanks.html", {"case": case, "visitor_name": name})
     # A shared computer's back button should not bring the page back from a cache.
     response["Cache-Control"] = "no-store"
     return response

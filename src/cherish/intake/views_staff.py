@@ -149,6 +149,7 @@ def log_contact(request: HttpRequest, staff: Staff) -> HttpResponse:
             external_id=identity.get("external_id", ""),
             case_reference=data["case"],
             logged_by=staff,
+            customer_id=customer.pk if customer else None,
         )
         payload = {
             "source": "staff",

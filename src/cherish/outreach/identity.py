@@ -33,7 +33,9 @@ from cherish.customers.models import (
     ContactPoint,
     Customer,
     CustomerEvent,
+    DuplicateStatus,
     ImportantDate,
+    PossibleDuplicate,
     Transaction,
 )
 from cherish.intake.models import RawContact
@@ -44,7 +46,12 @@ from cherish.staff.models import Staff
 ERASED = "[erased]"
 # Relations a merge does not move: the duplicate's own log stays its own, its score is
 # recomputed, and the self-reference is what marks the merge.
-NOT_MOVED = {("customers", "customerevent"), ("outreach", "churnscore"), ("customers", "customer")}
+NOT_MOVED = {
+    ("customers", "customerevent"),
+    ("outreach", "churnscore"),
+    ("customers", "customer"),
+    ("customers", "possibleduplicate"),
+}
 
 # ---------------------------------------------------------------- duplicates
 
@@ -79,6 +86,10 @@ class DuplicatePair:
 
 
 SIMILAR_NAME_RATIO = 0.88
+INTAKE_REASONS = {
+    "same_phone": "a contact gave this phone number",
+    "same_email": "a contact gave this email address",
+}
 MAX_BLOCK = 60
 
 
@@ -134,6 +145,17 @@ def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
                 ratio = difflib.SequenceMatcher(None, ka, kb).ratio()
                 if ratio >= SIMILAR_NAME_RATIO:
                     pair(a, b, "similar name", ratio * 0.8)
+    # Pairs intake noticed (a contact gave one record's phone with another's email) come
+    # first; pairs a person already decided about are never offered again.
+    live_ids = set(names)
+    recorded = PossibleDuplicate.objects.values_list("first_id", "second_id", "status", "reasons")
+    for first, second, status, reasons in recorded.iterator(5000):
+        if status != DuplicateStatus.OPEN:
+            evidence.pop((first, second), None)
+            score.pop((first, second), None)
+        elif first in live_ids and second in live_ids:
+            for code in reasons or ["noticed at intake"]:
+                pair(first, second, INTAKE_REASONS.get(code, code), 3.0)
     ranked = sorted(score, key=lambda k: -score[k])[:limit]
     customers = Customer.objects.in_bulk({pk for key in ranked for pk in key})
     return [
@@ -144,6 +166,15 @@ def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
 
 
 # ---------------------------------------------------------------- merge
+
+
+def may_merge_customers(staff: Staff) -> bool:
+    """Merging joins two people's records irreversibly for the customer: leads and above.
+
+    XXX: stands in for the roles-and-permissions check of issue #9 (helper "access");
+    replace this body with that check when it lands — the views call only this name.
+    """
+    return staff.is_lead or bool(staff.user.is_superuser)
 
 
 def _reverse_relations(target: type[Model]) -> list[tuple[type[Model], str]]:
@@ -229,6 +260,10 @@ def merge_customers(survivor: Customer, duplicate: Customer, *, by: Staff | None
     duplicate.merged_into = survivor
     duplicate.save(update_fields=["merged_into", "updated_at"])
     ChurnScore.objects.filter(customer=duplicate).delete()
+    first, second = sorted((survivor.pk, duplicate.pk))
+    PossibleDuplicate.objects.filter(
+        first_id=first, second_id=second, status=DuplicateStatus.OPEN
+    ).update(status=DuplicateStatus.MERGED, decided_at=now(), decided_by=by)
     event = record_customer_event(
         survivor,
         "customer.merged",
@@ -552,7 +587,8 @@ def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> C
         Message,
         skip={"body_text", "body_html", "external_id"},
     )
-    _erase_text(Case.objects.filter(pk__in=case_ids), Case)
+    Case.objects.filter(pk__in=case_ids).update(reply_to="")
+    _erase_text(Case.objects.filter(pk__in=case_ids), Case, skip={"reply_to"})
     for case in Case.objects.filter(pk__in=case_ids, triage__isnull=False).only("pk", "triage"):
         triage = dict(case.triage or {})
         triage.pop("reasons", None)
@@ -582,6 +618,7 @@ def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> C
     )
     MomentSent.objects.filter(customer=customer).update(subject="")
     ImportantDate.objects.filter(customer=customer).delete()
+    PossibleDuplicate.objects.filter(models.Q(first=customer) | models.Q(second=customer)).delete()
     outgoing = 0
     if apps.is_installed("cherish.outbox"):
         from cherish.outbox.models import OutgoingEmail

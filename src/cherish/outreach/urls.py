@@ -21,6 +21,7 @@ urlpatterns = [
     path("desk/customers/<int:pk>/unmerge/<int:event_id>/", views.unmerge, name="unmerge"),
     path("desk/customers/duplicates/", views.duplicates, name="duplicates"),
     path("desk/customers/merge/", views.merge, name="merge"),
+    path("desk/customers/duplicates/dismiss/", views.dismiss_duplicate, name="dismiss-duplicate"),
     path("desk/customers/leave-reasons/", views.leave_reasons, name="leave-reasons"),
     path("desk/moments/", views.moments, name="moments"),
     path("desk/radar/", views.radar, name="radar"),

@@ -115,7 +115,27 @@ def remove_date(request: HttpRequest, pk: int, date_id: int) -> HttpResponse:
 @require_GET
 def duplicates(request: HttpRequest) -> HttpResponse:
     pairs = identity.find_duplicates(limit=100)
-    return render(request, "outreach/duplicates.html", {"pairs": pairs})
+    may_merge = identity.may_merge_customers(request.staff)  # type: ignore[attr-defined]
+    return render(request, "outreach/duplicates.html", {"pairs": pairs, "may_merge": may_merge})
+
+
+@staff_required
+@require_POST
+def dismiss_duplicate(request: HttpRequest) -> HttpResponse:
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the two customers that are different people.")
+        return redirect("outreach:duplicates")
+    staff = request.staff  # type: ignore[attr-defined]
+    first = access_customer(staff, form.cleaned_data["survivor"])
+    second = access_customer(staff, form.cleaned_data["duplicate"])
+    try:
+        customer_actions.dismiss_customer_pair(first, second, by=staff)
+    except CherishError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"{first} and {second} are kept apart and not offered again.")
+    return redirect("outreach:duplicates")
 
 
 @staff_required
@@ -126,6 +146,9 @@ def merge(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose two customers to merge.")
         return redirect("outreach:duplicates")
     staff = request.staff  # type: ignore[attr-defined]
+    if not identity.may_merge_customers(staff):
+        messages.error(request, "Only a team lead or a manager can merge customers.")
+        return redirect("outreach:duplicates")
     survivor = access_customer(staff, form.cleaned_data["survivor"])
     duplicate = access_customer(staff, form.cleaned_data["duplicate"])
     try:
@@ -142,6 +165,9 @@ def merge(request: HttpRequest) -> HttpResponse:
 def unmerge(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
     customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
     event = get_object_or_404(CustomerEvent, pk=event_id, customer=customer)
+    if not identity.may_merge_customers(request.staff):  # type: ignore[attr-defined]
+        messages.error(request, "Only a team lead or a manager can undo a merge.")
+        return redirect("outreach:customer", customer.pk)
     try:
         restored = identity.unmerge_customers(event, by=request.staff)  # type: ignore[attr-defined]
     except CherishError as error:
