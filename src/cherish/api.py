@@ -28,6 +28,7 @@ from cherish.core.errors import CherishError
 from cherish.core.middleware import DOCS_CSP
 from cherish.customers.api import router as customers_router
 from cherish.customers.api_transactions import router as transactions_router
+from cherish.feedback.api import router as feedback_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
@@ -271,3 +272,4 @@ api.add_router("/", transactions_router)
 api.add_router("/", care_router)
 api.add_router("/", triage_router)
 api.add_router("/", outreach_router)
+api.add_router("/", feedback_router)

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "cherish.triage",
     "cherish.care",
     "cherish.outreach",
+    "cherish.feedback",
+    "cherish.scorecard",
     "cherish.demo",
 ]
 
@@ -213,4 +215,5 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("outreach_tick", 300),
     ("outreach_radar", 24 * 3600),
     ("purge_idempotency_keys", 3600),
+    ("feedback_tick", 60),
 ]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("cherish.triage.urls")),
     path("", include("cherish.outreach.urls")),
     path("", include("cherish.outbox.urls")),
+    path("", include("cherish.feedback.urls")),
+    path("", include("cherish.scorecard.urls")),
     path("", include("cherish.intake.portal_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -14,6 +14,8 @@ DESK_NAV = [
     ("Customers", "customers:list"),
     ("Moments", "outreach:moments"),
     ("Churn radar", "outreach:radar"),
+    ("Scorecard", "scorecard:index"),
+    ("Surveys", "feedback:surveys"),
     ("Could not read", "intake:unreadable"),
     ("Tasks", "outbox:tasks"),
     ("Admin", "admin:index"),

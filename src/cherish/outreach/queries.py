@@ -146,11 +146,30 @@ class TimelineItem:
     reference: str = ""
 
 
+def _survey_title(type_: str, data: dict[str, Any]) -> tuple[str, str]:
+    name = str(data.get("survey_name") or "survey")
+    if type_ == "survey.sent":
+        return f"Survey sent: {name}", ""
+    if type_ in ("survey.answered", "survey.answer_changed"):
+        scores = []
+        if data.get("csat") is not None:
+            scores.append(f"satisfaction {data['csat']}/5")
+        if data.get("nps") is not None:
+            scores.append(f"recommend {data['nps']}/10")
+        if data.get("loyalty_level"):
+            scores.append(f"loyalty: {data['loyalty_level']}")
+        verb = "answered" if type_ == "survey.answered" else "changed answers"
+        return f"Survey {verb}: {name}", ", ".join(scores)
+    return type_.replace(".", " ").replace("_", " ").capitalize(), ""
+
+
 def _event_title(event: CaseEvent) -> tuple[str, str]:
     data = event.data or {}
     if event.type == "message.added":
         direction = {"in": "Customer wrote", "out": "We replied", "note": "Internal note"}
         return direction.get(data.get("direction", ""), "Message"), str(data.get("excerpt", ""))
+    if event.type.startswith("survey."):
+        return _survey_title(event.type, data)
     return event.type.replace(".", " ").replace("_", " ").capitalize(), ""
 
 
@@ -203,8 +222,20 @@ def timeline(
             assert f.sent_at is not None
             answer = f"answered “{f.get_answer_display().lower()}”" if f.answer else "no answer yet"
             items.append(TimelineItem(f.sent_at, "follow_up", f"Asked: {f.rule.question}", answer))
+    if "surveys" in wanted:
+        # Answers without a case (relationship, expectations) live on the customer's log.
+        answers = CustomerEvent.objects.filter(customer=customer, type__startswith="survey.")
+        if before:
+            answers = answers.filter(created_at__lt=before)
+        for e in answers.order_by("-created_at", "-id")[:limit]:
+            title, detail = _survey_title(e.type, e.data or {})
+            items.append(TimelineItem(e.created_at, e.type, title, detail))
     if "account" in wanted:
-        log = CustomerEvent.objects.filter(customer=customer).exclude(type="follow_up.sent")
+        log = (
+            CustomerEvent.objects.filter(customer=customer)
+            .exclude(type="follow_up.sent")
+            .exclude(type__startswith="survey.")
+        )
         if before:
             log = log.filter(created_at__lt=before)
         for e in log.order_by("-created_at", "-id")[:limit]:

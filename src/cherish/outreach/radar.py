@@ -25,7 +25,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from cherish.cases.models import Case, CaseEvent, Kind
 from cherish.core.clock import now
@@ -224,7 +224,10 @@ def _low_satisfaction(
         names = {f.name for f in model._meta.get_fields()}
         if not {"customer", "nps"} <= names:
             continue
-        qs = model.objects.filter(nps__lte=6, nps__isnull=False)
+        low = Q(nps__lte=6, nps__isnull=False)
+        if "csat" in names:
+            low |= Q(csat__lte=2, csat__isnull=False)
+        qs = model.objects.filter(low)
         if "created_at" in names:
             qs = qs.filter(created_at__gte=as_of - ANSWER_WINDOW)
         if customer_ids is not None:

@@ -1,0 +1,3 @@
+app_name = "scorecard"
+
+urlpatterns: list[object] = []
