@@ -80,3 +80,18 @@ def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(
     assert case.owner == other_agent
     assert case.channel == "phone"
     assert ChurnScore.objects.get(customer=rich).outreach_case == case
+
+
+def test_radar_hears_leaving_from_any_message_of_a_case(customer, agent):
+    # given: a customer who said they are leaving, then thanked us in the same case
+    from cherish.triage.tasks import triage_message
+
+    case, first = case_actions.open_case(customer, text="I'll take my business elsewhere.")
+    second = case_actions.add_inbound_message(case, text="Thank you, kind of you.", channel="web")
+    triage_message(first.pk)
+    triage_message(second.pk)
+    Case.objects.filter(pk=case.pk).update(last_inbound_at=AS_OF - dt.timedelta(days=2))
+    # when
+    found = radar.gather_signals(AS_OF, {customer.pk})
+    # then
+    assert found[customer.pk].said_leaving

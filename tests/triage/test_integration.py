@@ -14,8 +14,18 @@ from cherish.triage.models import Correction, TriageRecord
 from cherish.triage.tasks import triage_message
 
 FIELDS = {
-    "kind", "kind_confidence", "emotion", "intensity", "urgency", "urgency_reason", "flags",
-    "topic", "phase", "language", "reasons", "model_version",
+    "kind",
+    "kind_confidence",
+    "emotion",
+    "intensity",
+    "urgency",
+    "urgency_reason",
+    "flags",
+    "topic",
+    "phase",
+    "language",
+    "reasons",
+    "model_version",
 }
 
 
@@ -93,7 +103,9 @@ def test_bad_correction_is_refused_and_writes_nothing(agent):
 
 def test_badges_order_and_anger_threshold():
     assert badges_for({"emotion": "anger", "intensity": 0.9, "flags": ["leaving", "safety"]}) == [
-        "angry", "safety", "leaving",
+        "angry",
+        "safety",
+        "leaving",
     ]
     assert badges_for({"emotion": "anger", "intensity": 0.2, "flags": []}) == []
 
@@ -102,7 +114,8 @@ def test_correction_view_through_http(desk_client, agent):
     case = _receive("I was charged twice.")
     triage_message(case.messages.get().pk)
     response = desk_client.post(
-        f"/desk/cases/{case.reference}/triage/", {"field": "urgency", "value": "high"},
+        f"/desk/cases/{case.reference}/triage/",
+        {"field": "urgency", "value": "high"},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200

@@ -432,13 +432,20 @@ def change_kind(case: Case, *, kind: str, by: Staff | None) -> Case:
 
 @transaction.atomic
 def change_severity(
-    case: Case, *, severity: str, by: Staff | None, priority_bonus: int = 0
+    case: Case, *, severity: str, by: Staff | None, priority_bonus: int | None = None
 ) -> Case:
-    """Set the severity; the inbox priority follows it. Writes case.severity_changed."""
+    """Set the severity; the inbox priority follows it. Writes case.severity_changed.
+
+    ``priority_bonus`` is what the case's risk signals add to the priority; None keeps the
+    current bonus, so a person changing the severity never drops the case's raised flags
+    down the inbox.
+    """
     if severity not in Severity.values:
         raise CaseError(
             f"Unknown severity “{severity}”.", code="unknown_severity", field="severity"
         )
+    if priority_bonus is None:
+        priority_bonus = max(case.priority - SEVERITY_PRIORITY[case.severity], 0)
     old = case.severity
     case.severity = severity
     case.priority = SEVERITY_PRIORITY[severity] + priority_bonus

@@ -81,6 +81,11 @@ class Case(models.Model):
     # The latest triage result of the case's newest inbound message (see cherish.triage), kept
     # on the case so the inbox and the API show it without a join.
     triage = models.JSONField(null=True, blank=True)
+    # The case's risk signals over its whole history (see cherish.triage.signals): raised
+    # flags with where they came from, the strongest emotion and urgency read, what the
+    # customer said about their tenure. New messages only add; staff clear with a reason.
+    # badges, at_risk and priority are derived from it by triage's actions.
+    signals = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
     subject = models.CharField(max_length=200, blank=True)
     order_reference = models.CharField(max_length=100, blank=True)

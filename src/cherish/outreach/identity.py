@@ -42,6 +42,7 @@ from cherish.intake.models import RawContact
 from cherish.outreach.errors import OutreachError
 from cherish.outreach.models import ChurnScore, FollowUp, MomentSent
 from cherish.staff.models import Staff
+from cherish.triage.actions import forget_signal_text
 
 ERASED = "[erased]"
 # Relations a merge does not move: the duplicate's own log stays its own, its score is
@@ -593,6 +594,7 @@ def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> C
         triage = dict(case.triage or {})
         triage.pop("reasons", None)
         Case.objects.filter(pk=case.pk).update(triage=triage)
+    forget_signal_text(case_ids)
     # Free text other apps keep about these cases and messages (care notes, commitments …).
     handled = {Message, Attachment, CaseEvent, RawContact, FollowUp}
     parents: tuple[tuple[type[Model], Any], ...] = ((Case, case_ids), (Message, message_ids))

@@ -155,22 +155,25 @@ def gather_signals(as_of: dt.datetime, customer_ids: set[int] | None = None) -> 
         s.last_complaint_reference = reference
         if checked.get(cid) is None or checked[cid] < created_at:
             s.recent_complaint_unchecked = True
-    # Sentiment of recent messages, from the triage result kept on the case.
-    for cid, triage in (
+    # What recent cases showed over their whole history (the case-level signals triage and
+    # staff keep), not only their newest message: a "thanks" does not undo "I'm leaving".
+    for cid, triage, signals in (
         scoped(
             Case.objects.filter(last_inbound_at__gte=as_of - PROBLEM_WINDOW, triage__isnull=False)
         )
-        .values_list("customer_id", "triage")
+        .values_list("customer_id", "triage", "signals")
         .iterator(2000)
     ):
         if not isinstance(triage, dict):
             continue
+        signals = signals if isinstance(signals, dict) else {}
         s = get(cid)
-        if "leaving" in (triage.get("flags") or []):
+        if "leaving" in (signals.get("flags") or {}):
             s.said_leaving = True
-        emotion = triage.get("emotion")
+        strongest = signals.get("emotion") or triage
+        emotion = strongest.get("emotion")
         try:
-            intensity = float(triage.get("intensity") or 0)
+            intensity = float(strongest.get("intensity") or 0)
         except (TypeError, ValueError):
             intensity = 0.0
         if emotion in NEGATIVE_EMOTIONS and intensity > s.max_negative_intensity:

@@ -1,39 +1,107 @@
+"""The triage panel's forms: correct the reading, raise and clear the case's flags.
+
+HTMX posts get the panel back (with the refusal shown in it, status 200 so htmx swaps it);
+plain posts redirect to the case page, or show the panel on its own page with the refusal
+(status 400) — a refusal is never dropped silently.
+"""
+
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import redirect
-from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from cherish.cases.access import access_case
 from cherish.cases.models import Case
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, NotFound
 from cherish.staff.access import staff_for_user
-from cherish.triage.actions import correct_triage
-from cherish.triage.templatetags.triage_panels import triage_panel
+from cherish.staff.models import Staff
+from cherish.triage import actions, queries
+from cherish.triage.case_signals import FLAG_LABELS
+from cherish.triage.forms import CorrectionForm, FlagForm
+from cherish.triage.queries import PanelError
+
+
+def _staff_and_case(request: HttpRequest, reference: str) -> tuple[Staff, Case]:
+    staff = staff_for_user(request.user)
+    if staff is None:
+        raise Http404
+    try:
+        return staff, access_case(staff, reference)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _answer(
+    request: HttpRequest, case: Case, *, error: PanelError | None, notice: str
+) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        case.refresh_from_db()
+        context = queries.triage_panel(
+            case, error=error, posted=request.POST if error else None, notice=notice
+        )
+        return render(request, "triage/partials/triage_panel.html", context)
+    if error is None:
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#triage-panel")
+    case.refresh_from_db()
+    context = queries.triage_panel(case, error=error, posted=request.POST)
+    return render(request, "triage/case_triage.html", context, status=400)
+
+
+def _first_error(form: FlagForm | CorrectionForm) -> tuple[str, str]:
+    for name, errors in form.errors.items():
+        return name, str(errors[0])
+    return "", "Check the form."
 
 
 @require_POST
 def correct(request: HttpRequest, reference: str) -> HttpResponse:
-    staff = staff_for_user(request.user)
-    if staff is None:
-        raise Http404
-    case = Case.objects.filter(reference=reference).first()
-    if case is None:
-        raise Http404
-    error = ""
+    staff, case = _staff_and_case(request, reference)
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        name, message = _first_error(form)
+        return _answer(request, case, error=PanelError("correct", message, name), notice="")
+    current = {f.name: f.current for f in queries.correction_fields(case)}
+    changes = form.changes(current)
+    if not changes:
+        error = PanelError("correct", "Change at least one value to correct it.")
+        return _answer(request, case, error=error, notice="")
+    done = []
+    for name, value in changes.items():
+        try:
+            actions.correct_triage(case, field=name, value=value, by=staff)
+        except CherishError as exc:
+            error = PanelError("correct", exc.message, exc.field or name)
+            return _answer(request, case, error=error, notice="")
+        done.append(f"{name} is now {value}")
+    notice = "Thanks, Cherish learns from this: " + "; ".join(done) + "."
+    return _answer(request, case, error=None, notice=notice)
+
+
+def _flag_view(request: HttpRequest, reference: str, *, form_name: str) -> HttpResponse:
+    staff, case = _staff_and_case(request, reference)
+    form = FlagForm(request.POST)
+    if not form.is_valid():
+        name, message = _first_error(form)
+        flag = str(request.POST.get("flag", ""))
+        return _answer(request, case, error=PanelError(form_name, message, name, flag), notice="")
+    flag, reason = form.cleaned_data["flag"], form.cleaned_data["reason"]
+    change = actions.add_flag if form_name == "add" else actions.clear_flag
     try:
-        correct_triage(
-            case, field=request.POST.get("field", ""), value=request.POST.get("value", ""), by=staff
-        )
+        change(case, flag=flag, reason=reason, by=staff)
     except CherishError as exc:
-        error = exc.message
-    if not request.htmx:  # type: ignore[attr-defined]
-        return redirect("cases:detail", reference=case.reference)
-    case.refresh_from_db()
-    context = triage_panel({"csrf_token": get_token(request)}, case)
-    html = render_to_string("triage/partials/triage_panel.html", context, request=request)
-    if error:
-        html = format_html('<p class="field-error" role="alert">{}</p>', error) + html
-    return HttpResponse(html, status=422 if error else 200)
+        error = PanelError(form_name, exc.message, exc.field or "", flag)
+        return _answer(request, case, error=error, notice="")
+    verb = "raised" if form_name == "add" else "cleared"
+    return _answer(request, case, error=None, notice=f"“{FLAG_LABELS[flag]}” {verb}.")
+
+
+@require_POST
+def add_flag(request: HttpRequest, reference: str) -> HttpResponse:
+    return _flag_view(request, reference, form_name="add")
+
+
+@require_POST
+def clear_flag(request: HttpRequest, reference: str) -> HttpResponse:
+    return _flag_view(request, reference, form_name="clear")

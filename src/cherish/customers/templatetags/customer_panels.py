@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.urls import NoReverseMatch, reverse
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 from cherish.core.clock import now
 from cherish.customers.models import RelationshipStatus
@@ -28,6 +31,35 @@ def _tenure(since: dt.date | None, today: dt.date) -> str:
     return "New customer"
 
 
+def _tenure_fact(since: dt.date | None, today: dt.date, signals: Any) -> dict[str, Any]:
+    """Our recorded tenure, or what the customer says when our records are younger or empty.
+
+    The claim (kept on the case by triage, with the words it came from) never overwrites the
+    record: both are shown, the claim marked as theirs.
+    """
+    recorded = _tenure(since, today)
+    claim = (signals or {}).get("stated_tenure") if isinstance(signals, dict) else None
+    if not isinstance(claim, dict):
+        return {"text": recorded, "warn": False}
+    claimed_years = claim.get("years")
+    recorded_years = (today - since).days // 365 if since else None
+    if claimed_years is not None:
+        if recorded_years is not None and claimed_years <= recorded_years:
+            return {"text": recorded, "warn": False}
+        text = f"Says: customer for {claimed_years} year{'s' if claimed_years != 1 else ''}"
+    elif since is None:
+        text = "Says: a long-standing customer"
+    else:
+        return {"text": recorded, "warn": False}
+    when = ""
+    with contextlib.suppress(ValueError):
+        said_at = template_localtime(dt.datetime.fromisoformat(str(claim.get("at"))))
+        when = date_filter(said_at, "j M Y")
+    record = "no record of when they joined" if since is None else f"our records: {recorded}"
+    source = f"in their message{' of ' + when if when else ''}: “{claim.get('words', '')}”"
+    return {"text": text, "warn": False, "detail": f"{source}; {record}"}
+
+
 def key_facts(case: Any, *, at: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The three facts an agent must know before answering: tenure, other open complaints,
     and what the relationship is worth (or why they left). Two queries plus the customer."""
@@ -36,7 +68,7 @@ def key_facts(case: Any, *, at: dt.datetime | None = None) -> list[dict[str, Any
     value = customer_value(customer, as_of=at)
     since = customer.customer_since or (value.first_at.date() if value.first_at else None)
     others = customer.cases.filter(is_open=True, kind="complaint").exclude(pk=case.pk).count()
-    facts = [{"text": _tenure(since, at.date()), "warn": False}]
+    facts = [_tenure_fact(since, at.date(), getattr(case, "signals", None))]
     facts.append(
         {
             "text": (

@@ -45,6 +45,8 @@ _STOP: dict[str, str] = {
     "heb hebben heeft was nog al bedankt dank maar ook alleen hoe waarom wanneer erg",
 }
 _PROFILES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in _STOP.items()}
+# Every code ``detect`` can answer.
+LANGUAGES: tuple[str, ...] = (*_STOP, *(code for code, _ in _SCRIPTS))
 _LETTERS: dict[str, str] = {"de": "äöüß", "es": "ñ¿¡", "fr": "çèêëœàâî", "pt": "ãõç", "it": "òù"}
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 

@@ -245,6 +245,33 @@ LEXICON: dict[str, list[str]] = {
         r"credit report", r"collection", r"closed (?:my|the) account", r"cancel(?:l)?ed (?:my|the)",
     ],
 }
+
+# Tenure the customer states ("loyal for eight years", "customer since 2015", "I've been with
+# you 10 years"). The hit's text is parsed by ``rules.stated_tenure``.
+_NUM = (
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[- ](?:one|two|three|four"
+    r"|five|six|seven|eight|nine))?|thirty|forty|fifty|a couple of|a few|several|many|so many)"
+)
+_QUAL = r"(?:(?:well )?over |more than |almost |nearly |about |around |close to |the (?:last|past) )?"
+_YRS = rf"(?:{_QUAL}{_NUM}[- ]?(?:years?|yrs?)|{_QUAL}(?:a|one|two|three) decades?)"
+_YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
+_WHO = r"(?:customer|client|member|subscriber|patron|shopper|policyholder|account holder)s?"
+_WITH = r"(?:with (?:you|your (?:company|bank|firm|store|shop|brand|service|airline))|here)"
+LEXICON["tenure"] = [
+    rf"(?:(?:loyal|faithful|long[- ]standing|long[- ]time|regular) )?{_WHO}(?: of (?:yours|you))?(?: {_WITH})? (?:for|of|over) {_YRS}",
+    rf"loyal(?: to you| {_WITH})?,? (?:for |over )?{_YRS}",
+    rf"(?:been|banked|banking|shopped|shopping|insured|stayed|flown|flying|bought|ordered|ordering) {_WITH},? (?:for |over |these |the (?:last|past) )?{_YRS}",
+    rf"{_YRS} (?:as (?:a |an |your )?(?:loyal )?{_WHO}|of (?:loyalty|loyal custom|custom|business with you|being (?:a |your )?(?:loyal )?{_WHO}))",
+    rf"{_NUM}[- ]years?[- ](?:loyal )?{_WHO}",
+    rf"(?:{_WHO}|loyal|{_WITH}|been here) (?:ever |all the way |way )?since {_YEAR}",
+    rf"for {_YRS},? (?:i|we)(?:'ve| have)? (?:been (?:a |your )?(?:loyal )?(?:{_WHO}|with you)|banked|shopped|bought|stayed|flown|insured)",
+    rf"client(?:e)? (?:fidèle )?depuis (?:\d{{1,2}} ans|{_YEAR})", r"fidèle depuis \d{1,2} ans",
+    r"seit \d{1,2} jahren (?:treue[rn]? )?kund(?:e|in)", rf"kund(?:e|in) seit (?:\d{{1,2}} jahren|{_YEAR})",
+    rf"cliente desde (?:hace \d{{1,2}} años|{_YEAR})", r"cliente (?:durante|de) \d{1,2} años",
+    r"llevo \d{1,2} años (?:como cliente|con ustedes)", r"cliente da \d{1,2} anni", rf"cliente dal {_YEAR}",
+    r"cliente há \d{1,2} anos", r"(?:al )?\d{1,2} jaar (?:trouwe )?klant", rf"klant sinds {_YEAR}",
+]
 # fmt: on
 
 

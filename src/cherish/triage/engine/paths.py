@@ -10,6 +10,8 @@ TRIAGE_DIR = ENGINE_DIR.parent
 TRAINING_DIR = TRIAGE_DIR / "training_data"
 MODEL_DIR = TRIAGE_DIR / "model_files"
 EVAL_FLOOR = TRIAGE_DIR / "eval_floor.json"
+# Hand-written evaluation sets: never read by training (see eval/ headers).
+HELDOUT_DIR = TRIAGE_DIR / "eval"
 
 
 def shared_data_dir() -> Path:

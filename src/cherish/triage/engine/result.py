@@ -38,6 +38,8 @@ class TriageResult:
     model_version: str = ""
     topic_confidence: float = 0.0
     kind_scores: dict[str, float] = field(default_factory=dict)
+    # What the customer says about their tenure (see rules.stated_tenure), or None.
+    stated_tenure: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

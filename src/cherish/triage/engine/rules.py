@@ -195,6 +195,89 @@ def urgency(
     return "low", f"{kind} without risk signals", [kind]
 
 
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "a couple of": 2})
+_VAGUE = re.compile(r"\b(?:a few|several|many|so many)\b")
+_YEAR_NUMBER = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_DIGITS = re.compile(r"\b(\d{1,2})\b")
+_WORD_NUMBER = re.compile(
+    r"\b(a couple of|twenty|thirty|forty|fifty|one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+    r"(?:[- ](one|two|three|four|five|six|seven|eight|nine)\b)?"
+)
+_DECADES = re.compile(r"\b(a|one|two|three) decades?\b")
+
+
+def stated_tenure(a: Analysis) -> dict[str, object] | None:
+    """How long the customer says they have been a customer, or None.
+
+    ``{"years": 8, "since_year": None, "words": "loyal for eight years"}``; "customer since
+    2015" gives ``since_year`` 2015 (the case turns it into years at the message's date);
+    "for many years" gives ``years`` None and ``vague`` True. The longest claim wins.
+    """
+    best: dict[str, object] | None = None
+    for hit in a.hits.get("tenure", ()):
+        words = hit.text
+        years: int | None = None
+        since = _YEAR_NUMBER.search(words)
+        decades = _DECADES.search(words)
+        if since:
+            claim: dict[str, object] = {"years": None, "since_year": int(since.group(1))}
+        else:
+            if decades:
+                years = 10 * max(_NUMBER_WORDS.get(decades.group(1), 1), 1)
+            elif digits := _DIGITS.search(words):
+                years = int(digits.group(1))
+            elif spelled := _WORD_NUMBER.search(words):
+                years = _NUMBER_WORDS[spelled.group(1)] + _NUMBER_WORDS.get(
+                    spelled.group(2) or "", 0
+                )
+            if years is None and not _VAGUE.search(words):
+                continue
+            if years is not None and not 1 <= years <= 80:
+                continue
+            claim = {"years": years, "since_year": None}
+            if years is None:
+                claim["vague"] = True
+        claim["words"] = words
+        if best is None or _claim_rank(claim) > _claim_rank(best):
+            best = claim
+    return best
+
+
+def _claim_rank(claim: dict[str, object]) -> int:
+    if claim.get("since_year"):
+        return 3000 - int(claim["since_year"])  # type: ignore[call-overload]
+    return int(claim.get("years") or 0)  # type: ignore[call-overload]
+
+
 def phase(a: Analysis, kind: str) -> tuple[str, list[str]]:
     score = {p: len(a.hits[f"phase_{p}"]) for p in ("before", "during", "after")}
     default = {"inquiry": "before", "suggestion": "after"}.get(kind, "after")

@@ -204,6 +204,7 @@ class Triager:
             model_version=self.version,
             topic_confidence=topic_conf,
             kind_scores={c: round(float(p), 4) for c, p in zip(self._kinds, probs, strict=True)},
+            stated_tenure=rules.stated_tenure(a) if a.hits["tenure"] else None,
         )
 
     @staticmethod

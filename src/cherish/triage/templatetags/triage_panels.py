@@ -1,4 +1,4 @@
-"""The triage panel on the desk's case page: what the model read, why, and one-click fixes."""
+"""The triage panel on the desk's case page: the case's signals, the latest reading, fixes."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ from typing import Any
 
 from django import template
 
-from cherish.triage.actions import CORRECTABLE
+from cherish.triage.queries import triage_panel as panel_context
 
 register = template.Library()
 
 
 @register.inclusion_tag("triage/partials/triage_panel.html", takes_context=True)
 def triage_panel(context: Any, case: Any) -> dict[str, Any]:
-    result = case.triage or {}
-    reasons = result.get("reasons") or {}
-    return {
-        "case": case,
-        "t": result,
-        "reasons": sorted(reasons.items()),
-        "choices": {k: v for k, v in CORRECTABLE.items() if v},
-        "csrf_token": context.get("csrf_token"),
-    }
+    panel = panel_context(case)
+    panel["csrf_token"] = context.get("csrf_token")
+    return panel
