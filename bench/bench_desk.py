@@ -250,7 +250,7 @@ def build(out: Path, n_cases: int, seed: int) -> None:
 
     db = out / "cherish.sqlite3"
     marker = out / "built.json"
-    wanted = {"cases": n_cases, "seed": seed, "builder": 2}
+    wanted = {"cases": n_cases, "seed": seed, "builder": 3}
     if db.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
         print(f"reusing {db}")
         return
@@ -278,8 +278,9 @@ def build(out: Path, n_cases: int, seed: int) -> None:
         Case,
         [
             "id", "reference", "customer_id", "kind", "stage", "is_open", "severity",
-            "priority", "badges", "at_risk", "channel", "subject", "owner_id", "team_id",
-            "created_at", "updated_at", "last_inbound_at", "closed_at", "message_count",
+            "priority", "badges", "at_risk", "signals", "channel", "subject", "owner_id",
+            "team_id", "created_at", "updated_at", "last_inbound_at", "closed_at",
+            "message_count",
         ],
     )  # fmt: skip
     messages_t = Table(
@@ -372,7 +373,9 @@ def build(out: Path, n_cases: int, seed: int) -> None:
                     case_id, _reference(case_id), customer_id, kind,
                     rng.choice(open_stages) if is_open else "closed", is_open, severity,
                     priority[severity] + (5 if badges else 0), json.dumps(badges),
-                    is_open and ("leaving" in badges or rng.random() < 0.02), channel, subject,
+                    is_open and ("leaving" in badges or rng.random() < 0.02),
+                    json.dumps({"flags": {b: {"at": created_s, "source": "message"}
+                                          for b in badges}}), channel, subject,
                     author, owner[1] if owner else None, created_s, _ts(updated), created_s,
                     None if is_open else _ts(updated), len(bodies),
                 )
