@@ -35,6 +35,14 @@ def get_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def get_choice(name: str, choices: list[str], default: str) -> str:
+    """An upper-cased value that must be one of ``choices``; anything else stops start-up."""
+    raw = get(name, default).strip().upper()
+    if raw not in choices:
+        raise ValueError(f"{PREFIX}{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def data_dir() -> Path:
     path = Path(get("DATA_DIR", "./var")).resolve()
     path.mkdir(parents=True, exist_ok=True)

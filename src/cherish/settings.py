@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cherish.core.middleware.ContentSecurityPolicyMiddleware",
+    # Last, so it sees a view's exception first: storage failures become 503/507.
+    "cherish.core.unavailable.StorageTroubleMiddleware",
 ]
 
 ROOT_URLCONF = "cherish.urls"
@@ -81,21 +83,26 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{DATA_DIR / 'cherish.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(env.get("DATABASE_URL", _default_db), conn_max_age=60),
+    "default": dj_database_url.parse(
+        env.get("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN
     # so two writers queue on busy_timeout instead of failing with "database is locked".
     # Keep connections: reopening one per request (and the WAL checkpoint that closing the
     # last connection forces) cost a quarter of the CPU per complaint in bench_intake.
+    # synchronous=FULL: in WAL mode NORMAL may lose the last commits on a power cut or an OS
+    # crash, and a complaint we acknowledged must survive both (CHERISH_SQLITE_SYNCHRONOUS
+    # may lower it where the disk's own cache is battery-backed; docs/reliability.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=20000;"
             " PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456;"
-        ),
+        ).format(sync=env.get_choice("SQLITE_SYNCHRONOUS", ["FULL", "NORMAL", "EXTRA"], "FULL")),
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -208,9 +215,16 @@ CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
 )
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
 
+# A background job's lease (core.leases): a worker renews it every third of this while it
+# works; when the worker dies the job is handed on within about this long plus a sweep.
+CHERISH_TASK_LEASE_S = env.get_int("TASK_LEASE_S", 60)
+
 # Periodic jobs run by `cherish tick --loop` (started by `cherish serve`): (command, seconds).
+# The two sweepers run often: they are what re-runs work whose worker died, and a customer
+# should hear from us within minutes of a crash, not hours.
 CHERISH_PERIODIC: list[tuple[str, int]] = [
-    ("sweep", 60),
+    ("sweep_jobs", 20),
+    ("sweep", 30),
     ("care_tick", 60),
     ("outreach_tick", 300),
     ("outreach_radar", 24 * 3600),

@@ -1,27 +1,17 @@
 from __future__ import annotations
 
 import pytest
-from django_tasks import default_task_backend
 
-from cherish.core import pipeline, ratelimit
+from cherish.core import ratelimit
 from cherish.core.references import ALPHABET, find_reference, new_reference, normalise_reference
 from cherish.core.text import excerpt, one_line, sanitise_html
-
-CALLS: list[tuple[str, tuple]] = []
-
-
-def step_ok(*args):
-    CALLS.append(("ok", args))
-
-
-def step_fails(*args):
-    CALLS.append(("fails", args))
-    raise RuntimeError("mail server down")
 
 
 def test_references_are_short_readable_and_unique_enough():
     refs = {new_reference() for _ in range(5000)}
-    assert len(refs) == 5000
+    # 6 characters from 28 give 4.8e8 references: by the birthday bound 5,000 draws collide
+    # about once in 40 runs, which the database's unique constraint and a retry absorb.
+    assert len(refs) >= 4995
     for ref in list(refs)[:50]:
         assert ref.startswith("CH-") and len(ref) == 9
         assert set(ref[3:]) <= set(ALPHABET)
@@ -62,14 +52,3 @@ def test_rate_limit_counts_per_identity(db):
     assert ratelimit.count("test", "5.6.7.8") == 0
     ratelimit.reset("test", "1.2.3.4")
     assert ratelimit.count("test", "1.2.3.4") == 0
-
-
-def test_pipeline_runs_steps_in_order_and_requeues_the_rest_on_failure(db):
-    CALLS.clear()
-    default_task_backend.clear()
-    steps = [f"{__name__}.step_ok", f"{__name__}.step_fails", f"{__name__}.step_ok"]
-    pipeline.run_steps_task.call(steps, [7, True])
-    assert CALLS == [("ok", (7, True)), ("fails", (7, True))]
-    (retry,) = default_task_backend.results
-    assert retry.args == [steps[1:], [7, True], 2]
-    assert retry.task.run_after is not None

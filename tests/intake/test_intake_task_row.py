@@ -1,5 +1,5 @@
-"""With the database task backend the follow-on task row is written in the intake's own
-transaction: it exists exactly when the case does."""
+"""With the database task backend the follow-on job and its task row are written in the
+intake's own transaction: they exist exactly when the case does."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from cherish.cases.models import Case
+from cherish.core.models import Job
 from cherish.intake.actions import Contact, receive_contact
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -26,10 +27,14 @@ def test_intake_writes_its_follow_on_task_row_with_the_case(agent: Any) -> None:
     # when a contact is received
     result = receive_contact(_contact())
 
-    # then one follow-on task row names the new message, in the same transaction
+    # then one follow-on job names the new message, and one task row wakes a worker for it
+    job = Job.objects.get()
+    assert job.args == [result.message.pk, True]
+    assert job.key == f"follow-on:{result.message.pk}"
     row = DBTaskResult.objects.get()
     assert row.task_path == "cherish.core.pipeline.run_steps_task"
-    assert row.args_kwargs["args"][1] == [result.message.pk, True]
+    assert row.args_kwargs["args"] == [str(job.pk)]
+    assert str(row.pk) == job.task_id
 
 
 @override_settings(TASKS=DB_TASKS)
@@ -43,6 +48,7 @@ def test_a_rolled_back_intake_leaves_no_task_row(agent: Any) -> None:
         receive_contact(_contact())
         raise Later
 
-    # then neither the case nor its task row exists
+    # then neither the case nor its job nor its task row exists
     assert not Case.objects.exists()
+    assert not Job.objects.exists()
     assert not DBTaskResult.objects.exists()

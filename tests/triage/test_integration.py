@@ -6,6 +6,7 @@ import pytest
 from django_tasks import default_task_backend
 
 from cherish.cases.models import Case, CaseEvent
+from cherish.core.models import Job
 from cherish.core.pipeline import run_steps_task
 from cherish.intake.actions import Contact, receive_contact
 from cherish.triage.actions import badges_for, correct_triage
@@ -40,9 +41,9 @@ def test_intake_queues_triage_after_commit(agent, django_capture_on_commit_callb
         case = _receive("My order never arrived.")
     queued = [r for r in default_task_backend.results if r.task.func is run_steps_task.func]
     assert len(queued) == 1
-    steps, args = queued[0].args[:2]
-    assert steps[0] == "cherish.triage.tasks.triage_message_task"
-    assert args == [case.messages.get().pk, True]
+    job = Job.objects.get(pk=queued[0].args[0])
+    assert job.steps[0] == "cherish.triage.tasks.triage_message_task"
+    assert job.args == [case.messages.get().pk, True]
 
 
 def test_triage_result_steers_the_case(agent):

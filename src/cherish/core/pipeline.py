@@ -1,24 +1,40 @@
-"""Run a list of steps, in order, in one background task.
+"""Run a list of steps, in order, as one leased job that survives the death of its worker.
 
 Some follow-on work must happen in sequence (triage decides the kind before the
 acknowledgement is written), yet the apps doing it must not import each other. The caller
-names the steps by dotted path; each step is idempotent, so on a failure the remaining steps
-are queued again with a growing delay, and a step that already ran does nothing twice.
+names the steps by dotted path. ``queue_steps`` writes a ``Job`` row in the caller's
+transaction; the task queue only wakes a worker, which claims the row with a lease and keeps
+the lease alive while the steps run (``core.leases``). When the worker is killed the lease
+runs out and ``sweep_jobs`` queues the job again; each step is idempotent, so a step that
+already ran does nothing twice. A step that raises is retried from that step with a growing
+delay; after ``MAX_ATTEMPTS`` tries (crashes included) the job is marked failed with its
+error, for staff to see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils.module_loading import import_string
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from cherish.core.clock import now
+from cherish.core.leases import KeepAlive, lease_seconds, worker_name
+from cherish.core.models import Job, JobStatus
+from cherish.core.tasks import tasks_share_default_database
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+# A pending job whose wake-up has not run this long after it was due is checked with the
+# task queue, and queued again if the queue no longer has it.
+SWEEP_GRACE = dt.timedelta(seconds=60)
+KEEP_DONE = dt.timedelta(days=7)
 
 
 def run_step(dotted: str, *args: Any) -> None:
@@ -28,19 +44,195 @@ def run_step(dotted: str, *args: Any) -> None:
     runner(*args)
 
 
+def queue_steps(steps: Sequence[str], args: Sequence[Any], *, key: str | None = None) -> Job:
+    """Write a job running ``steps`` with ``args`` in the caller's transaction.
+
+    With the database task queue on the same database, the wake-up is written in the same
+    transaction (it exists exactly when the job does, at no extra commit); with any other
+    queue it is sent after the commit, and the sweeper covers a crash in between. A ``key``
+    already used returns the existing job instead of a second one.
+    """
+    with transaction.atomic():
+        if key is not None:
+            existing = Job.objects.filter(key=key).first()
+            if existing is not None:
+                return existing
+        at = now()
+        job = Job(key=key, steps=list(steps), args=list(args), due_at=at, created_at=at)
+        if tasks_share_default_database(run_steps_task):
+            job.task_id = run_steps_task.enqueue(str(job.pk)).id
+            job.save(force_insert=True)
+        else:
+            job.save(force_insert=True)
+            transaction.on_commit(lambda: wake(job.pk))
+    return job
+
+
+def wake(job_id: Any, *, run_after: dt.datetime | None = None) -> None:
+    """Queue a wake-up for the job and remember its id; logs rather than raises, because the
+    job row is already committed and the sweeper queues it again if this fails."""
+    try:
+        runner = run_steps_task.using(run_after=run_after) if run_after else run_steps_task
+        result = runner.enqueue(str(job_id))
+        Job.objects.filter(pk=job_id).update(task_id=result.id)
+    except Exception:
+        logger.warning("could not queue job %s; the sweeper will", job_id, exc_info=True)
+
+
+def claim_job(job_id: str, worker: str) -> Job | None:
+    """Take the job with a lease; None when it is gone, done, not yet due or held."""
+    at = now()
+    claimable = Q(status=JobStatus.PENDING, due_at__lte=at) | Q(
+        status=JobStatus.RUNNING, locked_until__lt=at
+    )
+    with transaction.atomic():
+        taken = Job.objects.filter(claimable, pk=job_id).update(
+            status=JobStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            locked_until=at + dt.timedelta(seconds=lease_seconds()),
+            worker=worker,
+            checked_at=None,
+        )
+    if not taken:
+        return None
+    job = Job.objects.get(pk=job_id)
+    if job.attempts > MAX_ATTEMPTS:
+        # Only crashes get here (a step's own failures stop at MAX_ATTEMPTS): a job that
+        # keeps killing its worker must not take every worker down with it for ever.
+        Job.objects.filter(pk=job.pk, worker=worker).update(
+            status=JobStatus.FAILED,
+            locked_until=None,
+            finished_at=at,
+            last_error=f"gave up: its worker was lost {job.attempts - 1} times. {job.last_error}",
+        )
+        return None
+    return job
+
+
 @task()
-def run_steps_task(steps: list[str], args: list[Any], attempt: int = 1) -> None:
-    for position, dotted in enumerate(steps):
+def run_steps_task(job_id: str) -> str:
+    worker = worker_name()
+    job = claim_job(job_id, worker)
+    if job is None:
+        return "skipped"
+    holder = {"worker": worker, "status": JobStatus.RUNNING}
+    with KeepAlive(Job, job.pk, holder=holder):
+        for position in range(job.step, len(job.steps)):
+            try:
+                run_step(job.steps[position], *job.args)
+            except Exception as error:
+                return _record_failure(job, position, error, holder)
+    Job.objects.filter(pk=job.pk, **holder).update(
+        status=JobStatus.DONE, locked_until=None, finished_at=now(), last_error=""
+    )
+    return "done"
+
+
+def _record_failure(job: Job, position: int, error: Exception, holder: dict[str, Any]) -> str:
+    dotted = job.steps[position]
+    message = f"attempt {job.attempts}, step {dotted}: {type(error).__name__}: {error}"[:5000]
+    if job.attempts >= MAX_ATTEMPTS:
+        logger.error("job %s: step %s failed %d times; giving up", job.pk, dotted, job.attempts)
+        Job.objects.filter(pk=job.pk, **holder).update(
+            status=JobStatus.FAILED,
+            step=position,
+            locked_until=None,
+            finished_at=now(),
+            last_error=message,
+        )
+        return "failed"
+    due = now() + dt.timedelta(seconds=min(3600, 5 * 4 ** (job.attempts - 1)))
+    logger.warning(
+        "job %s: step %s failed (attempt %d); retrying at %s",
+        job.pk,
+        dotted,
+        job.attempts,
+        due,
+        exc_info=error,
+    )
+    Job.objects.filter(pk=job.pk, **holder).update(
+        status=JobStatus.PENDING, step=position, due_at=due, locked_until=None, last_error=message
+    )
+    wake(job.pk, run_after=due)
+    return "retrying"
+
+
+def sweep_jobs(*, limit: int = 500) -> dict[str, int]:
+    """Queue again the jobs a crash or a lost queue left behind; forget old finished ones.
+
+    A running job whose lease ran out lost its worker; a pending job long overdue whose
+    wake-up the queue no longer has (Redis restarted, a crash between commit and enqueue, a
+    wake-up that failed on a database outage) would otherwise wait for ever. Safe from
+    several processes at once: claiming is atomic, so a job woken twice still runs once.
+    """
+    at = now()
+    lapsed = list(
+        Job.objects.filter(status=JobStatus.RUNNING, locked_until__lt=at).values_list(
+            "pk", "task_id"
+        )[:limit]
+    )
+    _fail_lost_database_tasks([task_id for _, task_id in lapsed if task_id])
+    for pk, _ in lapsed:
+        wake(pk)
+
+    overdue = list(
+        Job.objects.filter(status=JobStatus.PENDING, due_at__lte=at - SWEEP_GRACE)
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lte=at - SWEEP_GRACE))
+        .order_by("due_at")
+        .values_list("pk", "task_id")[:limit]
+    )
+    queued = _still_queued([task_id for _, task_id in overdue if task_id])
+    waiting = [pk for pk, task_id in overdue if task_id in queued]
+    Job.objects.filter(pk__in=waiting).update(checked_at=at)
+    lost = [pk for pk, task_id in overdue if task_id not in queued]
+    for pk in lost:
+        wake(pk)
+
+    old = Job.objects.filter(status=JobStatus.DONE, finished_at__lt=at - KEEP_DONE)
+    purged, _ = Job.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:5000])).delete()
+    return {"lapsed": len(lapsed), "lost": len(lost), "purged": purged}
+
+
+def retry_failed_jobs() -> int:
+    """Give every failed job a fresh set of attempts from the step it failed on (an operator
+    fixed the cause); returns how many were queued."""
+    ids = list(Job.objects.filter(status=JobStatus.FAILED).values_list("pk", flat=True))
+    Job.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
+        status=JobStatus.PENDING, attempts=0, due_at=now(), finished_at=None, checked_at=None
+    )
+    for pk in ids:
+        wake(pk)
+    return len(ids)
+
+
+def _still_queued(task_ids: list[str]) -> set[str]:
+    """The task ids the queue still holds waiting or running."""
+    live = {TaskResultStatus.READY, TaskResultStatus.RUNNING}
+    if tasks_share_default_database(run_steps_task):
+        from django_tasks_db.models import DBTaskResult
+
+        rows = DBTaskResult.objects.filter(id__in=task_ids, status__in=live)
+        return {str(pk) for pk in rows.values_list("id", flat=True)}
+    backend = run_steps_task.get_backend()
+    found = set()
+    for task_id in task_ids:
         try:
-            run_step(dotted, *args)
-        except Exception:
-            remaining = steps[position:]
-            if attempt >= MAX_ATTEMPTS:
-                logger.exception("step %s failed %d times; giving up", dotted, attempt)
-                raise
-            delay = dt.timedelta(seconds=min(3600, 5 * 4 ** (attempt - 1)))
-            logger.warning(
-                "step %s failed (attempt %d); retrying in %s", dotted, attempt, delay, exc_info=True
-            )
-            run_steps_task.using(run_after=now() + delay).enqueue(remaining, args, attempt + 1)
-            return
+            if backend.get_result(task_id).status in live:
+                found.add(task_id)
+        except TaskResultDoesNotExist:
+            pass
+    return found
+
+
+def _fail_lost_database_tasks(task_ids: list[str]) -> None:
+    """The database queue would show a dead worker's task as running for ever; say why not."""
+    if not task_ids or not tasks_share_default_database(run_steps_task):
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(id__in=task_ids, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now(),
+        exception_class_path="cherish.core.pipeline.WorkerLost",
+        traceback="The worker running this task stopped (its lease ran out); queued again.",
+    )

@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, router, transaction
+from django.db import transaction
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Case, Channel, Kind, Message
 from cherish.core.clock import now
-from cherish.core.pipeline import run_steps_task
+from cherish.core.pipeline import queue_steps
 from cherish.core.references import normalise_reference
-from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import match_customer
 from cherish.customers.models import Customer
@@ -137,28 +136,6 @@ def mark_raw_ignored(raw: RawContact, reason: str) -> None:
     RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.IGNORED, error=reason[:5000])
 
 
-def _enqueue_with_intake(task: Any, *args: Any) -> None:
-    """Queue ``task`` so that it exists exactly when the intake's commit does.
-
-    With the database task backend on the same database the task row is simply written in
-    the intake's own transaction: it becomes visible at the same commit, vanishes with a
-    rollback, and costs no second write transaction. Any other backend (Redis, the tests'
-    dummy) is enqueued after the commit.
-    """
-    if _tasks_share_intake_database(task):
-        task.enqueue(*args)
-    else:
-        enqueue_on_commit(task, *args)
-
-
-def _tasks_share_intake_database(task: Any) -> bool:
-    if type(task.get_backend()).__module__ != "django_tasks_db.backend":
-        return False
-    from django_tasks_db.models import DBTaskResult
-
-    return router.db_for_write(DBTaskResult) == DEFAULT_DB_ALIAS
-
-
 @transaction.atomic
 def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> IntakeResult:
     """Turn one inbound contact into a case message, opening a case when it starts a new one.
@@ -167,7 +144,7 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
     name never joins someone else's record), threads into the case it
     answers (In-Reply-To or the case reference of the same customer), or opens a new case
     with one owner. Writes the events of open_case / add_inbound_message; marks the raw
-    record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one task) after commit.
+    record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one leased job).
     """
     # NUL and other control characters would break PostgreSQL text columns and headers.
     contact.text = clean_text(contact.text)
@@ -216,7 +193,7 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
             status=RawStatus.PROCESSED, case=case, message=message, error=""
         )
     if settings.CHERISH_INTAKE_FOLLOW_ON:
-        _enqueue_with_intake(
-            run_steps_task, list(settings.CHERISH_INTAKE_FOLLOW_ON), [message.pk, opened]
+        queue_steps(
+            settings.CHERISH_INTAKE_FOLLOW_ON, [message.pk, opened], key=f"follow-on:{message.pk}"
         )
     return IntakeResult(case=case, message=message, customer=customer, opened=opened)

@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.utils.module_loading import import_string
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
 
@@ -30,7 +29,7 @@ from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Case, Message
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
-from cherish.core.tasks import enqueue_on_commit
+from cherish.core.pipeline import queue_steps
 from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
 
 # How long a retry waits for the first request with its key to finish before answering 409.
@@ -175,6 +174,10 @@ def receive_api_message(
         RawContact.objects.filter(pk=raw.pk).update(
             status=RawStatus.PROCESSED, case=case, message=message, error=""
         )
-        for dotted in settings.CHERISH_INTAKE_FOLLOW_ON:
-            enqueue_on_commit(import_string(dotted), message.pk, False)
+        if settings.CHERISH_INTAKE_FOLLOW_ON:
+            queue_steps(
+                settings.CHERISH_INTAKE_FOLLOW_ON,
+                [message.pk, False],
+                key=f"follow-on:{message.pk}",
+            )
     return message

@@ -17,8 +17,7 @@ from cherish.cases.actions import NewAttachment
 from cherish.cases.events import record_case_event
 from cherish.cases.models import Case, CaseEvent, Channel, Direction, Message
 from cherish.core.errors import CherishError
-from cherish.core.pipeline import run_steps_task
-from cherish.core.tasks import enqueue_on_commit
+from cherish.core.pipeline import queue_steps
 from cherish.core.text import clean_text
 from cherish.intake.actions import mark_raw_failed, store_raw
 from cherish.intake.models import RawContact, RawStatus
@@ -82,8 +81,8 @@ def _add_reply(case: Case, raw: RawContact, text: str, files: list[NewAttachment
         status=RawStatus.PROCESSED, case=case, message=message, error=""
     )
     if settings.CHERISH_INTAKE_FOLLOW_ON:
-        enqueue_on_commit(
-            run_steps_task, list(settings.CHERISH_INTAKE_FOLLOW_ON), [message.pk, False]
+        queue_steps(
+            settings.CHERISH_INTAKE_FOLLOW_ON, [message.pk, False], key=f"follow-on:{message.pk}"
         )
     return message
 

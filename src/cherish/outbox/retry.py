@@ -9,9 +9,10 @@ The pattern every outbox task follows (and any other task whose work is "send th
    re-enqueued with ``run_after``; or ``failed`` once attempts run out or the failure is
    permanent. ``attempts`` and ``last_error`` stay on the row for the desk's task page.
 
-A worker that dies between 2 and 3 leaves a ``sending`` row; when its lease runs out the
-sweeper re-enqueues it. That is the one case where a message can go out twice, and it then
-carries the same Message-ID / delivery id so the receiver can recognise it.
+While 2 runs, a heartbeat keeps the lease alive (core.leases), so the lease can be short: a
+worker that dies between 2 and 3 leaves a ``sending`` row whose lease runs out within a
+minute, and the sweeper re-enqueues it. That is the one case where a message can go out
+twice, and it then carries the same Message-ID / delivery id so the receiver can recognise it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from cherish.core.clock import now
+from cherish.core.leases import KeepAlive, lease_seconds
 from cherish.core.tasks import enqueue_on_commit
 from cherish.outbox.models import Deliverable, DeliveryStatus
 
@@ -36,7 +38,7 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay_s: int = 60
     max_delay_s: int = 6 * 3600
-    lease_s: int = 300
+    lease_s: int | None = None  # CHERISH_TASK_LEASE_S
 
     def delay(self, attempts: int) -> dt.timedelta:
         """Wait before attempt ``attempts + 1``: base, 2×base, 4×base … capped."""
@@ -65,7 +67,7 @@ def claim(model: type[D], pk: int, policy: RetryPolicy) -> D | None:
         taken = model.objects.filter(claimable, pk=pk).update(  # type: ignore[attr-defined]
             status=DeliveryStatus.SENDING,
             attempts=F("attempts") + 1,
-            locked_until=at + dt.timedelta(seconds=policy.lease_s),
+            locked_until=at + dt.timedelta(seconds=policy.lease_s or lease_seconds()),
         )
     if not taken:
         return None
@@ -89,8 +91,10 @@ def run_delivery(
     row = claim(model, pk, policy)
     if row is None:
         return Outcome("skipped")
+    holder = {"status": DeliveryStatus.SENDING, "attempts": row.attempts}
     try:
-        extra = deliver(row) or {}
+        with KeepAlive(model, pk, holder=holder, lease_s=policy.lease_s):
+            extra = deliver(row) or {}
     except Exception as error:
         fields = getattr(error, "error_fields", {}) or {}
         return _record_failure(

@@ -15,9 +15,11 @@ from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
 from cherish.core.errors import CherishError
+from cherish.core.models import Job, JobStatus
 from cherish.outbox import actions
 from cherish.outbox.models import DeliveryStatus, OutgoingEmail, WebhookDelivery
 
+JOB_TASK_PATH = "cherish.core.pipeline.run_steps_task"
 NOT_DONE = [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
 
 
@@ -47,9 +49,21 @@ def task_list(request: HttpRequest) -> HttpResponse:
         .order_by("status", "-created_at")
     )
     recent = OutgoingEmail.objects.filter(status=DeliveryStatus.SENT).order_by("-delivered_at")
-    # Tasks that gave up after their retries (triage, acknowledgements, ticks …), with the
-    # error they ended on; the database task backend keeps them (RQ keeps its own registry).
-    failed_tasks = [
+    # Work that gave up after its retries, with the error it ended on: leased jobs (the
+    # intake follow-on: triage, acknowledgement) on any task backend, and other tasks the
+    # database backend kept (RQ keeps its own registry). A job's wake-up tasks are not listed
+    # on their own: the job says how the work ended.
+    failed_jobs = [
+        {
+            "task": ", ".join(step.rsplit(".", 1)[-1] for step in job.steps),
+            "path": " → ".join(job.steps),
+            "at": job.finished_at,
+            "error": job.last_error,
+            "args": job.args,
+        }
+        for job in Job.objects.filter(status=JobStatus.FAILED).order_by("-finished_at")[:50]
+    ]
+    failed_tasks = failed_jobs + [
         {
             "task": row.task_path.rsplit(".", 1)[-1],
             "path": row.task_path,
@@ -57,7 +71,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "error": (row.traceback.strip().splitlines() or [row.exception_class_path])[-1],
             "args": row.args_kwargs.get("args", []),
         }
-        for row in DBTaskResult.objects.failed().order_by("-finished_at")[:50]
+        for row in DBTaskResult.objects.failed()
+        .exclude(task_path=JOB_TASK_PATH)
+        .order_by("-finished_at")[:50]
     ]
     return render(
         request,

@@ -1,4 +1,11 @@
-"""``cherish worker``: runs background tasks from the configured backend."""
+"""``cherish worker``: runs background tasks from the configured backend.
+
+The database queue (django-tasks-db) by default; with ``CHERISH_TASK_BACKEND=rq`` an RQ
+worker on Redis, started with django-tasks-rq's job class: RQ's own job class would call the
+django-tasks ``Task`` object itself and fail every job with "'Task' object is not callable".
+Start as many as the load needs, on as many machines: they share nothing but the database
+and the queue.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+RQ_JOB_CLASS = "django_tasks_rq.backend.Job"
+
 
 class Command(BaseCommand):
     help = "Run a background task worker (database queue by default, RQ with Redis)."
@@ -15,17 +24,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--interval", type=float, default=0.5)
         parser.add_argument("--max-tasks", type=int, default=None)
-        parser.add_argument("--burst", action="store_true", help="RQ only: stop when idle.")
+        parser.add_argument("--burst", action="store_true", help="Stop when the queue is empty.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        backend = settings.TASKS["default"]["BACKEND"]
-        if backend.startswith("django_tasks_rq"):
-            argv = ["default", "--with-scheduler"]
+        backend = settings.TASKS["default"]
+        queues = list(backend.get("QUEUES") or ["default"])
+        if backend["BACKEND"].startswith("django_tasks_rq"):
+            argv = [*queues, "--with-scheduler", "--job-class", RQ_JOB_CLASS]
             if options["burst"]:
                 argv.append("--burst")
+            if options["max_tasks"]:
+                argv += ["--max-jobs", str(options["max_tasks"])]
             call_command("rqworker", *argv)
             return
-        kwargs: dict[str, Any] = {"interval": options["interval"], "no_startup_delay": True}
+        kwargs: dict[str, Any] = {
+            "interval": options["interval"],
+            "startup_delay": False,  # a restarted worker should start at once
+            "queue_name": ",".join(queues),
+            "reload": False,
+        }
         if options["max_tasks"]:
             kwargs["max_tasks"] = options["max_tasks"]
+        if options["burst"]:
+            kwargs["batch"] = True
         call_command("db_worker", **kwargs)
