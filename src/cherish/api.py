@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI, Swagger
@@ -26,6 +27,7 @@ from cherish.care.api import router as care_router
 from cherish.cases.api import router as cases_router
 from cherish.core.errors import CherishError
 from cherish.core.middleware import DOCS_CSP
+from cherish.core.unavailable import RETRY_AFTER_S, storage_trouble
 from cherish.customers.api import router as customers_router
 from cherish.customers.api_transactions import router as transactions_router
 from cherish.feedback.api import router as feedback_router
@@ -140,6 +142,8 @@ class CherishAPI(NinjaAPI):
             ValidationError: _validation_error,
             CherishError: _cherish_error,
             SuspiciousOperation: _suspicious,
+            DatabaseError: _storage_error,
+            OSError: _storage_error,
         }
         for exc_class, handler in handlers.items():
             self.add_exception_handler(exc_class, handler)
@@ -153,8 +157,8 @@ class CherishAPI(NinjaAPI):
 
 
 def _declare_common_problems(schema: Any) -> None:
-    """Every operation can answer 422 (and 400/413 with a body, 401 with a key): say so, and
-    give problem responses their own media type."""
+    """Every operation can answer 422 and 503 (and 400/413/507 with a body, 401 with a key):
+    say so, and give problem responses their own media type."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     if "Problem" not in components:
         components["Problem"] = Problem.model_json_schema(
@@ -168,11 +172,11 @@ def _declare_common_problems(schema: Any) -> None:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            common = [422]
+            common = [422, 503]
             if operation.get("security"):
                 common.append(401)
             if "requestBody" in operation:
-                common += [400, 413]
+                common += [400, 413, 507]
             for status in common:
                 responses.setdefault(
                     status, {"description": "Problem", "content": {"application/json": {}}}
@@ -235,6 +239,17 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
     if isinstance(exc, RequestDataTooBig):
         return problem_response(413, "request_too_large", "The request body is too large.")
     return problem_response(400, "bad_request", "The request was refused as unsafe.")
+
+
+def _storage_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Nothing was stored: 503/507 with Retry-After tells the client to send it again.
+    trouble = storage_trouble(exc)
+    if trouble is None:
+        return _server_error(request, exc)
+    logger.warning("%s %s answered %d: %s", request.method, request.path, trouble.status, exc)
+    response = problem_response(trouble.status, trouble.code, trouble.message)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:

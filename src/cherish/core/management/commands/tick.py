@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 
 class Command(BaseCommand):
@@ -32,6 +33,9 @@ class Command(BaseCommand):
                 if started - last_run.get(name, -1e18) < every:
                     continue
                 last_run[name] = started
+                # A connection broken by a database restart is dropped here, as Django does
+                # between requests; without this every later job would fail on it.
+                close_old_connections()
                 try:
                     call_command(name, verbosity=0)
                 except Exception as error:  # one failing job must not stop the others

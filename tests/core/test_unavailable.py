@@ -1,0 +1,134 @@
+"""When storage fails nothing is acknowledged: the page and the API answer 507 or 503 with
+Retry-After, never 2xx or a bare 500, and a retry once storage is back succeeds."""
+
+from __future__ import annotations
+
+import errno
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, OperationalError, connection
+from django.test import Client
+
+from cherish.cases.models import Case
+from cherish.core.unavailable import storage_trouble
+from cherish.intake.apikeys import create_api_key
+from cherish.intake.models import RawContact
+
+FORM = {
+    "text": "The washing machine flooded my kitchen on its first wash.",
+    "name": "Pat Full",
+    "email": "pat@example.com",
+    "phone": "",
+    "order_reference": "",
+    "kind": "complaint",
+    "website": "",
+}
+
+
+LONG_TEXT = "The washing machine flooded my kitchen on its first wash. " * 300
+
+
+@pytest.fixture
+def full_database(transactional_db: Any) -> Iterator[None]:
+    """SQLite may not grow past its current size: a real "database or disk is full" for any
+    write that needs new pages (a long complaint needs several)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("max_page_count is SQLite's; R7 of the fault suite fills a real filesystem")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE faults_filler (v BLOB)")
+        # Pages freed by earlier tests would take the complaint: use them up first.
+        free = cursor.execute("PRAGMA freelist_count").fetchone()[0]
+        size = cursor.execute("PRAGMA page_size").fetchone()[0]
+        if free > 2:
+            cursor.execute("INSERT INTO faults_filler VALUES (zeroblob(%s))", [(free - 2) * 4000])
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+    assert size >= 4096
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA max_page_count = 4294967294")
+            cursor.execute("DROP TABLE faults_filler")
+
+
+def test_a_full_database_answers_the_form_507_and_stores_nothing(
+    client: Client, agent: Any, full_database: None
+) -> None:
+    # when a customer sends the form while the database has no room left
+    response = client.post("/complain/", {**FORM, "text": LONG_TEXT})
+    # then they are told to try again, and nothing was stored
+    assert response.status_code == 507
+    assert response["Retry-After"] == "5"
+    assert "Nothing was saved" in response.content.decode()
+    assert not Case.objects.exists()
+    assert not RawContact.objects.exists()
+
+
+def test_a_full_database_answers_the_api_507_as_a_problem(agent: Any, full_database: None) -> None:
+    # given
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA max_page_count = 4294967294")
+    _, key = create_api_key("shop")
+    with connection.cursor() as cursor:
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+    api = Client(headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "full-1"})
+    body = {"customer": {"name": "Pat", "email": "pat@example.com"}, "text": LONG_TEXT}
+    # when
+    response = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
+    # then
+    assert response.status_code == 507
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "insufficient_storage"
+    assert response["Retry-After"] == "5"
+    assert not Case.objects.exists()
+
+
+def test_a_database_locked_past_its_timeout_answers_503(
+    client: Client, agent: Any, transactional_db: Any
+) -> None:
+    # given another process's writer holding SQLite's write lock longer than we wait
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's single writer; the fault suite holds PostgreSQL's locks")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 300")
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        # when
+        response = client.post("/complain/", FORM)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout = 20000")
+    # then
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert not Case.objects.exists()
+    # and once the writer is gone the same post is taken
+    assert client.post("/complain/", FORM).status_code == 302
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 507),
+        (OperationalError("database or disk is full"), 507),
+        (DatabaseError('could not extend file "base/1/2": No space left on device'), 507),
+        (OperationalError("database is locked"), 503),
+        (OperationalError("server closed the connection unexpectedly"), 503),
+        (OSError(errno.EACCES, "Permission denied"), None),
+        (ValueError("a bug"), None),
+    ],
+    ids=["enospc", "sqlite-full", "pg-full", "locked", "pg-restart", "eacces", "bug"],
+)
+def test_storage_trouble_tells_capacity_from_bugs(error: Exception, status: int | None) -> None:
+    trouble = storage_trouble(error)
+    assert (trouble.status if trouble else None) == status
