@@ -1,22 +1,23 @@
 """``cherish serve``: the whole of Cherish on one machine, run by production servers.
 
-Starts gunicorn (web), a task worker and the inbound mail listener as child processes and
-stops them all together. Each piece also runs on its own (``cherish worker``,
-``cherish smtpd``) for the scale-out path.
+Starts gunicorn (web), task workers, the periodic ticker and the inbound mail listener as
+child processes under a supervisor (core.supervisor): a child that dies is restarted with
+backoff while the others keep serving, and only SIGTERM or SIGINT stops them all. Each piece
+also runs on its own (``cherish worker``, ``cherish tick --loop``, ``cherish smtpd``) for the
+scale-out path and for systemd (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
+
+from cherish.core.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             "--workers", type=int, default=int(os.environ.get("CHERISH_WEB_WORKERS", "2"))
         )
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--task-workers",
+            type=int,
+            default=int(os.environ.get("CHERISH_TASK_WORKERS", "1")),
+            help="How many task worker processes to run.",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
         parser.add_argument(
             "--no-smtp", action="store_true", help="Do not start the mail listener."
@@ -60,41 +67,15 @@ class Command(BaseCommand):
         }
         available = get_commands()
         if not options["no_worker"]:
-            children["worker"] = [*cherish, "worker"]
+            for number in range(1, max(1, options["task_workers"]) + 1):
+                children[f"worker-{number}"] = [*cherish, "worker"]
             children["tick"] = [*cherish, "tick", "--loop"]
         if not options["no_smtp"] and "smtpd" in available:
             children["smtpd"] = [*cherish, "smtpd"]
-        procs = {name: subprocess.Popen(cmd) for name, cmd in children.items()}
+        supervisor = Supervisor(children)
         self.stdout.write(
             f"Cherish is running at http://{options['bind']}/ "
-            f"(data in {settings.DATA_DIR}; {', '.join(procs)}). Press Ctrl+C to stop."
+            f"(data in {settings.DATA_DIR}; {', '.join(children)}). Press Ctrl+C to stop."
         )
-
-        stopping = False
-
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
-        while not stopping:
-            for name, proc in procs.items():
-                code = proc.poll()
-                if code is not None:
-                    self.stderr.write(f"{name} exited with status {code}; stopping Cherish.")
-                    stopping = True
-                    exit_code = code or 1
-            time.sleep(0.5)
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 25
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if exit_code:
-            sys.exit(exit_code)
+        self.stdout.flush()
+        sys.exit(supervisor.run())
