@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint bench clean
+.PHONY: demo serve test lint bench constraints clean
 
-$(BIN)/cherish: pyproject.toml
+# constraints.txt holds the versions CI passed with: install exactly those.
+$(BIN)/cherish: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(BIN)/cherish
 
 ## Create the virtual environment, load demo data and serve at http://127.0.0.1:8000
@@ -31,6 +32,11 @@ lint: $(BIN)/cherish
 bench: $(BIN)/cherish
 	taskset -c 0 $(BIN)/python bench/bench_triage.py
 	$(BIN)/python bench/bench_intake.py --paths direct,concurrent --n 300 --runs 3
+
+## Rewrite constraints.txt from the working virtual environment (after adding a dependency)
+constraints: $(BIN)/cherish
+	{ sed -n '/^# /p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^cherish=='; } \
+		> constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var
