@@ -161,9 +161,17 @@ def test_outage_then_recovery_delivers_every_email_exactly_once(
     tasks.clear()
     with time_machine.travel(now() + dt.timedelta(hours=1), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            assert actions.sweep_outbox() == {"emails": 4, "webhooks": 0}
+            assert actions.sweep_outbox() == {
+                "emails": 4,
+                "webhooks": 0,
+                "emails_pulled_forward": 0,
+            }
             # a second sweeper right after enqueues nothing more
-            assert actions.sweep_outbox() == {"emails": 0, "webhooks": 0}
+            assert actions.sweep_outbox() == {
+                "emails": 0,
+                "webhooks": 0,
+                "emails_pulled_forward": 0,
+            }
         assert tasks.run() == ["sent"] * 4
         # and the lost retries turning up after all send nothing twice
         assert [tasks.call(r.task, *r.args) for r in lost] == ["skipped"] * 4
@@ -188,7 +196,11 @@ def test_worker_that_died_mid_send_is_taken_over_after_its_lease(
     # when: the lease runs out and the sweeper runs
     with time_machine.travel(now() + dt.timedelta(minutes=6), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            assert actions.sweep_outbox() == {"emails": 1, "webhooks": 0}
+            assert actions.sweep_outbox() == {
+                "emails": 1,
+                "webhooks": 0,
+                "emails_pulled_forward": 0,
+            }
         assert tasks.run() == ["sent"]
     # then
     email.refresh_from_db()
@@ -261,3 +273,40 @@ def test_email_url_is_read(url, expected):
         server.starttls,
         server.implicit_tls,
     ) == expected
+
+
+def test_sweep_sends_backed_off_emails_as_soon_as_the_mail_server_answers(
+    db, mail_sink, tasks, django_capture_on_commit_callbacks
+):
+    # given emails whose first attempt met a mail server that was down
+    mail_sink.stop()
+    emails = queue(3)
+    tasks.clear()
+    for email in emails:
+        assert tasks.call(deliver_email_task, email.pk) == "pending"
+    tasks.clear()
+    # and that kept failing until their next try is a quarter of an hour away
+    OutgoingEmail.objects.update(attempts=4, next_attempt_at=now() + dt.timedelta(minutes=15))
+    # when the sweeper runs while the server is still down, nothing is pulled forward
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.sweep_outbox()["emails_pulled_forward"] == 0
+    assert tasks.names() == []
+    # when the server is back, the next sweep makes them all due at once
+    mail_sink.start()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.sweep_outbox()["emails_pulled_forward"] == 3
+    # then they go out now, not at the end of their backoff, each exactly once
+    assert tasks.run(include_future=False) == ["sent"] * 3
+    assert sorted(m["To"] for m in mail_sink.messages()) == [e.to_address for e in emails]
+
+
+def test_sweep_does_not_pull_forward_mail_the_server_refused(db, mail_sink, tasks, settings):
+    # given an email refused for a reason other than an outage (here: no such user, retried)
+    (email,) = queue()
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        attempts=1,
+        next_attempt_at=now() + dt.timedelta(minutes=30),
+        last_error="attempt 1: SMTPDataError: (451, b'try later')",
+    )
+    # when / then: the server answers, but this email keeps its backoff
+    assert actions.sweep_outbox()["emails_pulled_forward"] == 0

@@ -193,6 +193,7 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
     """
     at = now()
     counts = {}
+    swept_emails: list[int] = []
     for name, model, task in (
         ("emails", OutgoingEmail, deliver_email_task),
         ("webhooks", WebhookDelivery, deliver_webhook_task),
@@ -208,7 +209,52 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
             for pk in ids:
                 enqueue_on_commit(task, pk)
         counts[name] = len(ids)
+        if model is OutgoingEmail:
+            swept_emails = ids
+    counts["emails_pulled_forward"] = _pull_forward_after_outage(at, already=swept_emails)
     return counts
+
+
+# Errors that say the mail server could not be reached at all (not that it refused a mail).
+_UNREACHABLE = (
+    "ConnectionRefusedError",
+    "SMTPServerDisconnected",
+    "SMTPConnectError",
+    "TimeoutError",
+    "ConnectionResetError",
+    "OSError",
+    "gaierror",
+)
+
+
+def _pull_forward_after_outage(at: dt.datetime, *, already: list[int], limit: int = 1000) -> int:
+    """Send at once the emails backed off because the mail server was down, once it answers.
+
+    Each email's retries double their pause (1, 2, 4, 8 … minutes), so after a ten-minute
+    outage the last ones would wait another quarter of an hour. While any email waits with
+    an "unreachable" error, each sweep knocks on the server (connect, EHLO, QUIT); when it
+    answers, every such email is due now. One connection per sweep, only during an outage.
+    """
+    from cherish.outbox.delivery import smtp_answers
+
+    # Due within the grace anyway (or just re-enqueued by the sweep): leave those alone.
+    waiting = OutgoingEmail.objects.filter(
+        status=DeliveryStatus.PENDING, attempts__gt=0, next_attempt_at__gt=at + SWEEP_GRACE
+    )
+    unreachable = Q()
+    for name in _UNREACHABLE:
+        unreachable |= Q(last_error__contains=f": {name}:")
+    waiting = waiting.filter(unreachable).exclude(pk__in=already)
+    ids = list(waiting.values_list("pk", flat=True)[:limit])
+    if not ids or not smtp_answers():
+        return 0
+    with transaction.atomic():
+        moved = OutgoingEmail.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
+            next_attempt_at=at
+        )
+        for pk in ids:
+            enqueue_on_commit(deliver_email_task, pk)
+    return int(moved)
 
 
 def render_template(

@@ -126,6 +126,22 @@ def send_email(email: OutgoingEmail) -> dict[str, Any]:
     return {}
 
 
+def smtp_answers(timeout_s: float = 5) -> bool:
+    """Whether the configured SMTP server takes connections again (connect, EHLO, QUIT)."""
+    server = parse_email_url(settings.EMAIL_URL)
+    try:
+        if server.implicit_tls:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=timeout_s, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=timeout_s)
+        with smtp:
+            return bool(200 <= smtp.ehlo()[0] < 300)
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
 def webhook_body(delivery: WebhookDelivery) -> bytes:
     document = {
         "id": delivery.pk,
