@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint bench constraints clean
+.PHONY: demo serve test lint bench faults faults-short constraints clean
 
 # constraints.txt holds the versions CI passed with: install exactly those.
 $(BIN)/cherish: pyproject.toml constraints.txt
@@ -25,13 +25,21 @@ test: $(BIN)/cherish
 	bash scripts/test.sh
 
 lint: $(BIN)/cherish
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench faults
 	bash scripts/mypy.sh
 
 ## Quick benchmarks (see bench/README.md for the large ones: 1M cases, 50k-customer radar)
 bench: $(BIN)/cherish
 	taskset -c 0 $(BIN)/python bench/bench_triage.py
 	$(BIN)/python bench/bench_intake.py --paths direct,concurrent --n 300 --runs 3
+
+## The fault suite against real `cherish serve` processes; figures into docs/reliability.md
+faults: $(BIN)/cherish
+	$(BIN)/python -m faults --write docs/reliability.md
+
+## The short fault suite CI runs: R1, R2, R3 at 1,000 complaints
+faults-short: $(BIN)/cherish
+	$(BIN)/python -m faults --short
 
 ## Rewrite constraints.txt from the working virtual environment (after adding a dependency)
 constraints: $(BIN)/cherish

@@ -16,7 +16,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 echo "== ruff"
-$BIN/ruff check src tests bench
+$BIN/ruff check src tests bench faults
 echo "== mypy (domain code)"
 bash scripts/mypy.sh
 echo "== migrations are up to date"

@@ -1,0 +1,175 @@
+"""``python -m faults``: run the fault suite against real ``cherish serve`` processes.
+
+    .venv/bin/python -m faults                     # everything (make faults), ~15 min
+    .venv/bin/python -m faults --short             # R1, R2, R3 at 1,000 complaints (CI)
+    .venv/bin/python -m faults --only R2,R7        # some scenarios
+    .venv/bin/python -m faults --write docs/reliability.md
+
+Prints one row per scenario and exits 1 if any target is missed. Uses 127.0.0.1 ports
+8400-8499 and a scratch directory under $CHERISH_FAULTS_DIR (default /tmp), removed
+afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from faults import services
+from faults.harness import fresh_base, log
+from faults.scenarios import ANSWER_WITHIN_S, SCENARIOS, Row, Suite, run_in_background
+
+SHORT = ["R1", "R2", "R3"]
+# R8 waits ten minutes for the mail server; it runs beside the others.
+FULL = ["R8", "R1", "R2", "R3", "R4", "R6", "R7", "R1S", "R2S", "R9", "R10"]
+BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| run | fault | profile | complaints | acknowledged | stored | triaged | ack emails "
+        "(Message-IDs at the sink) | missing | duplicated | unanswered | 5xx | p99 s | "
+        "answered within s of last fault | target |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        o = row.outcome
+        if row.skipped or o is None:
+            lines.append(
+                f"| {row.name} | {row.title} | {row.profile} | {row.complaints} | "
+                + " | ".join(["–"] * 10)
+                + f" | skipped: {row.skipped or 'error'} |"
+            )
+            continue
+        within = "never" if row.answered_within_s is None else f"{row.answered_within_s:.0f}"
+        lines.append(
+            f"| {row.name} | {row.title} | {row.profile} | {row.complaints} | {o.acknowledged} | "
+            f"{o.stored} | {o.triaged} | {o.ack_emails} | {o.missing} | {o.duplicated} | "
+            f"{o.unanswered} | {o.five_xx} | {o.p99_s:.2f} | {within} | "
+            f"{'met' if row.met else '**missed**'} |"
+        )
+    return "\n".join(lines)
+
+
+def notes(rows: list[Row]) -> str:
+    lines = []
+    for row in rows:
+        o = row.outcome
+        extra = []
+        if o is not None:
+            extra.append(f"answers by status {o.statuses}")
+            if o.resent:
+                extra.append(f"{o.resent} acknowledgement(s) re-sent with the same Message-ID")
+            if o.jobs_not_done:
+                extra.append(f"{o.jobs_not_done} job(s) not done at the end")
+        lines.append(f"- **{row.name}** ({row.seconds:.0f} s): " + "; ".join(row.notes + extra))
+    return "\n".join(lines)
+
+
+def write(path: Path, rows: list[Row], command: str, took: float) -> None:
+    load = os.getloadavg()
+    block = (
+        f"{BEGIN}\n"
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}` "
+        f"in {took / 60:.1f} min on {platform.node()} ({os.cpu_count()} cores, shared with "
+        f"other engineers; load average at the end {load[0]:.1f}).\n\n"
+        f"{table(rows)}\n\n{notes(rows)}\n{END}"
+    )
+    text = path.read_text() if path.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    path.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--short", action="store_true", help="R1, R2, R3 at 1,000 complaints")
+    parser.add_argument("--only", help="comma-separated scenarios, e.g. R2,R7")
+    parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--n", type=int, help="complaints per run (development: small runs)")
+    args = parser.parse_args()
+
+    names = (
+        [n.strip().upper() for n in args.only.split(",")]
+        if args.only
+        else (SHORT if args.short else FULL)
+    )
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+    base = fresh_base("short" if args.short else "run")
+    suite = Suite(base=base, short=args.short, size=args.n)
+    started = time.monotonic()
+    rows: list[Row] = []
+    background: list[tuple[object, list[Row]]] = []
+    try:
+        if any(SCENARIOS[n][1] == "scale-out" for n in names):
+            why_not = services.unavailable()
+            if why_not is None:
+                suite.scale_out = services.start_scale_out(base)
+            else:
+                log(f"scale-out profile skipped: {why_not}")
+        for name in names:
+            fn, profile = SCENARIOS[name]
+            if profile == "scale-out" and suite.scale_out is None:
+                rows.append(
+                    Row(name, "scale-out profile", profile, 0, "", skipped="no PostgreSQL/Redis")
+                )
+                continue
+
+            def run(name: str = name, fn=fn, profile: str = profile) -> Row:
+                began = time.monotonic()
+                log(f"{name}: start")
+                try:
+                    row = fn(suite, profile)
+                except Exception as error:
+                    traceback.print_exc()
+                    row = Row(
+                        name, "error", profile, 0, "", skipped=f"{type(error).__name__}: {error}"
+                    )
+                row.seconds = time.monotonic() - began
+                log(f"{name}: done in {row.seconds:.0f} s, target {'met' if row.met else 'MISSED'}")
+                print(table([row]), flush=True)
+                return row
+
+            if name == "R8" and len(names) > 1:
+                background.append(run_in_background(run))
+            else:
+                rows.append(run())
+        for thread, result in background:
+            thread.join()  # type: ignore[attr-defined]
+            rows += result
+    finally:
+        if suite.scale_out is not None:
+            for service in suite.scale_out:
+                service.destroy()
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    took = time.monotonic() - started
+    order = {name: i for i, name in enumerate(SCENARIOS)}
+    rows.sort(key=lambda r: order.get(r.name, 99))
+    print(
+        f"\nFault suite: {len(rows)} run(s) in {took / 60:.1f} min; targets: 0 missing, "
+        f"0 duplicated, 0 unanswered, answered within {ANSWER_WITHIN_S} s of the last fault.\n"
+    )
+    print(table(rows))
+    print()
+    print(notes(rows))
+    if args.write:
+        write(args.write, rows, "python -m faults " + " ".join(sys.argv[1:]), took)
+    return 0 if all(row.met or row.skipped for row in rows) and rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
