@@ -33,8 +33,10 @@ class MailSink:
     """A real SMTP server that keeps every message it accepts. stop() / start() simulate an
     outage on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True) -> None:
         self.port = free_port()
+        # Relays that advertise SMTPUTF8 take internationalised addresses (RFC 6531).
+        self.smtputf8 = smtputf8
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.controller: Controller | None = None
@@ -51,7 +53,9 @@ class MailSink:
         return "250 OK"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     def stop(self) -> None:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+
+from cherish.core.emailaddress import normalise_address
 
 
 def normalise_email(raw: str) -> str | None:
-    value = raw.strip().lower()
-    if not value:
-        return None
-    try:
-        validate_email(value)
-    except ValidationError:
-        return None
-    return value
+    """Lower-cased and validated; internationalised addresses (RFC 6531) included."""
+    return normalise_address(raw)
 
 
 def normalise_phone(raw: str, region: str | None = None) -> str | None:

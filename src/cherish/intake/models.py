@@ -25,6 +25,10 @@ class RawContact(models.Model):
     raw_size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     sender = models.CharField(max_length=254, blank=True)
+    # Email only: SHA-256 of Message-ID, sender and what was written (see
+    # intake.email.receive). Two deliveries with the same fingerprint are one message; a
+    # stranger reusing a Message-ID is not.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=RawStatus.choices, default=RawStatus.RECEIVED)
     error = models.TextField(blank=True)
     case = models.ForeignKey(

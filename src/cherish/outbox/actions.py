@@ -15,12 +15,11 @@ from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 
 from cherish.core.clock import now
+from cherish.core.emailaddress import normalise_address
 from cherish.core.errors import CherishError
 from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import one_line
@@ -78,14 +77,12 @@ def queue_email(
     subjects can never inject headers. Enqueues deliver_email_task after commit.
     """
     address = one_line(to, 254)
-    try:
-        validate_email(address)
-    except ValidationError:
+    if normalise_address(address) is None:
         raise OutboxError(
             f"“{address}” is not an email address we can send to.",
             code="invalid_recipient",
             field="to",
-        ) from None
+        )
     at = now()
     email = OutgoingEmail.objects.create(
         to_address=address,

@@ -109,6 +109,10 @@ def send_email(email: OutgoingEmail) -> dict[str, Any]:
         )
         if refused:
             raise PermanentFailure(f"recipient refused: {refused}")
+    except smtplib.SMTPNotSupportedError as error:
+        # An internationalised address (RFC 6531) needs SMTPUTF8 from our relay; retrying
+        # the same relay cannot help, and the desk's outbox list shows this reason.
+        raise PermanentFailure(f"the mail server cannot send to this address: {error}") from error
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):

@@ -2,8 +2,8 @@
 
 Each unseen message is fetched (``BODY.PEEK[]``, which leaves it unseen), stored and processed
 through the same path as SMTP mail, and only then flagged ``\\Seen`` (or deleted): a crash in
-between fetches it again, and the duplicate check by Message-ID keeps it from becoming a second
-message.
+between fetches it again, and the duplicate check (Message-ID, sender and content) keeps it from
+becoming a second message.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def fetch_unseen(client: Any, folder: str, *, delete: bool = False) -> list[Emai
         status, data = _ask(client, "uid", "STORE", uid, "+FLAGS", flag)
         if status != "OK":
             # Stored and processed already: the next poll fetches it again and the
-            # Message-ID check marks it a duplicate.
+            # duplicate check marks it a repeat.
             logger.warning(
                 "IMAP message UID %s could not be flagged %s: %s",
                 uid.decode(),

@@ -1,13 +1,18 @@
 """Raw email bytes → what intake needs: sender, subject, text, threading ids, attachments.
 
-Built on the stdlib parser with ``policy.default``; every decode falls back to
-``errors="replace"`` so a wrong or unknown charset loses characters, never the message.
+Built on the stdlib parser with ``policy.default``. Text is never refused for its encoding:
+raw 8-bit header bytes (UTF-8 under RFC 6532, or an old mail program's local charset) and
+mislabelled bodies are decoded as UTF-8, then the charsets the message declares, then
+Windows-1252, which accepts any byte; a wrong guess loses characters, never the message.
 """
 
 from __future__ import annotations
 
 import email
+import email.errors as errors
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header
@@ -15,15 +20,23 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from cherish.cases.actions import NewAttachment
+from cherish.core.emailaddress import normalise_address
 from cherish.core.references import find_reference
 from cherish.core.text import clean_text, html_to_text, one_line, sanitise_html
 from cherish.intake.email.quotes import strip_quotes_and_signature
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_DECLARED_BOUNDARY = re.compile(rb'(boundary\s*=\s*)"?([^"\s;]+)"?', re.IGNORECASE)
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bqBQ]\?[^?\s]*\?=")
+_BARE_ADDRESS = re.compile(r"<?[^\s<>@\",;:()]+@[^\s<>@\",;:()]+\.[^\s<>@\",;:()]+>?")
+# The stdlib parser reads bytes as ASCII and keeps every other byte as a lone surrogate
+# (surrogateescape); such a string cannot be stored or encoded until it is decoded properly.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# What almost every "Latin-1" mail program really sends; it also maps 0x80-0x9f (curly
+# quotes, euro sign), so it is the last resort that never fails.
+_LAST_RESORT = "cp1252"
 
 
 class UnreadableEmail(Exception):
@@ -44,24 +57,102 @@ class ParsedEmail:
     attachments: list[NewAttachment] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     headers: EmailMessage | None = None
+    content_digest: str = ""
+
+
+def decode_8bit(value: str, charsets: Sequence[str] = ()) -> str:
+    """``value`` with the raw bytes the parser kept as surrogate escapes decoded as text.
+
+    Tried in order: UTF-8 (RFC 6532), each of ``charsets`` (what the message declares),
+    then Windows-1252. Values without such bytes are returned as they are.
+    """
+    if not _ESCAPED_BYTE.search(value):
+        return value
+    data = value.encode("utf-8", errors="surrogateescape")
+    for charset in ("utf-8", *charsets):
+        try:
+            return data.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode(_LAST_RESORT, errors="replace")
+
+
+def _declared_charsets(part: Message) -> list[str]:
+    """The charsets a part and its text sub-parts declare, most specific first, ASCII left out
+    (it cannot explain an 8-bit byte)."""
+    found: list[str] = []
+    for each in part.walk():
+        try:
+            charset = each.get_content_charset()
+        except (ValueError, TypeError, LookupError):
+            continue
+        if charset and charset not in ("us-ascii", "ascii") and charset not in found:
+            found.append(charset)
+    return found
+
+
+def _decode_headers(message: Message) -> None:
+    """Rewrite every header of every part as real text, under its plain name.
+
+    Raw 8-bit bytes are decoded (``decode_8bit``) and names lose the spaces the obsolete
+    syntax allowed before the colon (RFC 5322 §4.5, ``From  : …``). The raw, undecoded
+    RFC 2047 form is kept, so address parsing still happens before any encoded word is
+    decoded (see ``_sender``). The policy offers no public way to replace a header value in
+    place while keeping order and duplicates, hence ``_headers``.
+    """
+    top = _declared_charsets(message)
+    for part in message.walk():
+        headers = part._headers  # see the docstring: no public setter keeps order
+        needs_decoding = any(
+            _ESCAPED_BYTE.search(f"{k}{v}") for k, v in headers if isinstance(v, str)
+        )
+        if not needs_decoding and all(k == k.strip() for k, _ in headers):
+            continue
+        charsets = list(dict.fromkeys(_declared_charsets(part) + top)) if needs_decoding else []
+        part._headers = [
+            (
+                decode_8bit(k, charsets).strip(),
+                decode_8bit(v, charsets) if isinstance(v, str) else v,
+            )
+            for k, v in headers
+        ]
 
 
 def _decode_words(raw: str) -> str:
-    """RFC 2047 words decoded, with unknown charsets and broken bytes replaced."""
-    try:
-        parts = decode_header(raw)
-    except (ValueError, TypeError, LookupError):
-        return raw
-    out = []
-    for value, charset in parts:
-        if isinstance(value, bytes):
-            try:
-                out.append(value.decode(charset or "ascii", errors="replace"))
-            except LookupError:
-                out.append(value.decode("utf-8", errors="replace"))
-        else:
-            out.append(value)
+    """RFC 2047 words decoded in place; the text around them is left exactly as it is.
+
+    ``email.header.decode_header`` would re-encode that text as raw-unicode-escape, turning
+    a UTF-8 "é" next to an encoded word into a replacement character. Unknown charsets and
+    broken bytes are replaced, never raised; whitespace between two encoded words is dropped
+    (RFC 2047 §6.2).
+    """
+    out: list[str] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(raw):
+        between = raw[position : match.start()]
+        if position == 0 or between.strip():
+            out.append(between)
+        out.append(_decode_word(match.group(0)))
+        position = match.end()
+    out.append(raw[position:])
     return "".join(out)
+
+
+def _decode_word(word: str) -> str:
+    try:
+        ((value, charset),) = decode_header(word)
+    except (ValueError, TypeError, LookupError):
+        return word
+    if isinstance(value, str):
+        return value
+    # RFC 2231 lets a language follow the charset ("iso-8859-2*sl").
+    charset = (charset or "ascii").split("*", 1)[0]
+    for each in (charset, "utf-8"):
+        try:
+            return value.decode(each)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return value.decode(_LAST_RESORT, errors="replace")
 
 
 def _header(message: Message, name: str) -> str:
@@ -94,24 +185,65 @@ def _sender(raw: str) -> tuple[str, str]:
 
     The address is taken from the undecoded value, so an encoded display name cannot smuggle
     in another address (``=?utf-8?b?…?=`` hiding "Eve\r\nBcc: x@y"); only then is the
-    name decoded and flattened.
+    name decoded and flattened. A value that is not valid syntax but holds exactly one
+    address (``Big Bug bb@bug.com``, written by hand-rolled mailers) yields that address.
     """
-    name, address = parseaddr(one_line(raw, 2000))
+    flat = one_line(raw, 2000)
+    name, address = parseaddr(flat)
+    if normalise_address(address) is None:
+        # Encoded words are left out of the search: they are display text, never an address.
+        plain = _ENCODED_WORD.sub(" ", flat)
+        candidates = {found.strip("<>") for found in _BARE_ADDRESS.findall(plain)}
+        if len(candidates) == 1:
+            (address,) = candidates
+            name = _BARE_ADDRESS.sub("", flat).strip(' "<>')
     return one_line(_decode_words(name), 200), address
 
 
 def _decode(part: Message) -> str:
-    """The text of a part in its declared charset; unknown or wrong charsets replace bytes."""
+    """The text of a part: its declared charset, else UTF-8, else Windows-1252.
+
+    A charset that is unknown or contradicted by the bytes (mail programs label Latin-1 text
+    "us-ascii" or "utf-8") falls through to the next guess instead of losing the text.
+    """
     payload = part.get_payload(decode=True)
     if payload is None:
         inner = part.get_payload()
-        return inner if isinstance(inner, str) else ""
+        return decode_8bit(inner) if isinstance(inner, str) else ""
     assert isinstance(payload, bytes)
-    charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        declared = part.get_content_charset()
+    except (ValueError, TypeError, LookupError):
+        declared = None
+    for charset in dict.fromkeys(c for c in (declared, "utf-8") if c):
+        try:
+            return payload.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode(_LAST_RESORT, errors="replace")
+
+
+def _repair_boundary(raw: bytes) -> bytes | None:
+    """The message with its top-level boundary rewritten to the one its body really uses, or
+    None when no such repair is clear.
+
+    Two real mailer bugs: Outlook Express left unquoted a boundary RFC 2045 allows only in
+    quotes (``boundary=----=_NextPart_…``), and some list servers declared a boundary whose
+    delimiter lines lack two of its leading dashes.
+    """
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator:
+        head, separator, body = raw.partition(b"\n\n")
+    match = _DECLARED_BOUNDARY.search(head)
+    if match is None:
+        return None
+    declared = match.group(2)
+    for line in body.splitlines():
+        used = line.rstrip()[2:]
+        if line.startswith(b"--") and len(used) >= len(declared) - 2 and declared.endswith(used):
+            quoted = match.group(1) + b'"' + used + b'"'
+            return head[: match.start()] + quoted + head[match.end() :] + separator + body
+    return None
 
 
 def message_ids(value: str) -> list[str]:
@@ -128,6 +260,11 @@ def parse_email(raw: bytes) -> ParsedEmail:
         raise UnreadableEmail("The message is empty.")
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
+        if any(isinstance(d, errors.StartBoundaryNotFoundDefect) for d in message.defects):
+            repaired = _repair_boundary(raw)
+            if repaired is not None:
+                message = email.message_from_bytes(repaired, policy=policy.default)
+        _decode_headers(message)
     except Exception as error:
         raise UnreadableEmail(f"The MIME structure could not be parsed: {error}") from error
     from_value = _raw_header(message, "From")
@@ -135,13 +272,10 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if not address:
         # A Reply-To or Sender still tells us who to answer.
         name, address = _sender(_raw_header(message, "Reply-To") or _raw_header(message, "Sender"))
-    address = address.strip().lower()
-    try:
-        validate_email(address)
-    except ValidationError:
-        raise UnreadableEmail(
-            f"No valid sender address could be read from From: {from_value!r}."
-        ) from None
+    normalised = normalise_address(address)
+    if normalised is None:
+        raise UnreadableEmail(f"No valid sender address could be read from From: {from_value!r}.")
+    address = normalised
     subject = _header(message, "Subject")
 
     plain: list[str] = []
@@ -158,13 +292,19 @@ def parse_email(raw: bytes) -> ParsedEmail:
         if part.is_multipart():
             continue
         content_type = part.get_content_type()
+        if content_type.startswith("multipart/"):
+            # Its boundary was never found: what it holds is readable only as text.
+            content_type = "text/plain"
         disposition = (part.get_content_disposition() or "").lower()
         filename = None
         try:
             filename = part.get_filename()
         except (ValueError, TypeError, LookupError):
             filename = "attachment"
-        if disposition == "attachment" or filename or not content_type.startswith("text/"):
+        is_body = content_type in ("text/plain", "text/html") and (
+            disposition == "inline" or (not disposition and not filename)
+        )
+        if not is_body:
             if content_type in ("message/delivery-status",):
                 continue
             data = part.get_payload(decode=True)
@@ -214,7 +354,24 @@ def parse_email(raw: bytes) -> ParsedEmail:
         attachments=attachments,
         dropped=dropped,
         headers=message,
+        content_digest=_content_digest(subject, full_text or html, attachments, dropped),
     )
+
+
+def _content_digest(
+    subject: str, text: str, attachments: list[NewAttachment], dropped: list[str]
+) -> str:
+    """What the sender wrote, hashed so that re-deliveries compare equal.
+
+    Whitespace is collapsed and transport headers are left out: a relay that re-wraps lines
+    or adds Received headers still delivers the same message.
+    """
+    digest = hashlib.sha256()
+    for piece in (subject, text, *dropped):
+        digest.update(" ".join(piece.split()).encode("utf-8", errors="replace") + b"\0")
+    for item in attachments:
+        digest.update(hashlib.sha256(item.content).digest())
+    return digest.hexdigest()
 
 
 def recipients(message: Message) -> list[str]:

@@ -2,16 +2,19 @@
 
 1. the raw bytes are committed first (intake.actions.store_raw);
 2. parsed; unreadable mail is marked failed and shown on the desk's "could not read" list;
-3. automatic mail (auto-replies, bounces, lists) and duplicates are marked ignored;
+3. automatic mail (auto-replies, bounces, lists) and re-deliveries are marked ignored;
 4. everything else goes through intake.actions.receive_contact, which threads or opens a case.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesHeaderParser
 
-from cherish.cases.models import Channel, Direction, Message
+from cherish.cases.models import Channel
 from cherish.intake.actions import (
     Contact,
     mark_raw_failed,
@@ -21,8 +24,8 @@ from cherish.intake.actions import (
     store_raw,
 )
 from cherish.intake.email.auto import automatic_reason
-from cherish.intake.email.parse import UnreadableEmail, parse_email
-from cherish.intake.models import RawContact
+from cherish.intake.email.parse import ParsedEmail, UnreadableEmail, parse_email
+from cherish.intake.models import RawContact, RawStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,12 @@ def process_raw_email(
     try:
         parsed = parse_email(raw_bytes)
     except UnreadableEmail as error:
+        # A bounce without a usable From ("MAILER DAEMON <>") is automatic, not unreadable:
+        # staff should not be asked to read it.
+        reason = _automatic_by_headers(raw_bytes, envelope_sender)
+        if reason:
+            mark_raw_ignored(raw, f"Automatic mail, not answered: {reason}")
+            return EmailOutcome(raw, "ignored", reason)
         mark_raw_failed(raw, str(error))
         return EmailOutcome(raw, "failed", str(error))
     assert parsed.headers is not None
@@ -62,15 +71,12 @@ def process_raw_email(
     if reason:
         mark_raw_ignored(raw, f"Automatic mail, not answered: {reason}")
         return EmailOutcome(raw, "ignored", reason)
-    if parsed.message_id:
-        earlier = (
-            Message.objects.filter(external_id=parsed.message_id, direction=Direction.INBOUND)
-            .values_list("case_id", flat=True)
-            .first()
+    earlier = _earlier_delivery(raw, parsed)
+    if earlier is not None:
+        mark_raw_ignored(
+            raw, f"Duplicate of an email already received ({parsed.message_id}, raw #{earlier.pk})"
         )
-        if earlier is not None:
-            mark_raw_ignored(raw, f"Duplicate of an email already received ({parsed.message_id})")
-            return EmailOutcome(raw, "duplicate", parsed.message_id, case_id=earlier)
+        return EmailOutcome(raw, "duplicate", parsed.message_id, case_id=earlier.case_id)
     contact = Contact(
         channel=Channel.EMAIL,
         text=parsed.text,
@@ -91,3 +97,36 @@ def process_raw_email(
         mark_raw_failed(raw, f"Could not be processed: {type(error).__name__}: {error}")
         return EmailOutcome(raw, "failed", str(error))
     return EmailOutcome(raw, "processed", case_id=result.case.pk, opened=result.opened)
+
+
+def _automatic_by_headers(raw_bytes: bytes, envelope_sender: str | None) -> str | None:
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw_bytes)
+        return automatic_reason(headers, envelope_sender=envelope_sender)
+    except Exception:  # the mail is already known to be unreadable; this is a second look
+        return None
+
+
+def fingerprint(parsed: ParsedEmail) -> str:
+    """One delivered message: its Message-ID, its sender and a hash of what they wrote.
+
+    The Message-ID alone is not enough: it is chosen by the sender's software, and a broken
+    or hostile one reuses IDs, which would silently drop another person's mail.
+    """
+    key = "\0".join((parsed.message_id, parsed.sender_email, parsed.content_digest))
+    return hashlib.sha256(key.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _earlier_delivery(raw: RawContact, parsed: ParsedEmail) -> RawContact | None:
+    """The stored email this one repeats (a sender's retry, the same mail by SMTP and IMAP), or
+    None. Mail without a Message-ID is never treated as a repeat: nothing says it is one."""
+    if not parsed.message_id:
+        return None
+    key = fingerprint(parsed)
+    RawContact.objects.filter(pk=raw.pk).update(fingerprint=key)
+    return (
+        RawContact.objects.filter(fingerprint=key, status=RawStatus.PROCESSED)
+        .exclude(pk=raw.pk)
+        .order_by("pk")
+        .first()
+    )
