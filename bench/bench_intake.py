@@ -12,13 +12,13 @@ under bench/out/intake-<pid>/.
         .venv/bin/python bench/bench_intake.py                     # the same on PostgreSQL
 
 Paths:
-- ``direct``: intake.actions.store_raw + receive_contact in one process, one after another
-  (what the web form and the API call). Also reports CPU milliseconds per complaint, a
+- ``direct``: intake.actions.accept_contact (raw record, then the case) in one process, one
+  after another (what the web form and the API call). Also reports CPU milliseconds per complaint, a
   figure that does not depend on how loaded the machine is.
 - ``concurrent``: the same from ``--procs`` processes at once (SQLite serialises writers:
   IMMEDIATE transactions queue on busy_timeout; PostgreSQL locks the team row).
 - ``smtp``: smtplib → Cherish's aiosmtpd listener → store raw bytes (fsynced file) → parse →
-  receive_contact, each message answered 250 only after its commit; ``--clients`` senders.
+  accept_contact, each message answered 250 only after its commit; ``--clients`` senders.
 - ``http``: a real ``cherish serve --no-worker --no-smtp`` (gunicorn, 2 workers x 4 threads)
   and ``--procs`` client processes each POSTing the public form /complain/ (CSRF token, rate
   limit counted in the database cache, 302 to the thanks page) over keep-alive HTTP/1.1.
@@ -87,13 +87,12 @@ def setup(out: Path) -> None:
 
 
 def submit(k: int) -> None:
-    from cherish.intake.actions import Contact, receive_contact, store_raw
+    from cherish.intake.actions import Contact, RawMaterial, accept_contact
 
     payload = {"name": f"Customer {k}", "email": f"c{k}@example.com", "text": TEXT.format(n=k)}
-    raw = store_raw("web", payload=payload)
-    receive_contact(
+    accept_contact(
         Contact(channel="web", text=payload["text"], name=payload["name"], email=payload["email"]),
-        raw=raw,
+        raw=RawMaterial(payload=payload),
     )
 
 
@@ -305,7 +304,7 @@ def main() -> None:
             offset += args.runs * args.n
             lines.append(
                 summary(
-                    "direct (store_raw + receive_contact)",
+                    "direct (accept_contact)",
                     [r[0] for r in results],
                     args.runs,
                     args.n,

@@ -203,14 +203,15 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Steps run in order, in one background task, after every accepted inbound message, each
-# called as step(message_id, opened). Triage comes first so the acknowledgement follows the
-# kind. Apps that react to new messages are named here rather than imported by intake.
+# Steps run in order, in one background task, after every contact accepted by
+# intake.accept_contact, each called as step(message_id, opened). Triage comes first so care's
+# respond step (acknowledge a new case, resume one waiting on the customer) follows the kind.
+# Apps that react to new messages are named here rather than imported by intake.
 CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
     "INTAKE_FOLLOW_ON",
     [
         "cherish.triage.tasks.triage_message_task",
-        "cherish.intake.tasks.send_acknowledgement_task",
+        "cherish.care.tasks.respond_to_contact_task",
     ],
 )
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")

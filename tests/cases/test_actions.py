@@ -88,9 +88,9 @@ def test_note_queues_no_email(complaint, agent):
 
 
 def test_intake_strips_nul_bytes(agent):
-    from cherish.intake.actions import Contact, receive_contact
+    from cherish.intake.actions import Contact, accept_contact
 
-    result = receive_contact(
+    result = accept_contact(
         Contact(
             channel="web", text="broken\x00 kettle", name="Ann\x00\nBcc: x", email="a@example.com"
         )

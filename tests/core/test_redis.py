@@ -48,12 +48,12 @@ def test_intake_follow_on_runs_on_an_rq_worker(
     rq_backend, agent, django_capture_on_commit_callbacks
 ):
     from cherish.cases.models import Case
-    from cherish.intake.actions import Contact, receive_contact
+    from cherish.intake.actions import Contact, accept_contact
     from cherish.outbox.models import OutgoingEmail
 
     # given: a complaint arrives; its follow-on steps go to Redis, not the database queue
     with django_capture_on_commit_callbacks(execute=True):
-        case = receive_contact(
+        case = accept_contact(
             Contact(
                 channel="web",
                 text="The boiler you fitted leaks and my elderly father has no heating.",

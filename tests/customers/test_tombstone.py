@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from django.test import Client
 
+from cherish.care.acknowledgement import send_acknowledgement
 from cherish.cases.models import Case
 from cherish.cases.outgoing import portal_url
 from cherish.customers.models import ContactPoint, Customer, CustomerEvent
-from cherish.intake.actions import Contact, receive_contact
+from cherish.intake.actions import Contact, accept_contact
 from cherish.intake.apikeys import create_api_key
-from cherish.intake.email.acknowledgement import send_acknowledgement
 from cherish.outbox.models import OutgoingEmail
 from cherish.outreach.identity import erase_customer
 
@@ -56,7 +56,7 @@ def test_a_new_contact_from_an_erased_address_starts_a_new_customer(customer, ag
         json.dumps({"add_emails": ["carla@example.com"]}),
         content_type="application/json",
     )
-    result = receive_contact(
+    result = accept_contact(
         Contact(
             channel="web",
             text="I am back: the replacement kettle also leaks.",

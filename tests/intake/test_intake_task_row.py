@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cherish.cases.models import Case
 from cherish.core.models import Job
-from cherish.intake.actions import Contact, receive_contact
+from cherish.intake.actions import Contact, accept_contact
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -25,7 +25,7 @@ def _contact() -> Contact:
 def test_intake_writes_its_follow_on_task_row_with_the_case(agent: Any) -> None:
     # given the database task backend
     # when a contact is received
-    result = receive_contact(_contact())
+    result = accept_contact(_contact())
 
     # then one follow-on job names the new message, and one task row wakes a worker for it
     job = Job.objects.get()
@@ -45,7 +45,7 @@ def test_a_rolled_back_intake_leaves_no_task_row(agent: Any) -> None:
 
     # when the surrounding transaction rolls back
     with pytest.raises(Later), transaction.atomic():
-        receive_contact(_contact())
+        accept_contact(_contact())
         raise Later
 
     # then neither the case nor its job nor its task row exists

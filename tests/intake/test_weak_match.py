@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from tests.conftest import login
 
+from cherish.care.acknowledgement import send_acknowledgement
 from cherish.cases.models import Attachment, Case
 from cherish.customers.models import Customer, CustomerEvent, PossibleDuplicate
-from cherish.intake.email.acknowledgement import send_acknowledgement
 from cherish.outbox.models import OutgoingEmail
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64

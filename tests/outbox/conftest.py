@@ -139,7 +139,7 @@ def tasks() -> Iterator[TaskQueue]:
 @pytest.fixture
 def ack_only(settings: Any) -> None:
     """Follow-on steps limited to the acknowledgement, so kind and timing are the test's."""
-    settings.CHERISH_INTAKE_FOLLOW_ON = ["cherish.intake.tasks.send_acknowledgement_task"]
+    settings.CHERISH_INTAKE_FOLLOW_ON = ["cherish.care.tasks.respond_to_contact_task"]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django_tasks import default_task_backend
 from cherish.cases.models import Case, CaseEvent
 from cherish.core.models import Job
 from cherish.core.pipeline import run_steps_task
-from cherish.intake.actions import Contact, receive_contact
+from cherish.intake.actions import Contact, accept_contact
 from cherish.triage.actions import badges_for, correct_triage
 from cherish.triage.errors import TriageError
 from cherish.triage.models import Correction, TriageRecord
@@ -31,7 +31,7 @@ FIELDS = {
 
 
 def _receive(text: str, email: str = "dana@example.com") -> Case:
-    result = receive_contact(Contact(channel="web", text=text, name="Dana", email=email))
+    result = accept_contact(Contact(channel="web", text=text, name="Dana", email=email))
     return result.case
 
 

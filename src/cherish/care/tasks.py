@@ -1,7 +1,9 @@
-"""Periodic care work: clocks against targets, and commitments falling due.
+"""Care's background work: the respond step of every contact, clocks against targets, and
+commitments falling due.
 
-Both tasks are idempotent (each warning, breach and alert is stamped once on its row) and
-safe to run as often as wanted; `cherish care_tick` runs them once, and the worker schedules it.
+Every task is idempotent (an acknowledgement is sent once per case; each warning, breach and
+alert is stamped once on its row) and safe to run as often as wanted; `cherish care_tick`
+runs the periodic ones once, and the worker schedules it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,35 @@ from typing import Any
 from django_tasks import task
 
 from cherish.care import actions, queries
+from cherish.care.acknowledgement import send_acknowledgement
 from cherish.care.actions import COMMITMENT_REMIND_BEFORE
 from cherish.care.clocks import WARNING_SHARE
 from cherish.care.models import CareState, Commitment, CommitmentStatus
-from cherish.cases.models import Case, Stage
+from cherish.cases.models import Case, Direction, Message, Stage
 from cherish.core.clock import now
 
 BATCH = 500
+
+
+# No task priority: the RQ backend refuses one. It runs after triage because the intake's
+# follow-on pipeline (CHERISH_INTAKE_FOLLOW_ON, core.pipeline) runs its steps in order.
+@task()
+def respond_to_contact_task(message_id: int, opened: bool) -> str:
+    """Care's respond step for every accepted contact (queued by intake.accept_contact).
+
+    A contact that opened a case is acknowledged (when due); one that continues a case
+    waiting on the customer resumes it now, the wait ending when the customer wrote.
+    """
+    if opened:
+        return "acknowledged" if send_acknowledgement(message_id) is not None else "not due"
+    message = (
+        Message.objects.filter(pk=message_id, direction=Direction.INBOUND)
+        .select_related("case")
+        .first()
+    )
+    if message is None:
+        return "no such message"
+    return "resumed" if actions.resume_if_customer_replied(message.case) else "nothing to do"
 
 
 def check_clocks() -> dict[str, int]:

@@ -35,10 +35,15 @@ MAX_ATTEMPTS = 6
 # task queue, and queued again if the queue no longer has it.
 SWEEP_GRACE = dt.timedelta(seconds=60)
 KEEP_DONE = dt.timedelta(days=7)
+# Steps that moved: a task queued before an upgrade (or a CHERISH_INTAKE_FOLLOW_ON written for
+# an older version) still names the old path.
+MOVED_STEPS = {
+    "cherish.intake.tasks.send_acknowledgement_task": "cherish.care.tasks.respond_to_contact_task",
+}
 
 
 def run_step(dotted: str, *args: Any) -> None:
-    step = import_string(dotted)
+    step = import_string(MOVED_STEPS.get(dotted, dotted))
     # A django-tasks Task is run in-process with .call(); a plain function is called directly.
     runner = getattr(step, "call", step)
     runner(*args)

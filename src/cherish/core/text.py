@@ -46,3 +46,37 @@ def excerpt(text: str, limit: int = 240) -> str:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+# A full stop after these is not the end of a sentence ("Mr. Smith", "e.g. the box").
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "no", "vs", "etc", "e.g", "i.e", "approx", "ref"}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s|$)")
+_CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—-](?=\s)")
+
+
+def quote_excerpt(text: str, limit: int = 240) -> str:
+    """The customer's words for a quote: whole sentences up to ``limit`` characters.
+
+    Text that fits is returned whole. Otherwise the quote ends at the last sentence end that
+    fits, followed by " …"; when even the first sentence is longer than ``limit``, it ends
+    at the last clause break (a comma, a dash) in the second half, else at a word, with "…".
+    """
+    flat = _SPACES.sub(" ", text.replace("\n", " ")).strip()
+    if len(flat) <= limit:
+        return flat
+    best = 0
+    for match in _SENTENCE_END.finditer(flat):
+        if match.end() > limit:
+            break
+        word = flat[: match.start()].rsplit(" ", 1)[-1].lower()
+        if match.group().startswith(".") and word in ABBREVIATIONS:
+            continue
+        best = match.end()
+    if best:
+        return flat[:best] + " …"
+    head = flat[: limit + 1]
+    clauses = [m.start() for m in _CLAUSE_END.finditer(head) if m.start() >= limit // 2]
+    if clauses:
+        return flat[: clauses[-1]].rstrip() + "…"
+    cut = head.rsplit(" ", 1)[0] if " " in head else flat[:limit]
+    return cut.rstrip(" ,;:–—-") + "…"

@@ -1,8 +1,16 @@
-"""The one intake path. Every channel hands a raw contact here.
+"""The one door in: every contact, from every channel, enters through ``accept_contact``.
 
-Order matters and is the promise "nothing lost": (1) the raw material is committed on its
-own first; (2) customer, case, message and events are written in one transaction; (3) only
-after that commit are the follow-on tasks (triage, acknowledgement) queued.
+Web form, SMTP and IMAP, API case and API message, the customer's own page, contacts staff
+log, answers to follow-ups and surveys: each channel shapes what it learned into a
+``Contact`` and hands it, with the raw material, to ``accept_contact``. The order is the
+promise "nothing lost, nothing missed":
+
+1. the raw material is committed first, on its own, so a later failure cannot roll it back;
+2. customer, case, message and events, the raw record marked processed, and the ONE ordered
+   follow-on pipeline (``CHERISH_INTAKE_FOLLOW_ON``: triage, then care's respond step, which
+   acknowledges a new case or resumes one that waited on the customer) are written in one
+   transaction;
+3. a failure marks the raw record failed (staff see it under "could not read") and re-raises.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +39,17 @@ from cherish.staff.models import Staff
 
 @dataclass
 class Contact:
-    """What any channel learned from one inbound contact, already validated for shape."""
+    """What a channel learned from one inbound contact, already validated for shape.
+
+    ``text`` is the customer's words (required). Who wrote: ``name``, ``email``, ``phone``,
+    ``external_id`` (the customer is found or created from these). Where it belongs:
+    ``case`` when the channel itself names the case (the customer's own page, an API message
+    to a known case), otherwise ``in_reply_to`` (Message-IDs) or ``case_reference`` of the
+    same customer thread into an existing case, and anything else opens a new case.
+    ``kind`` only when the customer (or staff) chose it; triage decides otherwise.
+    ``logged_by``: the staff member who logged it (a phone call, a visit), and
+    ``customer_id`` the customer they picked.
+    """
 
     channel: str
     text: str
@@ -48,9 +66,24 @@ class Contact:
     in_reply_to: list[str] = field(default_factory=list)
     attachments: list[NewAttachment] = field(default_factory=list)
     logged_by: Staff | None = None
+    case: Case | None = None
     # The customer staff picked when logging a contact: the one strong identity a phone
     # call has (a phone number alone only suggests a customer, see match_customer).
     customer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RawMaterial:
+    """Exactly what arrived, for the door to store before anything else happens.
+
+    ``payload``: a small JSON-able record (a form post, an API body, an answer); ``data``:
+    bytes kept byte for byte on disk (a whole email, a large API request). ``sender``: the
+    address or id it came from, for the "could not read" list.
+    """
+
+    payload: dict[str, Any] | None = None
+    data: bytes | None = None
+    sender: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +92,47 @@ class IntakeResult:
     message: Message
     customer: Customer
     opened: bool
+    raw: RawContact | None = None
+
+
+def accept_contact(
+    contact: Contact, *, raw: RawContact | RawMaterial | None = None
+) -> IntakeResult:
+    """The one door in: store the raw material, then add the contact to a case.
+
+    ``raw`` is what arrived: a ``RawMaterial`` to store now, a ``RawContact`` a channel
+    already stored (mail is stored before it is parsed), or None when the contact itself is
+    all there was (an answer to a follow-up or a survey, a contact staff logged): then its
+    fields are stored.
+
+    Called outside a transaction, the raw record commits on its own before anything else,
+    and a failure marks it failed. Called inside the caller's transaction (an answer that
+    opens a case together with its own rows), the raw record commits with the caller's
+    writes: both exist or neither does, and nothing was acknowledged yet.
+
+    Then, in one transaction: finds or creates the customer by strong identifiers only
+    (customers.match_customer: a phone or a name never joins someone else's record; skipped
+    when ``contact.case`` names the case), threads into the case it answers or opens a new
+    one with one owner, marks the raw record processed, and queues the follow-on pipeline
+    (triage before the response) as one task. Writes the events of cases.open_case or
+    cases.add_inbound_message. Refusals of those actions (CherishError) and any other
+    failure are recorded on the raw record and re-raised.
+    """
+    if not isinstance(raw, RawContact):
+        material = raw if raw is not None else RawMaterial(payload=_contact_payload(contact))
+        raw = store_raw(
+            contact.channel,
+            payload=material.payload,
+            raw_bytes=material.data,
+            sender=material.sender or contact.email or contact.phone or contact.external_id,
+            durable=not transaction.get_connection().in_atomic_block,
+        )
+    try:
+        result = _receive(contact, raw)
+    except Exception as error:
+        mark_raw_failed(raw, _describe(error))
+        raise
+    return result
 
 
 def store_raw(
@@ -67,11 +141,12 @@ def store_raw(
     payload: dict[str, Any] | None = None,
     raw_bytes: bytes | None = None,
     sender: str = "",
+    durable: bool = True,
 ) -> RawContact:
     """Commit exactly what arrived before anything parses it.
 
     Raw bytes go to a file under the data directory (fsynced), small payloads inline.
-    Must be called outside any transaction (durable=True enforces it): the raw record is
+    ``durable`` (the default) must be called outside any transaction: the raw record is
     committed on its own, so a later failure while parsing cannot roll it back.
     """
     raw_path = ""
@@ -89,9 +164,9 @@ def store_raw(
             fh.flush()
             os.fsync(fh.fileno())
         raw_path = relative
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=durable):
         return RawContact.objects.create(
-            channel=channel,
+            channel=channel[:8],
             received_at=now(),
             payload=payload,
             raw_path=raw_path,
@@ -103,6 +178,37 @@ def store_raw(
 
 def read_raw_bytes(raw: RawContact) -> bytes:
     return (settings.RAW_STORE_DIR / raw.raw_path).read_bytes() if raw.raw_path else b""
+
+
+def mark_raw_failed(raw: RawContact, error: str) -> None:
+    RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.FAILED, error=error[:5000])
+
+
+def mark_raw_ignored(raw: RawContact, reason: str) -> None:
+    RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.IGNORED, error=reason[:5000])
+
+
+def _describe(error: Exception) -> str:
+    code = getattr(error, "code", "")
+    message = getattr(error, "message", "") or str(error)
+    return f"{code}: {message}" if code else f"{type(error).__name__}: {message}"
+
+
+def _contact_payload(contact: Contact) -> dict[str, Any]:
+    """The contact's own fields as its raw record, when nothing rawer exists."""
+    fields = asdict(contact)
+    for name in ("attachments", "logged_by", "case", "body_html", "customer_id"):
+        fields.pop(name, None)
+    payload = {name: value for name, value in fields.items() if value}
+    if contact.logged_by is not None:
+        payload["logged_by"] = contact.logged_by.pk
+    if contact.case is not None:
+        payload["case"] = contact.case.reference
+    if contact.customer_id is not None:
+        payload["customer"] = contact.customer_id
+    if contact.attachments:
+        payload["files"] = [{"name": a.name, "size": len(a.content)} for a in contact.attachments]
+    return payload
 
 
 def _thread_target(contact: Contact, customer: Customer) -> Case | None:
@@ -128,44 +234,32 @@ def _thread_target(contact: Contact, customer: Customer) -> Case | None:
     return None
 
 
-def mark_raw_failed(raw: RawContact, error: str) -> None:
-    RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.FAILED, error=error[:5000])
-
-
-def mark_raw_ignored(raw: RawContact, reason: str) -> None:
-    RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.IGNORED, error=reason[:5000])
-
-
 @transaction.atomic
-def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> IntakeResult:
-    """Turn one inbound contact into a case message, opening a case when it starts a new one.
-
-    Finds or creates the customer by strong identifiers only (match_customer: a phone or a
-    name never joins someone else's record), threads into the case it
-    answers (In-Reply-To or the case reference of the same customer), or opens a new case
-    with one owner. Writes the events of open_case / add_inbound_message; marks the raw
-    record processed; queues the CHERISH_INTAKE_FOLLOW_ON steps (in order, one leased job).
-    """
+def _receive(contact: Contact, raw: RawContact) -> IntakeResult:
     # NUL and other control characters would break PostgreSQL text columns and headers.
-    contact.text = clean_text(contact.text)
-    contact.name = one_line(contact.name)
-    contact.subject = one_line(contact.subject)
-    match = match_customer(
-        name=contact.name,
-        email=contact.email,
-        phone=contact.phone,
-        external_id=contact.external_id,
-        customer_id=contact.customer_id,
-    )
-    customer = match.customer
-    target = _thread_target(contact, customer)
+    text = clean_text(contact.text)
+    subject = one_line(contact.subject)
+    reply_to = ""
+    if contact.case is not None:
+        target: Case | None = contact.case
+        customer = contact.case.customer
+    else:
+        match = match_customer(
+            name=one_line(contact.name),
+            email=contact.email,
+            phone=contact.phone,
+            external_id=contact.external_id,
+            customer_id=contact.customer_id,
+        )
+        customer, reply_to = match.customer, match.reply_to
+        target = _thread_target(contact, customer)
     if target is not None:
         message = case_actions.add_inbound_message(
             target,
-            text=contact.text,
+            text=text,
             channel=contact.channel,
             body_html=contact.body_html,
-            subject=contact.subject,
+            subject=subject,
             external_id=contact.message_id,
             attachments=contact.attachments,
             by=contact.logged_by,
@@ -174,10 +268,10 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
     else:
         case, message = case_actions.open_case(
             customer,
-            text=contact.text,
+            text=text,
             channel=contact.channel or Channel.WEB,
             kind=contact.kind or Kind.COMPLAINT,
-            subject=contact.subject,
+            subject=subject,
             body_html=contact.body_html,
             order_reference=contact.order_reference,
             external_id=contact.message_id,
@@ -185,15 +279,14 @@ def receive_contact(contact: Contact, *, raw: RawContact | None = None) -> Intak
             by=contact.logged_by,
             # A staff member said what this is: triage must not override it.
             kind_set_by_staff=bool(contact.kind) and contact.logged_by is not None,
-            reply_to=match.reply_to,
+            reply_to=reply_to,
         )
         opened = True
-    if raw is not None:
-        RawContact.objects.filter(pk=raw.pk).update(
-            status=RawStatus.PROCESSED, case=case, message=message, error=""
-        )
+    RawContact.objects.filter(pk=raw.pk).update(
+        status=RawStatus.PROCESSED, case=case, message=message, error=""
+    )
     if settings.CHERISH_INTAKE_FOLLOW_ON:
         queue_steps(
             settings.CHERISH_INTAKE_FOLLOW_ON, [message.pk, opened], key=f"follow-on:{message.pk}"
         )
-    return IntakeResult(case=case, message=message, customer=customer, opened=opened)
+    return IntakeResult(case=case, message=message, customer=customer, opened=opened, raw=raw)

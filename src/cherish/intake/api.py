@@ -1,7 +1,8 @@
 """The intake part of the REST API (mounted in cherish/api.py): contacts that arrive by API.
 
 ``POST /cases`` and ``POST /cases/{reference}/messages`` store the raw request first (outside
-any transaction, so a later failure cannot roll it back), then take the one intake path.
+any transaction, so a later failure cannot roll it back), then enter through the one door,
+intake.actions.accept_contact.
 Both honour an ``Idempotency-Key`` header: a retried request never writes twice.
 """
 
@@ -19,14 +20,8 @@ from cherish.cases.models import Case, Channel, Message
 from cherish.cases.schemas import CaseCreatedOut, CaseIn, CaseOut, MessageIn, MessageOut
 from cherish.core.errors import CherishError, NotFound
 from cherish.core.references import normalise_reference
-from cherish.intake.actions import Contact, mark_raw_failed, receive_contact, store_raw
-from cherish.intake.api_intake import (
-    Claim,
-    claim_idempotency,
-    json_data,
-    json_response,
-    receive_api_message,
-)
+from cherish.intake.actions import Contact, accept_contact, mark_raw_failed, store_raw
+from cherish.intake.api_intake import Claim, claim_idempotency, json_data, json_response
 from cherish.intake.apikeys import api_key_of
 from cherish.intake.models import RawContact
 from cherish.staff.models import Staff
@@ -110,7 +105,7 @@ def create_case(
     )
 
     def work() -> tuple[int, dict[str, Any]]:
-        result = receive_contact(contact, raw=raw)
+        result = accept_contact(contact, raw=raw)
         data = json_data(CaseOut.from_orm(result.case))
         data.update(message_id=result.message.pk, opened=result.opened)
         return (201 if result.opened else 200), data
@@ -189,15 +184,14 @@ def add_message(
             raise
 
         def receive() -> tuple[int, dict[str, Any]]:
-            message = receive_api_message(
-                case,
-                text=payload.text,
+            contact = Contact(
                 channel=payload.channel or Channel.API,
+                text=payload.text,
                 subject=payload.subject,
                 attachments=attachments,
-                raw=raw,
+                case=case,
             )
-            return 201, message_out(message)
+            return 201, message_out(accept_contact(contact, raw=raw).message)
 
         return _run_intake(claim, raw, receive)
 

@@ -1,4 +1,4 @@
-"""What the API adds to the intake path: Idempotency-Key handling and messages to a known case.
+"""What the API adds to the intake path: Idempotency-Key handling.
 
 Idempotency: the first request with a key inserts an IdempotencyKey row in its own
 transaction, so the database's unique constraint decides which of several concurrent
@@ -13,24 +13,18 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
 
 from cherish.api_common import PROBLEM_CONTENT_TYPE, ApiError, problem_body
-from cherish.cases import actions as case_actions
-from cherish.cases.actions import NewAttachment
-from cherish.cases.models import Case, Message
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
-from cherish.core.pipeline import queue_steps
-from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
+from cherish.intake.models import ApiKey, IdempotencyKey
 
 # How long a retry waits for the first request with its key to finish before answering 409.
 IDEMPOTENCY_WAIT_SECONDS = 10.0
@@ -153,31 +147,3 @@ def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any
                 status=409,
             )
         time.sleep(0.05)
-
-
-def receive_api_message(
-    case: Case,
-    *,
-    text: str,
-    channel: str,
-    subject: str = "",
-    attachments: Iterable[NewAttachment] = (),
-    raw: RawContact,
-) -> Message:
-    """The customer's message to a known case, sent by an integration (the case is named by
-    reference, so no customer matching is needed). Same steps as intake's receive_contact
-    for a threaded message: message and events, raw record processed, follow-on tasks."""
-    with transaction.atomic():
-        message = case_actions.add_inbound_message(
-            case, text=text, channel=channel, subject=subject, attachments=attachments
-        )
-        RawContact.objects.filter(pk=raw.pk).update(
-            status=RawStatus.PROCESSED, case=case, message=message, error=""
-        )
-        if settings.CHERISH_INTAKE_FOLLOW_ON:
-            queue_steps(
-                settings.CHERISH_INTAKE_FOLLOW_ON,
-                [message.pk, False],
-                key=f"follow-on:{message.pk}",
-            )
-    return message

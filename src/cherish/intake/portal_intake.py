@@ -1,8 +1,8 @@
 """What the customer does on their own case page, entering through the intake rules.
 
-A reply is raw material like any other contact: stored first, then added to the case, then
-the follow-on steps (triage) are queued. "My problem is solved" is recorded as an event.
-(Kept here rather than in intake/actions.py, which the foundation owns; the same rules.)
+A reply is a contact like any other: it enters through the one door (accept_contact), which
+stores it raw first, adds it to the case and queues the follow-on pipeline. "My problem is
+solved" is recorded as an event.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment
 from cherish.cases.events import record_case_event
 from cherish.cases.models import Case, CaseEvent, Channel, Direction, Message
 from cherish.core.errors import CherishError
-from cherish.core.pipeline import queue_steps
 from cherish.core.text import clean_text
-from cherish.intake.actions import mark_raw_failed, store_raw
-from cherish.intake.models import RawContact, RawStatus
+from cherish.intake.actions import Contact, RawMaterial, accept_contact
 
 SOLVED_EVENT = "customer.confirmed_solved"
 
@@ -34,9 +31,9 @@ def reply_from_portal(
 ) -> Message:
     """The customer's reply from their case page, added to the case as an inbound message.
 
-    Refuses an empty reply (code 'empty_reply') and too many or too large files. Stores the
-    raw reply first (outside any transaction), then writes message.added (and
-    case.reopened when the case was closed) and queues the intake follow-on steps.
+    Refuses an empty reply (code 'empty_reply') and too many or too large files. Then the
+    reply enters through the one door: stored raw first (call outside any transaction),
+    message.added (and case.reopened when the case was closed), the follow-on pipeline.
     """
     text = clean_text(text)[: settings.CHERISH_MAX_TEXT_CHARS]
     files = list(attachments)
@@ -56,35 +53,16 @@ def reply_from_portal(
                 code="file_too_large",
                 field="files",
             )
-    raw = store_raw(
-        "web",
+    raw = RawMaterial(
         payload={
             "source": "portal",
             "case": case.reference,
             "text": text,
             "files": [{"name": f.name, "size": len(f.content)} for f in files],
-        },
+        }
     )
-    try:
-        return _add_reply(case, raw, text, files)
-    except Exception as error:
-        mark_raw_failed(raw, f"{type(error).__name__}: {error}")
-        raise
-
-
-@transaction.atomic
-def _add_reply(case: Case, raw: RawContact, text: str, files: list[NewAttachment]) -> Message:
-    message = case_actions.add_inbound_message(
-        case, text=text, channel=Channel.WEB, attachments=files
-    )
-    RawContact.objects.filter(pk=raw.pk).update(
-        status=RawStatus.PROCESSED, case=case, message=message, error=""
-    )
-    if settings.CHERISH_INTAKE_FOLLOW_ON:
-        queue_steps(
-            settings.CHERISH_INTAKE_FOLLOW_ON, [message.pk, False], key=f"follow-on:{message.pk}"
-        )
-    return message
+    contact = Contact(channel=Channel.WEB, text=text, case=case, attachments=files)
+    return accept_contact(contact, raw=raw).message
 
 
 @transaction.atomic

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,11 +11,9 @@ from cherish.cases.models import Case, Channel
 from cherish.core import ratelimit
 from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
-from cherish.intake.actions import Contact, mark_raw_failed, receive_contact, store_raw
+from cherish.intake.actions import Contact, RawMaterial, accept_contact
 from cherish.intake.forms import ComplaintForm, prepare_for_display
 from cherish.intake.models import RawContact
-
-logger = logging.getLogger(__name__)
 
 RATE_BUCKET = "public-complaint"
 RATE_WINDOW_S = 60 * 60
@@ -58,7 +54,6 @@ def complain(request: HttpRequest) -> HttpResponse:
     ratelimit.hit(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
 
     data = form.cleaned_data
-    raw = store_raw(Channel.WEB, payload=form.raw_payload(), sender=data["email"] or data["phone"])
     contact = Contact(
         channel=Channel.WEB,
         text=data["text"],
@@ -70,14 +65,14 @@ def complain(request: HttpRequest) -> HttpResponse:
         subject=excerpt(data["text"], 120),
         attachments=form.new_attachments(),
     )
-    try:
-        result = receive_contact(contact, raw=raw)
-    except Exception as error:
-        # The raw record is already committed: nothing is lost, staff see it as unreadable.
-        mark_raw_failed(raw, repr(error))
-        logger.exception("Public complaint %s could not be processed", raw.pk)
-        raise
-    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": raw.pk})
+    # Should this fail, the raw record is already committed and marked failed: nothing is
+    # lost, and staff see it under "could not read".
+    result = accept_contact(
+        contact,
+        raw=RawMaterial(payload=form.raw_payload(), sender=data["email"] or data["phone"]),
+    )
+    assert result.raw is not None
+    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
     return redirect("intake:thanks", token=token)
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from cherish.cases.models import Channel, Kind
 from cherish.core.errors import CherishError
 from cherish.customers.models import ContactKind, Customer
-from cherish.intake.actions import Contact, receive_contact, store_raw
+from cherish.intake.actions import Contact, RawMaterial, accept_contact
 from cherish.intake.email.receive import process_raw_email
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.access import staff_for_user
@@ -157,9 +157,8 @@ def log_contact(request: HttpRequest, staff: Staff) -> HttpResponse:
             **{k: v for k, v in data.items() if k != "customer"},
             "customer": customer.pk if customer else None,
         }
-        raw = store_raw(data["channel"], payload=payload)
         try:
-            result = receive_contact(contact, raw=raw)
+            result = accept_contact(contact, raw=RawMaterial(payload=payload))
         except CherishError as error:
             form.add_error(None, error.message)
         else:

@@ -28,7 +28,7 @@ from cherish.customers.models import (
     RelationshipStatus,
     Transaction,
 )
-from cherish.intake.actions import Contact, receive_contact
+from cherish.intake.actions import Contact, accept_contact
 from cherish.outbox.actions import queue_email
 from cherish.outreach.errors import OutreachError
 from cherish.outreach.models import (
@@ -263,7 +263,7 @@ def send_due_follow_ups(*, at: dt.datetime | None = None) -> dict[str, int]:
 def answer_follow_up(follow_up: FollowUp, *, answer: str, comment: str = "") -> FollowUp:
     """Record the customer's answer. "Not quite" or "no" opens exactly one complaint case.
 
-    The case comes through the intake path (channel web, the transaction as order
+    The case comes through the one door, accept_contact (channel web, the transaction as order
     reference), so it is owned, triaged and acknowledged like any other complaint. Answering
     again changes the recorded answer but never opens a second case. Writes
     follow_up.answered on the customer (and on the case when one is opened).
@@ -293,7 +293,7 @@ def answer_follow_up(follow_up: FollowUp, *, answer: str, comment: str = "") -> 
         )
         if comment:
             text += f"\n\n{comment}"
-        result = receive_contact(
+        result = accept_contact(
             Contact(
                 channel=Channel.WEB,
                 text=text,

@@ -1,2 +1,3 @@
 """The email channel: parse inbound mail, recognise automatic mail, the SMTP listener and the
-IMAP poller. Everything enters through intake.actions (store_raw, then receive_contact)."""
+IMAP poller. Mail is stored raw first (intake.actions.store_raw), then enters through the one
+door, intake.actions.accept_contact."""

@@ -3,7 +3,8 @@
 1. the raw bytes are committed first (intake.actions.store_raw);
 2. parsed; unreadable mail is marked failed and shown on the desk's "could not read" list;
 3. automatic mail (auto-replies, bounces, lists) and re-deliveries are marked ignored;
-4. everything else goes through intake.actions.receive_contact, which threads or opens a case.
+4. everything else enters through the one door, intake.actions.accept_contact, which
+   threads or opens a case.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from email.parser import BytesHeaderParser
 from cherish.cases.models import Channel
 from cherish.intake.actions import (
     Contact,
+    accept_contact,
     mark_raw_failed,
     mark_raw_ignored,
     read_raw_bytes,
-    receive_contact,
     store_raw,
 )
 from cherish.intake.email.auto import automatic_reason
@@ -90,11 +91,11 @@ def process_raw_email(
         attachments=parsed.attachments,
     )
     try:
-        result = receive_contact(contact, raw=raw)
+        result = accept_contact(contact, raw=raw)
     except Exception as error:
-        # The raw mail is stored; staff see it with this error and can try again.
+        # The door marked the stored mail failed; staff see it with this error and can try
+        # again. The listener still answers 250: the mail itself is safe.
         logger.exception("Stored email %s could not be processed", raw.pk)
-        mark_raw_failed(raw, f"Could not be processed: {type(error).__name__}: {error}")
         return EmailOutcome(raw, "failed", str(error))
     return EmailOutcome(raw, "processed", case_id=result.case.pk, opened=result.opened)
 

@@ -1,26 +1,30 @@
-"""The personal acknowledgement of a new case, written in the owner's name.
+"""The personal acknowledgement of a new case: care's "respond" step, for every channel.
 
 A complaint is not an inquiry: each kind has its own managers' template (outbox
-MessageTemplate ``ack.<kind>``). The acknowledgement quotes the customer's own words, says
-what happens next and by when, links to the customer's case page, and is stored on the case as
-an automatic outbound message whose Message-ID lets the customer's reply thread.
+MessageTemplate ``ack.<kind>``). The acknowledgement quotes the customer's own words (whole
+sentences), says what happens next and by when — the day the team's first-response target
+falls due in its business hours, holidays included — links to the customer's case page, and
+is stored on the case as an automatic outbound message whose Message-ID lets the customer's
+reply thread.
+
+Split out of care/actions.py (which is long enough) but the same role: actions, one
+transaction each, events written through the case spine's actions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from cherish.care.business_hours import add_business_minutes
+from cherish.care.queries import schedule_for_team, target_for
 from cherish.cases import actions as case_actions
-from cherish.cases.events import record_case_event
-from cherish.cases.models import Case, Channel, Direction, Kind, Message, Stage
+from cherish.cases.models import Case, CaseEvent, Channel, Direction, Kind, Message, Stage
 from cherish.cases.outgoing import customer_email, portal_url, queue_message_email
 from cherish.core.clock import now
-from cherish.core.text import excerpt
+from cherish.core.text import quote_excerpt
 from cherish.outbox.actions import queue_email, render_template
 from cherish.staff.models import Staff
 
@@ -30,7 +34,12 @@ ACK_CHANNELS = {Channel.EMAIL, Channel.WEB, Channel.API}
 # A customer who opens case after case (or an auto-responder that slipped through the
 # automatic-mail checks) gets at most this many acknowledgements a day.
 MAX_ACKS_PER_DAY = 3
-DUE_BUSINESS_DAYS: dict[str, int] = {Kind.COMPLAINT: 1, Kind.INQUIRY: 2}
+# Without a configured target for the case's kind and severity: one or two working days.
+FALLBACK_FIRST_RESPONSE_MINUTES: dict[str, int] = {Kind.COMPLAINT: 8 * 60, Kind.INQUIRY: 16 * 60}
+QUOTE_CHARS = 200
+# Written by triage for each staff member a compliment names; the acknowledgement passes
+# the words on to them without writing a second event for the same compliment.
+CREDITED_EVENT = "compliment.credited"
 
 # The built-in texts; the outbox migration seeds the same ones as editable templates.
 # (key, description, subject, body)
@@ -84,31 +93,60 @@ DEFAULT_TEMPLATES = [
 _DEFAULTS = {key: (subject, body) for key, _, subject, body in DEFAULT_TEMPLATES}
 
 
-def add_business_days(day: dt.date, days: int) -> dt.date:
-    while days > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+def promised_reply_by(case: Case) -> dt.date | None:
+    """The day, in the team's time zone, by which the owner promises a personal answer.
+
+    The case's first-response target (kind and severity) counted in the team's business
+    hours and holidays from the moment the case opened. None when the team has no working
+    time at all (the acknowledgement then names no day).
+    """
+    first_response, _ = target_for(case)
+    minutes = first_response or FALLBACK_FIRST_RESPONSE_MINUTES.get(case.kind, 8 * 60)
+    schedule = schedule_for_team(case.team_id)
+    try:
+        due = add_business_minutes(case.created_at, minutes, schedule)
+    except ValueError:
+        return None
+    return due.astimezone(schedule.tz).date()
 
 
-def _format_day(day: dt.date) -> str:
+def format_day(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
-
-
-def named_staff(text: str) -> list[Staff]:
-    """Active staff whose full or first name the customer wrote."""
-    found = []
-    lowered = text.lower()
-    for staff in Staff.objects.filter(user__is_active=True).only("id", "display_name"):
-        names = {staff.display_name.lower(), staff.first_name.lower()}
-        if any(len(n) > 2 and re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
-            found.append(staff)
-    return found
 
 
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _credited_staff(case: Case) -> list[Staff]:
+    ids = [
+        data.get("staff_id")
+        for data in CaseEvent.objects.filter(case=case, type=CREDITED_EVENT).values_list(
+            "data", flat=True
+        )
+    ]
+    wanted = [int(pk) for pk in ids if isinstance(pk, int)]
+    found = {
+        s.pk: s
+        for s in Staff.objects.filter(pk__in=wanted, user__is_active=True).select_related("user")
+    }
+    return [found[pk] for pk in dict.fromkeys(wanted) if pk in found]
+
+
+def _next_step(kind: str, due: dt.date | None, named: list[Staff]) -> str:
+    if kind == Kind.COMPLAINT:
+        if due is None:
+            return "I will get back to you personally as soon as I can."
+        return f"I will get back to you personally by {format_day(due)} at the latest."
+    if kind == Kind.INQUIRY:
+        return f"I will answer you by {format_day(due)}." if due else "I will answer you soon."
+    if kind == Kind.COMPLIMENT:
+        if named:
+            return (
+                f"I will pass your words on to {_join([s.display_name for s in named])} personally."
+            )
+        return "I will make sure the whole team hears your kind words."
+    return "I will share it with the people who can act on it, and let you know what comes of it."
 
 
 @transaction.atomic
@@ -116,9 +154,11 @@ def send_acknowledgement(message_id: int) -> Message | None:
     """Acknowledge the case opened by inbound message ``message_id``; None when not due.
 
     Skips messages that are not the first of a case, cases from staff-logged channels,
-    customers without an email address, and any case already acknowledged (idempotent: the
-    case row is locked and checked for an automatic outbound message). Writes message.added
-    (and case.stage_changed received → acknowledged); queues the email in the outbox.
+    customers without an email address or erased, more than MAX_ACKS_PER_DAY a day, and any
+    case already acknowledged (idempotent: the case row is locked and checked for an
+    automatic outbound message). A compliment is passed on by email to the staff triage
+    credited (compliment.credited), without a further event. Writes message.added (and
+    case.stage_changed received → acknowledged); queues the emails in the outbox.
     """
     first = Message.objects.filter(pk=message_id, direction=Direction.INBOUND).first()
     if first is None:
@@ -147,31 +187,17 @@ def send_acknowledgement(message_id: int) -> Message | None:
         return None
 
     kind = case.kind if case.kind in Kind.values else Kind.COMPLAINT
-    today = timezone.localtime(now()).date()
-    due = add_business_days(today, DUE_BUSINESS_DAYS.get(kind, 1))
+    due = promised_reply_by(case) if kind in (Kind.COMPLAINT, Kind.INQUIRY) else None
+    named = _credited_staff(case) if kind == Kind.COMPLIMENT else []
     owner = case.owner
-    owner_name = owner.display_name if owner else settings.CHERISH_ORG_NAME
-    named = named_staff(first.body_text) if kind == Kind.COMPLIMENT else []
-    next_step = {
-        Kind.COMPLAINT: f"I will get back to you personally by {_format_day(due)} at the latest.",
-        Kind.INQUIRY: f"I will answer you by {_format_day(due)}.",
-        Kind.COMPLIMENT: (
-            f"I will pass your words on to {_join([s.display_name for s in named])} personally."
-            if named
-            else "I will make sure the whole team hears your kind words."
-        ),
-        Kind.SUGGESTION: (
-            "I will share it with the people who can act on it, and let you know what comes of it."
-        ),
-    }[Kind(kind)]
     values = {
         "customer_name": case.customer.name or "customer",
-        "owner_name": owner_name,
+        "owner_name": owner.display_name if owner else settings.CHERISH_ORG_NAME,
         "org_name": settings.CHERISH_ORG_NAME,
         "reference": case.reference,
-        "excerpt": excerpt(first.body_text, 200),
-        "next_step": next_step,
-        "due_date": _format_day(due),
+        "excerpt": quote_excerpt(first.body_text, QUOTE_CHARS),
+        "next_step": _next_step(kind, due, named),
+        "due_date": format_day(due) if due else "",
         "case_link": portal_url(case),
     }
     subject, body = render_template(f"ack.{kind}", values, default=_DEFAULTS[f"ack.{kind}"])
@@ -179,31 +205,19 @@ def send_acknowledgement(message_id: int) -> Message | None:
         case, text=body, by=None, subject=subject, is_automatic=True
     )
     queue_message_email(ack)
-    if named:
-        _pass_compliment_on(case, first, named)
-    if case.stage == Stage.RECEIVED:
-        case_actions.change_stage(
-            case, stage=Stage.ACKNOWLEDGED, by=None, reason="acknowledgement sent"
-        )
-    return ack
-
-
-def _pass_compliment_on(case: Case, message: Message, staff: list[Staff]) -> None:
-    for person in Staff.objects.filter(pk__in=[s.pk for s in staff]).select_related("user"):
+    for person in named:
         if person.user.email:
             queue_email(
                 to=person.user.email,
                 subject=f"A customer named you in a compliment ({case.reference})",
-                text=f"{case.customer.name or 'A customer'} wrote:\n\n{message.body_text}",
+                text=f"{case.customer.name or 'A customer'} wrote:\n\n{first.body_text}",
                 from_name=settings.CHERISH_ORG_NAME,
                 is_automatic=True,
                 case_pk=case.pk,
                 case_reference=case.reference,
             )
-    record_case_event(
-        case,
-        "compliment.passed_on",
-        by=None,
-        staff_ids=[s.pk for s in staff],
-        staff_names=[s.display_name for s in staff],
-    )
+    if case.stage == Stage.RECEIVED:
+        case_actions.change_stage(
+            case, stage=Stage.ACKNOWLEDGED, by=None, reason="acknowledgement sent"
+        )
+    return ack
