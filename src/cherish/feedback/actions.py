@@ -647,12 +647,12 @@ def _credit_compliments(response: SurveyResponse, at: dt.datetime) -> None:
 
 
 def _hand_to_intake(contact: intake_actions.Contact) -> Case:
-    """The one door every contact enters by.
+    """The one door every contact enters by (the only caller in the feedback app).
 
-    TODO(yardstick): switch to intake.actions.accept_contact once helper "door" lands it on
-    main (#10); this adapter is the only caller in the feedback app.
+    Called inside close_loop's transaction, so the door stores the answer as the raw record
+    together with the survey's own rows.
     """
-    return intake_actions.receive_contact(contact).case
+    return intake_actions.accept_contact(contact).case
 
 
 def _loop_text(response: SurveyResponse, reason: str) -> str:
