@@ -19,7 +19,7 @@ from cherish.care.acknowledgement import DEFAULT_TEMPLATES, QUOTE_CHARS, send_ac
 from cherish.care.models import BusinessHours, Holiday, WorkingDay
 from cherish.care.tasks import respond_to_contact_task
 from cherish.cases.models import Case, CaseEvent
-from cherish.core.pipeline import run_steps_task
+from cherish.core.pipeline import queue_steps, run_steps_task
 from cherish.core.text import ABBREVIATIONS
 from cherish.intake.actions import Contact, accept_contact
 from cherish.outbox.models import MessageTemplate, OutgoingEmail
@@ -40,7 +40,8 @@ def contact(text: str, *, kind: str = "", email: str = "carla@example.com", chan
 
 def follow_on(result: Any) -> None:
     """The intake's whole follow-on pipeline, as the worker runs it (triage, then respond)."""
-    run_steps_task.call(list(settings.CHERISH_INTAKE_FOLLOW_ON), [result.message.pk, True])
+    job = queue_steps(settings.CHERISH_INTAKE_FOLLOW_ON, [result.message.pk, True])
+    assert run_steps_task.call(str(job.pk)) == "done"
 
 
 def ack_text(case: Case) -> str:

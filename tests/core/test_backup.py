@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 from tests.core import processes
 
-from cherish.intake.actions import Contact, receive_contact, store_raw
+from cherish.intake.actions import Contact, accept_contact, store_raw
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def _intake_until(stop: threading.Event, acknowledged: list[str]) -> None:
         while not stop.is_set():
             n += 1
             raw = store_raw("email", raw_bytes=f"Subject: leak {n}\r\n\r\nIt leaks.".encode())
-            result = receive_contact(
+            result = accept_contact(
                 Contact(
                     channel="email",
                     text=f"Complaint {n}: the roof you fixed leaks again.",

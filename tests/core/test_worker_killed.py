@@ -21,7 +21,7 @@ from tests.core.test_redis import REDIS_URL, _redis_or_skip
 
 from cherish.cases.models import Direction, Message
 from cherish.core.models import Job, JobStatus
-from cherish.intake.actions import Contact, receive_contact
+from cherish.intake.actions import Contact, accept_contact
 from cherish.outbox.models import DeliveryStatus, OutgoingEmail
 from cherish.triage.models import TriageRecord
 
@@ -31,7 +31,7 @@ DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 FOLLOW_ON = [
     "cherish.triage.tasks.triage_message_task",
     "tests.core.worker_steps.pause_once",
-    "cherish.intake.tasks.send_acknowledgement_task",
+    "cherish.care.tasks.respond_to_contact_task",
 ]
 
 
@@ -64,7 +64,7 @@ def test_a_killed_worker_job_is_finished_by_another_and_acknowledged_once(
         TEST_PAUSE_DIR=str(tmp_path),
         **queue,
     )
-    case = receive_contact(
+    case = accept_contact(
         Contact(
             channel="web",
             text="The oven you sold me caught fire on the second day. I want a refund.",

@@ -7,7 +7,7 @@ from tests.feedback.conftest import answers, close, invite, question, survey
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, CaseEvent
-from cherish.core.pipeline import run_steps_task
+from cherish.core.pipeline import queue_steps, run_steps_task
 from cherish.customers.models import CustomerEvent
 from cherish.feedback import actions
 from cherish.feedback.errors import FeedbackError, SurveyClosed
@@ -350,9 +350,8 @@ def test_detractor_opens_exactly_one_case_even_if_the_answer_changes_twice(custo
     assert first.response.loop_case == case
     assert CaseEvent.objects.filter(case=case, type="survey.loop_opened").count() == 1
     # and it is triaged like any complaint: run the intake's follow-on steps
-    run_steps_task.call(
-        ["cherish.triage.tasks.triage_message_task"], [case.messages.get().pk, True]
-    )
+    job = queue_steps(["cherish.triage.tasks.triage_message_task"], [case.messages.get().pk, True])
+    run_steps_task.call(str(job.pk))
     case.refresh_from_db()
     assert case.triage is not None
     assert "triage.completed" in set(case.events.values_list("type", flat=True))

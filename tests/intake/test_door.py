@@ -17,6 +17,7 @@ from cherish.care import actions as care_actions
 from cherish.cases.models import Case, Message, Stage
 from cherish.cases.outgoing import portal_token
 from cherish.core.clock import now
+from cherish.core.models import Job
 from cherish.customers.actions import find_or_create_customer
 from cherish.intake.actions import Contact, RawMaterial, accept_contact
 from cherish.intake.apikeys import create_api_key
@@ -125,9 +126,14 @@ def test_every_channel_enters_through_the_one_door(
     )
     # and the one ordered follow-on pipeline was queued for it, once (mail the test itself
     # had sent, such as the follow-up question, aside)
-    [queued] = [r for r in tasks.pending if not r.task.module_path.startswith("cherish.outbox")]
-    assert queued.task.name == "run_steps_task"
-    assert queued.args == [list(settings.CHERISH_INTAKE_FOLLOW_ON), [message.pk, opens]]
+    [job] = Job.objects.all()
+    assert (job.steps, job.args, job.key) == (
+        list(settings.CHERISH_INTAKE_FOLLOW_ON),
+        [message.pk, opens],
+        f"follow-on:{message.pk}",
+    )
+    [wake] = [r for r in tasks.pending if not r.task.module_path.startswith("cherish.outbox")]
+    assert (wake.task.name, wake.args) == ("run_steps_task", [str(job.pk)])
     assert settings.CHERISH_INTAKE_FOLLOW_ON == [
         "cherish.triage.tasks.triage_message_task",
         "cherish.care.tasks.respond_to_contact_task",
@@ -147,7 +153,7 @@ def test_a_reply_to_a_case_waiting_on_the_customer_resumes_it_at_once(
     complaint.refresh_from_db()
     assert complaint.stage == Stage.RECEIVED
     assert complaint.care.waiting_since is None
-    assert results == [None]
+    assert results == ["done"]
     assert complaint.events.filter(type="waiting.ended").count() == 1
 
 
@@ -167,3 +173,4 @@ def test_a_failure_is_recorded_on_the_raw_record_and_nothing_else_is_written(
     assert raw.payload == {"text": "Anything new?"}
     assert not Message.objects.exists()
     assert tasks.pending == []
+    assert not Job.objects.exists()
