@@ -22,25 +22,65 @@ LEXICON: dict[str, list[str]] = {
     # ---------------------------------------------------------------- risk flags
     "leaving": [
         r"switch(?:ing|ed)? (?:over )?to (?:a |an |your )?(?:competitor|rival|another|a different|different)",
-        r"switch(?:ing|ed)? (?:over )?to \w+ (?:instead|tomorrow|next month|from now|after this)",
-        r"switch(?:ing)? (?:banks|providers|suppliers|networks|airlines|carriers|energy suppliers)",
-        r"(?:moving|move|going|go|went) (?:over )?to (?:a |your |another )?(?:competitor|rival|another (?:bank|provider"
-        r"|company|supplier|airline|store|shop|network))", r"(?:go|going|shop|shopping) elsewhere",
-        r"tak(?:e|ing) my (?:business|money|custom|account)s? elsewhere",
-        r"(?:cancel|close|closing|cancelling|canceling|terminate|terminating|end|ending) (?:my|our|the) "
-        r"(?:account|contract|subscription|membership|policy|plan|service|card|broadband|mortgage)",
-        r"(?:i|we)(?:'m| am|'re| are)? (?:done|finished) with (?:you|your|this)",
+        r"switch(?:ing|ed)? (?:over )?to \w+ (?:instead|tomorrow|next month|from now on|after this)",
+        r"switch(?:ing|ed)? (?:energy |broadband |mobile |phone )?(?:banks?|providers?|suppliers?|networks?|airlines?|carriers?|insurers?|lenders?|gyms?)\b",
+        r"chang(?:e|ing) (?:my |our )?(?:banks?|providers?|suppliers?|networks?|insurers?|energy suppliers?|phone compan(?:y|ies)|broadband providers?)\b",
+        r"(?:moving|move|going|go|went|gone|defect(?:ing)?) (?:over )?to (?:a |your |another |one of your |the )?(?:competitors?|competition|rivals?|another (?:bank|provider"
+        r"|company|supplier|airline|store|shop|network|insurer|lender))", r"(?:go|going|shop|shopping) elsewhere(?! for (?:help|advice|information|support))",
+        r"tak(?:e|ing) (?:my|our) (?:business|money|custom|savings|accounts?|family's accounts)(?: with (?:me|us))? (?:elsewhere|somewhere else|anywhere else"
+        r"|to (?:a |an |one of your |your )?(?:competitors?|rivals?|another \w+|someone else)|where (?:it|i|we) (?:is|are|am|will be) (?:appreciated|valued|wanted))",
+        r"tak(?:e|ing) (?:my|our) (?:business|money|custom|account)s? elsewhere", r"taking (?:my|our) (?:[\w']+ )?accounts? with (?:me|us)",
+        r"(?:move|moving|moved|transfer|transferring|transferred|take|taking|switch|switching|port|porting) (?:all )?(?:of )?(?:my|our) (?:current |savings |joint |whole )?"
+        r"(?:accounts?|savings|money|pension|isa|mortgage|business|custom|policy|policies|insurance|phones?|numbers?|broadband|energy|gas|electricity|loan|investments|portfolio|family)"
+        r" (?:elsewhere|somewhere else|anywhere else|away from you|(?:over )?to (?:a |an |one of )?(?:different|another|new|other|rival|competing|competitors?|your competitors?|your rivals?|local|provider|bank|supplier|company|firm|insurer|lender)\b)",
+        r"(?:cancel|close|closing|cancelling|canceling|shut(?:ting)? down|delete|deleting|terminate|terminating|end|ending|stop|stopping) (?:all )?(?:of )?(?:my|our|the) "
+        r"(?:\w+ )?(?:accounts?|contracts?|subscriptions?|memberships?|policy|policies|plan|service|card|broadband|mortgage|direct debit|sub)\b",
+        r"cancel\w* (?:my|our) \w+ and (?:my|our) (?:accounts?|membership|subscription|contract)", r"cancel\w* (?:it all|everything|all of it)\b",
+        r"cancel(?:led|ed) with you", r"unsubscribe (?:me )?from (?:your|the) (?:service|membership|subscription)",
+        r"(?:i|we)(?:'m| am|'re| are)?(?: so)? (?:done|finished|through) with (?:you|your|this|u)\b", r"so done with (?:you|your|this|u)\b",
         r"!(?:never|won't|will not|wont) (?:be )?(?:shop|shopping|use|using|fly|flying|buy|buying|order|ordering"
         r"|book|booking|come|coming|bank|banking|return|returning|recommend)(?:ing)? (?:with |from |here |you |back)?",
-        r"!never (?:again|use you)", r"!not (?:coming|going) back",
-        r"last time (?:i|we) (?:use|buy|order|fly|book|shop)", r"lost (?:a|another|my) (?:loyal )?customer",
+        r"!never (?:again|use you)(?! do i want)", r"!not (?:coming|going) back",
+        r"!(?:not|won't|will not|wont|never|no longer|shan't) (?:be )?renew(?:ing)?\b", r"!(?:don't|do not) (?:auto-?)?renew (?:me|it|my)",
+        r"!(?:won't|will not|wont|never)(?: be)? (?:seeing|see) (?:me|us)(?: \w+){0,3} again",
+        r"!(?:won't|will not|wont|never|not) (?:get|getting|be getting) (?:another|one more|a single|any more) (?:penny|cent|pound|dollar|euro|order|booking|purchase)",
+        r"!not (?:one|another|a single) (?:more )?(?:penny|cent|pound|dollar|euro|order)", r"!(?:never|won't|will not) get another (?:penny|order|booking)",
+        r"!(?:don't|do not) expect (?:any more|another|more) (?:orders|business|custom|money|bookings)", r"!(?:don't|do not) expect to see (?:me|us)",
+        r"last time (?:i|we)(?:'ll| will|'m| am|'re| are)? (?:ever )?(?:use|using|buy|buying|order|ordering|fly|flying|book|booking|shop|shopping|stay|staying|bank|banking|deal|dealing)\b",
+        r"(?:last|final) (?:order|purchase|booking) (?:i(?:'ll| will) (?:ever )?(?:place|make) )?(?:with|from|at) (?:you|your|this)",
+        r"lost (?:a|another|my|one|your) (?:loyal |long[- ]standing |good |valued |regular )?customer", r"lost (?:me|us)(?: as (?:a )?(?:customers?|clients?))?\b",
+        r"lost (?:my|our) (?:business|custom)", r"ex-?customer", r"former customer", r"resignation as (?:a|your) customer",
+        r"(?:walk|walking|walked) away from (?:you|your|this)", r"(?:i'm|i am|we're|we are) walking away", r"moving on from (?:you|your)",
+        r"good ?bye and good riddance", r"leaving (?:you )?for good", r"(?:i'm|i am|we're|we are) leaving(?= (?:you|and|now|today|for good|asap|your)\b|[.!,]|$)",
+        r"(?:i|we) want out\b", r"how (?:do|can) (?:i|we) (?:leave|cancel|end (?:my|our) contract|exit|get out of (?:my|our|the|this) contract)\b", r"(?:forms?|paperwork|process|steps) to (?:leave|cancel)\b",
+        r"exit fees?\b", r"shopping around", r"looking (?:at|into|for) (?:alternatives|the competition|competitors|other options(?! (?:for|to|in)))",
+        r"(?:looking|look|looked|searching) (?:at|into|for|around for) (?:other|alternative|new|different|another|a new) (?:providers?|suppliers?|banks?|insurers?|compan(?:y|ies)|firms?"
+        r"|networks?|carriers?|lenders?|gyms?|brokers?|energy suppliers?|broadband providers?|phone compan(?:y|ies)|mechanics?|dentists?|garages?|airlines?|deals? elsewhere)",
+        r"(?:started|start|been|am|i'm) (?:looking|searching) (?:at|for) alternatives", r"comparing (?:quotes|prices|deals|offers) (?:from|with) (?:other|your competitors|rivals)",
+        r"(?:getting|get|got|gathering) (?:quotes|prices) from (?:other|another|your competitors|rivals)",
+        r"(?:considering|thinking about|thinking of|tempted to|planning to|plan to|decided to|going to) (?:other (?:suppliers|providers|banks|companies|options)|switch(?:ing)? (?:to|providers|banks|suppliers|away)"
+        r"|mov(?:e|ing) (?:to|away|elsewhere)|leav(?:e|ing) (?:you|your)|go(?:ing)? to a competitor|chang(?:e|ing) (?:banks?|providers?|suppliers?))",
+        r"(?:competitor|rival)s? (?:has |have )?(?:offered|is offering|are offering) (?:me|us)",
+        r"(?:signed up|signing up|sign up|gone|went|going|moved|moving|switched|switching) (?:over )?(?:with|to) (?:a |an )?(?:different|another|new|rival|competing|local|other) "
+        r"(?:company|provider|supplier|bank|network|firm|insurer|lender|airline|gym|carrier)",
+        r"join(?:ed|ing)? (?:a |an )?(?:different|another|new|rival|competing) (?:company|provider|supplier|bank|network|firm|insurer|lender|gym)",
+        r"(?:find|finding|look for|looking for|search for|need) (?:a |an )?(?:new|another|different|better) (?:bank|provider|supplier|company|firm|insurer|network|airline|dentist"
+        r"|mechanic|gym|broadband provider|energy supplier|phone company|lender|garage|vet|broker)", r"time for a new (?:bank|provider|supplier|insurer|network|phone company|broadband provider)",
+        r"(?:find|use|using|buy from|order from|go to|try) (?:someone|somebody|somewhere) else", r"(?:i'll|i will|we'll|we will) find (?:a|another) (?:company|firm|provider|supplier|shop) that",
+        r"(?:buy|buying|order|ordering|shop|shopping|get(?:ting)? (?:it|them)|book|booking)\w* (?:from|at|with) (?:someone else|somewhere else|a competitor|another (?:shop|store|company|supplier|retailer))",
+        r"(?:next time|from now on|in future|in the future),? (?:i|we)(?:'ll| will|'m| am|'re| are)? (?:be )?(?:[\w']+ ){1,4}(?:instead|elsewhere|somewhere else|someone else)\b",
+        r"(?:going|go|went) back to (?:my|our) (?:old|previous|former) (?:provider|supplier|bank|network|insurer|company|firm)",
+        r"(?:better|cheaper) (?:service|deals?|prices?) (?:anywhere|somewhere|elsewhere)", r"other (?:shops|companies|banks|providers|firms|suppliers) (?:would|will) (?:love|be happy|welcome|want) (?:my|our)",
         r"looking for (?:a |another )?(?:new|different) (?:provider|bank|supplier|company)",
-        r"(?:leave|leaving|left) (?:you|your (?:bank|company|service|store|network))", r"port(?:ing)? my number",
-        r"changer? (?:de )?(?:banque|fournisseur|opérateur)", r"résilier", r"résiliation", r"je vais partir",
-        r"kündig(?:e|en|ung)", r"anbieter wechseln", r"wechsle (?:zu|den)",
-        r"cambiar(?:me)? de (?:banco|compañía|proveedor|operador)", r"darme de baja", r"dar de baja",
-        r"me voy a (?:la competencia|otro)", r"disdett[ao]", r"cambio (?:banca|operatore|gestore)",
-        r"opzeggen", r"overstappen",
+        r"(?:leave|leaving|left) (?:you|your (?:bank|company|service|store|network))", r"port(?:ing)? my number", r"\b(?:pac|stac) code",
+        r"changer? (?:de )?(?:banque|fournisseur|opérateur)", r"résili(?:e|er|ation|é)\w*", r"je vais partir", r"(?:voir|aller) ailleurs",
+        r"!(?:ne )?(?:commanderai|achèterai|reviendrai|prendrai) plus jamais", r"plus jamais chez vous",
+        r"kündig(?:e|en|ung)", r"anbieter wechseln", r"wechsle (?:zu|den)", r"!nie wieder", r"zur konkurrenz",
+        r"cambiar(?:me)? de (?:banco|compañía|proveedor|operador)", r"me cambio de (?:banco|compañía|proveedor|operador)", r"darme de baja", r"dar de baja",
+        r"me voy a (?:la competencia|otro)", r"cancelar (?:mi|la) (?:cuenta|suscripción|contrato|tarjeta)", r"!no vuelvo a (?:comprar|pedir|usar|reservar)", r"nunca más (?:compro|vuelvo|uso)",
+        r"disdett[ao]", r"cambio (?:banca|operatore|gestore)", r"!(?:non )?(?:comprerò|ordinerò|tornerò) mai più", r"mai più (?:da|con) voi",
+        r"cancelar (?:o meu|a minha) (?:conta|contrato|assinatura)", r"nunca mais (?:compro|volto)",
+        r"opzeggen", r"zeg \w+ (?:contract|abonnement) op", r"overstappen", r"(?:naar|bij) een andere (?:bank|aanbieder|provider|leverancier|verzekeraar)",
     ],
     "legal": [
         r"lawyers?", r"solicitors?", r"attorneys?", r"legal (?:action|advice|proceedings|team|counsel)",

@@ -1,0 +1,65 @@
+"""Leaving intent, explicit and implicit, measured on the shipped held-out set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cherish.triage.engine import Triager
+from cherish.triage.engine.evalreport import eval_leaving, read_leaving_heldout
+from cherish.triage.engine.paths import EVAL_FLOOR, TRAINING_DIR
+from cherish.triage.engine.training import load_shipped
+
+
+@pytest.fixture(scope="module")
+def triager() -> Triager:
+    return Triager.load()
+
+
+def test_held_out_recall_and_specificity_stay_above_the_floor(triager):
+    floor = json.loads(EVAL_FLOOR.read_text())["floor"]
+    lines: list[str] = []
+    figures = eval_leaving(triager, lines.append)
+    assert figures["leaving_recall_heldout"] >= floor["leaving_recall_heldout"]
+    assert figures["leaving_specificity_heldout"] >= floor["leaving_specificity_heldout"]
+    assert "n=152 (76 leaving / 76 other complaints)" in lines[-1]
+
+
+def test_held_out_set_is_never_training_data():
+    held_out = {text for _, _, text in read_leaving_heldout()}
+    shipped = {e.text for e in load_shipped(TRAINING_DIR)}
+    assert not held_out & shipped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll take my business elsewhere.",
+        "This is the last time I shop with you.",
+        "I'm looking at other providers.",
+        "Please cancel my account.",
+        "You've lost a customer.",
+        "I will not be renewing my policy.",
+        "You won't see me in here again.",
+        "Time to find a new bank.",
+        "Je résilie mon abonnement.",
+        "Ich bestelle nie wieder bei Ihnen.",
+    ],
+)
+def test_implicit_leaving_is_caught(triager, text):
+    assert "leaving" in triager.triage(text).flags
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not leaving, I just want this fixed.",
+        "Please cancel the second payment, I was charged twice.",
+        "The last time I ordered it arrived broken too.",
+        "The staff member told me to go elsewhere for help with the form.",
+        "How do I close a joint account after my husband died?",
+    ],
+)
+def test_leaving_words_without_leaving_intent(triager, text):
+    assert "leaving" not in triager.triage(text).flags
