@@ -133,12 +133,38 @@ def corrections_to_examples(
     return out, skipped
 
 
+def train_learned_fields(
+    corrections: Sequence[tuple[str, str, str]],
+    examples: Sequence[Example],
+    base_dir: Path,
+    out_dir: Path,
+) -> dict[str, dict[str, object]]:
+    """Fit the learned overrides of the rule-read fields staff corrected (see learned.py):
+    the base engine labels a fixed sample of the shipped texts, the corrections are added."""
+    from . import learned
+    from .triager import Triager
+
+    by_field = learned.group_corrections(corrections)
+    if not by_field:
+        return {}
+    texts = [e.text for e in examples]
+    step = max(len(texts) // learned.SILVER_TEXTS, 1)
+    silver = texts[::step][: learned.SILVER_TEXTS]
+    base = Triager.load(base_dir)
+    base.learned = {}  # the rules' own reading, not an earlier model's overrides
+    readings = [r.to_dict() for r in base.triage_batch(silver)]
+    fitted = learned.train_learned(
+        by_field, silver_texts=silver, silver_results=readings, featurise_row=kind_row
+    )
+    return learned.save(fitted, out_dir)
+
+
 def train(
     corrections: Iterable[tuple[str, str, str]] = (),
     *,
     out_dir: Path,
     examples: Iterable[Example] = (),
-    fields: Sequence[str] = ("kind", "topic", "cfpb_topic"),
+    fields: Sequence[str] = ("kind", "topic", "cfpb_topic", "learned"),
     base_dir: Path = MODEL_DIR,
     training_dir: Path = TRAINING_DIR,
     correction_weight: float = 5.0,
@@ -146,20 +172,36 @@ def train(
 ) -> dict[str, object]:
     """Retrain from shipped data + extra examples + staff corrections (text, field, label).
 
-    Fields not in ``fields`` are copied from ``base_dir``. Corrections of fields the engine
-    does not learn (emotion, urgency, phase, flags are rules) are counted and reported.
+    Kind and topic corrections become training examples of those models. Corrections of the
+    rule-read fields (emotion, urgency, phase, language, flags "flag:<name>" yes/no) train
+    learned overrides (``learned.py``) when "learned" is in ``fields``; otherwise they are
+    counted as skipped. Fields not in ``fields`` are copied from ``base_dir``.
     Returns the manifest written to ``out_dir/manifest.json``.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     shipped = load_shipped(training_dir)
+    corrections = list(corrections)
     corr, skipped = corrections_to_examples(corrections, correction_weight)
+    learned_entries: dict[str, dict[str, object]] = {}
+    if "learned" in fields:
+        from .learned import normalise
+
+        learned_entries = train_learned_fields(corrections, shipped, base_dir, out_dir)
+        skipped = [
+            field
+            for _, field, label in corrections
+            if field not in TRAINABLE_FIELDS and normalise(field, label) is None
+        ]
     allx = [*shipped, *examples, *corr]
     digest = hashlib.sha256()
     for e in allx:
         digest.update(f"{e.kind}|{e.topic}|{e.family}|{e.weight}|{e.text}\n".encode())
     digest.update(FEATURES_ID.encode())
+    for text, field, label in corrections:  # learned overrides depend on every correction
+        if field not in TRAINABLE_FIELDS:
+            digest.update(f"{field}|{label}|{text}\n".encode())
     digest.update(json.dumps(LEXICON, sort_keys=True).encode())  # lexicon tokens are features
     base_manifest: dict[str, object] = {}
     if (base_dir / "manifest.json").exists():
@@ -184,8 +226,10 @@ def train(
         "retrained": list(fields),
         "base_version": base_manifest.get("version"),
         "training_counts": dict(Counter(e.source.split(":")[0] for e in allx)),
-        "corrections_used": len(corr),
+        "corrections_used": len(corr)
+        + sum(int(str(e["corrections"])) for e in learned_entries.values()),
         "corrections_skipped_fields": dict(Counter(skipped)),
+        "learned": learned_entries,
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

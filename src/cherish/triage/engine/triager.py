@@ -9,15 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
+from . import learned as learned_fields
 from . import rules
 from .langdetect import detect
 from .lexicons import Lexicon
 from .linear import LinearModel
 from .paths import MODEL_DIR
-from .result import TriageResult
+from .result import FLAGS, TriageResult
 from .text import featurise_batch, featurise_explain
 
 TOPIC_MIN_CONFIDENCE = 0.25
+_TAUGHT = "learned from staff corrections"
 _META_NAMES = {
     "__has_q__": "question mark",
     "__starts_q__": "starts like a question",
@@ -74,7 +76,10 @@ class Triager:
         version: str,
         topic_model: str = "general",
         keyword_topics: KeywordTopics | None = None,
+        learned: dict[str, learned_fields.LearnedField] | None = None,
     ) -> None:
+        # Overrides of rule-read fields taught by staff corrections (empty when shipped).
+        self.learned = learned or {}
         self.kind_model = kind_model
         self.topic_models = topic_models
         self.version = version
@@ -107,7 +112,8 @@ class Triager:
         if topic_model not in tms and topics is None:
             raise ValueError(f"unknown topic model {topic_model!r}")
         kw = KeywordTopics(topics) if topics is not None else None
-        return cls(kind, tms, manifest["version"], topic_model, kw)
+        taught = learned_fields.load(d, manifest.get("learned") or {})
+        return cls(kind, tms, manifest["version"], topic_model, kw, taught)
 
     # ------------------------------------------------------------------ public API
     def triage(self, text: str, *, subject: str = "") -> TriageResult:
@@ -154,6 +160,8 @@ class Triager:
         kind = self._kinds[k]
         conf = float(probs[k])
         found_flags, flag_why = rules.flags(a)
+        if self.learned:
+            found_flags, flag_why = self._taught_flags(idx, val, found_flags, flag_why)
         # explanations use word-level features (word n-grams, meta and lexicon tokens)
         sel_idx = np.concatenate((idx[:n_word], idx[n_base:]))
         sel_val = np.concatenate((val[:n_word], val[n_base:]))
@@ -178,16 +186,24 @@ class Triager:
         reasons["kind"] = kind_why or [f"prior ({kind})"]
 
         emo, intensity, emo_why, int_why = rules.emotion(a, kind)
+        if taught := self._taught("emotion", idx, val):
+            emo, emo_why = taught, [_TAUGHT, *emo_why]
         reasons["emotion"] = emo_why
         reasons["intensity"] = int_why
         urg, urg_reason, urg_why = rules.urgency(a, kind, found_flags, emo, intensity)
+        if taught := self._taught("urgency", idx, val):
+            urg, urg_reason, urg_why = taught, _TAUGHT, [_TAUGHT]
         reasons["urgency"] = urg_why or [urg_reason]
         reasons["flags"] = flag_why or ["no risk words"]
         topic, topic_conf, topic_why = self._topic(text, idx[:n_base], val[:n_base], names, n_word)
         reasons["topic"] = topic_why
         ph, ph_why = rules.phase(a, kind)
+        if taught := self._taught("phase", idx, val):
+            ph, ph_why = taught, [_TAUGHT]
         reasons["phase"] = ph_why
         lang, lang_why = detect(text)
+        if taught := self._taught("language", idx, val):
+            lang, lang_why = taught, [_TAUGHT]
         reasons["language"] = lang_why
         return TriageResult(
             kind=kind,
@@ -206,6 +222,28 @@ class Triager:
             kind_scores={c: round(float(p), 4) for c, p in zip(self._kinds, probs, strict=True)},
             stated_tenure=rules.stated_tenure(a) if a.hits["tenure"] else None,
         )
+
+    def _taught(self, field: str, idx: np.ndarray, val: np.ndarray) -> str | None:
+        model = self.learned.get(field)
+        return model.override(idx, val) if model is not None else None
+
+    def _taught_flags(
+        self, idx: np.ndarray, val: np.ndarray, found: list[str], why: list[str]
+    ) -> tuple[list[str], list[str]]:
+        flags, why = list(found), list(why)
+        for field in self.learned:
+            if not field.startswith("flag:"):
+                continue
+            flag = field[5:]
+            taught = self._taught(field, idx, val)
+            if taught == "yes" and flag not in flags:
+                flags.append(flag)
+                why.append(f"{flag}: {_TAUGHT}")
+            elif taught == "no" and flag in flags:
+                flags.remove(flag)
+                why = [w for w in why if not w.startswith(f"{flag}:")]
+        order = {f: i for i, f in enumerate(FLAGS)}
+        return sorted(flags, key=order.__getitem__), why
 
     @staticmethod
     def _symbols_only(text: str) -> tuple[str, float, list[str]]:

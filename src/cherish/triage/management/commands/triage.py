@@ -35,6 +35,12 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         train = sub.add_parser("train", help="Retrain from shipped data plus staff corrections.")
         train.add_argument("--out", help="Model directory (default: the data dir).")
+        train.add_argument(
+            "--fields",
+            default="kind,topic,cfpb_topic,learned",
+            help="What to retrain (comma-separated; the rest is copied from the current "
+            "model). 'learned' covers emotion, urgency, phase, language and the flags.",
+        )
         evaluate = sub.add_parser("eval", help="Print the figures; fail below the recorded floor.")
         evaluate.add_argument("--data", help="Folder of the public data sets (../shared/data).")
         evaluate.add_argument("--no-guard", action="store_true")
@@ -51,14 +57,23 @@ class Command(BaseCommand):
     def _train(self, options: dict[str, Any]) -> None:
         from cherish.triage.engine import train
 
+        # Every field staff corrected: kind and topic train those models; emotion, urgency,
+        # phase, language and the flags train their learned overrides.
         corrections = list(
-            Correction.objects.filter(field__in=["kind", "topic"]).values_list(
-                "text", "field", "new_value"
-            )
+            Correction.objects.order_by("id").values_list("text", "field", "new_value")
         )
         stamp = now().strftime("%Y%m%d%H%M%S")
         out = Path(options["out"] or settings.DATA_DIR / "models" / "triage" / stamp)
-        manifest = train(corrections, out_dir=out)
+        fields = tuple(f.strip() for f in options["fields"].split(",") if f.strip())
+        current = ModelVersion.objects.filter(active=True).order_by("-created_at", "-id").first()
+        base = (
+            Path(current.path)
+            if current and (Path(current.path) / "manifest.json").exists()
+            else None
+        )
+        manifest = train(
+            corrections, out_dir=out, fields=fields, **({"base_dir": base} if base else {})
+        )
         with transaction.atomic():
             ModelVersion.objects.create(
                 version=str(manifest["version"]),
@@ -69,9 +84,13 @@ class Command(BaseCommand):
             Correction.objects.filter(used_in_model="").update(
                 used_in_model=str(manifest["version"])
             )
+        learned = ", ".join(sorted(manifest.get("learned") or {})) or "none"
+        skipped = manifest.get("corrections_skipped_fields") or {}
         self.stdout.write(
-            f"Trained {manifest['version']} with {len(corrections)} staff corrections into {out}; "
-            "running processes switch to it within seconds."
+            f"Trained {manifest['version']} with {manifest['corrections_used']} of "
+            f"{len(corrections)} staff corrections into {out} (learned overrides: {learned}"
+            + (f"; not learnable: {skipped}" if skipped else "")
+            + "); running processes switch to it within seconds."
         )
 
     def _eval(self, options: dict[str, Any]) -> None:
