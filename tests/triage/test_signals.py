@@ -221,3 +221,20 @@ def test_erasure_drops_the_customers_words_from_signals(agent, customer):
     assert "words" not in case.signals["flags"]["leaving"]
     assert "reason" not in case.signals["cleared"]["angry"]
     assert case.badges[0] == "leaving"
+
+
+def test_api_shows_the_case_level_badges(agent, customer):
+    from django.test import Client
+
+    from cherish.intake.apikeys import create_api_key
+
+    _, key = create_api_key("webshop")
+    case = _open(customer, ANGRY_LEAVING)
+    case = _reply(case, "Thank you for your reply, that's very kind.")
+    body = (
+        Client(headers={"Authorization": f"Bearer {key}"})
+        .get(f"/api/v1/cases/{case.reference}")
+        .json()
+    )
+    assert body["triage"]["flags"] == []
+    assert body["badges"][:2] == ["angry", "leaving"]

@@ -120,6 +120,10 @@ def test_clear_and_add_flags_without_js(desk_client, read_case, agent):
     assert "leaving" not in read_case.badges and "public" in read_case.badges
     page = desk_client.get(f"/desk/cases/{read_case.reference}/").content.decode()
     assert "He is staying." in page and "Posted on Trustpilot." in page
+    # the timeline tells the story in sentences
+    assert "Flag “leaving” cleared: He is staying." in page
+    assert "Flag “public” added: Posted on Trustpilot." in page
+    assert "Flag “leaving” raised by the customer&#x27;s message (“take my business" in page
 
 
 def test_clearing_a_flag_someone_else_cleared_shows_the_refusal(desk_client, read_case):

@@ -138,7 +138,7 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(
         cases.select_related("customer", "owner")
-        .defer("triage", "handoff_note", "customer__notes")
+        .defer("triage", "signals", "handoff_note", "customer__notes")
         .order_by("-priority", "-updated_at", "-id")[offset : offset + PAGE_SIZE + 1]
     )
     return InboxPage(
@@ -223,6 +223,23 @@ def describe_event(event: CaseEvent) -> str:
             return "Case closed" + (f": {data['resolution']}" if data.get("resolution") else "")
         case "case.reopened":
             return "Case reopened" + (f": {data['reason']}" if data.get("reason") else "")
+        case "signal.raised":
+            flag = data.get("flag", "")
+            if data.get("source") == "staff":
+                return f"Flag “{flag}” added" + (
+                    f": {data['reason']}" if data.get("reason") else ""
+                )
+            words = ", ".join(f"“{w}”" for w in data.get("words") or [])
+            return f"Flag “{flag}” raised by the customer's message" + (
+                f" ({words})" if words else ""
+            )
+        case "signal.cleared":
+            return f"Flag “{data.get('flag', '')}” cleared: {data.get('reason', '')}"
+        case "triage.corrected":
+            return (
+                f"Reading corrected: {data.get('field')} "
+                f"{data.get('old') or '—'} → {data.get('new')}"
+            )
         case _:
             return event.type.replace(".", " ").replace("_", " ").capitalize()
 

@@ -116,6 +116,16 @@ class CaseOut(Schema):
     triage: TriageOut | None = Field(
         None, description="Present once triage has read the case's newest message."
     )
+    badges: list[str] = Field(
+        default_factory=list,
+        description="The case's risk flags over its whole history (urgent, angry, safety, "
+        "vulnerable, legal, leaving, public: raised by any message or by staff, lowered only "
+        "by staff) and the care workflow's marks (overdue, escalated), most alarming first.",
+    )
+
+    @staticmethod
+    def resolve_badges(obj: Case) -> list[str]:
+        return [str(badge) for badge in obj.badges or []]
 
     @staticmethod
     def resolve_order(obj: Case) -> str:
