@@ -287,7 +287,9 @@ LEXICON: dict[str, list[str]] = {
 }
 
 # Tenure the customer states ("loyal for eight years", "customer since 2015", "I've been with
-# you 10 years"). The hit's text is parsed by ``rules.stated_tenure``.
+# you 10 years"). The lexicon only finds the words every claim contains (years, since 19xx,
+# depuis, seit ...); ``rules.stated_tenure`` then reads the claim around them with
+# TENURE_CLAIMS, so common words such as "customer" or a number cost nothing on their own.
 _NUM = (
     r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
     r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[- ](?:one|two|three|four"
@@ -299,6 +301,10 @@ _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 _WHO = r"(?:customer|client|member|subscriber|patron|shopper|policyholder|account holder)s?"
 _WITH = r"(?:with (?:you|your (?:company|bank|firm|store|shop|brand|service|airline))|here)"
 LEXICON["tenure"] = [
+    r"years?\b", r"yrs?\b", r"decades?\b", rf"since {_YEAR}\b", r"depuis\b", r"jahren\b", rf"seit {_YEAR}\b",
+    r"años\b", rf"desde {_YEAR}\b", r"anni\b", rf"dal {_YEAR}\b", r"anos\b", r"jaar\b", rf"sinds {_YEAR}\b",
+]
+TENURE_CLAIMS = [
     rf"(?:(?:loyal|faithful|long[- ]standing|long[- ]time|regular) )?{_WHO}(?: of (?:yours|you))?(?: {_WITH})? (?:for|of|over) {_YRS}",
     rf"loyal(?: to you| {_WITH})?,? (?:for |over )?{_YRS}",
     rf"(?:been|banked|banking|shopped|shopping|insured|stayed|flown|flying|bought|ordered|ordering) {_WITH},? (?:for |over |these |the (?:last|past) )?{_YRS}",

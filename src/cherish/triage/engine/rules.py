@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .lexicons import Hit, Lexicon
+from .lexicons import TENURE_CLAIMS, Hit, Lexicon, negated
 from .result import FLAGS
 
 _LEX = Lexicon()
@@ -235,6 +235,24 @@ _WORD_NUMBER = re.compile(
 _DECADES = re.compile(r"\b(a|one|two|three) decades?\b")
 
 
+_TENURE = re.compile(r"(?<![\w])(?:" + "|".join(f"(?:{p})" for p in TENURE_CLAIMS) + ")")
+# How far before the word a claim ends with ("years", "2015") it may start, and after.
+_TENURE_BEFORE, _TENURE_AFTER = 90, 40
+
+
+def _tenure_claims(a: Analysis) -> list[str]:
+    """The tenure claims around the lexicon's tenure words, not negated, in text order."""
+    found: list[str] = []
+    done_until = -1
+    for hit in a.hits.get("tenure", ()):
+        start = max(hit.start - _TENURE_BEFORE, done_until, 0)
+        for m in _TENURE.finditer(a.low, start, hit.start + _TENURE_AFTER):
+            if m.start() >= done_until and not negated(a.low, m.start()):
+                found.append(m.group(0))
+                done_until = m.end()
+    return found
+
+
 def stated_tenure(a: Analysis) -> dict[str, object] | None:
     """How long the customer says they have been a customer, or None.
 
@@ -243,8 +261,7 @@ def stated_tenure(a: Analysis) -> dict[str, object] | None:
     "for many years" gives ``years`` None and ``vague`` True. The longest claim wins.
     """
     best: dict[str, object] | None = None
-    for hit in a.hits.get("tenure", ()):
-        words = hit.text
+    for words in _tenure_claims(a):
         years: int | None = None
         since = _YEAR_NUMBER.search(words)
         decades = _DECADES.search(words)
