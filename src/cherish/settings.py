@@ -137,6 +137,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CHERISH_MAX_ATTACHMENT_BYTES = env.get_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 CHERISH_MAX_ATTACHMENTS = 5
 CHERISH_MAX_TEXT_CHARS = 20_000
+# A customer's link to their own case page works this many days after the last message we
+# sent them; every message renews it (cherish.cases.outgoing).
+CHERISH_CUSTOMER_LINK_DAYS = env.get_int("CUSTOMER_LINK_DAYS", 90)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

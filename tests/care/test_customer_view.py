@@ -26,7 +26,7 @@ def test_customer_page_shows_open_commitments_only(client, complaint, agent):
     )
     actions.keep_commitment(kept, by=agent)
     # when
-    page = client.get(portal_url(complaint)).content.decode()
+    page = client.get(portal_url(complaint), follow=True).content.decode()
     # then
     assert "What we have promised you" in page
     assert (

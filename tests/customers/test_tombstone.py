@@ -72,7 +72,7 @@ def test_a_new_contact_from_an_erased_address_starts_a_new_customer(customer, ag
     assert send_acknowledgement(result.message.pk) is not None
     assert list(OutgoingEmail.objects.values_list("to_address", flat=True)) == ["carla@example.com"]
     case = Case.objects.get(pk=result.case.pk)
-    page = client.get(urlsplit(portal_url(case)).path)
+    page = client.get(urlsplit(portal_url(case)).path, follow=True)
     assert page.status_code == 200
     assert "the replacement kettle also leaks" in page.content.decode()
     assert Customer.objects.get(pk=customer.pk).name == "[erased]"

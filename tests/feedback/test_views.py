@@ -116,7 +116,7 @@ def test_a_survey_token_is_no_case_page_token(client, complaint):
     portal_token = portal_url(complaint).rstrip("/").rsplit("/", 1)[-1]
     assert client.get(reverse("feedback:survey", args=[portal_token])).status_code == 404
     survey_token = actions.survey_token(invitation)
-    assert client.get(reverse("portal:case", args=[survey_token])).status_code == 404
+    assert client.get(reverse("portal:open", args=[survey_token])).status_code == 404
 
 
 def test_an_expired_link_says_the_survey_closed(client, customer):
@@ -178,10 +178,10 @@ def _resolved(complaint, agent):
 
 def test_the_case_page_offers_the_rating_once_resolved(client, complaint, agent):
     # given: open and unresolved, no rating
-    page = client.get(path_of(portal_url(complaint)))
+    page = client.get(path_of(portal_url(complaint)), follow=True)
     assert 'id="case-rating"' not in page.content.decode()
     # when resolved
-    page = client.get(path_of(_resolved(complaint, agent)))
+    page = client.get(path_of(_resolved(complaint, agent)), follow=True)
     html = page.content.decode()
     assert 'id="case-rating"' in html
     assert "How satisfied are you with the way we handled your case?" in html
@@ -189,7 +189,7 @@ def test_the_case_page_offers_the_rating_once_resolved(client, complaint, agent)
 
 def test_rating_from_the_case_page_records_without_an_email(client, complaint, agent):
     # given
-    page = client.get(path_of(_resolved(complaint, agent))).content.decode()
+    page = client.get(path_of(_resolved(complaint, agent)), follow=True).content.decode()
     rate = next(
         part.split('"', 1)[0] for part in page.split('action="')[1:] if part.startswith("/rate/")
     )
@@ -204,7 +204,7 @@ def test_rating_from_the_case_page_records_without_an_email(client, complaint, a
         "answered",
     )
     assert SurveyResponse.objects.get().csat == 4
-    again = client.get(path_of(portal_url(complaint))).content.decode()
+    again = client.get(path_of(portal_url(complaint)), follow=True).content.decode()
     assert "You told us: 4 of 5" in again
 
 

@@ -15,7 +15,7 @@ from tests.outreach.conftest import add_transaction
 
 from cherish.care import actions as care_actions
 from cherish.cases.models import Case, Message, Stage
-from cherish.cases.outgoing import portal_token
+from cherish.cases.outgoing import portal_url
 from cherish.core.clock import now
 from cherish.core.models import Job
 from cherish.customers.actions import find_or_create_customer
@@ -66,7 +66,8 @@ def email(client: Client, complaint: Case) -> Message:
 
 
 def portal_reply(client: Client, complaint: Case) -> Message:
-    client.post(f"/c/{portal_token(complaint)}/reply/", {"text": "Here is more detail."})
+    client.get(portal_url(complaint))  # the emailed link opens the page in this session
+    client.post(f"/your-case/{complaint.reference}/reply/", {"text": "Here is more detail."})
     return Message.objects.get(body_text="Here is more detail.")
 
 

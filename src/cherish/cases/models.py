@@ -207,3 +207,26 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} on {self.case_id}"
+
+
+class CustomerLink(models.Model):
+    """The customer's key to their own case page: no login, no internal id, an expiry.
+
+    The token in an email is ``<nonce>.<mac>``, where ``mac`` is an HMAC of the nonce under
+    the site's secret key: the row holds the nonce only, so the table alone cannot open a
+    case page. ``expires_at`` moves forward each time a message is sent to the customer
+    (CHERISH_CUSTOMER_LINK_DAYS); ``case.portal_version`` still revokes every link at once.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="customer_links")
+    nonce = models.CharField(max_length=32, unique=True)
+    version = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "-created_at"], name="link_case_time")]
+
+    def __str__(self) -> str:
+        return f"link to {self.case_id} until {self.expires_at:%Y-%m-%d}"

@@ -1,49 +1,140 @@
-"""What a customer receives from their case: the signed link to their own case page and the
-email that carries each outbound message (queued in the outbox, in the caller's transaction).
+"""What a customer receives from their case: the link to their own case page and the email
+that carries each outbound message (queued in the outbox, in the caller's transaction).
+
+Customer links are opaque (a random nonce and its HMAC; no case id inside), expire
+CHERISH_CUSTOMER_LINK_DAYS after the last message we sent, and are exchanged for a session on
+first use, so the token does not stay in the address bar or reach any Referer header.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import enum
+import hmac
 import html
 import re
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
-from cherish.cases.models import Case, Channel, Direction, Message
-from cherish.core.signing import make_token, read_token
+from cherish.cases.models import Case, Channel, CustomerLink, Direction, Message
+from cherish.core.clock import now
+from cherish.core.signing import read_token
 from cherish.customers.models import ContactKind, ContactPoint
 from cherish.outbox.actions import new_message_id, queue_email
 from cherish.outbox.models import OutgoingEmail
 
-TOKEN_PURPOSE = "case"
+# The signed tokens of the first release ({"c": case id, "v": version}); they are no longer
+# issued, and one that arrives gets the "ask for a new link" page (see read_customer_link).
+LEGACY_TOKEN_PURPOSE = "case"
+_LINK_SALT = "cherish.cases.customer-link"
 # Outbound messages on these channels go out by email; a reply recorded on a phone or visit
 # case is a note of what was said, not something to send.
 EMAIL_CHANNELS = {Channel.EMAIL, Channel.WEB, Channel.API}
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
 
-def portal_token(case: Case) -> str:
-    """Signed, unguessable; bumping ``case.portal_version`` revokes every earlier token."""
-    return make_token(TOKEN_PURPOSE, {"c": case.pk, "v": case.portal_version})
+class LinkState(enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"  # ours, but expired, revoked or from before links expired
+    UNKNOWN = "unknown"  # forged, mistyped, or the customer was erased
 
 
-def portal_url(case: Case) -> str:
-    return settings.SITE_URL + reverse("portal:case", args=[portal_token(case)])
+@dataclass(frozen=True)
+class LinkCheck:
+    state: LinkState
+    case: Case | None = None
+    link: CustomerLink | None = None
+
+
+def _mac(nonce: str) -> str:
+    digest = salted_hmac(_LINK_SALT, nonce, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
+def renew_customer_link(case: Case, *, fresh: bool = False) -> str:
+    """The token for a link we are about to send the customer, valid for
+    CHERISH_CUSTOMER_LINK_DAYS from now.
+
+    The case's live link is extended, so every earlier email keeps working while we are in
+    touch; once a link has expired it stays dead and a new one is made. ``fresh`` always
+    makes a new link and extends none: for a link the customer asked for, which anyone who
+    knows the case reference can ask for, so asking must not prolong a leaked link. Call it
+    inside the transaction that sends the message.
+    """
+    at = now()
+    until = at + dt.timedelta(days=settings.CHERISH_CUSTOMER_LINK_DAYS)
+    link = None
+    if not fresh:
+        link = (
+            CustomerLink.objects.filter(
+                case=case, version=case.portal_version, revoked_at__isnull=True, expires_at__gt=at
+            )
+            .order_by("-created_at")
+            .first()
+        )
+    if link is None:
+        link = CustomerLink.objects.create(
+            case=case,
+            nonce=secrets.token_urlsafe(16),
+            version=case.portal_version,
+            created_at=at,
+            expires_at=until,
+        )
+    elif link.expires_at < until:
+        CustomerLink.objects.filter(pk=link.pk).update(expires_at=until)
+    return f"{link.nonce}.{_mac(link.nonce)}"
+
+
+def portal_url(case: Case, *, fresh: bool = False) -> str:
+    """The customer's link to their case page, for a message we are sending now (renews it,
+    or with ``fresh`` makes a new one; see renew_customer_link)."""
+    token = renew_customer_link(case, fresh=fresh)
+    return settings.SITE_URL + reverse("portal:open", args=[token])
+
+
+def link_is_live(link: CustomerLink) -> bool:
+    case = link.case
+    return (
+        link.revoked_at is None
+        and link.version == case.portal_version
+        and link.expires_at > now()
+        and case.customer.erased_at is None
+    )
+
+
+def read_customer_link(token: str) -> LinkCheck:
+    """What a customer link opens. Forged tokens and erased customers are UNKNOWN; a real link
+    that expired or was revoked, and a signed link of the first release, are EXPIRED (the
+    customer can ask for a new one, sent to the address we have)."""
+    nonce, _, mac = token.partition(".")
+    if mac and hmac.compare_digest(mac, _mac(nonce)):
+        link = (
+            CustomerLink.objects.select_related("case__customer", "case__owner")
+            .filter(nonce=nonce)
+            .first()
+        )
+        if link is None or link.case.customer.erased_at is not None:
+            return LinkCheck(LinkState.UNKNOWN)
+        state = LinkState.VALID if link_is_live(link) else LinkState.EXPIRED
+        return LinkCheck(state, link.case, link)
+    payload = read_token(LEGACY_TOKEN_PURPOSE, token)
+    case_pk = payload.get("c") if payload else None
+    if isinstance(case_pk, int):
+        case = Case.objects.select_related("customer").filter(pk=case_pk).first()
+        if case is not None and case.customer.erased_at is None:
+            return LinkCheck(LinkState.EXPIRED, case)
+    return LinkCheck(LinkState.UNKNOWN)
 
 
 def case_for_token(token: str) -> Case | None:
-    """The case a customer link points to; None for a forged, foreign-purpose or revoked one."""
-    payload = read_token(TOKEN_PURPOSE, token)
-    case_pk = payload.get("c") if payload else None
-    if not isinstance(case_pk, int) or payload is None:
-        return None
-    case = Case.objects.select_related("customer", "owner").filter(pk=case_pk).first()
-    if case is None or payload.get("v") != case.portal_version:
-        return None
-    if case.customer.erased_at is not None:
-        return None
-    return case
+    """The case a live customer link opens; None for anything else."""
+    check = read_customer_link(token)
+    return check.case if check.state is LinkState.VALID else None
 
 
 def customer_email(case: Case) -> str:

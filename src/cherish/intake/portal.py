@@ -1,28 +1,49 @@
-"""The customer's own case page, reached by a signed link (no login).
+"""The customer's own case page, reached from a link in our emails (no login).
 
-A token names one case and its link version; a forged, foreign or revoked token (the case's
-``portal_version`` was bumped) is a plain 404, the same as a case that does not exist.
+How the link is kept secret without breaking the page's forms:
+- the emailed link ``/c/<token>/`` is opaque (no case id) and expires (cases.outgoing);
+- opening it adds the case to the visitor's session and redirects to
+  ``/your-case/<reference>/``, so the token leaves the address bar, the history and every
+  later request at once; the reference alone opens nothing;
+- every page answers ``Referrer-Policy: same-origin``: links to other sites carry no Referer,
+  while the page's own form posts keep their Origin and Referer, which Django's CSRF check
+  needs (``no-referrer`` made browsers send ``Origin: null`` and every post failed with 403).
+
+A link that expired, was revoked, or comes from the first release (signed, with the case id)
+shows a page that offers to email a new link to the address we have; nothing about the case
+is shown. A forged link is a plain 404.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cherish.cases.actions import NewAttachment
-from cherish.cases.models import Attachment, Case, Direction, Kind, Stage
-from cherish.cases.outgoing import case_for_token
+from cherish.cases.models import Attachment, Case, CustomerLink, Direction, Kind, Stage
+from cherish.cases.outgoing import LinkState, link_is_live, read_customer_link
 from cherish.core import ratelimit
 from cherish.core.errors import CherishError
-from cherish.intake.portal_intake import SOLVED_EVENT, confirm_solved_by_customer, reply_from_portal
+from cherish.intake.forms import ALLOWED_TYPES_TEXT, safe_display_name, sniff_content_type
+from cherish.intake.portal_intake import (
+    SOLVED_EVENT,
+    confirm_solved_by_customer,
+    reply_from_portal,
+    send_new_customer_link,
+)
 
 REPLIES_PER_HOUR = 20
+NEW_LINKS_PER_CASE_PER_HOUR = 3
+NEW_LINKS_PER_ADDRESS_PER_HOUR = 20
+SESSION_KEY = "cherish.portal.links"  # {case reference: CustomerLink pk}
 
 STAGE_WORDS = {
     Stage.RECEIVED: "We have received your message.",
@@ -37,23 +58,80 @@ STAGE_WORDS = {
 }
 
 
-def _case_or_404(token: str) -> Case:
-    case = case_for_token(token)
-    if case is None:
-        raise Http404
-    return case
-
-
 def _private(response: HttpResponseBase) -> HttpResponseBase:
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
+def _granted_case(request: HttpRequest, reference: str) -> Case | None:
+    """The case this browser opened with a live link, or None."""
+    link_pk = request.session.get(SESSION_KEY, {}).get(reference)
+    if not isinstance(link_pk, int):
+        return None
+    link = (
+        CustomerLink.objects.select_related("case__customer", "case__owner")
+        .filter(pk=link_pk, case__reference=reference)
+        .first()
+    )
+    return link.case if link is not None and link_is_live(link) else None
+
+
+def _needs_link(request: HttpRequest, reference: str) -> HttpResponseBase:
+    """The same answer for a case that does not exist and one this browser may not see."""
+    response = render(
+        request, "intake/portal/needs_link.html", {"reference": reference}, status=403
+    )
+    return _private(response)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def open_link(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The link from an email: a live one opens the case page; an expired one offers a new
+    link (POST sends it); anything else is not found."""
+    check = read_customer_link(token)
+    if check.state is LinkState.UNKNOWN or check.case is None:
+        raise Http404
+    case = check.case
+    if check.state is LinkState.VALID and check.link is not None:
+        if request.session.get(SESSION_KEY, {}).get(case.reference) != check.link.pk:
+            # A new right for this browser: a new session key, so one planted before
+            # cannot inherit it (session fixation).
+            request.session.cycle_key()
+            grants = dict(request.session.get(SESSION_KEY, {}))
+            grants[case.reference] = check.link.pk
+            request.session[SESSION_KEY] = grants
+        return _private(redirect("portal:case", reference=case.reference))
+    if request.method == "POST":
+        return _send_new_link(request, case)
+    return _private(
+        render(request, "intake/portal/link_expired.html", {"token": token}, status=410)
+    )
+
+
+def _send_new_link(request: HttpRequest, case: Case | None) -> HttpResponseBase:
+    """Email a fresh link when allowed; always the same answer, so nothing is revealed."""
+    address = ratelimit.client_ip(request)
+    per_address = ratelimit.hit("portal-new-link-ip", address, window_s=3600)
+    if case is not None and per_address <= NEW_LINKS_PER_ADDRESS_PER_HOUR:
+        per_case = ratelimit.hit("portal-new-link", case.reference, window_s=3600)
+        if per_case <= NEW_LINKS_PER_CASE_PER_HOUR:
+            send_new_customer_link(case)
+    return _private(render(request, "intake/portal/link_sent.html"))
+
+
+@require_POST
+def new_link(request: HttpRequest, reference: str) -> HttpResponseBase:
+    case = Case.objects.select_related("customer").filter(reference=reference).first()
+    return _send_new_link(request, case)
+
+
 @require_http_methods(["GET", "HEAD"])
-def case_page(request: HttpRequest, token: str) -> HttpResponseBase:
-    case = _case_or_404(token)
+def case_page(request: HttpRequest, reference: str) -> HttpResponseBase:
+    case = _granted_case(request, reference)
+    if case is None:
+        return _needs_link(request, reference)
     owner_name = case.owner.first_name if case.owner else "Our care team"
     conversation = (
         case.messages.exclude(direction=Direction.NOTE)
@@ -64,54 +142,81 @@ def case_page(request: HttpRequest, token: str) -> HttpResponseBase:
     solved = case.events.filter(type=SOLVED_EVENT).exists()
     context: dict[str, Any] = {
         "case": case,
-        "token": token,
         "owner_name": owner_name,
         "status_text": STAGE_WORDS.get(Stage(case.stage), "").format(owner=owner_name),
         "conversation": list(conversation),
         "said_solved": solved,
         "is_complaint": case.kind == Kind.COMPLAINT,
+        "allowed_types": ALLOWED_TYPES_TEXT,
     }
     return _private(render(request, "intake/portal/case.html", context))
 
 
+class UploadRefused(CherishError):
+    code = "bad_upload"
+
+
 def _files(request: HttpRequest) -> list[NewAttachment]:
+    """The uploaded files, typed by their content as on the public form and the API.
+
+    Refuses (UploadRefused) a file over the size limit or of a type we do not accept; the
+    browser's declared type and the file name prove nothing.
+    """
     uploaded: list[UploadedFile] = request.FILES.getlist("files")
-    return [
-        NewAttachment(
-            name=(item.name or "file")[:255],
-            content_type=item.content_type or "application/octet-stream",
-            content=item.read(),
-        )
-        for item in uploaded
-    ]
+    max_bytes = settings.CHERISH_MAX_ATTACHMENT_BYTES
+    files = []
+    for item in uploaded:
+        name = safe_display_name(item.name or "")
+        if (item.size or 0) > max_bytes:
+            raise UploadRefused(
+                f"“{name}” is {filesizeformat(item.size or 0)}; each file must be "
+                f"{filesizeformat(max_bytes)} or smaller.",
+                field="files",
+            )
+        content = item.read()
+        content_type = sniff_content_type(content[:16])
+        if content_type is None:
+            raise UploadRefused(
+                f"“{name}” is not a file type we accept. Attach {ALLOWED_TYPES_TEXT}.",
+                field="files",
+            )
+        files.append(NewAttachment(name=name, content_type=content_type, content=content))
+    return files
 
 
 @require_POST
-def reply(request: HttpRequest, token: str) -> HttpResponseBase:
-    case = _case_or_404(token)
+def reply(request: HttpRequest, reference: str) -> HttpResponseBase:
+    case = _granted_case(request, reference)
+    if case is None:
+        return _needs_link(request, reference)
+    back = redirect("portal:case", reference=reference)
     if ratelimit.hit("portal-reply", str(case.pk), window_s=3600) > REPLIES_PER_HOUR:
         messages.error(request, "You have sent many messages in a short time. Please wait a while.")
-        return _private(redirect("portal:case", token=token))
+        return _private(back)
     try:
         reply_from_portal(case, text=request.POST.get("text", ""), attachments=_files(request))
     except CherishError as error:
         messages.error(request, error.message)
-        return _private(redirect("portal:case", token=token))
+        return _private(back)
     messages.success(request, "Thank you. Your message has been added to your case.")
-    return _private(redirect("portal:case", token=token))
+    return _private(back)
 
 
 @require_POST
-def solved(request: HttpRequest, token: str) -> HttpResponseBase:
-    case = _case_or_404(token)
+def solved(request: HttpRequest, reference: str) -> HttpResponseBase:
+    case = _granted_case(request, reference)
+    if case is None:
+        return _needs_link(request, reference)
     confirm_solved_by_customer(case)
     messages.success(request, "Thank you for letting us know your problem is solved.")
-    return _private(redirect("portal:case", token=token))
+    return _private(redirect("portal:case", reference=reference))
 
 
 @require_http_methods(["GET", "HEAD"])
-def download(request: HttpRequest, token: str, public_id: str) -> HttpResponseBase:
-    case = _case_or_404(token)
+def download(request: HttpRequest, reference: str, public_id: str) -> HttpResponseBase:
+    case = _granted_case(request, reference)
+    if case is None:
+        return _needs_link(request, reference)
     attachment = (
         Attachment.objects.filter(public_id=public_id, message__case=case)
         .exclude(message__direction=Direction.NOTE)

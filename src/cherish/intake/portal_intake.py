@@ -2,7 +2,8 @@
 
 A reply is a contact like any other: it enters through the one door (accept_contact), which
 stores it raw first, adds it to the case and queues the follow-on pipeline. "My problem is
-solved" is recorded as an event.
+solved" is recorded as an event, and so is a request for a new link (sent only to the email
+address we already have).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from django.db import transaction
 from cherish.cases.actions import NewAttachment
 from cherish.cases.events import record_case_event
 from cherish.cases.models import Case, CaseEvent, Channel, Direction, Message
+from cherish.cases.outgoing import customer_email, portal_url
 from cherish.core.errors import CherishError
 from cherish.core.text import clean_text
 from cherish.intake.actions import Contact, RawMaterial, accept_contact
+from cherish.outbox.actions import queue_email
 
 SOLVED_EVENT = "customer.confirmed_solved"
+LINK_REQUESTED_EVENT = "customer.link_requested"
 
 
 class PortalError(CherishError):
@@ -81,3 +85,36 @@ def confirm_solved_by_customer(case: Case) -> CaseEvent | None:
         if not newer.exists():
             return None
     return record_case_event(case, SOLVED_EVENT, by=None, stage=case.stage)
+
+
+@transaction.atomic
+def send_new_customer_link(case: Case) -> bool:
+    """Email a new link to the case page to the customer's address on file.
+
+    The link is new rather than an extension of the live one (see renew_customer_link).
+    Returns False (and does nothing) when the case has no email address to send to or the
+    customer was erased; the caller tells the visitor the same either way. Writes
+    customer.link_requested; the email is queued in this transaction.
+    """
+    case = Case.objects.select_related("customer").get(pk=case.pk)
+    to = customer_email(case)
+    if not to or case.customer.erased_at is not None:
+        return False
+    link = portal_url(case, fresh=True)
+    org = settings.CHERISH_ORG_NAME
+    queue_email(
+        to=to,
+        subject="Your link to your case",
+        text=(
+            f"Hello,\n\nsomeone (we hope you) asked for a new link to your case with {org}."
+            f"\n\nSee your case, reply or add files: {link}\n\n"
+            f"The link works for {settings.CHERISH_CUSTOMER_LINK_DAYS} days after our latest "
+            "message to you. If you did not ask for it, you can ignore this email."
+        ),
+        from_name=org,
+        is_automatic=True,
+        case_pk=case.pk,
+        case_reference=case.reference,
+    )
+    record_case_event(case, LINK_REQUESTED_EVENT, by=None)
+    return True

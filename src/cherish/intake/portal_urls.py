@@ -1,4 +1,4 @@
-"""The customer's own case page, reached by a signed link (no login)."""
+"""The customer's own case page: the emailed link, then the page itself (see portal.py)."""
 
 from django.urls import path
 
@@ -7,8 +7,10 @@ from cherish.intake import portal
 app_name = "portal"  # the customer-facing pages of the intake app
 
 urlpatterns = [
-    path("c/<str:token>/", portal.case_page, name="case"),
-    path("c/<str:token>/reply/", portal.reply, name="reply"),
-    path("c/<str:token>/solved/", portal.solved, name="solved"),
-    path("c/<str:token>/files/<str:public_id>/", portal.download, name="download"),
+    path("c/<str:token>/", portal.open_link, name="open"),
+    path("your-case/<str:reference>/", portal.case_page, name="case"),
+    path("your-case/<str:reference>/reply/", portal.reply, name="reply"),
+    path("your-case/<str:reference>/solved/", portal.solved, name="solved"),
+    path("your-case/<str:reference>/new-link/", portal.new_link, name="new-link"),
+    path("your-case/<str:reference>/files/<str:public_id>/", portal.download, name="download"),
 ]
