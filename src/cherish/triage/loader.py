@@ -15,7 +15,7 @@ from cherish.triage.models import ModelVersion
 
 _CHECK_EVERY_S = 10.0
 _lock = threading.Lock()
-_state: dict[str, object] = {"triager": None, "key": None, "checked": 0.0}
+_state: dict[str, object] = {"triager": None, "key": None, "checked": float("-inf")}
 
 
 def _wanted() -> tuple[str, Path | None]:
@@ -42,4 +42,10 @@ def get_triager() -> Triager:
 def reset() -> None:
     """Forget the loaded model (tests)."""
     with _lock:
-        _state.update({"triager": None, "key": None, "checked": 0.0})
+        _state.update({"triager": None, "key": None, "checked": float("-inf")})
+
+
+def check_soon() -> None:
+    """Look for a newer model on the next call (this process just activated one)."""
+    with _lock:
+        _state["checked"] = float("-inf")

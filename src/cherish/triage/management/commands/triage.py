@@ -14,6 +14,7 @@ from django.db import transaction
 
 from cherish.cases.models import Direction, Message
 from cherish.core.clock import now
+from cherish.triage import loader
 from cherish.triage.actions import apply_triage
 from cherish.triage.loader import get_triager
 from cherish.triage.models import Correction, ModelVersion, TriageRecord
@@ -84,6 +85,9 @@ class Command(BaseCommand):
             Correction.objects.filter(used_in_model="").update(
                 used_in_model=str(manifest["version"])
             )
+        # Other processes look every few seconds; this one must not go on reading with the
+        # old model for those seconds.
+        loader.check_soon()
         learned = ", ".join(sorted(manifest.get("learned") or {})) or "none"
         skipped = manifest.get("corrections_skipped_fields") or {}
         self.stdout.write(
