@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cherish.outreach",
     "cherish.feedback",
     "cherish.scorecard",
+    "cherish.desk",
     "cherish.demo",
 ]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,28 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cherish.care import actions, forms, queries
 from cherish.care.access import access_case, access_commitment, access_gesture
 from cherish.cases.models import Case
-from cherish.core.errors import CherishError, NotFound
-from cherish.staff.access import staff_for_user
-from cherish.staff.models import Staff
+from cherish.core.errors import CherishError, Forbidden, NotFound
+from cherish.desk.guard import DeskRequest, desk_view, record_refusal
 
-View = Callable[..., HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        staff = staff_for_user(request.user)
-        if staff is None:
-            return HttpResponseForbidden("Only staff can use the desk.")
-        request.staff = staff  # type: ignore[attr-defined]
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-
-    return wrapper
+View = Callable[..., HttpResponseBase]
 
 
 def case_url(case: Case) -> str:
@@ -57,22 +39,22 @@ def case_url(case: Case) -> str:
         return reverse("care:case", args=[case.reference])
 
 
-def panel_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, Any]:
-    context = queries.care_panel(case, viewer=request.staff)  # type: ignore[attr-defined]
+def panel_context(request: DeskRequest, case: Case, **extra: Any) -> dict[str, Any]:
+    context = queries.care_panel(case, viewer=request.staff)
     context["case_url"] = case_url(case)
     context.update(extra)
     return context
 
 
 def _respond(
-    request: HttpRequest,
+    request: DeskRequest,
     case: Case,
     *,
     form_name: str,
     error: str | None,
     success: str,
 ) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         context = panel_context(
             request,
             case,
@@ -102,10 +84,10 @@ def panel_action(
 
     def decorate(run: Callable[..., str]) -> View:
         @require_POST
-        @staff_required
+        @desk_view
         @wraps(run)
-        def view(request: HttpRequest, reference: str, **kwargs: Any) -> HttpResponse:
-            case = access_case(request.staff, reference)  # type: ignore[attr-defined]
+        def view(request: DeskRequest, reference: str, **kwargs: Any) -> HttpResponse:
+            case = access_case(request.staff, reference)
             form = form_class(request.POST)
             error: str | None = None
             success = ""
@@ -115,6 +97,8 @@ def panel_action(
                 except CherishError as exc:
                     if isinstance(exc, NotFound):
                         raise
+                    if isinstance(exc, Forbidden):
+                        record_refusal(request, exc, target=case.reference)
                     error = exc.message
                 case.refresh_from_db()
             else:
@@ -126,63 +110,59 @@ def panel_action(
     return decorate
 
 
-def _by(request: HttpRequest) -> Staff:
-    return request.staff  # type: ignore[attr-defined, no-any-return]
-
-
 @require_GET
-@staff_required
-def case_care(request: HttpRequest, reference: str) -> HttpResponse:
-    case = access_case(_by(request), reference)
-    if request.htmx:  # type: ignore[attr-defined]
+@desk_view
+def case_care(request: DeskRequest, reference: str) -> HttpResponse:
+    case = access_case(request.staff, reference)
+    if request.htmx:
         return render(request, "care/partials/care_panel.html", panel_context(request, case))
     return render(request, "care/case_care.html", panel_context(request, case))
 
 
 @panel_action(forms.StageForm, "stage")
-def advance_stage(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.advance_stage(case, data["stage"], by=_by(request), reason=data["reason"])
+def advance_stage(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.advance_stage(case, data["stage"], by=request.staff, reason=data["reason"])
     return f"Moved to “{case.get_stage_display()}”."
 
 
 @panel_action(forms.WaitForm, "wait")
-def wait(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.wait_on_customer(case, by=_by(request), reason=data["reason"])
+def wait(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.wait_on_customer(case, by=request.staff, reason=data["reason"])
     return "Waiting on the customer: the clock is paused."
 
 
 @panel_action(forms.WaitForm, "wait")
-def resume(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.resume_case(case, by=_by(request), reason=data["reason"])
+def resume(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.resume_case(case, by=request.staff, reason=data["reason"])
     return "The clock runs again."
 
 
 @panel_action(forms.FairOutcomeForm, "fair_outcome")
-def fair_outcome(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.record_fair_outcome(case, text=data["fair_outcome"], by=_by(request))
+def fair_outcome(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_fair_outcome(case, text=data["fair_outcome"], by=request.staff)
     return "Recorded what the customer would consider fair."
 
 
 @panel_action(forms.ResolutionForm, "resolution")
-def resolution(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.record_resolution(case, text=data["resolution"], by=_by(request))
+def resolution(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_resolution(case, text=data["resolution"], by=request.staff)
     return "Resolution recorded."
 
 
 @panel_action(forms.PlusOneForm, "plus_one")
-def plus_one(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.record_plus_one(case, text=data["plus_one"], by=_by(request))
+def plus_one(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_plus_one(case, text=data["plus_one"], by=request.staff)
     return "+1 recorded."
 
 
 @panel_action(forms.FollowUpForm, "follow_up")
-def follow_up(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.record_follow_up(case, outcome=data["outcome"], note=data["note"], by=_by(request))
+def follow_up(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.record_follow_up(case, outcome=data["outcome"], note=data["note"], by=request.staff)
     return "Follow-up recorded."
 
 
 @panel_action(forms.AssessmentForm, "assessment")
-def assessment(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+def assessment(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.assess_case(
         case,
         severity=data["severity"],
@@ -190,7 +170,7 @@ def assessment(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
         impact=data["impact"],
         needs_immediate_action=data["needs_immediate_action"],
         note=data["note"],
-        by=_by(request),
+        by=request.staff,
     )
     return "Assessment recorded."
 
@@ -203,37 +183,37 @@ def _aware_in_team_zone(case: Case, value: dt.datetime) -> dt.datetime:
 
 
 @panel_action(forms.CommitmentForm, "commitment")
-def commitment(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+def commitment(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     made = actions.record_commitment(
         case,
         what=data["what"],
         due_at=_aware_in_team_zone(case, data["due_at"]),
         how=data["how"],
-        by=_by(request),
+        by=request.staff,
     )
     return f"Commitment recorded: {made.what}."
 
 
 @panel_action(forms.KeepCommitmentForm, "commitments")
 def keep_commitment(
-    request: HttpRequest, case: Case, data: dict[str, Any], commitment_id: int
+    request: DeskRequest, case: Case, data: dict[str, Any], commitment_id: int
 ) -> str:
-    row = access_commitment(_by(request), case, commitment_id)
-    kept = actions.keep_commitment(row, by=_by(request), note=data["note"])
+    row = access_commitment(request.staff, case, commitment_id)
+    kept = actions.keep_commitment(row, by=request.staff, note=data["note"])
     return "Commitment kept." + ("" if kept.kept_on_time else " (Late — say sorry.)")
 
 
 @panel_action(forms.BreakCommitmentForm, "commitments")
 def break_commitment(
-    request: HttpRequest, case: Case, data: dict[str, Any], commitment_id: int
+    request: DeskRequest, case: Case, data: dict[str, Any], commitment_id: int
 ) -> str:
-    row = access_commitment(_by(request), case, commitment_id)
-    actions.break_commitment(row, by=_by(request), reason=data["reason"])
+    row = access_commitment(request.staff, case, commitment_id)
+    actions.break_commitment(row, by=request.staff, reason=data["reason"])
     return "Commitment marked as broken. Tell the customer what happens instead."
 
 
 @panel_action(forms.GestureForm, "gesture")
-def gesture(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+def gesture(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     made = actions.grant_gesture(
         case,
         gesture_type=data["gesture_type"],
@@ -243,7 +223,7 @@ def gesture(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
         plus_one=data["plus_one"],
         reason=data["reason"],
         ask_approval=data["ask_approval"],
-        by=_by(request),
+        by=request.staff,
     )
     if made.status == "pending_approval":
         name = made.approver.display_name if made.approver else "your team lead"
@@ -251,8 +231,8 @@ def gesture(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
     return f"{made.gesture_type.name} granted."
 
 
-def _decide(request: HttpRequest, gesture_id: int, *, approve: bool) -> HttpResponse:
-    staff = _by(request)
+def _decide(request: DeskRequest, gesture_id: int, *, approve: bool) -> HttpResponse:
+    staff = request.staff
     row = access_gesture(staff, gesture_id)
     form = forms.DecideGestureForm(request.POST)
     form.is_valid()
@@ -262,10 +242,12 @@ def _decide(request: HttpRequest, gesture_id: int, *, approve: bool) -> HttpResp
     try:
         actions.decide_gesture(row, approve=approve, by=staff, reason=data.get("reason", ""))
     except CherishError as exc:
+        if isinstance(exc, Forbidden):
+            record_refusal(request, exc, target=f"gesture:{row.pk}")
         error = exc.message
     success = "Gesture approved." if approve else "Gesture declined."
     if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             context = queries.due_page(staff)
             context.update({"error": error, "notice": "" if error else success})
             return render(request, "care/partials/due_sections.html", context)
@@ -279,19 +261,19 @@ def _decide(request: HttpRequest, gesture_id: int, *, approve: bool) -> HttpResp
 
 
 @require_POST
-@staff_required
-def approve_gesture(request: HttpRequest, gesture_id: int) -> HttpResponse:
+@desk_view
+def approve_gesture(request: DeskRequest, gesture_id: int) -> HttpResponse:
     return _decide(request, gesture_id, approve=True)
 
 
 @require_POST
-@staff_required
-def decline_gesture(request: HttpRequest, gesture_id: int) -> HttpResponse:
+@desk_view
+def decline_gesture(request: DeskRequest, gesture_id: int) -> HttpResponse:
     return _decide(request, gesture_id, approve=False)
 
 
 @panel_action(forms.HandoffForm, "handoff")
-def handoff(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+def handoff(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.warm_handoff(
         case,
         to=data["to"],
@@ -299,33 +281,33 @@ def handoff(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
         tell_customer=data["tell_customer"],
         why=data["why"],
         customer_message=data["customer_message"],
-        by=_by(request),
+        by=request.staff,
     )
     return f"Handed over to {data['to'].display_name}."
 
 
 @panel_action(forms.CollaboratorForm, "collaborator")
-def collaborator(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.add_collaborator(case, staff=data["staff"], by=_by(request))
+def collaborator(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.add_collaborator(case, staff=data["staff"], by=request.staff)
     return f"{data['staff'].display_name} is now helping on this case."
 
 
 @panel_action(forms.LinkForm, "link")
-def link(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    other = access_case(_by(request), data["other"])
-    actions.link_cases(case, other=other, type_=data["type"] or "related", by=_by(request))
+def link(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    other = access_case(request.staff, data["other"])
+    actions.link_cases(case, other=other, type_=data["type"] or "related", by=request.staff)
     return f"Linked to {other.reference}."
 
 
 @panel_action(forms.MergeForm, "merge")
-def merge(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    into = access_case(_by(request), data["into"])
-    actions.merge_cases(case, into=into, by=_by(request))
+def merge(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    into = access_case(request.staff, data["into"])
+    actions.merge_cases(case, into=into, by=request.staff)
     return f"Merged into {into.reference}; this case is closed and both timelines are kept."
 
 
 @panel_action(forms.EscalationForm, "escalation")
-def escalation(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+def escalation(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.record_escalation(
         case,
         body=data["body"],
@@ -333,50 +315,50 @@ def escalation(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
         escalated_on=data["escalated_on"],
         reference=data["reference"],
         outcome=data["outcome"],
-        by=_by(request),
+        by=request.staff,
     )
     return "External escalation recorded."
 
 
 @panel_action(forms.NoteForm, "note")
-def note(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
-    actions.add_note_with_mentions(case, text=data["text"], by=_by(request))
+def note(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
+    actions.add_note_with_mentions(case, text=data["text"], by=request.staff)
     return "Note added."
 
 
 @require_POST
-@staff_required
-def tone_check(request: HttpRequest) -> HttpResponse:
+@desk_view
+def tone_check(request: DeskRequest) -> HttpResponse:
     """HTMX: hints for the reply being written (never blocks sending)."""
     text = request.POST.get("text") or request.POST.get("body") or ""
     reference = request.POST.get("case", "")
     hints: dict[str, Any] = {"tone": [], "unedited_snippet": None}
     if text.strip():
         try:
-            case = access_case(_by(request), reference)
+            case = access_case(request.staff, reference)
         except NotFound:
             case = None
         if case is not None:
-            hints = queries.reply_hints(case, text, by=_by(request))
+            hints = queries.reply_hints(case, text, by=request.staff)
         else:
             hints["tone"] = queries.tone_hits(text)
     return render(request, "care/partials/tone_hints.html", hints)
 
 
 @require_GET
-@staff_required
-def due(request: HttpRequest) -> HttpResponse:
-    context = queries.due_page(_by(request))
-    template = "care/partials/due_sections.html" if request.htmx else "care/due.html"  # type: ignore[attr-defined]
+@desk_view
+def due(request: DeskRequest) -> HttpResponse:
+    context = queries.due_page(request.staff)
+    template = "care/partials/due_sections.html" if request.htmx else "care/due.html"
     return render(request, template, context)
 
 
 @require_POST
-@staff_required
-def read_notifications(request: HttpRequest) -> HttpResponse:
+@desk_view
+def read_notifications(request: DeskRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
-    actions.mark_notifications_read(_by(request), ids=ids or None)
-    if request.htmx:  # type: ignore[attr-defined]
-        context = queries.due_page(_by(request))
+    actions.mark_notifications_read(request.staff, ids=ids or None)
+    if request.htmx:
+        context = queries.due_page(request.staff)
         return render(request, "care/partials/due_sections.html", context)
     return redirect("care:due")

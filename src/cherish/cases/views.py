@@ -9,12 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -36,8 +33,8 @@ from cherish.cases.forms import (
     add_cherish_error,
 )
 from cherish.cases.models import Case, Channel, Kind, Severity, Stage
-from cherish.core.errors import CherishError, NotFound
-from cherish.staff.access import staff_for_user
+from cherish.core.errors import CherishError
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.staff.models import Staff
 
 # Types a browser may be told about; anything else downloads as opaque bytes.
@@ -50,30 +47,6 @@ DOWNLOADABLE_TYPES = {
     "application/pdf",
 }
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
-
-DeskView = Callable[..., HttpResponseBase]
-
-
-def desk_view(view: DeskView) -> DeskView:
-    """Staff only: anonymous visitors go to the login page, other accounts get 403.
-
-    The view receives the Staff profile as its second argument; a NotFound from an access
-    function becomes a 404.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        staff = staff_for_user(request.user)
-        if staff is None:
-            raise PermissionDenied("The desk is for staff.")
-        try:
-            return view(request, staff, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-
-    return wrapper
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -160,7 +133,8 @@ def inbox_rows(cases: list[Case]) -> list[InboxRow]:
 
 @require_GET
 @desk_view
-def inbox(request: HttpRequest, staff: Staff) -> HttpResponse:
+def inbox(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     filters = queries.InboxFilters.from_params(request.GET)
     page = queries.inbox_for(staff, filters)
     context = {
@@ -221,7 +195,8 @@ def _case_context(
 
 @require_GET
 @desk_view
-def case_detail(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     context = _case_context(case, staff)
     # The new owner reads the handoff note first; it counts as read once shown.
@@ -268,7 +243,8 @@ def _after_action(
 
 @require_POST
 @desk_view
-def reply(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+def reply(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     form = ReplyForm(request.POST)
     ok = _apply(form, lambda data: actions.reply_to_customer(case, text=data["text"], by=staff))
@@ -286,7 +262,8 @@ def reply(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 
 @require_POST
 @desk_view
-def note(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+def note(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     form = NoteForm(request.POST)
     ok = _apply(form, lambda data: actions.add_internal_note(case, text=data["text"], by=staff))
@@ -304,8 +281,9 @@ def note(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 
 @require_POST
 @desk_view
-def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+def update(request: DeskRequest, reference: str) -> HttpResponse:
     """Kind and severity in one small form; only what changed is applied."""
+    staff = request.staff
     case = access_case(staff, reference)
     form = ChangeCaseForm(request.POST)
 
@@ -330,7 +308,8 @@ def update(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
 
 @require_POST
 @desk_view
-def reassign(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+def reassign(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     form = ReassignForm(request.POST)
     ok = _apply(
@@ -358,8 +337,9 @@ def safe_filename(name: str) -> str:
 
 @require_GET
 @desk_view
-def attachment(request: HttpRequest, staff: Staff, public_id: str) -> HttpResponseBase:
+def attachment(request: DeskRequest, public_id: str) -> HttpResponseBase:
     """Download through an access check; never inline, never sniffed, never cached."""
+    staff = request.staff
     item = access_attachment(staff, public_id)
     try:
         handle = item.file.open("rb")

@@ -9,16 +9,16 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cherish.customers.access import staff_required
 from cherish.customers.queries import search_customers
+from cherish.desk.guard import DeskRequest, desk_view
 
 
-@staff_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+@desk_view
+def customer_list(request: DeskRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     page = search_customers(query, page=_page_number(request))
     template = (
-        "customers/partials/customer_rows.html" if request.htmx else "customers/customer_list.html"  # type: ignore[attr-defined]
+        "customers/partials/customer_rows.html" if request.htmx else "customers/customer_list.html"
     )
     return render(request, template, {"page": page, "query": query})
 

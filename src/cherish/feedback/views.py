@@ -16,7 +16,7 @@ from cherish.care.models import Target
 from cherish.cases.models import Kind, Severity
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
-from cherish.customers.access import staff_required
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.feedback import actions, queries
 from cherish.feedback.access import access_invitation, access_rating
 from cherish.feedback.errors import FeedbackError, SurveyClosed, SurveyNotFound
@@ -153,9 +153,9 @@ def may_set_targets(staff: Staff) -> bool:
 
 
 @require_GET
-@staff_required
-def surveys(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.staff  # type: ignore[attr-defined]
+@desk_view
+def surveys(request: DeskRequest) -> HttpResponse:
+    staff: Staff = request.staff
     context = {
         "rates": queries.response_rates(),
         "expectations": [queries.expectation(m) for m in EXPECTATION_MEASURES],
@@ -170,9 +170,9 @@ def surveys(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
-def set_target(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.staff  # type: ignore[attr-defined]
+@desk_view
+def set_target(request: DeskRequest) -> HttpResponse:
+    staff: Staff = request.staff
     if not may_set_targets(staff):
         return HttpResponse("Only team leads and managers set targets.", status=403)
     kind = request.POST.get("kind", "")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -19,11 +16,10 @@ from django.views.decorators.http import require_POST
 from cherish.cases.models import Channel, Kind
 from cherish.core.errors import CherishError
 from cherish.customers.models import ContactKind, Customer
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.intake.actions import Contact, RawMaterial, accept_contact
 from cherish.intake.email.receive import process_raw_email
 from cherish.intake.models import RawContact, RawStatus
-from cherish.staff.access import staff_for_user
-from cherish.staff.models import Staff
 
 LOGGED_CHANNELS = [
     (Channel.PHONE, "Phone call"),
@@ -33,21 +29,8 @@ LOGGED_CHANNELS = [
 ]
 
 
-def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        staff = staff_for_user(request.user)
-        if staff is None:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            raise Http404
-        return view(request, staff, *args, **kwargs)
-
-    return wrapper
-
-
-@staff_view
-def unreadable(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def unreadable(request: DeskRequest) -> HttpResponse:
     show = "ignored" if request.GET.get("show") == "ignored" else "failed"
     rows = RawContact.objects.filter(
         status=RawStatus.IGNORED if show == "ignored" else RawStatus.FAILED
@@ -63,8 +46,8 @@ def unreadable(request: HttpRequest, staff: Staff) -> HttpResponse:
     )
 
 
-@staff_view
-def raw_download(request: HttpRequest, staff: Staff, pk: int) -> HttpResponseBase:
+@desk_view
+def raw_download(request: DeskRequest, pk: int) -> HttpResponseBase:
     raw = get_object_or_404(RawContact, pk=pk)
     if not raw.raw_path:
         raise Http404
@@ -79,8 +62,8 @@ def raw_download(request: HttpRequest, staff: Staff, pk: int) -> HttpResponseBas
 
 
 @require_POST
-@staff_view
-def raw_retry(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+@desk_view
+def raw_retry(request: DeskRequest, pk: int) -> HttpResponse:
     raw = get_object_or_404(RawContact, pk=pk, status__in=[RawStatus.FAILED, RawStatus.IGNORED])
     if raw.channel != "email" or not raw.raw_path:
         messages.error(request, "Only stored emails can be read again.")
@@ -126,8 +109,9 @@ def _identity(customer: Customer) -> dict[str, str]:
     }
 
 
-@staff_view
-def log_contact(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def log_contact(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     customer = None
     customer_id = request.POST.get("customer") or request.GET.get("customer")
     if customer_id and str(customer_id).isdigit():

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
 from cherish.core.errors import CherishError
 from cherish.core.models import Job, JobStatus
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.outbox import actions
 from cherish.outbox.models import DeliveryStatus, OutgoingEmail, WebhookDelivery
 
@@ -23,25 +18,8 @@ JOB_TASK_PATH = "cherish.core.pipeline.run_steps_task"
 NOT_DONE = [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
 
 
-def desk_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in staff only (the outbox sits below the staff app, so it asks the user)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        try:
-            user.staff  # type: ignore[union-attr]  # noqa: B018
-        except (ObjectDoesNotExist, AttributeError):
-            raise Http404 from None
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@desk_only
-def task_list(request: HttpRequest) -> HttpResponse:
+@desk_view
+def task_list(request: DeskRequest) -> HttpResponse:
     emails = OutgoingEmail.objects.filter(status__in=NOT_DONE).order_by("status", "-created_at")
     webhooks = (
         WebhookDelivery.objects.filter(status__in=NOT_DONE)
@@ -88,8 +66,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@desk_only
-def retry_email(request: HttpRequest, pk: int) -> HttpResponse:
+@desk_view
+def retry_email(request: DeskRequest, pk: int) -> HttpResponse:
     email = get_object_or_404(OutgoingEmail, pk=pk)
     try:
         actions.retry_email_now(email)
@@ -100,8 +78,8 @@ def retry_email(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@desk_only
-def retry_webhook(request: HttpRequest, pk: int) -> HttpResponse:
+@desk_view
+def retry_webhook(request: DeskRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
         actions.retry_webhook_now(delivery)

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.customers import actions as customer_actions
-from cherish.customers.access import access_customer, staff_required
+from cherish.customers.access import access_customer
 from cherish.customers.models import CustomerEvent, ImportantDate
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.outreach import actions, identity, queries
 from cherish.outreach.forms import (
     AnswerForm,
@@ -37,10 +38,10 @@ def _refused(request: HttpRequest, error: CherishError) -> None:
 # ---------------------------------------------------------------- customer 360
 
 
-@staff_required
+@desk_view
 @require_GET
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     if customer.merged_into_id:
         messages.info(request, "This record was merged; showing the customer it was merged into.")
         return redirect("outreach:customer", customer.merged_into_id)
@@ -53,7 +54,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "types": types,
         "type_choices": queries.TIMELINE_TYPES.items(),
     }
-    if request.htmx and request.GET.get("partial") == "timeline":  # type: ignore[attr-defined]
+    if request.htmx and request.GET.get("partial") == "timeline":
         return render(request, "outreach/partials/timeline.html", {"customer": customer, **context})
     context.update(queries.customer_360(customer, at=now()))
     context.update(
@@ -64,10 +65,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "outreach/customer_detail.html", context)
 
 
-@staff_required
+@desk_view
 @require_POST
-def change_status(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def change_status(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -76,7 +77,7 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
                 status=form.cleaned_data["status"],
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
-                by=request.staff,  # type: ignore[attr-defined]
+                by=request.staff,
             )
             messages.success(request, "Relationship status saved.")
         except CherishError as error:
@@ -86,47 +87,47 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("outreach:customer", customer.pk)
 
 
-@staff_required
+@desk_view
 @require_POST
-def add_date(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def add_date(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     form = ImportantDateForm(request.POST)
     if form.is_valid():
-        customer_actions.add_important_date(customer, by=request.staff, **form.cleaned_data)  # type: ignore[attr-defined]
+        customer_actions.add_important_date(customer, by=request.staff, **form.cleaned_data)
         messages.success(request, "Date saved.")
     else:
         messages.error(request, "Give a kind of date and a valid date.")
     return redirect("outreach:customer", customer.pk)
 
 
-@staff_required
+@desk_view
 @require_POST
-def remove_date(request: HttpRequest, pk: int, date_id: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def remove_date(request: DeskRequest, pk: int, date_id: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     item = get_object_or_404(ImportantDate, pk=date_id, customer=customer)
-    customer_actions.remove_important_date(item, by=request.staff)  # type: ignore[attr-defined]
+    customer_actions.remove_important_date(item, by=request.staff)
     return redirect("outreach:customer", customer.pk)
 
 
 # ---------------------------------------------------------------- identity
 
 
-@staff_required
+@desk_view
 @require_GET
-def duplicates(request: HttpRequest) -> HttpResponse:
+def duplicates(request: DeskRequest) -> HttpResponse:
     pairs = identity.find_duplicates(limit=100)
-    may_merge = identity.may_merge_customers(request.staff)  # type: ignore[attr-defined]
+    may_merge = identity.may_merge_customers(request.staff)
     return render(request, "outreach/duplicates.html", {"pairs": pairs, "may_merge": may_merge})
 
 
-@staff_required
+@desk_view
 @require_POST
-def dismiss_duplicate(request: HttpRequest) -> HttpResponse:
+def dismiss_duplicate(request: DeskRequest) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the two customers that are different people.")
         return redirect("outreach:duplicates")
-    staff = request.staff  # type: ignore[attr-defined]
+    staff = request.staff
     first = access_customer(staff, form.cleaned_data["survivor"])
     second = access_customer(staff, form.cleaned_data["duplicate"])
     try:
@@ -138,14 +139,14 @@ def dismiss_duplicate(request: HttpRequest) -> HttpResponse:
     return redirect("outreach:duplicates")
 
 
-@staff_required
+@desk_view
 @require_POST
-def merge(request: HttpRequest) -> HttpResponse:
+def merge(request: DeskRequest) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose two customers to merge.")
         return redirect("outreach:duplicates")
-    staff = request.staff  # type: ignore[attr-defined]
+    staff = request.staff
     if not identity.may_merge_customers(staff):
         messages.error(request, "Only a team lead or a manager can merge customers.")
         return redirect("outreach:duplicates")
@@ -160,16 +161,16 @@ def merge(request: HttpRequest) -> HttpResponse:
     return redirect("outreach:customer", survivor.pk)
 
 
-@staff_required
+@desk_view
 @require_POST
-def unmerge(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     event = get_object_or_404(CustomerEvent, pk=event_id, customer=customer)
-    if not identity.may_merge_customers(request.staff):  # type: ignore[attr-defined]
+    if not identity.may_merge_customers(request.staff):
         messages.error(request, "Only a team lead or a manager can undo a merge.")
         return redirect("outreach:customer", customer.pk)
     try:
-        restored = identity.unmerge_customers(event, by=request.staff)  # type: ignore[attr-defined]
+        restored = identity.unmerge_customers(event, by=request.staff)
     except CherishError as error:
         _refused(request, error)
         return redirect("outreach:customer", customer.pk)
@@ -177,11 +178,11 @@ def unmerge(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
     return redirect("outreach:customer", customer.pk)
 
 
-@staff_required
+@desk_view
 @require_POST
-def export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
-    identity.record_customer_exported(customer, by=request.staff)  # type: ignore[attr-defined]
+def export(request: DeskRequest, pk: int) -> StreamingHttpResponse:
+    customer = access_customer(request.staff, pk)
+    identity.record_customer_exported(customer, by=request.staff)
     response = StreamingHttpResponse(
         identity.export_customer_zip(customer), content_type="application/zip"
     )
@@ -190,16 +191,16 @@ def export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-@staff_required
+@desk_view
 @require_POST
-def erase(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def erase(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     form = EraseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type ERASE in capitals to confirm.")
         return redirect("outreach:customer", customer.pk)
     try:
-        identity.erase_customer(customer, by=request.staff)  # type: ignore[attr-defined]
+        identity.erase_customer(customer, by=request.staff)
     except CherishError as error:
         _refused(request, error)
     else:
@@ -210,10 +211,10 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- moments
 
 
-@staff_required
+@desk_view
 @require_GET
-def moments(request: HttpRequest) -> HttpResponse:
-    staff = request.staff  # type: ignore[attr-defined]
+def moments(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     show_all = request.GET.get("who") == "all"
     found = moments_between(now(), owner_id=None if show_all else staff.pk)
     rows = [
@@ -233,16 +234,16 @@ def moments(request: HttpRequest) -> HttpResponse:
     return render(request, "outreach/moments.html", {"rows": rows, "show_all": show_all})
 
 
-@staff_required
+@desk_view
 @require_POST
-def send_note(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def send_note(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     form = MomentNoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Write a subject and a note.")
         return redirect("outreach:moments")
     try:
-        actions.send_moment_note(customer, by=request.staff, **form.cleaned_data)  # type: ignore[attr-defined]
+        actions.send_moment_note(customer, by=request.staff, **form.cleaned_data)
     except CherishError as error:
         _refused(request, error)
     else:
@@ -253,9 +254,9 @@ def send_note(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- radar
 
 
-@staff_required
+@desk_view
 @require_GET
-def radar(request: HttpRequest) -> HttpResponse:
+def radar(request: DeskRequest) -> HttpResponse:
     try:
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
@@ -263,12 +264,12 @@ def radar(request: HttpRequest) -> HttpResponse:
     return render(request, "outreach/radar.html", {"page": queries.radar_page(page=number)})
 
 
-@staff_required
+@desk_view
 @require_POST
-def reach_out(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def reach_out(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     try:
-        case = actions.reach_out_from_radar(customer, by=request.staff)  # type: ignore[attr-defined]
+        case = actions.reach_out_from_radar(customer, by=request.staff)
     except CherishError as error:
         _refused(request, error)
         return redirect("outreach:radar")
@@ -279,9 +280,9 @@ def reach_out(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- leave reasons
 
 
-@staff_required
+@desk_view
 @require_GET
-def leave_reasons(request: HttpRequest) -> HttpResponse:
+def leave_reasons(request: DeskRequest) -> HttpResponse:
     rows = queries.leave_reason_report()
     return render(
         request,
@@ -290,12 +291,12 @@ def leave_reasons(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@desk_view
 @require_POST
-def win_back(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)  # type: ignore[attr-defined]
+def win_back(request: DeskRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.staff, pk)
     try:
-        case = actions.start_win_back(customer, by=request.staff)  # type: ignore[attr-defined]
+        case = actions.start_win_back(customer, by=request.staff)
     except CherishError as error:
         _refused(request, error)
     else:

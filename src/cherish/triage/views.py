@@ -7,15 +7,15 @@ plain posts redirect to the case page, or show the panel on its own page with th
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cherish.cases.access import access_case
 from cherish.cases.models import Case
-from cherish.core.errors import CherishError, NotFound
-from cherish.staff.access import staff_for_user
+from cherish.core.errors import CherishError
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.staff.models import Staff
 from cherish.triage import actions, queries
 from cherish.triage.case_signals import FLAG_LABELS
@@ -23,14 +23,8 @@ from cherish.triage.forms import CorrectionForm, FlagForm
 from cherish.triage.queries import PanelError
 
 
-def _staff_and_case(request: HttpRequest, reference: str) -> tuple[Staff, Case]:
-    staff = staff_for_user(request.user)
-    if staff is None:
-        raise Http404
-    try:
-        return staff, access_case(staff, reference)
-    except NotFound as error:
-        raise Http404(error.message) from error
+def _staff_and_case(request: DeskRequest, reference: str) -> tuple[Staff, Case]:
+    return request.staff, access_case(request.staff, reference)
 
 
 def _answer(
@@ -56,7 +50,8 @@ def _first_error(form: FlagForm | CorrectionForm) -> tuple[str, str]:
 
 
 @require_POST
-def correct(request: HttpRequest, reference: str) -> HttpResponse:
+@desk_view
+def correct(request: DeskRequest, reference: str) -> HttpResponse:
     staff, case = _staff_and_case(request, reference)
     form = CorrectionForm(request.POST)
     if not form.is_valid():
@@ -79,7 +74,7 @@ def correct(request: HttpRequest, reference: str) -> HttpResponse:
     return _answer(request, case, error=None, notice=notice)
 
 
-def _flag_view(request: HttpRequest, reference: str, *, form_name: str) -> HttpResponse:
+def _flag_view(request: DeskRequest, reference: str, *, form_name: str) -> HttpResponse:
     staff, case = _staff_and_case(request, reference)
     form = FlagForm(request.POST)
     if not form.is_valid():
@@ -98,10 +93,12 @@ def _flag_view(request: HttpRequest, reference: str, *, form_name: str) -> HttpR
 
 
 @require_POST
-def add_flag(request: HttpRequest, reference: str) -> HttpResponse:
+@desk_view
+def add_flag(request: DeskRequest, reference: str) -> HttpResponse:
     return _flag_view(request, reference, form_name="add")
 
 
 @require_POST
-def clear_flag(request: HttpRequest, reference: str) -> HttpResponse:
+@desk_view
+def clear_flag(request: DeskRequest, reference: str) -> HttpResponse:
     return _flag_view(request, reference, form_name="clear")
