@@ -76,6 +76,58 @@ def lead(care_team: Team) -> Staff:
 
 
 @pytest.fixture
+def manager(care_team: Team) -> Staff:
+    """Manager of the care team: above its lead in the team's chain."""
+    staff = create_staff(
+        username="mia",
+        password=PASSWORD,
+        display_name="Mia Manager",
+        email="mia@example.com",
+        team=care_team,
+        role=Role.MANAGER,
+    )
+    staff.is_available = False
+    staff.save(update_fields=["is_available"])
+    care_team.manager = staff
+    care_team.save(update_fields=["manager"])
+    return staff
+
+
+@pytest.fixture
+def billing_team(db: Any) -> Team:
+    """A second team: its cases are outside the care team's boundary."""
+    return Team.objects.create(name="Billing")
+
+
+@pytest.fixture
+def billing_agent(billing_team: Team) -> Staff:
+    return create_staff(
+        username="bea",
+        password=PASSWORD,
+        display_name="Bea Billing",
+        email="bea@example.com",
+        team=billing_team,
+    )
+
+
+@pytest.fixture
+def billing_lead(billing_team: Team) -> Staff:
+    staff = create_staff(
+        username="ben",
+        password=PASSWORD,
+        display_name="Ben Billing Lead",
+        email="ben@example.com",
+        team=billing_team,
+        role=Role.LEAD,
+    )
+    staff.is_available = False
+    staff.save(update_fields=["is_available"])
+    billing_team.lead = staff
+    billing_team.save(update_fields=["lead"])
+    return staff
+
+
+@pytest.fixture
 def admin_staff(care_team: Team) -> Staff:
     staff = create_staff(
         username="root",

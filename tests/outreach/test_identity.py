@@ -110,9 +110,10 @@ def _customer_with_attachment(customer, agent):
     return case
 
 
-def test_export_is_a_zip_with_json_and_attachments(desk_client, customer, agent):
+def test_export_is_a_zip_with_json_and_attachments(client, customer, agent, manager):
     # given
     _customer_with_attachment(customer, agent)
+    desk_client = login(client, manager)
     # when
     response = desk_client.post(reverse("outreach:export", args=[customer.pk]))
     # then
@@ -127,9 +128,10 @@ def test_export_is_a_zip_with_json_and_attachments(desk_client, customer, agent)
     assert CustomerEvent.objects.filter(customer=customer, type="customer.exported").count() == 1
 
 
-def test_erase_leaves_nothing_personal_and_keeps_counts(desk_client, customer, agent):
+def test_erase_leaves_nothing_personal_and_keeps_counts(client, customer, agent, lead):
     # given
     case = _customer_with_attachment(customer, agent)
+    desk_client = login(client, lead)
     attachment = Attachment.objects.get()
     path = attachment.file.path
     counts_before = (Case.objects.count(), Message.objects.count(), CaseEvent.objects.count())
@@ -167,7 +169,8 @@ def test_erase_leaves_nothing_personal_and_keeps_counts(desk_client, customer, a
     assert case.pk
 
 
-def test_erase_needs_typed_confirmation(desk_client, customer):
+def test_erase_needs_typed_confirmation(client, complaint, customer, lead):
+    desk_client = login(client, lead)
     desk_client.post(reverse("outreach:erase", args=[customer.pk]), {"confirm": "yes"})
     customer.refresh_from_db()
     assert customer.erased_at is None

@@ -17,6 +17,11 @@ def access_case(staff: Staff, reference: str) -> Case:
     return cases_access.access_case(staff, reference)
 
 
+def access_case_to_work(staff: Staff, reference: str) -> Case:
+    """The case to change: NotFound when invisible, Forbidden when only readable."""
+    return cases_access.access_case_to_work(staff, reference)
+
+
 def access_commitment(staff: Staff, case: Case, commitment_id: int) -> Commitment:
     commitment = (
         Commitment.objects.select_related("case", "owner")
@@ -29,7 +34,9 @@ def access_commitment(staff: Staff, case: Case, commitment_id: int) -> Commitmen
 
 
 def access_gesture(staff: Staff, gesture_id: int, *, case: Case | None = None) -> Gesture:
-    rows = Gesture.objects.select_related("case", "gesture_type", "requested_by")
+    rows = Gesture.objects.select_related("case", "gesture_type", "requested_by").filter(
+        case__in=cases_access.visible_cases(staff)
+    )
     if case is not None:
         rows = rows.filter(case=case)
     gesture = rows.filter(pk=gesture_id).first()

@@ -23,7 +23,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cherish.care import actions, forms, queries
-from cherish.care.access import access_case, access_commitment, access_gesture
+from cherish.care.access import (
+    access_case,
+    access_case_to_work,
+    access_commitment,
+    access_gesture,
+)
 from cherish.cases.models import Case
 from cherish.core.errors import CherishError, Forbidden, NotFound
 from cherish.desk.guard import DeskRequest, desk_view, record_refusal
@@ -53,6 +58,7 @@ def _respond(
     form_name: str,
     error: str | None,
     success: str,
+    status: int = 400,
 ) -> HttpResponse:
     if request.htmx:
         context = panel_context(
@@ -72,7 +78,7 @@ def _respond(
             posted=request.POST,
             open_form=form_name,
         )
-        return render(request, "care/case_care.html", context, status=400)
+        return render(request, "care/case_care.html", context, status=status)
     messages.success(request, success)
     return redirect(case_url(case))
 
@@ -87,10 +93,11 @@ def panel_action(
         @desk_view
         @wraps(run)
         def view(request: DeskRequest, reference: str, **kwargs: Any) -> HttpResponse:
-            case = access_case(request.staff, reference)
+            case = access_case_to_work(request.staff, reference)
             form = form_class(request.POST)
             error: str | None = None
             success = ""
+            status = 400
             if form.is_valid():
                 try:
                     success = run(request, case, form.cleaned_data, **kwargs)
@@ -99,11 +106,14 @@ def panel_action(
                         raise
                     if isinstance(exc, Forbidden):
                         record_refusal(request, exc, target=case.reference)
+                        status = 403
                     error = exc.message
                 case.refresh_from_db()
             else:
                 error = forms.first_error(form)
-            return _respond(request, case, form_name=form_name, error=error, success=success)
+            return _respond(
+                request, case, form_name=form_name, error=error, success=success, status=status
+            )
 
         return view
 
@@ -239,11 +249,13 @@ def _decide(request: DeskRequest, gesture_id: int, *, approve: bool) -> HttpResp
     data = form.cleaned_data
     next_url = data.get("next") or ""
     error = None
+    status = 400
     try:
         actions.decide_gesture(row, approve=approve, by=staff, reason=data.get("reason", ""))
     except CherishError as exc:
         if isinstance(exc, Forbidden):
             record_refusal(request, exc, target=f"gesture:{row.pk}")
+            status = 403
         error = exc.message
     success = "Gesture approved." if approve else "Gesture declined."
     if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
@@ -257,7 +269,9 @@ def _decide(request: DeskRequest, gesture_id: int, *, approve: bool) -> HttpResp
             messages.success(request, success)
         return redirect(next_url)
     row.case.refresh_from_db()
-    return _respond(request, row.case, form_name="gestures", error=error, success=success)
+    return _respond(
+        request, row.case, form_name="gestures", error=error, success=success, status=status
+    )
 
 
 @require_POST
@@ -301,7 +315,7 @@ def link(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
 
 @panel_action(forms.MergeForm, "merge")
 def merge(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
-    into = access_case(request.staff, data["into"])
+    into = access_case_to_work(request.staff, data["into"])
     actions.merge_cases(case, into=into, by=request.staff)
     return f"Merged into {into.reference}; this case is closed and both timelines are kept."
 

@@ -1,20 +1,61 @@
-"""Permission-checked fetches for the desk: "not found" for missing and forbidden alike."""
+"""Permission-checked fetches for the desk: "not found" for missing and forbidden alike.
+
+The team boundary (staff.access explains who works which teams):
+
+- a staff member *works* (reads and changes) the cases of their teams, the cases they own,
+  the cases they were brought in to help on (care's collaborators), and cases not yet routed
+  to any team (the organisation's common queue: someone has to pick them up);
+- other teams' cases are invisible — unless the organisation policy lets everyone *read*
+  them; even then they are never changed (``access_case_to_work`` answers 403);
+- the break-glass superuser works everything.
+
+Every desk and API read of cases goes through ``visible_cases``; every change through
+``access_case_to_work`` (or ``check_may_work`` when the case is already in hand).
+"""
 
 from __future__ import annotations
 
+from cherish.cases.errors import CaseForbidden
 from cherish.cases.models import Attachment, Case, CaseQuerySet
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
+from cherish.staff.access import case_rule, scope_of
 from cherish.staff.models import Staff
 
 
-def visible_cases(staff: Staff) -> CaseQuerySet:
-    """Every case this staff member may see.
+def workable_cases(staff: Staff) -> CaseQuerySet:
+    """The cases this staff member may change (see the module docstring)."""
+    rule = case_rule(staff, change=True)
+    return Case.objects.all() if rule is None else Case.objects.filter(rule)
 
-    Any staff member may see any case for now; this is the one place to narrow it (by team,
-    by role) later, and every desk read goes through it.
-    """
-    return Case.objects.all()
+
+def visible_cases(staff: Staff) -> CaseQuerySet:
+    """Every case this staff member may see: the ones they work, plus every other team's
+    when the organisation lets everyone read them."""
+    rule = case_rule(staff, change=False)
+    return Case.objects.all() if rule is None else Case.objects.filter(rule)
+
+
+def may_work(staff: Staff, case: Case) -> bool:
+    """May ``staff`` change ``case``? No query unless only a collaboration could say yes."""
+    scope = scope_of(staff)
+    if (
+        scope.everything
+        or case.team_id is None
+        or case.team_id in scope.team_ids
+        or case.owner_id == staff.pk
+    ):
+        return True
+    return workable_cases(staff).filter(pk=case.pk).exists()
+
+
+def check_may_work(staff: Staff, case: Case) -> None:
+    """Raise CaseForbidden ('read_only') for a case the staff member may only read."""
+    if not may_work(staff, case):
+        raise CaseForbidden(
+            f"{case.reference} belongs to another team: you may read it, not change it.",
+            code="read_only",
+        )
 
 
 def access_case(staff: Staff, reference: str) -> Case:
@@ -30,6 +71,13 @@ def access_case(staff: Staff, reference: str) -> Case:
     )
     if case is None:
         raise NotFound("No such case.")
+    return case
+
+
+def access_case_to_work(staff: Staff, reference: str) -> Case:
+    """The case to change: NotFound when invisible, CaseForbidden when only readable."""
+    case = access_case(staff, reference)
+    check_may_work(staff, case)
     return case
 
 

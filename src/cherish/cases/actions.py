@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from cherish.cases import events, outgoing
-from cherish.cases.errors import CaseError
+from cherish.cases.errors import CaseError, CaseForbidden
 from cherish.cases.models import (
     Attachment,
     Case,
@@ -27,6 +27,7 @@ from cherish.core.clock import now
 from cherish.core.references import new_reference
 from cherish.core.text import excerpt
 from cherish.customers.models import Customer
+from cherish.staff.access import leads_team, scope_of
 from cherish.staff.models import AssignmentRule, Staff, Team
 
 SEVERITY_PRIORITY = {"low": 0, "normal": 10, "high": 20, "critical": 30}
@@ -350,7 +351,9 @@ def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case
     """Hand the case to another owner with a note the new owner sees first.
 
     Refuses without a handoff note (code 'handoff_note_required'): without it the customer
-    has to explain everything again. Writes case.owner_changed.
+    has to explain everything again. The case stays with its team when the new owner works
+    for it; moving it to another team (a hand-over or take-over across teams) is for the
+    case team's lead or manager ('cross_team_handoff', 403). Writes case.owner_changed.
     """
     note = note.strip()
     if case.owner_id == to.pk:
@@ -362,9 +365,17 @@ def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case
             code="handoff_note_required",
             field="note",
         )
+    stays = case.team_id is not None and case.team_id in scope_of(to).team_ids
+    crosses = not stays and case.team_id is not None
+    if crosses and by is not None and not leads_team(by, case.team_id):
+        raise CaseForbidden(
+            f"{to.display_name} does not work for {case.team}: only its lead or manager "
+            "can move the case to another team.",
+            code="cross_team_handoff",
+        )
     old = case.owner
     case.owner = to
-    case.team = to.team or case.team
+    case.team = case.team if stays else (to.team or case.team)
     case.handoff_note = note
     case.handoff_unread = True
     case.updated_at = now()

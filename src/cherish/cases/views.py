@@ -24,7 +24,7 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 from django.views.decorators.http import require_GET, require_POST
 
 from cherish.cases import actions, queries
-from cherish.cases.access import access_attachment, access_case
+from cherish.cases.access import access_attachment, access_case, access_case_to_work
 from cherish.cases.forms import (
     ChangeCaseForm,
     NoteForm,
@@ -33,7 +33,7 @@ from cherish.cases.forms import (
     add_cherish_error,
 )
 from cherish.cases.models import Case, Channel, Kind, Severity, Stage
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.staff.models import Staff
 
@@ -208,11 +208,16 @@ def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
 
 
 def _apply(form: forms.Form, call: Callable[[dict[str, Any]], object]) -> bool:
-    """Validate ``form`` and run the action; a refusal becomes a form error. True if done."""
+    """Validate ``form`` and run the action; a refusal becomes a form error. True if done.
+
+    A ``Forbidden`` (not this person's to do) goes up to the desk guard: 403, audited.
+    """
     if not form.is_valid():
         return False
     try:
         call(form.cleaned_data)
+    except Forbidden:
+        raise
     except CherishError as error:
         add_cherish_error(form, error)
         return False
@@ -245,7 +250,7 @@ def _after_action(
 @desk_view
 def reply(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
-    case = access_case(staff, reference)
+    case = access_case_to_work(staff, reference)
     form = ReplyForm(request.POST)
     ok = _apply(form, lambda data: actions.reply_to_customer(case, text=data["text"], by=staff))
     return _after_action(
@@ -264,7 +269,7 @@ def reply(request: DeskRequest, reference: str) -> HttpResponse:
 @desk_view
 def note(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
-    case = access_case(staff, reference)
+    case = access_case_to_work(staff, reference)
     form = NoteForm(request.POST)
     ok = _apply(form, lambda data: actions.add_internal_note(case, text=data["text"], by=staff))
     return _after_action(
@@ -284,7 +289,7 @@ def note(request: DeskRequest, reference: str) -> HttpResponse:
 def update(request: DeskRequest, reference: str) -> HttpResponse:
     """Kind and severity in one small form; only what changed is applied."""
     staff = request.staff
-    case = access_case(staff, reference)
+    case = access_case_to_work(staff, reference)
     form = ChangeCaseForm(request.POST)
 
     def change(data: dict[str, Any]) -> None:
@@ -310,7 +315,7 @@ def update(request: DeskRequest, reference: str) -> HttpResponse:
 @desk_view
 def reassign(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
-    case = access_case(staff, reference)
+    case = access_case_to_work(staff, reference)
     form = ReassignForm(request.POST)
     ok = _apply(
         form, lambda data: actions.reassign_case(case, to=data["to"], note=data["note"], by=staff)

@@ -26,13 +26,18 @@ CENT = Decimal("0.01")
 MAX_SEARCH_CHARS = 100
 
 
-def search_customers(query: str, *, page: int = 1) -> Page[Any]:
+def search_customers(
+    query: str, *, page: int = 1, among: QuerySet[Customer] | None = None
+) -> Page[Any]:
     """Customers matching a name, email or phone fragment, newest first, 50 a page.
 
-    Merged-away records are hidden: their survivor holds everything. The contact points
+    Merged-away records are hidden: their survivor holds everything. ``among``: only these
+    customers (the viewer's, customers.access.visible_customers). The contact points
     shown in the list are prefetched (two queries for any page size, plus the count).
     """
-    qs: QuerySet[Customer] = Customer.objects.filter(merged_into__isnull=True)
+    qs: QuerySet[Customer] = (among if among is not None else Customer.objects.all()).filter(
+        merged_into__isnull=True
+    )
     query = query.strip()[:MAX_SEARCH_CHARS]
     if query:
         condition = Q(name__icontains=query) | Q(external_id=query)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from cherish.customers.access import visible_customers
 from cherish.customers.queries import search_customers
 from cherish.desk.guard import DeskRequest, desk_view
 
@@ -16,7 +17,8 @@ from cherish.desk.guard import DeskRequest, desk_view
 @desk_view
 def customer_list(request: DeskRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    page = search_customers(query, page=_page_number(request))
+    among = visible_customers(request.staff)
+    page = search_customers(query, page=_page_number(request), among=among)
     template = (
         "customers/partials/customer_rows.html" if request.htmx else "customers/customer_list.html"
     )

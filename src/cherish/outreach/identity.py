@@ -23,7 +23,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
-from django.db.models import ForeignObjectRel, Model
+from django.db.models import ForeignObjectRel, Model, QuerySet
 
 from cherish.cases.models import Attachment, Case, CaseEvent, Message
 from cherish.core.clock import now
@@ -94,14 +94,19 @@ INTAKE_REASONS = {
 MAX_BLOCK = 60
 
 
-def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
+def find_duplicates(
+    *, limit: int = 200, among: QuerySet[Customer] | None = None
+) -> list[DuplicatePair]:
     """Pairs of live customers that are probably one person, strongest evidence first.
 
     Same mailbox (after normalising), same phone number (last nine digits, so national and
     international forms meet), or names that are equal or nearly equal (difflib ratio on
     candidates blocked by the first letters of the name key, so the work stays linear).
+    With ``among``, only pairs of those customers (the viewer's, customers.access).
     """
     live = Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+    if among is not None:
+        live = live.filter(pk__in=among.values("pk"))
     names = dict(live.values_list("pk", "name"))
     evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
     score: dict[tuple[int, int], float] = defaultdict(float)
@@ -167,15 +172,6 @@ def find_duplicates(*, limit: int = 200) -> list[DuplicatePair]:
 
 
 # ---------------------------------------------------------------- merge
-
-
-def may_merge_customers(staff: Staff) -> bool:
-    """Merging joins two people's records irreversibly for the customer: leads and above.
-
-    XXX: stands in for the roles-and-permissions check of issue #9 (helper "access");
-    replace this body with that check when it lands — the views call only this name.
-    """
-    return staff.is_lead or bool(staff.user.is_superuser)
 
 
 def _reverse_relations(target: type[Model]) -> list[tuple[type[Model], str]]:

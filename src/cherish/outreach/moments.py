@@ -14,7 +14,7 @@ from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from cherish.cases.models import Case, Kind
 from cherish.customers.models import (
@@ -95,12 +95,17 @@ def _suggestion(kind: str, years: int = 0, note: str = "") -> str:
 
 
 def moments_between(
-    at: dt.datetime, *, owner_id: int | None = None, days: int = WINDOW_DAYS
+    at: dt.datetime,
+    *,
+    owner_id: int | None = None,
+    days: int = WINDOW_DAYS,
+    among: QuerySet[Customer] | None = None,
 ) -> list[Moment]:
     """Moments from today to ``days`` ahead, each in the customer's own time zone.
 
     With ``owner_id`` only customers whose usual contact (owner of their latest case) is that
-    person. A fixed number of queries whatever the number of moments.
+    person; with ``among`` only those customers (the viewer's, customers.access). A fixed
+    number of queries whatever the number of moments.
     """
     org_today = at.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
     # Time zones differ by at most a day from the organisation's, so one extra day each side.
@@ -121,6 +126,8 @@ def moments_between(
     )
     if owner_id is not None:
         customers = customers.filter(owner_id=owner_id)
+    if among is not None:
+        customers = customers.filter(pk__in=among.values("pk"))
 
     found: list[Moment] = []
 

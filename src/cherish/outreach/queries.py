@@ -9,7 +9,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from cherish.cases.models import Case, CaseEvent, Kind
 from cherish.customers.models import (
@@ -73,18 +73,25 @@ def _care_model(name: str) -> Any:
         return None
 
 
-def customer_360(customer: Customer, *, at: dt.datetime) -> dict[str, Any]:
-    """Everything the customer page shows above the timeline, in a fixed number of queries."""
+def customer_360(
+    customer: Customer, *, at: dt.datetime, cases: QuerySet[Case] | None = None
+) -> dict[str, Any]:
+    """Everything the customer page shows above the timeline, in a fixed number of queries.
+
+    ``cases``: the cases the viewer may see (cases.access.visible_cases); the page counts and
+    lists only those, and the commitments and gestures on them.
+    """
     today = at.date()
     value = customer_value(customer, as_of=at)
     years = tenure_years(customer, value, today)
-    case_counts = Case.objects.filter(customer=customer).aggregate(
+    cases = Case.objects.all() if cases is None else cases
+    case_counts = cases.filter(customer=customer).aggregate(
         total=Count("id"),
         open=Count("id", filter=Q(is_open=True)),
         open_complaints=Count("id", filter=Q(is_open=True, kind=Kind.COMPLAINT)),
     )
     open_cases = list(
-        Case.objects.filter(customer=customer, is_open=True)
+        cases.filter(customer=customer, is_open=True)
         .select_related("owner")
         .order_by("-priority", "-updated_at")[:OPEN_CASES_SHOWN]
     )
@@ -94,12 +101,18 @@ def customer_360(customer: Customer, *, at: dt.datetime) -> dict[str, Any]:
     Commitment, Gesture = _care_model("Commitment"), _care_model("Gesture")
     if Commitment is not None:
         commitments = list(
-            Commitment.objects.filter(case__customer=customer, status="open")
+            Commitment.objects.filter(
+                case__customer=customer, case__in=cases.values("pk"), status="open"
+            )
             .select_related("case", "owner")
             .order_by("due_at")[:10]
         )
     if Gesture is not None:
-        given = Gesture.objects.filter(case__customer=customer, status__in=["granted", "approved"])
+        given = Gesture.objects.filter(
+            case__customer=customer,
+            case__in=cases.values("pk"),
+            status__in=["granted", "approved"],
+        )
         gestures = list(given.select_related("case", "gesture_type").order_by("-created_at")[:5])
         gesture_total = given.aggregate(total=Sum("value"))["total"]
     dates = sorted(
@@ -174,7 +187,11 @@ def _event_title(event: CaseEvent) -> tuple[str, str]:
 
 
 def timeline(
-    customer: Customer, *, types: list[str] | None = None, before: dt.datetime | None = None
+    customer: Customer,
+    *,
+    types: list[str] | None = None,
+    before: dt.datetime | None = None,
+    cases: QuerySet[Case] | None = None,
 ) -> tuple[list[TimelineItem], dt.datetime | None]:
     """One page of everything about the customer, newest first, and the cursor for the next.
 
@@ -190,6 +207,8 @@ def timeline(
             event_filter |= _EVENT_FILTERS[key]
     if event_filter:
         events = CaseEvent.objects.filter(event_filter, customer=customer)
+        if cases is not None:  # only the cases the viewer may see
+            events = events.filter(case__in=cases.values("pk"))
         if before:
             events = events.filter(created_at__lt=before)
         for event in (
@@ -253,10 +272,16 @@ def timeline(
     return page, cursor
 
 
-def radar_page(*, page: int = 1, min_score: float = 0.3) -> Page[Any]:
-    """At-risk customers ranked by value × risk (customer and contact points prefetched)."""
+def radar_page(
+    *, page: int = 1, min_score: float = 0.3, among: QuerySet[Customer] | None = None
+) -> Page[Any]:
+    """At-risk customers ranked by value × risk (customer and contact points prefetched);
+    with ``among`` only those customers (the viewer's)."""
+    scores = ChurnScore.objects.all()
+    if among is not None:
+        scores = scores.filter(customer__in=among.values("pk"))
     qs = (
-        ChurnScore.objects.filter(score__gte=min_score, customer__merged_into__isnull=True)
+        scores.filter(score__gte=min_score, customer__merged_into__isnull=True)
         .select_related("customer", "outreach_case")
         .order_by("-priority", "-score")
     )
@@ -284,9 +309,14 @@ def leave_reason_report() -> list[dict[str, Any]]:
     ]
 
 
-def left_customers(*, limit: int = 50) -> list[LeaveReason]:
+def left_customers(
+    *, limit: int = 50, among: QuerySet[Customer] | None = None
+) -> list[LeaveReason]:
+    reasons = LeaveReason.objects.all()
+    if among is not None:
+        reasons = reasons.filter(customer__in=among.values("pk"))
     return list(
-        LeaveReason.objects.filter(customer__status="left")
+        reasons.filter(customer__status="left")
         .select_related("customer")
         .order_by("-recorded_at")[:limit]
     )

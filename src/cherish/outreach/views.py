@@ -12,10 +12,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cherish.cases.access import visible_cases
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.customers import actions as customer_actions
-from cherish.customers.access import access_customer
+from cherish.customers.access import (
+    access_customer,
+    access_customer_to_work,
+    check_may,
+    may,
+    visible_customers,
+)
 from cherish.customers.models import CustomerEvent, ImportantDate
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.outreach import actions, identity, queries
@@ -47,7 +54,8 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
         return redirect("outreach:customer", customer.merged_into_id)
     types = [t for t in request.GET.getlist("type") if t in queries.TIMELINE_TYPES]
     before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
-    items, cursor = queries.timeline(customer, types=types or None, before=before)
+    cases = visible_cases(request.staff)
+    items, cursor = queries.timeline(customer, types=types or None, before=before, cases=cases)
     context: dict[str, Any] = {
         "items": items,
         "cursor": cursor,
@@ -56,7 +64,12 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
     }
     if request.htmx and request.GET.get("partial") == "timeline":
         return render(request, "outreach/partials/timeline.html", {"customer": customer, **context})
-    context.update(queries.customer_360(customer, at=now()))
+    context.update(queries.customer_360(customer, at=now(), cases=cases))
+    context.update(
+        may_erase=may(request.staff, "erase"),
+        may_export=may(request.staff, "export"),
+        may_merge=may(request.staff, "merge"),
+    )
     context.update(
         status_form=StatusForm(initial={"status": customer.status}),
         date_form=ImportantDateForm(),
@@ -68,7 +81,7 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
 @desk_view
 @require_POST
 def change_status(request: DeskRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -90,7 +103,7 @@ def change_status(request: DeskRequest, pk: int) -> HttpResponse:
 @desk_view
 @require_POST
 def add_date(request: DeskRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     form = ImportantDateForm(request.POST)
     if form.is_valid():
         customer_actions.add_important_date(customer, by=request.staff, **form.cleaned_data)
@@ -103,7 +116,7 @@ def add_date(request: DeskRequest, pk: int) -> HttpResponse:
 @desk_view
 @require_POST
 def remove_date(request: DeskRequest, pk: int, date_id: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     item = get_object_or_404(ImportantDate, pk=date_id, customer=customer)
     customer_actions.remove_important_date(item, by=request.staff)
     return redirect("outreach:customer", customer.pk)
@@ -115,8 +128,8 @@ def remove_date(request: DeskRequest, pk: int, date_id: int) -> HttpResponse:
 @desk_view
 @require_GET
 def duplicates(request: DeskRequest) -> HttpResponse:
-    pairs = identity.find_duplicates(limit=100)
-    may_merge = identity.may_merge_customers(request.staff)
+    pairs = identity.find_duplicates(limit=100, among=visible_customers(request.staff))
+    may_merge = may(request.staff, "merge")
     return render(request, "outreach/duplicates.html", {"pairs": pairs, "may_merge": may_merge})
 
 
@@ -128,8 +141,8 @@ def dismiss_duplicate(request: DeskRequest) -> HttpResponse:
         messages.error(request, "Choose the two customers that are different people.")
         return redirect("outreach:duplicates")
     staff = request.staff
-    first = access_customer(staff, form.cleaned_data["survivor"])
-    second = access_customer(staff, form.cleaned_data["duplicate"])
+    first = access_customer_to_work(staff, form.cleaned_data["survivor"])
+    second = access_customer_to_work(staff, form.cleaned_data["duplicate"])
     try:
         customer_actions.dismiss_customer_pair(first, second, by=staff)
     except CherishError as error:
@@ -147,11 +160,9 @@ def merge(request: DeskRequest) -> HttpResponse:
         messages.error(request, "Choose two customers to merge.")
         return redirect("outreach:duplicates")
     staff = request.staff
-    if not identity.may_merge_customers(staff):
-        messages.error(request, "Only a team lead or a manager can merge customers.")
-        return redirect("outreach:duplicates")
     survivor = access_customer(staff, form.cleaned_data["survivor"])
     duplicate = access_customer(staff, form.cleaned_data["duplicate"])
+    check_may(staff, "merge")
     try:
         identity.merge_customers(survivor, duplicate, by=staff)
     except CherishError as error:
@@ -166,9 +177,7 @@ def merge(request: DeskRequest) -> HttpResponse:
 def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
     customer = access_customer(request.staff, pk)
     event = get_object_or_404(CustomerEvent, pk=event_id, customer=customer)
-    if not identity.may_merge_customers(request.staff):
-        messages.error(request, "Only a team lead or a manager can undo a merge.")
-        return redirect("outreach:customer", customer.pk)
+    check_may(request.staff, "merge")
     try:
         restored = identity.unmerge_customers(event, by=request.staff)
     except CherishError as error:
@@ -182,6 +191,7 @@ def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
 @require_POST
 def export(request: DeskRequest, pk: int) -> StreamingHttpResponse:
     customer = access_customer(request.staff, pk)
+    check_may(request.staff, "export")
     identity.record_customer_exported(customer, by=request.staff)
     response = StreamingHttpResponse(
         identity.export_customer_zip(customer), content_type="application/zip"
@@ -195,6 +205,7 @@ def export(request: DeskRequest, pk: int) -> StreamingHttpResponse:
 @require_POST
 def erase(request: DeskRequest, pk: int) -> HttpResponse:
     customer = access_customer(request.staff, pk)
+    check_may(request.staff, "erase")
     form = EraseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type ERASE in capitals to confirm.")
@@ -216,7 +227,9 @@ def erase(request: DeskRequest, pk: int) -> HttpResponse:
 def moments(request: DeskRequest) -> HttpResponse:
     staff = request.staff
     show_all = request.GET.get("who") == "all"
-    found = moments_between(now(), owner_id=None if show_all else staff.pk)
+    found = moments_between(
+        now(), owner_id=None if show_all else staff.pk, among=visible_customers(staff)
+    )
     rows = [
         (
             m,
@@ -237,7 +250,7 @@ def moments(request: DeskRequest) -> HttpResponse:
 @desk_view
 @require_POST
 def send_note(request: DeskRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     form = MomentNoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Write a subject and a note.")
@@ -261,13 +274,14 @@ def radar(request: DeskRequest) -> HttpResponse:
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         number = 1
-    return render(request, "outreach/radar.html", {"page": queries.radar_page(page=number)})
+    page = queries.radar_page(page=number, among=visible_customers(request.staff))
+    return render(request, "outreach/radar.html", {"page": page})
 
 
 @desk_view
 @require_POST
 def reach_out(request: DeskRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     try:
         case = actions.reach_out_from_radar(customer, by=request.staff)
     except CherishError as error:
@@ -287,14 +301,18 @@ def leave_reasons(request: DeskRequest) -> HttpResponse:
     return render(
         request,
         "outreach/leave_reasons.html",
-        {"rows": rows, "total": sum(r["count"] for r in rows), "left": queries.left_customers()},
+        {
+            "rows": rows,
+            "total": sum(r["count"] for r in rows),
+            "left": queries.left_customers(among=visible_customers(request.staff)),
+        },
     )
 
 
 @desk_view
 @require_POST
 def win_back(request: DeskRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.staff, pk)
+    customer = access_customer_to_work(request.staff, pk)
     try:
         case = actions.start_win_back(customer, by=request.staff)
     except CherishError as error:

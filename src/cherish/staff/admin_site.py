@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 
 from cherish.core.client import client_address
 from cherish.staff.access import staff_for_user
@@ -52,6 +53,30 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class CherishAdminSite(admin.AdminSite):
     site_header = "Cherish administration"
     site_title = "Cherish"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Administrators only (Django's is_staff, kept in step with the role by set_role);
+        a signed-in person who is refused is written to the audit log (the login page
+        itself asks too, and is not a refusal)."""
+        allowed = super().has_permission(request)
+        user = request.user
+        if not allowed and user.is_authenticated and request.path != reverse("admin:login"):
+            from cherish.staff.actions import record_audit
+
+            staff = staff_for_user(user)
+            record_audit(
+                "admin.refused",
+                by=staff,
+                outcome="refused",
+                target_type="path",
+                target_id=request.path[:60],
+                origin={
+                    "ip": client_address(request),
+                    "via": "admin",
+                    "actor": "" if staff else str(user.get_username()),
+                },
+            )
+        return bool(allowed)
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         base = admin_class or admin.ModelAdmin

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cherish.cases.access import access_case
+from cherish.cases.access import access_case_to_work
 from cherish.cases.models import Case
 from cherish.core.errors import CherishError
 from cherish.desk.guard import DeskRequest, desk_view
@@ -24,7 +24,7 @@ from cherish.triage.queries import PanelError
 
 
 def _staff_and_case(request: DeskRequest, reference: str) -> tuple[Staff, Case]:
-    return request.staff, access_case(request.staff, reference)
+    return request.staff, access_case_to_work(request.staff, reference)
 
 
 def _answer(

@@ -1,0 +1,147 @@
+"""Issue #9 defect 1: the team boundary, through the real HTTP stack.
+
+Alice works for Customer Care, Bea for Billing. By default neither sees the other team's
+cases or customers (404, exactly as for a typo); when the organisation lets everyone read
+other teams' work, Bea reads Care's case but every change is refused (403, audited).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from cherish.cases import actions as case_actions
+from cherish.cases.models import Case, CaseEvent, Message
+from cherish.customers.actions import find_or_create_customer
+from cherish.staff.actions import set_org_policy
+from cherish.staff.models import AuditEntry
+from tests.conftest import login
+
+
+@pytest.fixture
+def billing_case(billing_agent, billing_team):
+    customer, _ = find_or_create_customer(name="Dan Debtor", email="dan@example.com")
+    case, _ = case_actions.open_case(customer, text="I was billed twice in May.", channel="web")
+    case_actions.reassign_case(
+        case, to=billing_agent, note="Billing question, yours to answer.", by=None
+    )
+    case.refresh_from_db()
+    assert case.team_id == billing_team.pk
+    return case
+
+
+def _changes(case: Case) -> tuple[int, int, str, int | None, int | None]:
+    case.refresh_from_db()
+    return (
+        Message.objects.filter(case=case).count(),
+        CaseEvent.objects.filter(case=case).count(),
+        case.stage,
+        case.owner_id,
+        case.team_id,
+    )
+
+
+WRITES = [
+    ("cases:reply", {"text": "We have refunded you."}),
+    ("cases:note", {"text": "Looked at it."}),
+    ("cases:update", {"kind": "inquiry", "severity": "low"}),
+    ("cases:reassign", {"to": "{me}", "note": "I take this over from here, thanks."}),
+    ("care:advance-stage", {"stage": "resolved", "reason": "done"}),
+    ("care:resolution", {"resolution": "Refunded the delivery charge."}),
+    ("triage:add-flag", {"flag": "leaving", "reason": "said so"}),
+]
+
+
+def _post(client, name, case, data, me):
+    body = {k: (str(me.pk) if v == "{me}" else v) for k, v in data.items()}
+    return client.post(reverse(name, args=[case.reference]), body)
+
+
+def test_other_teams_cases_and_customers_are_invisible_by_default(
+    client, complaint, billing_agent, billing_case
+):
+    # given: Bea of Billing, the safe default policy
+    login(client, billing_agent)
+    before = _changes(complaint)
+    # when / then: the case, its page parts and its customer are "not found"
+    assert client.get(reverse("cases:detail", args=[complaint.reference])).status_code == 404
+    assert client.get(reverse("care:case", args=[complaint.reference])).status_code == 404
+    customer_page = reverse("outreach:customer", args=[complaint.customer_id])
+    assert client.get(customer_page).status_code == 404
+    inbox = client.get(reverse("cases:inbox"), {"view": "open"}).content.decode()
+    assert billing_case.reference in inbox and complaint.reference not in inbox
+    found = client.get(reverse("customers:list"), {"q": "Carla"}).content.decode()
+    assert "Carla Customer" not in found
+    for name, data in WRITES:
+        assert _post(client, name, complaint, data, billing_agent).status_code == 404, name
+    assert _changes(complaint) == before
+
+
+def test_read_only_other_teams_when_the_organisation_allows(
+    client, complaint, agent, billing_agent, billing_case
+):
+    # given
+    set_org_policy(other_teams_may_read=True, by=None)
+    login(client, billing_agent)
+    before = _changes(complaint)
+    # when / then: Bea reads Care's case and customer
+    page = client.get(reverse("cases:detail", args=[complaint.reference]))
+    assert page.status_code == 200 and "My parcel arrived broken" in page.content.decode()
+    assert client.get(reverse("outreach:customer", args=[complaint.customer_id])).status_code == 200
+    # but every change is refused, audited, and leaves nothing behind
+    for name, data in WRITES:
+        response = _post(client, name, complaint, data, billing_agent)
+        assert response.status_code == 403, name
+    assert _changes(complaint) == before
+    refused = AuditEntry.objects.filter(outcome="refused", actor=billing_agent)
+    assert refused.count() == len(WRITES)
+    assert set(refused.values_list("action", flat=True)) == {"desk.read_only"}
+    status = reverse("outreach:change-status", args=[complaint.customer_id])
+    assert client.post(status, {"status": "left", "reason": "price"}).status_code == 403
+
+
+def test_a_collaborator_from_another_team_works_the_case(client, complaint, agent, billing_agent):
+    # given: Alice brings Bea in
+    from cherish.care.actions import add_collaborator
+
+    add_collaborator(complaint, staff=billing_agent, by=agent)
+    login(client, billing_agent)
+    # when
+    response = _post(client, "cases:note", complaint, {"text": "Billing checked it."}, None)
+    # then
+    assert response.status_code == 302
+    assert Message.objects.filter(case=complaint, author=billing_agent).count() == 1
+
+
+def test_handing_a_case_to_another_team_needs_the_lead(
+    client, complaint, agent, lead, billing_agent, billing_team, care_team
+):
+    data = {"to": str(billing_agent.pk), "note": "Billing should answer this, not us."}
+    url = reverse("cases:reassign", args=[complaint.reference])
+    # when: Alice (an agent) hands her case to Billing
+    login(client, agent)
+    refused = client.post(url, data)
+    # then
+    assert refused.status_code == 403
+    assert _changes(complaint)[3:] == (agent.pk, care_team.pk)
+    assert AuditEntry.objects.get(outcome="refused").action == "desk.cross_team_handoff"
+    # when: her lead does it
+    login(client, lead)
+    assert client.post(url, data).status_code == 302
+    assert _changes(complaint)[3:] == (billing_agent.pk, billing_team.pk)
+
+
+def test_a_handoff_inside_the_team_keeps_the_team(client, complaint, agent, other_agent, care_team):
+    login(client, agent)
+    url = reverse("cases:reassign", args=[complaint.reference])
+    data = {"to": str(other_agent.pk), "note": "Bob knows this courier well, over to him."}
+    assert client.post(url, data).status_code == 302
+    assert _changes(complaint)[3:] == (other_agent.pk, care_team.pk)
+
+
+def test_leads_see_their_teams_and_not_others(client, complaint, lead, billing_lead, billing_case):
+    login(client, lead)
+    assert client.get(reverse("cases:detail", args=[complaint.reference])).status_code == 200
+    assert client.get(reverse("cases:detail", args=[billing_case.reference])).status_code == 404
+    login(client, billing_lead)
+    assert client.get(reverse("cases:detail", args=[complaint.reference])).status_code == 404
