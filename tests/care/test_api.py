@@ -93,7 +93,7 @@ def test_gesture_refusal_and_approval_through_the_api(
         "120.00",
     )
     approve = api_url(complaint, f"gestures/{body['id']}/approve")
-    assert_problem(post_json(care_api, approve, {"actor": "alice"}), 403, "not_an_approver")
+    assert_problem(post_json(care_api, approve, {"actor": "alice"}), 403, "own_gesture")
     decided = post_json(care_api, approve, {"actor": "lena", "reason": "Long-standing customer"})
     assert decided.status_code == 200
     assert (decided.json()["status"], decided.json()["decided_by"]) == ("approved", "lena")

@@ -744,9 +744,11 @@ def grant_gesture(
 def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = "") -> Gesture:
     """A lead approves or declines a gesture waiting for approval; the requester is told.
 
-    Refuses one not waiting ('gesture_not_pending'), a decider who is not a lead or manager
-    ('not_an_approver'), deciding one's own request ('own_gesture') and declining without a
-    reason ('decline_reason_required'). Writes gesture.approved / gesture.declined.
+    Refuses one not waiting ('gesture_not_pending'), deciding one's own request
+    ('own_gesture'), a decider who is neither the approver it was routed to nor above them in
+    the case team's chain ('not_an_approver', see queries.may_decide_gesture) and declining
+    without a reason ('decline_reason_required'). Writes gesture.approved / gesture.declined,
+    which name the requester and the approver it was routed to.
     """
     gesture = (
         Gesture.objects.select_for_update()
@@ -758,12 +760,15 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
             f"This gesture is already {gesture.get_status_display().lower()}.",
             code="gesture_not_pending",
         )
-    if not queries.may_decide_gestures(by):
-        raise CareForbidden(
-            "Only a team lead or manager can approve gestures.", code="not_an_approver"
-        )
     if gesture.requested_by_id == by.pk:
         raise CareForbidden("Someone else has to approve your own request.", code="own_gesture")
+    if not queries.may_decide_gesture(by, gesture):
+        routed = gesture.approver.display_name if gesture.approver else "the team lead"
+        raise CareForbidden(
+            f"This request was sent to {routed}: only they, or someone above them in the "
+            "case team's chain, can decide it.",
+            code="not_an_approver",
+        )
     reason = (reason or "").strip()
     if not approve and not reason:
         raise CareError(

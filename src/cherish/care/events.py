@@ -154,7 +154,13 @@ def record_gesture_approved(
     case: Case, *, by: Staff | None, gesture: Gesture, reason: str
 ) -> CaseEvent:
     return record_case_event(
-        case, "gesture.approved", by=by, reason=reason, **_gesture_data(gesture)
+        case,
+        "gesture.approved",
+        by=by,
+        reason=reason,
+        requested_by_id=gesture.requested_by_id,
+        approver_id=gesture.approver_id,
+        **_gesture_data(gesture),
     )
 
 
@@ -162,7 +168,13 @@ def record_gesture_declined(
     case: Case, *, by: Staff | None, gesture: Gesture, reason: str
 ) -> CaseEvent:
     return record_case_event(
-        case, "gesture.declined", by=by, reason=reason, **_gesture_data(gesture)
+        case,
+        "gesture.declined",
+        by=by,
+        reason=reason,
+        requested_by_id=gesture.requested_by_id,
+        approver_id=gesture.approver_id,
+        **_gesture_data(gesture),
     )
 
 

@@ -42,6 +42,7 @@ from cherish.care.models import (
 from cherish.care.workflow import StageConfig, default_flow
 from cherish.cases.models import Case, CaseEvent, Severity, Stage
 from cherish.core.clock import now
+from cherish.staff.access import scope_of
 from cherish.staff.models import Role, Staff, Team
 
 OWNER_EVENT_TYPES = ("case.owner_assigned", "case.owner_changed")
@@ -190,30 +191,59 @@ def clock_summary(
 # --- people ------------------------------------------------------------------------------
 
 
+def approval_chain(team_id: int | None) -> list[Staff]:
+    """Who decides for a team, bottom up: its lead, its manager, then the organisation's
+    managers (managers in no team). Another team's lead or manager is never in it."""
+    ids: list[int] = []
+    if team_id is not None:
+        row = Team.objects.filter(pk=team_id).values_list("lead_id", "manager_id").first()
+        ids = [pk for pk in (row or ()) if pk]
+    people = {
+        s.pk: s
+        for s in Staff.objects.filter(
+            Q(pk__in=ids) | Q(role=Role.MANAGER, team__isnull=True), user__is_active=True
+        ).select_related("user")
+    }
+    chain = [people[pk] for pk in dict.fromkeys(ids) if pk in people]
+    chain.extend(
+        sorted(
+            (s for pk, s in people.items() if pk not in ids),
+            key=lambda s: s.pk,
+        )
+    )
+    return chain
+
+
 def team_lead_for(case: Case, *, besides: Staff | None = None) -> Staff | None:
-    """Who escalations and approvals go to: the case team's lead, else a manager.
+    """Who escalations and approvals go to: the first one up the case team's chain
+    (``approval_chain``; the requester's team for a case no team has yet).
 
     ``besides`` is skipped (nobody approves their own request).
     """
-    team_ids = [t for t in (case.team_id, besides.team_id if besides else None) if t]
-    lead_by_team = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "lead"))
-    lead_ids = [lead_by_team[t] for t in team_ids if lead_by_team.get(t)]
-    by_pk = {
-        s.pk: s
-        for s in Staff.objects.filter(pk__in=lead_ids, user__is_active=True).select_related("user")
-    }
-    candidates = [by_pk[i] for i in lead_ids if i in by_pk]
-    candidates.extend(
-        Staff.objects.filter(role=Role.MANAGER, user__is_active=True).order_by("id")[:3]
-    )
-    for person in candidates:
+    team_id = case.team_id or (besides.team_id if besides else None)
+    for person in approval_chain(team_id):
         if besides is None or person.pk != besides.pk:
             return person
     return None
 
 
-def may_decide_gestures(staff: Staff) -> bool:
-    return staff.is_lead or bool(getattr(staff.user, "is_superuser", False))
+def may_decide_gesture(staff: Staff, gesture: Gesture, *, chain: list[Staff] | None = None) -> bool:
+    """May ``staff`` approve or decline this pending gesture?
+
+    Only the approver it was routed to, or someone above them in the case team's chain
+    (``approval_chain``); if the routed approver is no longer in the chain, anyone in it.
+    The break-glass superuser may. Nobody decides their own request.
+    """
+    if gesture.requested_by_id == staff.pk:
+        return False
+    if staff.user.is_superuser or gesture.approver_id == staff.pk:
+        return True
+    ids = [s.pk for s in (approval_chain(gesture.case.team_id) if chain is None else chain)]
+    if staff.pk not in ids:
+        return False
+    if gesture.approver_id not in ids:
+        return True
+    return ids.index(staff.pk) > ids.index(gesture.approver_id)
 
 
 def gestures_given_this_month(
@@ -307,6 +337,15 @@ def reply_hints(case: Case, text: str, *, by: Staff | None) -> dict[str, Any]:
     return {"tone": tone_hits(text), "unedited_snippet": unedited}
 
 
+def _decidable(viewer: Staff | None, case: Case, gestures: list[Gesture]) -> set[int]:
+    """The pending gestures on the panel the viewer may decide (one chain query at most)."""
+    pending = [g for g in gestures if g.status == GestureStatus.PENDING]
+    if viewer is None or not pending:
+        return set()
+    chain = approval_chain(case.team_id)
+    return {g.pk for g in pending if may_decide_gesture(viewer, g, chain=chain)}
+
+
 def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     """Everything the care panel shows, in a fixed number of queries."""
     at = now()
@@ -366,7 +405,7 @@ def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
         "staff_choices": staff_choices,
         "snippets": snippets,
         "viewer": viewer,
-        "may_decide": viewer is not None and may_decide_gestures(viewer),
+        "decidable": _decidable(viewer, case, gestures),
         "now": at,
         "currency": default_currency(),
         "severity_choices": Severity.choices,
@@ -408,15 +447,17 @@ def due_commitments(staff: Staff, *, at: dt.datetime | None = None) -> QuerySet[
 
 
 def about_to_breach(staff: Staff) -> QuerySet[Case]:
-    """Open cases warned by the clock check: the viewer's own, or the team's for a lead."""
+    """Open cases warned by the clock check: the viewer's own, plus their teams' for a lead
+    or manager (everything for the break-glass superuser)."""
     rows = Case.objects.open().filter(
         Q(care__first_response_warned_at__isnull=False, first_response_at__isnull=True)
         | Q(care__resolution_warned_at__isnull=False, care__resolved_at__isnull=True)
     )
-    if staff.role == Role.MANAGER:
+    scope = scope_of(staff)
+    if scope.everything:
         pass
-    elif staff.is_lead and staff.team_id is not None:
-        rows = rows.filter(Q(team_id=staff.team_id) | Q(owner=staff))
+    elif scope.led_team_ids:
+        rows = rows.filter(Q(team_id__in=scope.led_team_ids) | Q(owner=staff))
     else:
         rows = rows.filter(owner=staff)
     return rows.select_related("care", "customer", "owner").order_by("-priority", "created_at")[
@@ -425,9 +466,14 @@ def about_to_breach(staff: Staff) -> QuerySet[Case]:
 
 
 def awaiting_my_approval(staff: Staff) -> QuerySet[Gesture]:
+    """Pending gestures routed to ``staff``, or to someone below them in a team they lead
+    or manage; everything for the break-glass superuser."""
     rows = Gesture.objects.filter(status=GestureStatus.PENDING)
-    if staff.role != Role.MANAGER:
-        rows = rows.filter(approver=staff)
+    scope = scope_of(staff)
+    if not scope.everything:
+        rows = rows.filter(
+            Q(approver=staff) | Q(case__team__manager=staff) | Q(case__team__lead=staff)
+        ).exclude(requested_by=staff)
     return rows.select_related("case", "gesture_type", "requested_by").order_by("created_at")
 
 
