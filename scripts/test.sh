@@ -19,6 +19,8 @@ echo "== ruff"
 $BIN/ruff check src tests bench faults
 echo "== mypy (domain code)"
 bash scripts/mypy.sh
+echo "== import boundaries (import-linter, contracts in pyproject.toml)"
+$BIN/lint-imports --no-cache
 echo "== migrations are up to date"
 CHERISH_DATA_DIR="$(mktemp -d)" $BIN/cherish makemigrations --check --dry-run >/dev/null
 
