@@ -145,3 +145,32 @@ def test_leads_see_their_teams_and_not_others(client, complaint, lead, billing_l
     assert client.get(reverse("cases:detail", args=[billing_case.reference])).status_code == 404
     login(client, billing_lead)
     assert client.get(reverse("cases:detail", args=[complaint.reference])).status_code == 404
+
+
+def test_logging_a_contact_stays_inside_the_boundary(client, complaint, billing_agent):
+    login(client, billing_agent)
+    before = _changes(complaint)
+    # another team's customer is not filled in, and another team's case is not added to
+    page = client.get(reverse("intake:log-contact"), {"customer": complaint.customer_id})
+    logged = client.post(
+        reverse("intake:log-contact"),
+        {
+            "channel": "phone",
+            "kind": "complaint",
+            "email": "carla@example.com",
+            "case": complaint.reference,
+            "text": "Called about the vase.",
+        },
+    )
+    assert (page.status_code, logged.status_code) == (404, 404)
+    assert _changes(complaint) == before
+
+
+def test_a_customer_without_cases_is_seen_only_by_those_who_see_every_customer(
+    client, agent, manager
+):
+    lonely, _ = find_or_create_customer(name="Lou Lonely", email="lou@example.com")
+    page = reverse("outreach:customer", args=[lonely.pk])
+    assert login(client, agent).get(page).status_code == 404
+    assert "Lou Lonely" not in client.get(reverse("customers:list")).content.decode()
+    assert login(client, manager).get(page).status_code == 200

@@ -7,7 +7,7 @@ from cherish.core.clock import now
 from cherish.customers.models import LeaveReason
 
 
-def test_customer_list_search(desk_client, customer):
+def test_customer_list_search(desk_client, customer, complaint):
     response = desk_client.get(reverse("customers:list"), {"q": "carla@example.com"})
     assert b"Carla Customer" in response.content
     response = desk_client.get(reverse("customers:list"), {"q": "nobody"})
@@ -59,7 +59,7 @@ def test_key_facts_on_case_page(desk_client, customer, complaint):
     assert reverse("outreach:customer", args=[customer.pk]) in html
 
 
-def test_status_left_records_reason_and_report_compares(desk_client, customer, agent):
+def test_status_left_records_reason_and_report_compares(desk_client, customer, agent, complaint):
     url = reverse("outreach:change-status", args=[customer.pk])
     desk_client.post(url, {"status": "left", "reason": ""})
     customer.refresh_from_db()

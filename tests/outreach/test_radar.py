@@ -1,6 +1,8 @@
 import datetime as dt
 
+from django.test import Client
 from django.urls import reverse
+from tests.conftest import login
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case
@@ -57,7 +59,7 @@ def test_unchecked_complaint_and_silence_add_reasons(customer, agent, txn):
 
 
 def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(
-    desk_client, agent, other_agent, txn
+    desk_client, agent, other_agent, manager, txn
 ):
     # given: two lapsing customers; the richer one first; the usual contact is Bob
     rich, _ = find_or_create_customer(name="Rich Lapsing", email="rich@example.com")
@@ -70,7 +72,10 @@ def test_radar_page_ranks_by_value_and_reach_out_opens_one_case(
     case_actions.change_stage(old, stage="closed", by=agent)
     radar.compute_churn_scores(as_of=AS_OF)
     # when
-    page = desk_client.get(reverse("outreach:radar"))
+    # the manager sees every customer; Alice only those her team cares for (the rich one)
+    page = login(Client(), manager).get(reverse("outreach:radar"))
+    mine = desk_client.get(reverse("outreach:radar")).content.decode()
+    assert "Rich Lapsing" in mine and "Poor Lapsing" not in mine
     desk_client.post(reverse("outreach:reach-out", args=[rich.pk]))
     desk_client.post(reverse("outreach:reach-out", args=[rich.pk]))
     # then

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cherish.care.models import Target
 from cherish.cases.models import Kind, Severity
 from cherish.core.clock import now
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.feedback import actions, queries
 from cherish.feedback.access import access_invitation, access_rating
@@ -174,7 +174,7 @@ def surveys(request: DeskRequest) -> HttpResponse:
 def set_target(request: DeskRequest) -> HttpResponse:
     staff: Staff = request.staff
     if not may_set_targets(staff):
-        return HttpResponse("Only team leads and managers set targets.", status=403)
+        raise Forbidden("Only team leads and managers set targets.", code="targets_not_allowed")
     kind = request.POST.get("kind", "")
     severity = request.POST.get("severity", "")
     measure = request.POST.get("measure", Measure.EXPECT_COMPLAINT)

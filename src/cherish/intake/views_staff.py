@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from cherish.cases.access import access_case_to_work
 from cherish.cases.models import Channel, Kind
 from cherish.core.errors import CherishError
+from cherish.customers.access import access_customer
 from cherish.customers.models import ContactKind, Customer
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.intake.actions import Contact, RawMaterial, accept_contact
@@ -114,12 +116,18 @@ def log_contact(request: DeskRequest) -> HttpResponse:
     staff = request.staff
     customer = None
     customer_id = request.POST.get("customer") or request.GET.get("customer")
-    if customer_id and str(customer_id).isdigit():
-        customer = Customer.objects.filter(pk=int(customer_id), erased_at__isnull=True).first()
+    if customer_id:
+        # Only a customer this staff member may see (customers.access); else "not found".
+        customer = access_customer(staff, customer_id)
+        if customer.erased_at is not None:
+            customer = None
     initial = {"customer": customer.pk if customer else None, "case": request.GET.get("case", "")}
     form = LogContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if data["case"]:
+            # Adding to an existing case is a change to it: the team boundary applies.
+            access_case_to_work(staff, data["case"])
         identity = _identity(customer) if customer else {}
         if customer is not None and not any(identity[k] for k in ("external_id", "email", "phone")):
             identity.update(email=data["email"], phone=data["phone"])

@@ -91,7 +91,8 @@ def case_rule(staff: Staff, *, change: bool, prefix: str = "") -> Q | None:
     collaborating = cases.filter(collaborators__staff_id=staff.pk).values("pk")
     return (
         Q(**{f"{prefix}team_id__in": scope.team_ids})
-        | Q(**{f"{prefix}team__isnull": True})
+        # unrouted: a case with no team (not a customer with no case: the outer join's NULL)
+        | Q(**{f"{prefix}team__isnull": True, f"{prefix}pk__isnull": False})
         | Q(**{f"{prefix}owner_id": staff.pk})
         | Q(**{f"{prefix}pk__in": collaborating})
     )
