@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from cherish.api import api
 
+# A post too large to read shows its form again (core.too_large), not a bare 400.
+handler400 = "cherish.core.too_large.bad_request"
+
 admin.site.site_header = "Cherish administration"
 admin.site.site_title = "Cherish"
 
