@@ -101,12 +101,18 @@ def _not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 _not_found.csrf_exempt = True  # type: ignore[attr-defined]
 
 
+def _is_internal(part: Any) -> bool:
+    """A step pydantic adds to an error's location that names no field of ours: the member
+    of a union (``function-wrap[_run_root_validator()]``, ``tagged-union[...]``)."""
+    return isinstance(part, str) and any(mark in part for mark in "[(-")
+
+
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
     source = str(parts.pop(0)) if parts else "body"
     if source == "body" and parts and parts[0] == "payload":
         parts.pop(0)
-    return ".".join(str(part) for part in parts) or source
+    return ".".join(str(part) for part in parts if not _is_internal(part)) or source
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -202,7 +208,9 @@ def _cherish_error(request: HttpRequest, exc: CherishError) -> HttpResponse:
 
 
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [{"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors]
+    # One entry per field and message: each member of a union reports the same field.
+    pairs = dict.fromkeys((_field_name(e.get("loc", ())), _message(e)) for e in exc.errors)
+    errors = [{"field": field, "message": message} for field, message in pairs]
     fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
     return problem_response(
         422, "validation_error", f"Some fields are not valid: {fields}.", errors=errors

@@ -78,3 +78,34 @@ def test_validation_errors_name_each_field(api: Client, agent: Staff) -> None:
         ("text", "Field required"),
     }
     assert problem["detail"] == "Some fields are not valid: customer.name, text."
+
+
+def test_errors_inside_a_union_name_the_field_not_the_validator(rf: Any) -> None:
+    # given a body whose field may be one of two shapes, and a value that is neither
+    from ninja import Schema
+    from ninja.errors import ValidationError as NinjaValidationError
+    from pydantic import ValidationError as PydanticValidationError
+
+    from cherish.api import _validation_error
+
+    class ByEmail(Schema):
+        email: str
+
+    class ByPhone(Schema):
+        phone: str
+
+    class Body(Schema):
+        customer: ByEmail | ByPhone
+
+    with pytest.raises(PydanticValidationError) as raised:
+        Body.model_validate({"customer": {"name": "Carla"}})
+    errors = [{**e, "loc": ("body", "payload", *e["loc"])} for e in raised.value.errors()]
+    # when
+    response = _validation_error(rf.post("/api/v1/cases"), NinjaValidationError(errors))
+    # then
+    assert response.status_code == 422
+    assert json.loads(response.content)["errors"] == [
+        {"field": "customer.email", "message": "Field required"},
+        {"field": "customer.phone", "message": "Field required"},
+    ]
+    assert "function-" not in response.content.decode()

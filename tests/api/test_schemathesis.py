@@ -8,6 +8,7 @@ of CPU time.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +29,31 @@ from schemathesis.checks import (
 from cherish.cases.models import Case
 from cherish.customers.models import Customer
 
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+# A body field path (customer.email, attachments.0.name) or a header (Idempotency-Key).
+FIELD_PATH = re.compile(
+    r"[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|[0-9]+))*|[A-Z][A-Za-z0-9]*(-[A-Z][A-Za-z0-9]*)*"
+)
+
+
+@schemathesis.check
+def problems_name_only_our_fields(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A refusal names fields as the client wrote them, never pydantic's internal steps
+    (``function-wrap[_run_root_validator()]``)."""
+    if response.status_code < 400 or "problem+json" not in str(response.headers):
+        return None
+    for error in response.json().get("errors", []):
+        field = error.get("field", "")
+        if not FIELD_PATH.fullmatch(field):
+            raise AssertionError(f"an error names an internal path: {field!r}")
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    problems_name_only_our_fields,
+]
 
 
 # Loading the document needs no database: /api/v1/openapi.json is served without a key.
