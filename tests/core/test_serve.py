@@ -3,8 +3,12 @@ and only SIGTERM stops the whole (before, killing the task worker stopped everyt
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
+import socket
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,9 @@ import pytest
 from tests.core import processes
 from tests.outbox.conftest import free_port
 
+from cherish.core.management.commands.serve import site_url_for
 from cherish.core.supervisor import Supervisor
+from cherish.outbox.models import OutgoingEmail
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +126,72 @@ def test_a_child_that_dies_young_waits_and_one_that_lived_restarts_at_once(tmp_p
     assert child.restarts == 2 and child.quick_exits == 0
     assert child.exits == [0, 0]
     child.proc.wait()
+
+
+def _send_complaint(port: int, email: str) -> int:
+    """The public form, posted as a browser does (its CSRF cookie and token)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    html = opener.open(f"{base}/complain/", timeout=30).read().decode()
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert found is not None
+    form = {
+        "csrfmiddlewaretoken": found.group(1),
+        "kind": "complaint",
+        "text": "The blender stopped working after two days.",
+        "name": "Carla Customer",
+        "email": email,
+        "website": "",
+    }
+    with opener.open(f"{base}/complain/", urllib.parse.urlencode(form).encode(), timeout=60) as r:
+        return int(r.status)
+
+
+def test_customer_links_follow_the_bound_port_when_site_url_is_unset(
+    transactional_db: Any, tmp_path: Path
+) -> None:
+    # given Cherish served on another port than 8000, CHERISH_SITE_URL unset
+    port = free_port()
+    env = processes.cherish_env(tmp_path, LOG_LEVEL="INFO")
+    assert "CHERISH_SITE_URL" not in env
+    log = tmp_path / "serve.log"
+    serve = processes.start(
+        ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-smtp", "--no-migrate"],
+        env,
+        log,
+    )
+    try:
+        processes.wait_for(lambda: _healthy(port), timeout=90, what="the web server")
+        # when a customer sends a complaint through the form
+        assert _send_complaint(port, "carla@example.com") == 200
+        # then the acknowledgement links to this server, on its port
+        ack = processes.wait_for(
+            lambda: OutgoingEmail.objects.filter(to_address="carla@example.com").first(),
+            timeout=120,
+            what="the acknowledgement",
+        )
+    finally:
+        processes.stop(serve, timeout=60)
+    assert f"http://127.0.0.1:{port}/c/" in ack.text_body
+    assert f"Links to customers use http://127.0.0.1:{port}" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("bind", "url", "warns"),
+    [
+        ("127.0.0.1:8300", "http://127.0.0.1:8300", False),
+        ("care.example.com:80", "http://care.example.com", False),
+        ("[::1]:8301", "http://[::1]:8301", False),
+        ("0.0.0.0:8302", f"http://{socket.getfqdn()}:8302", True),
+        ("unix:/run/cherish.sock", None, True),
+    ],
+)
+def test_the_site_address_is_derived_from_bind_or_warned_about(
+    bind: str, url: str | None, warns: bool
+) -> None:
+    derived, warning = site_url_for(bind)
+    assert derived == url
+    assert (warning is not None) == warns
+    if warning:
+        assert "Set CHERISH_SITE_URL" in warning

@@ -10,6 +10,7 @@ scale-out path and for systemd (docs/deploy.md).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Any
 
@@ -18,6 +19,41 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from cherish.core.supervisor import Supervisor
+
+WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def site_url_for(bind: str) -> tuple[str | None, str | None]:
+    """The address customer links should use when CHERISH_SITE_URL is unset, from ``--bind``;
+    and a warning when that address is only a guess.
+
+    Links in emails and on pages must reach this server: with ``--bind 127.0.0.1:8300`` and
+    no CHERISH_SITE_URL they used to say http://127.0.0.1:8000. A specific host is taken as
+    it is; a wildcard address (0.0.0.0, ::) gets this machine's name and a warning; a Unix
+    socket gives no address at all (behind a proxy only CHERISH_SITE_URL can say it).
+    """
+    if bind.startswith(("unix:", "fd://")):
+        return None, (
+            f"CHERISH_SITE_URL is not set and --bind {bind} is not a network address: links "
+            f"sent to customers will point at {settings.SITE_URL}. Set CHERISH_SITE_URL to "
+            "the address customers use (e.g. https://care.example.com)."
+        )
+    host, _, port = bind.rpartition(":")
+    if not host:
+        host, port = port, "8000"
+    url_host = host
+    warning = None
+    if host in WILDCARD_HOSTS:
+        url_host = socket.getfqdn()
+        warning = (
+            f"CHERISH_SITE_URL is not set and --bind {bind} listens on every address: links "
+            f"sent to customers will use http://{url_host}:{port}. Set CHERISH_SITE_URL to "
+            "the address customers use (e.g. https://care.example.com)."
+        )
+    elif ":" in host and not host.startswith("["):
+        url_host = f"[{host}]"
+    url = f"http://{url_host}" if port == "80" else f"http://{url_host}:{port}"
+    return url, warning
 
 
 class Command(BaseCommand):
@@ -46,6 +82,7 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        self._site_url(options["bind"])
         cherish = [sys.executable, "-m", "cherish"]
         children: dict[str, list[str]] = {
             "web": [
@@ -79,3 +116,17 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         sys.exit(supervisor.run())
+
+    def _site_url(self, bind: str) -> None:
+        """Give the children (which read CHERISH_SITE_URL) the address derived from --bind."""
+        if os.environ.get("CHERISH_SITE_URL"):
+            return
+        url, warning = site_url_for(bind)
+        if url is not None:
+            os.environ["CHERISH_SITE_URL"] = url
+            settings.SITE_URL = url
+            self.stdout.write(
+                f"Links to customers use {url} (set CHERISH_SITE_URL to the public address)."
+            )
+        if warning:
+            self.stderr.write(f"WARNING: {warning}")
