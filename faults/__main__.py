@@ -6,7 +6,7 @@
     .venv/bin/python -m faults --write docs/reliability.md
 
 Prints one row per scenario and exits 1 if any target is missed. Uses 127.0.0.1 ports
-8400-8499 and a scratch directory under $CHERISH_FAULTS_DIR (default /tmp), removed
+8300-8399 and a scratch directory under $CHERISH_FAULTS_DIR (default /tmp), removed
 afterwards unless --keep.
 """
 

@@ -10,7 +10,7 @@
   thank-you page, or 250.
 - ``Outcome``: what the database and the sink say afterwards, per complaint.
 
-Only 127.0.0.1 and ports 8400-8499 are used.
+Only 127.0.0.1 and ports 8300-8399 are used (CHERISH_FAULTS_PORTS=FIRST-LAST changes them).
 """
 
 from __future__ import annotations
@@ -70,10 +70,19 @@ def port_free(port: int) -> bool:
     return True
 
 
-class Ports:
-    """Hands out ports 8400-8499 that nothing is listening on."""
+def _port_range() -> tuple[int, int]:
+    first, _, last = os.environ.get("CHERISH_FAULTS_PORTS", "8300-8399").partition("-")
+    return int(first), int(last or first)
 
-    def __init__(self, first: int = 8400, last: int = 8499) -> None:
+
+class Ports:
+    """Hands out ports (8300-8399 unless CHERISH_FAULTS_PORTS says otherwise) that nothing
+    is listening on."""
+
+    def __init__(self, first: int | None = None, last: int | None = None) -> None:
+        default_first, default_last = _port_range()
+        first = default_first if first is None else first
+        last = default_last if last is None else last
         self.next = first
         self.last = last
         self.lock = threading.Lock()
@@ -85,7 +94,7 @@ class Ports:
                 self.next += 1
                 if port_free(port):
                     return port
-        raise RuntimeError("no free port left in 8400-8499")
+        raise RuntimeError(f"no free port left up to {self.last}")
 
 
 PORTS = Ports()

@@ -1,7 +1,7 @@
 """A private PostgreSQL and a private Redis for the scale-out profile.
 
 The fault runs restart them, so they must not be anyone else's: each lives in its own
-directory on its own port (8400-8499) and is removed afterwards.
+directory on its own port (8300-8399) and is removed afterwards.
 """
 
 from __future__ import annotations
