@@ -281,3 +281,32 @@ def test_every_acknowledgement_quotes_the_customer_and_promises_a_working_day(
     within = [today + dt.timedelta(days=n) for n in range(5)]
     day = next(d for d in within if f"{d:%A} {d.day} {d:%B}" == promised.group(1))
     assert day.weekday() < 5
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_TEMPLATE_PHRASES))
+def test_the_phrases_the_property_test_refuses_are_in_other_kinds_texts(kind):
+    # The property test above can only fail if each phrase it refuses is really written in
+    # another kind's acknowledgement (a phrase no template contains would always pass).
+    others = {
+        key.removeprefix("ack."): (body + _next_steps(key)).lower()
+        for key, _, _, body in DEFAULT_TEMPLATES
+        if key != f"ack.{kind}"
+    }
+    for phrase in OTHER_TEMPLATE_PHRASES[kind]:
+        assert any(phrase in text for text in others.values()), phrase
+    assert not any(phrase in (_own_text(kind)) for phrase in OTHER_TEMPLATE_PHRASES[kind]), (
+        "a refused phrase is in the kind's own text"
+    )
+
+
+def _next_steps(key: str) -> str:
+    from cherish.care.acknowledgement import _next_step
+
+    kind = key.removeprefix("ack.")
+    day = dt.date(2024, 9, 9)
+    return " ".join(_next_step(kind, due, []) for due in (day, None))
+
+
+def _own_text(kind: str) -> str:
+    (body,) = [b for key, _, _, b in DEFAULT_TEMPLATES if key == f"ack.{kind}"]
+    return (body + _next_steps(f"ack.{kind}")).lower()
