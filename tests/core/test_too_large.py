@@ -89,3 +89,12 @@ def test_the_sign_in_form_comes_back_too(browser_client: Client, db: Any) -> Non
     assert response.status_code == 413
     page = response.content.decode()
     assert TOO_MANY_FIELDS in page and 'name="password"' in page
+
+
+def test_an_address_without_a_page_to_show_answers_the_reason_alone(
+    browser_client: Client,
+) -> None:
+    response = browser_client.post("/complain/thanks/not-a-token/", _many_fields())
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "What you sent was too large" in page and TOO_MANY_FIELDS in page

@@ -59,7 +59,12 @@ def _page_again(request: HttpRequest, message: str) -> HttpResponseBase | None:
     request._post = QueryDict()  # type: ignore[attr-defined]
     request._files = MultiValueDict()  # type: ignore[attr-defined]
     messages.error(request, message)
-    response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
+    try:
+        response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
+    except Exception:
+        # A page that cannot be shown (an expired link's 404): the plain answer instead.
+        list(messages.get_messages(request))
+        return None
     render_later = getattr(response, "render", None)
     if callable(render_later) and not getattr(response, "is_rendered", True):
         render_later()
