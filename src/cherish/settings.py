@@ -194,7 +194,10 @@ CHERISH_ORG_NAME = env.get("ORG_NAME", "Cherish Demo Company")
 
 # Spam defence on the public pages.
 CHERISH_PUBLIC_RATE_LIMIT = env.get_int("PUBLIC_RATE_LIMIT", 10)  # submissions per IP per hour
-CHERISH_LOGIN_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5)  # per username+IP, 15 min
+# Failed sign-ins per 15 minutes: per account (username typed), and per client address (much
+# higher: a whole office may sit behind one proxy address).
+CHERISH_LOGIN_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5)
+CHERISH_LOGIN_ADDRESS_FAILURE_LIMIT = env.get_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100)
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed: core.client.
 CHERISH_TRUSTED_PROXIES = env.get_list("TRUSTED_PROXIES", [])
 

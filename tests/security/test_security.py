@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -191,6 +192,103 @@ def test_login_works_before_the_limit(agent):
     response = client.post("/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/desk/").status_code == 200
+
+
+def test_one_accounts_failures_do_not_lock_out_a_colleague_at_the_same_address(agent, lead):
+    # given: the whole desk signs in from one address; someone mistypes alice's password
+    same_address = {"REMOTE_ADDR": "203.0.113.7"}
+    mistyper = Client(**same_address)
+    for _ in range(5):
+        mistyper.post("/login/", {"username": "alice", "password": "wrong"})
+    # when: a colleague signs in from the same address
+    colleague = Client(**same_address)
+    response = colleague.post("/login/", {"username": "lena", "password": PASSWORD})
+    # then: in; alice's account alone is paused
+    assert response.status_code == 302
+    assert colleague.get("/desk/").status_code == 200
+    again = mistyper.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert again.status_code == 429
+
+
+def test_one_address_trying_many_accounts_is_paused(agent, settings):
+    # given: a low address limit for the test
+    settings.CHERISH_LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    guesser = Client(REMOTE_ADDR="198.51.100.9")
+    for n in range(8):
+        guesser.post("/login/", {"username": f"user{n}", "password": "wrong"})
+    # when: even alice's right password from that address
+    response = guesser.post("/login/", {"username": "alice", "password": PASSWORD})
+    # then: paused there, but not elsewhere
+    assert response.status_code == 429
+    elsewhere = Client(REMOTE_ADDR="198.51.100.10")
+    assert elsewhere.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_counted_separately(agent, settings):
+    # given: Cherish behind one reverse proxy; one client hammers the form
+    settings.CHERISH_TRUSTED_PROXIES = ["10.0.0.1"]
+    settings.CHERISH_LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for n in range(6):
+        Client(**proxy).post(
+            "/login/",
+            {"username": f"user{n}", "password": "wrong"},
+            headers={"X-Forwarded-For": "198.51.100.20"},
+        )
+    # when: another client behind the same proxy, and the first one again
+    other = Client(**proxy).post(
+        "/login/",
+        {"username": "alice", "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.21"},
+    )
+    first = Client(**proxy).post(
+        "/login/",
+        {"username": "alice", "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.20"},
+    )
+    # then
+    assert other.status_code == 302
+    assert first.status_code == 429
+
+
+def test_an_untrusted_forwarded_for_header_does_not_escape_the_address_limit(agent, settings):
+    settings.CHERISH_TRUSTED_PROXIES = []
+    settings.CHERISH_LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    for n in range(3):
+        Client(REMOTE_ADDR="198.51.100.30").post(
+            "/login/",
+            {"username": f"user{n}", "password": "wrong"},
+            headers={"X-Forwarded-For": f"192.0.2.{n}"},
+        )
+    response = Client(REMOTE_ADDR="198.51.100.30").post(
+        "/login/",
+        {"username": "alice", "password": PASSWORD},
+        headers={"X-Forwarded-For": "192.0.2.99"},
+    )
+    assert response.status_code == 429
+
+
+def _visible_text(response):
+    html = response.content.decode()
+    html = re.sub(r"[A-Za-z0-9]{64}", "", html)  # CSRF tokens
+    html = re.sub(r'nonce="[^"]*"', "", html)
+    return re.sub(r'name="username"[^>]*value="[^"]*"', "", html)
+
+
+def test_sign_in_never_tells_whether_an_account_exists(agent):
+    # given: a real account and one that does not exist, same wrong password
+    def answers(username):
+        client = Client(REMOTE_ADDR=f"192.0.2.{len(username)}")
+        return [
+            client.post("/login/", {"username": username, "password": "wrong"}) for _ in range(6)
+        ]
+
+    known, unknown = answers("alice"), answers("nobodyhere")
+    # then: the same statuses, the same words, the same pause after the same number of tries
+    assert [r.status_code for r in known] == [r.status_code for r in unknown]
+    assert [r.status_code for r in known] == [200] * 5 + [429]
+    for a, b in zip(known, unknown, strict=True):
+        assert _visible_text(a) == _visible_text(b)
 
 
 # -- deployment check ------------------------------------------------------------------------
