@@ -289,7 +289,12 @@ class Cherish:
         self.cherish("migrate", "--verbosity", "0")
         self.cherish("createcachetable")
         self.cherish("shell", "-c", SETUP_SITE)
-        self.api_key = self.cherish("createapikey", f"faults-{self.name}").strip()
+        self.api_key = self.cherish(
+            "createapikey",
+            f"faults-{self.name}",
+            "--scope",
+            "cases:create,cases:read,cases:write,customers:read,customers:write",
+        ).strip()
 
     def start(self, *, migrate: bool = False) -> None:
         args = [

@@ -159,6 +159,22 @@ def complaint(agent: Staff, customer: Customer) -> Case:
     return case
 
 
+def staff_api(staff: Staff) -> Client:
+    """An API client with a key of ``staff``'s own: it acts as them (staff/principal.py)."""
+    from cherish.intake.apikeys import create_api_key
+
+    _, key = create_api_key(f"{staff.user.get_username()}'s key", staff=staff)
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def integration_api(*scopes: str) -> Client:
+    """An API client with an integration key that has exactly ``scopes``."""
+    from cherish.intake.apikeys import create_api_key
+
+    _, key = create_api_key("integration", scopes=list(scopes))
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
 def login(client: Client, staff: Staff) -> Client:
     client.force_login(staff.user)
     return client

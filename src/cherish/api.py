@@ -19,7 +19,7 @@ from django.core.signals import got_request_exception
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, path, re_path
-from ninja import NinjaAPI, Swagger
+from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cherish.api_common import PROBLEM_CONTENT_TYPE, FieldError, Problem, problem_response
@@ -34,6 +34,7 @@ from cherish.feedback.api import router as feedback_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
+from cherish.staff.principal import ScopeRule, enforce, scope_rule
 from cherish.triage.api import router as triage_router
 
 logger = logging.getLogger("django.request")
@@ -120,7 +121,38 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _declare_scopes(router: Router) -> None:
+    """Every operation says which key scope it needs (staff/principal.key_scope), in the
+    OpenAPI document too (``x-cherish-scope``, ``x-cherish-staff-key-only``), and the scope is
+    enforced before the operation runs. One that says nothing is closed to integration keys:
+    a new endpoint is never open by omission."""
+    for path_view in router.path_operations.values():
+        for operation in path_view.operations:
+            rule = scope_rule(operation.view_func)
+            # The operation has read its signature already: wrapping now changes nothing else.
+            operation.view_func = _enforcing(rule, operation.view_func)
+            extra = {
+                "x-cherish-scope": rule.scope if rule else None,
+                "x-cherish-staff-key-only": rule.person if rule else True,
+            }
+            operation.openapi_extra = {**(operation.openapi_extra or {}), **extra}
+
+
+def _enforcing(rule: ScopeRule | None, view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        enforce(rule, request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class CherishAPI(NinjaAPI):
+    def add_router(self, prefix: str, router: Router | str, **kwargs: Any) -> None:
+        if isinstance(router, Router):
+            _declare_scopes(router)
+        super().add_router(prefix, router, **kwargs)
+
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         patterns = super()._get_urls()
         by_route: dict[str, list[URLPattern]] = defaultdict(list)
@@ -180,7 +212,7 @@ def _declare_common_problems(schema: Any) -> None:
             responses = operation["responses"]
             common = [422, 503]
             if operation.get("security"):
-                common.append(401)
+                common += [401, 403]
             if "requestBody" in operation:
                 common += [400, 413, 507]
             for status in common:
@@ -280,7 +312,10 @@ api = CherishAPI(
     description=(
         "Cases, customers and messages for integrations. JSON bodies are snake_case. "
         "Authenticate with `Authorization: Bearer KEY` (create a key with "
-        "`cherish createapikey NAME`). Every error is a problem-details object "
+        "`cherish createapikey NAME --staff USERNAME` or `--scope SCOPE`, or in the admin). "
+        "A staff member's key acts as them; an integration's key acts as the system within "
+        "its scopes (each operation's `x-cherish-scope`; `x-cherish-staff-key-only`: staff "
+        "keys only). Who acts is never read from the body. Every error is a problem-details object "
         "(`application/problem+json`) with a stable `code` and field `errors`."
     ),
     urls_namespace="api",

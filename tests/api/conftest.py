@@ -10,13 +10,14 @@ from django.test import Client
 
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.models import ApiKey
+from cherish.staff.principal import KeyScope
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
 def api_key(db: Any) -> str:
-    _, key = create_api_key("webshop")
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
     return key
 
 

@@ -76,7 +76,7 @@ def test_last_used_is_written_at_most_once_a_minute(api: Client, api_key_record:
 def test_createapikey_prints_the_key_once_and_revokes_by_prefix(db: Any) -> None:
     # when a key is created on the command line
     out, err = io.StringIO(), io.StringIO()
-    call_command("createapikey", "webshop", stdout=out, stderr=err)
+    call_command("createapikey", "webshop", "--scope", "cases:read", stdout=out, stderr=err)
     key = out.getvalue().strip()
     # then the key is printed (alone on stdout) and works
     assert re.fullmatch(r"chk_[A-Za-z0-9_-]{40}", key)

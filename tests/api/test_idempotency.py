@@ -57,7 +57,10 @@ def test_keys_belong_to_one_api_key(api: Client, agent: Staff) -> None:
     # given a key used by one integration
     post_json(api, "/api/v1/cases", new_case_body(), **{"Idempotency-Key": "shared"})
     other_key = ApiKey.objects.create(
-        name="crm", prefix="chk_other", key_hash=ApiKey.hash_key("chk_" + "o" * 40)
+        name="crm",
+        prefix="chk_other",
+        key_hash=ApiKey.hash_key("chk_" + "o" * 40),
+        scopes=["cases:create"],
     )
     other = Client(headers={"Authorization": "Bearer chk_" + "o" * 40})
     # when another integration uses the same key for its own request

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from tests.conftest import staff_api
 
 from cherish.care.models import AuthorityLimit, CareState, GestureType
 from cherish.cases.models import Case, CaseEvent
-from cherish.intake.apikeys import create_api_key
+from cherish.staff.models import Staff
 
 PROBLEM = "application/problem+json"
 UTC = dt.UTC
@@ -32,9 +33,9 @@ def agent_limits(db: Any) -> AuthorityLimit:
 
 
 @pytest.fixture
-def care_api(db: Any) -> Client:
-    _, key = create_api_key("crm")
-    return Client(headers={"Authorization": f"Bearer {key}"})
+def care_api(agent: Staff) -> Client:
+    """The API as Alice (the agent): her own key."""
+    return staff_api(agent)
 
 
 def post_json(client: Client, url: str, body: Any) -> Any:

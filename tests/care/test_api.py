@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.test import Client
 from tests.care.conftest import assert_problem, care_events, post_json, snapshot
+from tests.conftest import staff_api
 
 from cherish.care.models import Commitment, Gesture
 from cherish.cases import actions as case_actions
@@ -17,7 +18,7 @@ def api_url(case, path):
 
 def test_complaint_walks_every_stage_through_the_api(care_api, complaint, agent):
     def post(path, **body):
-        response = post_json(care_api, api_url(complaint, path), {"actor": "alice", **body})
+        response = post_json(care_api, api_url(complaint, path), body)
         assert response.status_code in (200, 201), response.content
         return response.json()
 
@@ -66,9 +67,7 @@ def test_complaint_walks_every_stage_through_the_api(care_api, complaint, agent)
 
 def test_close_without_resolution_is_a_problem_with_a_stable_code(care_api, complaint, agent):
     before = snapshot(complaint)
-    response = post_json(
-        care_api, api_url(complaint, "stage"), {"actor": "alice", "stage": "closed"}
-    )
+    response = post_json(care_api, api_url(complaint, "stage"), {"stage": "closed"})
     body = assert_problem(response, 422, "close_without_resolution")
     assert body["detail"].startswith("Before you close this case, record the resolution")
     assert body["errors"] == [{"field": "resolution", "message": body["detail"]}]
@@ -78,7 +77,7 @@ def test_close_without_resolution_is_a_problem_with_a_stable_code(care_api, comp
 def test_gesture_refusal_and_approval_through_the_api(
     care_api, complaint, agent, lead, agent_limits
 ):
-    gesture = {"actor": "alice", "gesture_type": "refund", "value": "120.00", "currency": "GBP"}
+    gesture = {"gesture_type": "refund", "value": "120.00", "currency": "GBP"}
     refused = post_json(
         care_api, api_url(complaint, "gestures"), {**gesture, "ask_approval": False}
     )
@@ -93,11 +92,14 @@ def test_gesture_refusal_and_approval_through_the_api(
         "120.00",
     )
     approve = api_url(complaint, f"gestures/{body['id']}/approve")
-    assert_problem(post_json(care_api, approve, {"actor": "alice"}), 403, "own_gesture")
-    decided = post_json(care_api, approve, {"actor": "lena", "reason": "Long-standing customer"})
+    # Alice's key cannot approve (her own request), whoever she names in the body
+    naming_the_lead = post_json(care_api, approve, {"actor": "lena"})
+    assert_problem(naming_the_lead, 403, "own_gesture")
+    lena_api = staff_api(lead)
+    decided = post_json(lena_api, approve, {"reason": "Long-standing customer"})
     assert decided.status_code == 200
     assert (decided.json()["status"], decided.json()["decided_by"]) == ("approved", "lena")
-    again = post_json(care_api, approve, {"actor": "lena"})
+    again = post_json(lena_api, approve, {})
     assert_problem(again, 422, "gesture_not_pending")
 
 
@@ -109,7 +111,6 @@ def test_handoff_merge_link_and_escalation_through_the_api(
         care_api,
         api_url(complaint, "handoff"),
         {
-            "actor": "alice",
             "to": "bob",
             "tell_customer": True,
             "summary": "Parcel broken twice, wants a refund not a replacement; photos on file.",
@@ -117,21 +118,17 @@ def test_handoff_merge_link_and_escalation_through_the_api(
     )
     assert handoff.status_code == 200
     assert handoff.json()["clocks"]["owners_count"] == 2
-    merged = post_json(
-        care_api, api_url(duplicate, "merge"), {"actor": "bob", "into": complaint.reference}
-    )
+    bob_api = staff_api(other_agent)
+    merged = post_json(bob_api, api_url(duplicate, "merge"), {"into": complaint.reference})
     assert merged.status_code == 200 and merged.json()["is_open"] is False
     links = care_api.get(api_url(complaint, "links")).json()
     assert links == [{"reference": duplicate.reference, "type": "duplicate"}]
-    linked = post_json(
-        care_api, api_url(complaint, "links"), {"actor": "bob", "other": duplicate.reference}
-    )
+    linked = post_json(bob_api, api_url(complaint, "links"), {"other": duplicate.reference})
     assert_problem(linked, 422, "already_linked")
     escalation = post_json(
-        care_api,
+        bob_api,
         api_url(complaint, "escalations"),
         {
-            "actor": "bob",
             "body": "regulator",
             "body_name": "Ofcom",
             "escalated_on": dt.date.today().isoformat(),
@@ -143,25 +140,17 @@ def test_handoff_merge_link_and_escalation_through_the_api(
     assert len(care_api.get(api_url(complaint, "escalations")).json()) == 1
 
 
-def test_api_refusals_for_actor_case_and_key(care_api, complaint, agent):
-    body = {"actor": "mallory", "text": "x"}
-    assert_problem(
-        post_json(care_api, api_url(complaint, "resolution"), body), 422, "unknown_actor"
-    )
-    missing = post_json(
-        care_api, "/api/v1/cases/CH-AAAAAA/resolution", {"actor": "alice", "text": "x"}
-    )
+def test_api_refusals_for_case_and_key(care_api, complaint, agent):
+    missing = post_json(care_api, "/api/v1/cases/CH-AAAAAA/resolution", {"text": "x"})
     assert_problem(missing, 404, "not_found")
-    anonymous = post_json(
-        Client(), api_url(complaint, "resolution"), {"actor": "alice", "text": "x"}
-    )
+    anonymous = post_json(Client(), api_url(complaint, "resolution"), {"text": "x"})
     assert_problem(anonymous, 401, "not_authenticated")
-    empty = post_json(care_api, api_url(complaint, "resolution"), {"actor": "alice", "text": " "})
+    empty = post_json(care_api, api_url(complaint, "resolution"), {"text": " "})
     assert_problem(empty, 422, "resolution_required")
     past = post_json(
         care_api,
         api_url(complaint, "commitments"),
-        {"actor": "alice", "what": "Call", "due_at": "2001-01-01T10:00:00Z", "how": "call"},
+        {"what": "Call", "due_at": "2001-01-01T10:00:00Z", "how": "call"},
     )
     assert_problem(past, 422, "commitment_in_past")
     assert not Commitment.objects.exists()

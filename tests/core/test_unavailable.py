@@ -17,6 +17,7 @@ from cherish.cases.models import Case
 from cherish.core.unavailable import storage_trouble
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.models import RawContact, RawStatus
+from cherish.staff.principal import KeyScope
 
 FORM = {
     "text": "The washing machine flooded my kitchen on its first wash.",
@@ -74,7 +75,7 @@ def test_a_full_database_answers_the_api_507_as_a_problem(agent: Any, full_datab
     # given
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA max_page_count = 4294967294")
-    _, key = create_api_key("shop")
+    _, key = create_api_key("shop", scopes=list(KeyScope))
     with connection.cursor() as cursor:
         pages = cursor.execute("PRAGMA page_count").fetchone()[0]
         cursor.execute(f"PRAGMA max_page_count = {pages}")

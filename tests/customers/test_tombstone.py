@@ -16,10 +16,11 @@ from cherish.intake.actions import Contact, accept_contact
 from cherish.intake.apikeys import create_api_key
 from cherish.outbox.models import OutgoingEmail
 from cherish.outreach.identity import erase_customer
+from cherish.staff.principal import KeyScope
 
 
 def _api() -> Client:
-    _, key = create_api_key("webshop")
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
     return Client(headers={"Authorization": f"Bearer {key}"})
 
 

@@ -10,6 +10,7 @@ from cherish.cases.models import Case
 from cherish.feedback import actions, queries
 from cherish.feedback.models import Invitation, Measure, Question, Survey
 from cherish.intake.apikeys import create_api_key
+from cherish.staff.principal import KeyScope
 
 
 @pytest.fixture(autouse=True)
@@ -48,5 +49,5 @@ def path_of(url: str) -> str:
 @pytest.fixture
 def api(db: Any) -> Client:
     """A test client that sends a valid API key."""
-    _, key = create_api_key("crm")
+    _, key = create_api_key("crm", scopes=list(KeyScope))
     return Client(headers={"Authorization": f"Bearer {key}"})

@@ -25,12 +25,13 @@ from cherish.intake.email.receive import receive_email
 from cherish.intake.models import RawContact, RawStatus
 from cherish.outreach import actions as outreach_actions
 from cherish.outreach.models import FollowUp, FollowUpRule
+from cherish.staff.principal import KeyScope
 
 Sender = Callable[[Client, Any], Message]
 
 
 def _api(**headers: str) -> Client:
-    _, key = create_api_key("webshop")
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
     return Client(headers={"Authorization": f"Bearer {key}", **headers})
 
 

@@ -227,8 +227,9 @@ def test_api_shows_the_case_level_badges(agent, customer):
     from django.test import Client
 
     from cherish.intake.apikeys import create_api_key
+    from cherish.staff.principal import KeyScope
 
-    _, key = create_api_key("webshop")
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
     case = _open(customer, ANGRY_LEAVING)
     case = _reply(case, "Thank you for your reply, that's very kind.")
     body = (

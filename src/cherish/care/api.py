@@ -1,7 +1,10 @@
 """The care part of the REST API (mounted in cherish/api.py) under /api/v1/cases/{reference}/….
 
-Every change names its ``actor`` (a staff username) in the body; the same actions as the
-desk run, so the same refusals come back as problem details with the same stable codes.
+Who acts is the API key's: a staff member's key acts as them (their role, teams and authority
+limits apply), an integration key with the scope ``cases:write`` acts as the system, and
+decisions in a person's name (commitments, gestures, approvals, handoffs, merges) need a staff
+key (staff/principal.py). An ``actor`` in the body is ignored. The same actions as the desk
+run, so the same refusals come back as problem details with the same stable codes.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from cherish.cases.models import Case
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
 from cherish.staff.models import Staff
+from cherish.staff.principal import KeyScope, actor_of, key_scope, person_of
 
 router = Router(tags=["care"])
 
@@ -151,6 +155,7 @@ def _gesture_rows() -> Any:
     response={200: CareOut, **READ},
     summary="Read the case's care workflow: stage, checklist, clocks, what was recorded",
 )
+@key_scope(KeyScope.CASES_READ)
 def read_care(request: HttpRequest, reference: str) -> dict[str, Any]:
     return _care_out(_case(reference))
 
@@ -160,6 +165,7 @@ def read_care(request: HttpRequest, reference: str) -> dict[str, Any]:
     response={200: list[CommitmentOut], **READ},
     summary="List the promises made to the customer on this case",
 )
+@key_scope(KeyScope.CASES_READ)
 def list_commitments(request: HttpRequest, reference: str) -> Any:
     case = _case(reference)
     return Commitment.objects.filter(case=case).select_related("owner__user")
@@ -170,6 +176,7 @@ def list_commitments(request: HttpRequest, reference: str) -> Any:
     response={200: list[GestureOut], **READ},
     summary="List the goodwill gestures on this case",
 )
+@key_scope(KeyScope.CASES_READ)
 def list_gestures(request: HttpRequest, reference: str) -> Any:
     return _gesture_rows().filter(case=_case(reference))
 
@@ -179,6 +186,7 @@ def list_gestures(request: HttpRequest, reference: str) -> Any:
     response={200: list[LinkOut], **READ},
     summary="List the cases linked to this one",
 )
+@key_scope(KeyScope.CASES_READ)
 def list_links(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     case = _case(reference)
     rows = CaseLink.objects.filter(Q(case=case) | Q(other=case)).select_related("case", "other")
@@ -190,6 +198,7 @@ def list_links(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     response={200: list[EscalationOut], **READ},
     summary="List external escalations (ombudsman, regulator, court) of this case",
 )
+@key_scope(KeyScope.CASES_READ)
 def list_escalations(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     rows = ExternalEscalation.objects.filter(case=_case(reference))
     return [EscalationOut.from_row(row) for row in rows]
@@ -203,12 +212,13 @@ def list_escalations(request: HttpRequest, reference: str) -> list[dict[str, Any
     response={200: CareOut, **CHANGE},
     summary="Move the case to another stage (refused when the stage's requirements are missing)",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_stage(request: HttpRequest, reference: str, payload: StageIn) -> dict[str, Any]:
     """Codes: close_without_resolution, close_without_follow_up, stage_without_…,
     stage_not_in_flow, unknown_stage, already_waiting, case_closed."""
     case = _case(reference)
     actions.advance_stage(
-        case, payload.stage, by=_staff(payload.actor, field="actor"), reason=payload.reason
+        case, payload.stage, by=actor_of(request, KeyScope.CASES_WRITE), reason=payload.reason
     )
     return _care_out(case)
 
@@ -218,6 +228,7 @@ def post_stage(request: HttpRequest, reference: str, payload: StageIn) -> dict[s
     response={200: CareOut, **CHANGE},
     summary="Record the initial assessment (severity drives the targets)",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_assessment(request: HttpRequest, reference: str, payload: AssessmentIn) -> dict[str, Any]:
     case = _case(reference)
     actions.assess_case(
@@ -227,7 +238,7 @@ def post_assessment(request: HttpRequest, reference: str, payload: AssessmentIn)
         impact=payload.impact,
         needs_immediate_action=payload.needs_immediate_action,
         note=payload.note,
-        by=_staff(payload.actor, field="actor"),
+        by=actor_of(request, KeyScope.CASES_WRITE),
     )
     return _care_out(case)
 
@@ -237,9 +248,10 @@ def post_assessment(request: HttpRequest, reference: str, payload: AssessmentIn)
     response={200: CareOut, **CHANGE},
     summary="Record what the customer would consider fair, in their words",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_fair_outcome(request: HttpRequest, reference: str, payload: TextIn) -> dict[str, Any]:
     case = _case(reference)
-    actions.record_fair_outcome(case, text=payload.text, by=_staff(payload.actor, field="actor"))
+    actions.record_fair_outcome(case, text=payload.text, by=actor_of(request, KeyScope.CASES_WRITE))
     return _care_out(case)
 
 
@@ -248,9 +260,10 @@ def post_fair_outcome(request: HttpRequest, reference: str, payload: TextIn) -> 
     response={200: CareOut, **CHANGE},
     summary="Record the resolution (stops the resolution clock)",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_resolution(request: HttpRequest, reference: str, payload: TextIn) -> dict[str, Any]:
     case = _case(reference)
-    actions.record_resolution(case, text=payload.text, by=_staff(payload.actor, field="actor"))
+    actions.record_resolution(case, text=payload.text, by=actor_of(request, KeyScope.CASES_WRITE))
     return _care_out(case)
 
 
@@ -259,9 +272,10 @@ def post_resolution(request: HttpRequest, reference: str, payload: TextIn) -> di
     response={200: CareOut, **CHANGE},
     summary="Record the +1: a bonus beyond putting it right",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_plus_one(request: HttpRequest, reference: str, payload: TextIn) -> dict[str, Any]:
     case = _case(reference)
-    actions.record_plus_one(case, text=payload.text, by=_staff(payload.actor, field="actor"))
+    actions.record_plus_one(case, text=payload.text, by=actor_of(request, KeyScope.CASES_WRITE))
     return _care_out(case)
 
 
@@ -270,10 +284,11 @@ def post_plus_one(request: HttpRequest, reference: str, payload: TextIn) -> dict
     response={200: CareOut, **CHANGE},
     summary="Record the satisfaction check after the fix (or why there was none)",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_follow_up(request: HttpRequest, reference: str, payload: FollowUpIn) -> dict[str, Any]:
     case = _case(reference)
     actions.record_follow_up(
-        case, outcome=payload.outcome, note=payload.note, by=_staff(payload.actor, field="actor")
+        case, outcome=payload.outcome, note=payload.note, by=actor_of(request, KeyScope.CASES_WRITE)
     )
     return _care_out(case)
 
@@ -283,9 +298,10 @@ def post_follow_up(request: HttpRequest, reference: str, payload: FollowUpIn) ->
     response={201: CommitmentOut, **CHANGE},
     summary="Record a promise to the customer: what, by when, how",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def post_commitment(request: HttpRequest, reference: str, payload: CommitmentIn) -> Status:
     case = _case(reference)
-    actor = _staff(payload.actor, field="actor")
+    actor = person_of(request, KeyScope.CASES_WRITE)
     owner = _staff(payload.owner, field="owner") if payload.owner else None
     made = actions.record_commitment(
         case, what=payload.what, due_at=payload.due_at, how=payload.how, by=actor, owner=owner
@@ -302,11 +318,12 @@ def _commitment(case: Case, commitment_id: int, actor: Staff) -> Commitment:
     response={200: CommitmentOut, **CHANGE},
     summary="Mark a commitment kept",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def keep_commitment(
     request: HttpRequest, reference: str, commitment_id: int, payload: KeepIn
 ) -> Commitment:
     case = _case(reference)
-    actor = _staff(payload.actor, field="actor")
+    actor = person_of(request, KeyScope.CASES_WRITE)
     row = actions.keep_commitment(
         _commitment(case, commitment_id, actor), by=actor, note=payload.note
     )
@@ -318,11 +335,12 @@ def keep_commitment(
     response={200: CommitmentOut, **CHANGE},
     summary="Record that a commitment cannot be kept, and why",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def break_commitment(
     request: HttpRequest, reference: str, commitment_id: int, payload: BreakIn
 ) -> Commitment:
     case = _case(reference)
-    actor = _staff(payload.actor, field="actor")
+    actor = person_of(request, KeyScope.CASES_WRITE)
     row = actions.break_commitment(
         _commitment(case, commitment_id, actor), by=actor, reason=payload.reason
     )
@@ -334,11 +352,12 @@ def break_commitment(
     response={201: GestureOut, **CHANGE},
     summary="Grant a goodwill gesture, or ask the team lead to approve one above the limit",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def post_gesture(request: HttpRequest, reference: str, payload: GestureIn) -> Status:
     """Within the actor's authority the gesture is ``granted``; above it ``pending_approval``
     (or refused with code gesture_above_limit when ``ask_approval`` is false)."""
     case = _case(reference)
-    actor = _staff(payload.actor, field="actor")
+    actor = person_of(request, KeyScope.CASES_WRITE)
     gesture_type = GestureType.objects.filter(key=payload.gesture_type.strip()).first()
     if gesture_type is None:
         raise ApiError(
@@ -361,9 +380,11 @@ def post_gesture(request: HttpRequest, reference: str, payload: GestureIn) -> St
     return Status(201, _gesture_rows().get(pk=made.pk))
 
 
-def _decide(reference: str, gesture_id: int, payload: DecisionIn, *, approve: bool) -> Any:
+def _decide(
+    request: HttpRequest, reference: str, gesture_id: int, payload: DecisionIn, *, approve: bool
+) -> Any:
     case = _case(reference)
-    actor = _staff(payload.actor, field="actor")
+    actor = person_of(request, KeyScope.CASES_WRITE)
     row = access_gesture(actor, gesture_id, case=case)
     actions.decide_gesture(row, approve=approve, by=actor, reason=payload.reason)
     return _gesture_rows().get(pk=row.pk)
@@ -374,10 +395,11 @@ def _decide(reference: str, gesture_id: int, payload: DecisionIn, *, approve: bo
     response={200: GestureOut, **CHANGE},
     summary="Approve a gesture waiting for approval (team lead or manager)",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def approve_gesture(
     request: HttpRequest, reference: str, gesture_id: int, payload: DecisionIn
 ) -> Any:
-    return _decide(reference, gesture_id, payload, approve=True)
+    return _decide(request, reference, gesture_id, payload, approve=True)
 
 
 @router.post(
@@ -385,10 +407,11 @@ def approve_gesture(
     response={200: GestureOut, **CHANGE},
     summary="Decline a gesture waiting for approval, with a reason",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def decline_gesture(
     request: HttpRequest, reference: str, gesture_id: int, payload: DecisionIn
 ) -> Any:
-    return _decide(reference, gesture_id, payload, approve=False)
+    return _decide(request, reference, gesture_id, payload, approve=False)
 
 
 @router.post(
@@ -396,6 +419,7 @@ def decline_gesture(
     response={200: CareOut, **CHANGE},
     summary="Warm handoff: a new owner, a summary, and optionally a word to the customer",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def post_handoff(request: HttpRequest, reference: str, payload: HandoffIn) -> dict[str, Any]:
     case = _case(reference)
     actions.warm_handoff(
@@ -405,7 +429,7 @@ def post_handoff(request: HttpRequest, reference: str, payload: HandoffIn) -> di
         tell_customer=payload.tell_customer,
         why=payload.why,
         customer_message=payload.customer_message,
-        by=_staff(payload.actor, field="actor"),
+        by=actor_of(request, KeyScope.CASES_WRITE),
     )
     return _care_out(case)
 
@@ -415,10 +439,11 @@ def post_handoff(request: HttpRequest, reference: str, payload: HandoffIn) -> di
     response={200: CareOut, **CHANGE},
     summary="Merge this (duplicate) case into another case of the same customer",
 )
+@key_scope(KeyScope.CASES_WRITE, person=True)
 def post_merge(request: HttpRequest, reference: str, payload: MergeIn) -> dict[str, Any]:
     """Both timelines are kept; this case is closed and linked as a duplicate."""
     case = _case(reference)
-    actions.merge_cases(case, into=_case(payload.into), by=_staff(payload.actor, field="actor"))
+    actions.merge_cases(case, into=_case(payload.into), by=actor_of(request, KeyScope.CASES_WRITE))
     return _care_out(case)
 
 
@@ -427,13 +452,14 @@ def post_merge(request: HttpRequest, reference: str, payload: MergeIn) -> dict[s
     response={201: LinkOut, **CHANGE},
     summary="Link a related case",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_link(request: HttpRequest, reference: str, payload: LinkIn) -> Status:
     case = _case(reference)
     link = actions.link_cases(
         case,
         other=_case(payload.other),
         type_=payload.type,
-        by=_staff(payload.actor, field="actor"),
+        by=actor_of(request, KeyScope.CASES_WRITE),
     )
     return Status(201, link_out(link, side=case.pk))
 
@@ -443,6 +469,7 @@ def post_link(request: HttpRequest, reference: str, payload: LinkIn) -> Status:
     response={201: EscalationOut, **CHANGE},
     summary="Record that the complaint was taken to an external body (ISO 10003)",
 )
+@key_scope(KeyScope.CASES_WRITE)
 def post_escalation(request: HttpRequest, reference: str, payload: EscalationIn) -> Status:
     case = _case(reference)
     row = actions.record_escalation(
@@ -452,6 +479,6 @@ def post_escalation(request: HttpRequest, reference: str, payload: EscalationIn)
         escalated_on=payload.escalated_on,
         reference=payload.reference,
         outcome=payload.outcome,
-        by=_staff(payload.actor, field="actor"),
+        by=actor_of(request, KeyScope.CASES_WRITE),
     )
     return Status(201, EscalationOut.from_row(row))

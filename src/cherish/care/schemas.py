@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from cherish.care.models import (
     CaseLink,
@@ -15,15 +16,14 @@ from cherish.care.models import (
     Gesture,
 )
 
-ACTOR = Field(
-    ...,
-    max_length=150,
-    description="Username of the staff member doing this; every change is recorded as theirs.",
+WHO_ACTS = (
+    "Who acts is taken from the API key, never from the body: a staff member's key acts as "
+    "them, an integration key acts as the system. An `actor` field is ignored."
 )
 
 
 class ActorIn(Schema):
-    actor: str = ACTOR
+    model_config = ConfigDict(json_schema_extra={"description": WHO_ACTS})
 
 
 class StageIn(ActorIn):

@@ -20,6 +20,7 @@ from cherish.api_common import ApiError, parse_id, problems
 from cherish.cases.models import Case, CaseEvent, Direction, Kind, Message
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
+from cherish.staff.principal import KeyScope, key_scope
 
 from .schemas import CaseDetailOut, CaseOut, CasePageOut
 
@@ -58,6 +59,7 @@ def case_detail(reference: str, *, include_notes: bool = True) -> Case:
     response={200: CaseDetailOut, **problems(401, 404, 422)},
     summary="Read a case with its messages and history",
 )
+@key_scope(KeyScope.CASES_READ)
 def read_case(request: HttpRequest, reference: str, include_notes: bool = True) -> Case:
     """The case by its reference (e.g. CH-7K2QX9): kind, stage, owner, triage, messages
     (internal notes too unless ``include_notes=false``) and events, oldest first."""
@@ -128,6 +130,7 @@ def filtered_cases(filters: CaseFilters) -> QuerySet[Case]:
     response={200: CasePageOut, **problems(401, 422)},
     summary="List cases, most recently changed first",
 )
+@key_scope(KeyScope.CASES_READ)
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, object]:
     """Filter by kind, stage, openness, owner username, customer id or change time. Pages of
     at most 100 (``limit``); follow ``next_cursor`` for the next page."""

@@ -307,13 +307,15 @@ class CaseIn(Schema):
 
 
 class MessageIn(Schema):
+    """A message on a case. The author of a reply or note is the staff member whose API key
+    sends it (an integration key may only add the customer's messages); an `author` field in
+    the body is ignored."""
+
     direction: Literal["in", "out", "note"] = Field(
-        description="in: from the customer; out: a reply to the customer; note: internal."
+        description="in: from the customer (scope cases:create); out: a reply to the customer, "
+        "note: internal (both by the key's staff member; integration keys get 403)."
     )
     text: Text = Field(min_length=1, max_length=20_000)
-    author: SingleLine | None = Field(
-        None, max_length=150, description="Username of the staff member (out and note)."
-    )
     channel: Channel | None = Field(
         None, description="For direction in: where the customer wrote (default api)."
     )

@@ -11,6 +11,7 @@ from cherish.core.errors import NotFound
 from cherish.customers import actions
 from cherish.customers.models import ContactKind, ContactPoint, Customer
 from cherish.customers.normalise import normalise_email
+from cherish.staff.principal import KeyScope, actor_of, key_scope
 
 from .schemas import CustomerExistsProblem, CustomerIn, CustomerOut, CustomerPatch
 
@@ -40,6 +41,7 @@ def _by_public_id(customer_id: str) -> Customer:
     response={201: CustomerOut, 409: CustomerExistsProblem, **problems(400, 401, 422)},
     summary="Create a customer",
 )
+@key_scope(KeyScope.CUSTOMERS_WRITE)
 def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Customer]:
     """Needs at least one of email, phone or external_id. Answers 409 ``customer_exists``
     with the existing customer's id when one of them already belongs to someone."""
@@ -50,6 +52,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Custome
         external_id=payload.external_id,
         status=payload.status,
         language=payload.language,
+        by=actor_of(request, KeyScope.CUSTOMERS_WRITE),
     )
     return Status(201, _customer(customer.pk))
 
@@ -59,6 +62,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Custome
     response={200: CustomerOut, **problems(401, 404, 422)},
     summary="Find a customer by email address",
 )
+@key_scope(KeyScope.CUSTOMERS_READ)
 def customer_by_email(request: HttpRequest, email: str) -> Customer:
     """Case-insensitive. A customer merged into another is answered with the survivor."""
     value = normalise_email(email)
@@ -82,6 +86,7 @@ def customer_by_email(request: HttpRequest, email: str) -> Customer:
     response={200: CustomerOut, **problems(401, 404, 422)},
     summary="Find a customer by your system's id",
 )
+@key_scope(KeyScope.CUSTOMERS_READ)
 def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
     return _customer(external_id=external_id[:100])
 
@@ -91,6 +96,7 @@ def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
     response={200: CustomerOut, **problems(401, 404, 422)},
     summary="Read a customer",
 )
+@key_scope(KeyScope.CUSTOMERS_READ)
 def read_customer(request: HttpRequest, customer_id: str) -> Customer:
     return _by_public_id(customer_id)
 
@@ -100,6 +106,7 @@ def read_customer(request: HttpRequest, customer_id: str) -> Customer:
     response={200: CustomerOut, 409: CustomerExistsProblem, **problems(400, 401, 404, 422)},
     summary="Change a customer",
 )
+@key_scope(KeyScope.CUSTOMERS_WRITE)
 def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> Customer:
     """Only the fields sent change. ``add_emails`` and ``add_phones`` add contact points;
     status ``left`` needs a ``leave_reason``. Answers 409 ``customer_exists`` when an
@@ -107,6 +114,7 @@ def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPat
     customer is a tombstone: 404 ``customer_erased``, nothing is written."""
     customer = _by_public_id(customer_id)
     actions.refuse_erased(customer)
+    by = actor_of(request, KeyScope.CUSTOMERS_WRITE)
     sent = payload.model_fields_set
     with transaction.atomic():
         profile = {
@@ -115,13 +123,13 @@ def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPat
             if name in sent and getattr(payload, name) is not None
         }
         if profile:
-            actions.update_customer(customer, by=None, **profile)
+            actions.update_customer(customer, by=by, **profile)
         if "status" in sent and payload.status is not None:
             actions.change_customer_status(
                 customer,
                 status=payload.status,
                 reason=payload.leave_reason or "",
-                by=None,
+                by=by,
                 source="api",
             )
         if payload.external_id or payload.add_emails or payload.add_phones:
@@ -130,5 +138,6 @@ def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPat
                 external_id=payload.external_id,
                 add_emails=payload.add_emails,
                 add_phones=payload.add_phones,
+                by=by,
             )
     return _customer(customer.pk)

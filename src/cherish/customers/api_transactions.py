@@ -20,6 +20,7 @@ from cherish.customers.actions import TransactionRow, upsert_transactions
 from cherish.customers.models import Customer, Transaction, TransactionKind, default_currency
 from cherish.customers.normalise import normalise_email, normalise_phone
 from cherish.customers.queries import match_customers
+from cherish.staff.principal import KeyScope, key_scope
 
 router = Router(tags=["transactions"])
 MAX_BATCH = 1000
@@ -76,6 +77,7 @@ class TransactionOut(Schema):
     response={200: StoredOut, **problems(400, 401, 422)},
     summary="Record one transaction or a batch (up to 1000)",
 )
+@key_scope(KeyScope.TRANSACTIONS_WRITE)
 def post_transactions(
     request: HttpRequest, payload: TransactionBatchIn | TransactionIn
 ) -> StoredOut:
@@ -141,6 +143,7 @@ class TransactionFilter(Schema):
     response={200: list[TransactionOut], **problems(401, 404, 422)},
     summary="A customer's transactions, newest first",
 )
+@key_scope(KeyScope.TRANSACTIONS_READ)
 def list_transactions(request: HttpRequest, filters: Query[TransactionFilter]) -> list[Transaction]:
     pk = parse_id(filters.customer_id)
     if pk is None or not Customer.objects.filter(pk=pk).exists():

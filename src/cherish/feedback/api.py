@@ -16,6 +16,7 @@ from cherish.api_common import ApiError, parse_id, problems
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
 from cherish.feedback.models import Answer, SurveyResponse
+from cherish.staff.principal import KeyScope, key_scope
 
 from .schemas import SurveyResponseOut, SurveyResponsePageOut
 
@@ -73,6 +74,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     response={200: SurveyResponsePageOut, **problems(401, 422)},
     summary="List survey answers, most recently changed first",
 )
+@key_scope(KeyScope.FEEDBACK_READ)
 def list_responses(request: HttpRequest, filters: Query[ResponseFilters]) -> dict[str, object]:
     """Every answered survey with its headline values (satisfaction, NPS, loyalty level) and
     each answer. Filter by survey key, customer id, case reference or change time; pages of
@@ -108,6 +110,7 @@ def list_responses(request: HttpRequest, filters: Query[ResponseFilters]) -> dic
     response={200: SurveyResponseOut, **problems(401, 404, 422)},
     summary="Read one survey answer",
 )
+@key_scope(KeyScope.FEEDBACK_READ)
 def read_response(request: HttpRequest, response_id: str) -> SurveyResponse:
     pk = parse_id(response_id)
     found = _responses().filter(pk=pk).first() if pk else None

@@ -24,7 +24,7 @@ from cherish.intake.actions import Contact, accept_contact, mark_raw_failed, sto
 from cherish.intake.api_intake import Claim, claim_idempotency, json_data, json_response
 from cherish.intake.apikeys import api_key_of
 from cherish.intake.models import RawContact
-from cherish.staff.models import Staff
+from cherish.staff.principal import KeyScope, key_scope, person_of
 
 router = Router(tags=["cases"])
 
@@ -71,6 +71,7 @@ def _run_intake(claim: Claim, raw: RawContact, work: Any) -> HttpResponse:
     response={201: CaseCreatedOut, 200: CaseCreatedOut, **problems(400, 401, 409, 413, 422)},
     summary="Create a case (or add to one) from a customer's message",
 )
+@key_scope(KeyScope.CASES_CREATE)
 def create_case(
     request: HttpRequest,
     payload: CaseIn,
@@ -113,27 +114,12 @@ def create_case(
     return _run_intake(claim, raw, work)
 
 
-def _author(username: str | None) -> Staff:
-    staff = (
-        Staff.objects.select_related("user")
-        .filter(user__username=username or "", user__is_active=True)
-        .first()
-    )
-    if staff is None:
-        raise ApiError(
-            f"There is no active staff member with the username “{username}”.",
-            code="unknown_author",
-            status=422,
-            field="author",
-        )
-    return staff
-
-
 @router.post(
     "/cases/{reference}/messages",
     response={201: MessageOut, **problems(400, 401, 404, 409, 413, 422)},
     summary="Add a message to a case: from the customer, a reply, or an internal note",
 )
+@key_scope(KeyScope.CASES_CREATE)
 def add_message(
     request: HttpRequest,
     reference: str,
@@ -143,8 +129,8 @@ def add_message(
     ),
 ) -> Any:
     """``in``: the customer wrote (takes the intake path; a closed case reopens). ``out``: a
-    reply to the customer by ``author`` (delivered on the case's channel). ``note``: an
-    internal note by ``author``, never shown to the customer."""
+    reply to the customer by the key's staff member (delivered on the case's channel).
+    ``note``: an internal note by the key's staff member, never shown to the customer."""
     canonical = normalise_reference(reference)
     case = Case.objects.filter(reference=canonical or "").first()
     if case is None:
@@ -156,7 +142,10 @@ def add_message(
             status=422,
             field="attachments",
         )
-    author = _author(payload.author) if payload.direction in ("out", "note") else None
+    # Replies and notes are a person's: the key's staff member writes them (defect #9.2).
+    author = (
+        person_of(request, KeyScope.CASES_WRITE) if payload.direction in ("out", "note") else None
+    )
     body = payload.model_dump(mode="json")
     claim = claim_idempotency(
         api_key_of(request),

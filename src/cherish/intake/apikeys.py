@@ -1,4 +1,7 @@
-"""API keys for integrations: created once, stored only as a SHA-256 hash, sent as a Bearer token.
+"""API keys: created once, stored only as a SHA-256 hash, sent as a Bearer token.
+
+A key belongs to a staff member (it acts as them) or to an integration with scopes (it acts as
+the system); see staff/principal.py for what each may do. ``request.auth`` is an ApiPrincipal.
 
 A key looks like ``chk_`` followed by 40 URL-safe random characters (240 bits). Only its hash
 and a short prefix (to recognise it in lists and revoke it) are kept, so a copy of the database
@@ -20,6 +23,8 @@ from ninja.security import HttpBearer
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.intake.models import ApiKey
+from cherish.staff.models import Staff
+from cherish.staff.principal import ApiPrincipal, parse_scopes
 
 KEY_PREFIX = "chk_"
 KEY_RANDOM_CHARS = 40
@@ -33,16 +38,39 @@ class ApiKeyError(CherishError):
     code = "api_key_error"
 
 
-def create_api_key(name: str) -> tuple[ApiKey, str]:
-    """Create a key named ``name``; returns the record and the key (shown once, never stored)."""
+def new_key() -> str:
+    # token_urlsafe(30) is exactly 40 characters of [A-Za-z0-9_-].
+    return KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_CHARS * 3 // 4)
+
+
+def create_api_key(
+    name: str, *, staff: Staff | None = None, scopes: list[str] | tuple[str, ...] = ()
+) -> tuple[ApiKey, str]:
+    """Create a key named ``name``; returns the record and the key (shown once, never stored).
+
+    With ``staff`` the key acts as that person (scopes do not apply); without, it is an
+    integration's key that may do only what ``scopes`` (KeyScope values) allow.
+    """
     name = name.strip()
     if not name:
         raise ApiKeyError("Give the key a name (who or what uses it).", code="name_required")
-    # token_urlsafe(30) is exactly 40 characters of [A-Za-z0-9_-].
-    key = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_CHARS * 3 // 4)
+    if staff is not None and scopes:
+        raise ApiKeyError(
+            "A staff member's key acts as them; scopes are for integration keys.",
+            code="staff_key_scopes",
+        )
+    try:
+        clean_scopes = parse_scopes(scopes)
+    except ValueError as error:
+        raise ApiKeyError(str(error), code="unknown_scope") from None
+    key = new_key()
     with transaction.atomic():
         record = ApiKey.objects.create(
-            name=name[:100], prefix=key[:PREFIX_LENGTH], key_hash=ApiKey.hash_key(key)
+            name=name[:100],
+            prefix=key[:PREFIX_LENGTH],
+            key_hash=ApiKey.hash_key(key),
+            staff=staff,
+            scopes=clean_scopes,
         )
     return record, key
 
@@ -76,12 +104,18 @@ def revoke_api_key(prefix: str) -> ApiKey:
 
 
 def key_for_token(token: str) -> ApiKey | None:
-    """The active key the client sent, or None. Touches last_used_at at most once a minute."""
+    """The active key the client sent, or None. A staff key works only while its person's
+    account is active. Touches last_used_at at most once a minute."""
     token = token.strip()
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
     digest = ApiKey.hash_key(token)
-    key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.select_related("staff__user", "staff__team")
+        .filter(key_hash=digest, revoked_at__isnull=True)
+        .filter(Q(staff__isnull=True) | Q(staff__user__is_active=True))
+        .first()
+    )
     if key is None or not hmac.compare_digest(key.key_hash, digest):
         return None
     at = now()
@@ -93,16 +127,28 @@ def key_for_token(token: str) -> ApiKey | None:
     return key
 
 
+def principal_for(key: ApiKey) -> ApiPrincipal:
+    return ApiPrincipal(
+        key_id=key.pk,
+        name=key.name,
+        staff=key.staff,
+        scopes=frozenset(key.scopes or ()) if key.staff_id is None else frozenset(),
+        record=key,
+    )
+
+
 def api_key_of(request: HttpRequest) -> ApiKey:
     """The key that authenticated this API request (set by ApiKeyAuth)."""
-    key = getattr(request, "auth", None)
+    principal = getattr(request, "auth", None)
+    key = principal.record if isinstance(principal, ApiPrincipal) else None
     if not isinstance(key, ApiKey):
         raise CherishError("This request was not authenticated.", code="not_authenticated")
     return key
 
 
 class ApiKeyAuth(HttpBearer):
-    """``Authorization: Bearer chk_…``; request.auth is the ApiKey."""
+    """``Authorization: Bearer chk_…``; request.auth is the ApiPrincipal (who acts)."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return key_for_token(token)
+    def authenticate(self, request: HttpRequest, token: str) -> ApiPrincipal | None:
+        key = key_for_token(token)
+        return principal_for(key) if key is not None else None

@@ -46,9 +46,21 @@ class RawContact(models.Model):
 
 
 class ApiKey(models.Model):
-    """An integration's key. Only a SHA-256 hash is kept; the key is shown once at creation."""
+    """A key of a staff member (acts as them) or of an integration (acts as the system, within
+    its scopes): staff/principal.py. Only a SHA-256 hash is kept; the key is shown once."""
 
     name = models.CharField(max_length=100)
+    staff = models.ForeignKey(
+        "staff.Staff",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text="A staff member's key acts as them (role, teams, authority limits). "
+        "Empty: an integration's key, acting as the system within its scopes.",
+    )
+    # Integration keys only: the KeyScope values it may use, e.g. ["cases:create"].
+    scopes = models.JSONField(default=list, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,6 +69,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def kind(self) -> str:
+        return "staff" if self.staff_id else "integration"
 
     @staticmethod
     def hash_key(key: str) -> str:
