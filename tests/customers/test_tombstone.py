@@ -15,7 +15,7 @@ from cherish.customers.models import ContactPoint, Customer, CustomerEvent
 from cherish.intake.actions import Contact, accept_contact
 from cherish.intake.apikeys import create_api_key
 from cherish.outbox.models import OutgoingEmail
-from cherish.outreach.identity import erase_customer
+from cherish.privacy import erase_customer
 from cherish.staff.principal import KeyScope
 
 

@@ -1,4 +1,6 @@
-"""Identity: duplicate detection, merge and unmerge, export and erasure of one customer.
+"""Identity: duplicate detection, merge and unmerge of customers.
+
+Export and erasure live in cherish/privacy.py (each app forgets its own tables).
 
 These live in outreach, not customers, because they must move or anonymise cases, messages,
 attachments and raw intake material, which live in apps above customers in the dependency
@@ -9,23 +11,16 @@ CustomerEvent; a merge records exactly which rows moved so that unmerge can put 
 from __future__ import annotations
 
 import difflib
-import io
-import json
 import re
 import unicodedata
-import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel, Model, QuerySet
 
-from cherish.cases.models import Attachment, Case, CaseEvent, Message
 from cherish.core.clock import now
 from cherish.customers.actions import record_customer_event
 from cherish.customers.models import (
@@ -34,15 +29,11 @@ from cherish.customers.models import (
     Customer,
     CustomerEvent,
     DuplicateStatus,
-    ImportantDate,
     PossibleDuplicate,
-    Transaction,
 )
-from cherish.intake.models import RawContact
 from cherish.outreach.errors import OutreachError
-from cherish.outreach.models import ChurnScore, FollowUp, MomentSent
+from cherish.outreach.models import ChurnScore
 from cherish.staff.models import Staff
-from cherish.triage.actions import forget_signal_text
 
 ERASED = "[erased]"
 # Relations a merge does not move: the duplicate's own log stays its own, its score is
@@ -326,333 +317,3 @@ def unmerge_customers(event: CustomerEvent, *, by: Staff | None) -> Customer:
             rows_returned=returned,
         )
     return duplicate
-
-
-# ---------------------------------------------------------------- export
-
-
-class _Pipe(io.RawIOBase):
-    """A write-only stream the zip writer fills and the response drains chunk by chunk."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        self._chunks.append(bytes(b))
-        return len(b)
-
-    def drain(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
-
-def _rows(qs: Any, fields: list[str]) -> list[dict[str, Any]]:
-    return list(qs.values(*fields))
-
-
-def customer_data(customer: Customer) -> dict[str, Any]:
-    """Everything we hold about one customer, as plain data (the JSON of the export)."""
-    cases = []
-    for case in Case.objects.filter(customer=customer).order_by("created_at").iterator(200):
-        cases.append(
-            {
-                "reference": case.reference,
-                "kind": case.kind,
-                "stage": case.stage,
-                "channel": case.channel,
-                "subject": case.subject,
-                "order_reference": case.order_reference,
-                "created_at": case.created_at,
-                "closed_at": case.closed_at,
-                "messages": _rows(
-                    Message.objects.filter(case=case).order_by("created_at"),
-                    ["direction", "channel", "subject", "body_text", "created_at"],
-                ),
-                "attachments": _rows(
-                    Attachment.objects.filter(message__case=case),
-                    ["public_id", "original_name", "content_type", "size"],
-                ),
-            }
-        )
-    return {
-        "customer": _rows(
-            Customer.objects.filter(pk=customer.pk),
-            [
-                "id",
-                "name",
-                "external_id",
-                "status",
-                "language",
-                "preferred_channel",
-                "time_zone",
-                "notes",
-                "customer_since",
-                "opted_out",
-                "contact_hours_start",
-                "contact_hours_end",
-                "created_at",
-            ],
-        )[0],
-        "contact_points": _rows(customer.contact_points.all(), ["kind", "value", "created_at"]),
-        "important_dates": _rows(
-            ImportantDate.objects.filter(customer=customer), ["kind", "date", "note", "recurring"]
-        ),
-        "leave_reasons": _rows(customer.leave_reasons.all(), ["reason", "note", "recorded_at"]),
-        "transactions": _rows(
-            Transaction.objects.filter(customer=customer).order_by("occurred_at"),
-            [
-                "external_id",
-                "kind",
-                "status",
-                "amount",
-                "currency",
-                "occurred_at",
-                "description",
-                "metadata",
-            ],
-        ),
-        "follow_ups": _rows(
-            FollowUp.objects.filter(customer=customer),
-            ["transaction__external_id", "sent_at", "answer", "answer_comment", "answered_at"],
-        ),
-        "personal_notes_sent": _rows(
-            MomentSent.objects.filter(customer=customer),
-            ["moment_key", "year", "sent_at", "subject"],
-        ),
-        "cases": cases,
-        "history": _rows(CustomerEvent.objects.filter(customer=customer), ["type", "created_at"]),
-    }
-
-
-@transaction.atomic
-def record_customer_exported(customer: Customer, *, by: Staff | None) -> CustomerEvent:
-    """Log that someone exported this customer's data (who and when)."""
-    return record_customer_event(customer, "customer.exported", by=by)
-
-
-def export_customer_zip(customer: Customer) -> Iterator[bytes]:
-    """Stream a zip: customer.json plus every attachment, read and written in 64 KiB chunks."""
-    pipe = _Pipe()
-    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        payload = json.dumps(customer_data(customer), cls=DjangoJSONEncoder, indent=2)
-        archive.writestr("customer.json", payload)
-        yield pipe.drain()
-        attachments = Attachment.objects.filter(message__case__customer=customer).order_by("id")
-        for attachment in attachments.iterator(100):
-            name = f"attachments/{attachment.public_id}-{_safe_name(attachment.original_name)}"
-            try:
-                source = attachment.file.open("rb")
-            except (FileNotFoundError, ValueError):
-                continue
-            with source, archive.open(name, mode="w", force_zip64=True) as target:
-                while chunk := source.read(65536):
-                    target.write(chunk)
-                    yield pipe.drain()
-            yield pipe.drain()
-    yield pipe.drain()
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:100] or "file"
-
-
-# ---------------------------------------------------------------- erase
-
-# Event payload keys that never carry personal data and keep statistics readable.
-SAFE_EVENT_KEYS = {
-    "channel",
-    "kind",
-    "direction",
-    "old",
-    "new",
-    "rule",
-    "owner_id",
-    "owner_name",
-    "old_owner_id",
-    "old_owner_name",
-    "message_id",
-    "answer",
-    "outcome",
-    "severity",
-    "on_time",
-    "commitment_id",
-    "follow_up_id",
-    "rule_id",
-    "gesture_id",
-    "gesture_type",
-    "value",
-    "currency",
-    "status",
-    "link",
-    "fields",
-    "source",
-    "reason_code",
-    "duplicate_id",
-    "survivor_id",
-    "merge_event_id",
-    "other_id",
-    "year",
-    "moment",
-    "date_id",
-    "lead_id",
-    "staff_id",
-    "staff_name",
-    "into_id",
-    "emotion",
-    "urgency",
-    "topic",
-    "flags",
-    "intensity",
-    "model_version",
-    "is_plus_one",
-    "complexity",
-    "impact",
-    "case",
-}
-
-
-def _scrub(data: Any, key: str = "") -> Any:
-    if isinstance(data, dict):
-        return {k: _scrub(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_scrub(v, key) for v in data]
-    if isinstance(data, str) and key not in SAFE_EVENT_KEYS and data:
-        return ERASED
-    return data
-
-
-def _personal_text_fields(model: type[Model]) -> list[str]:
-    """Free-text fields of a model: where a person's words or details can end up."""
-    names = []
-    for f in model._meta.concrete_fields:
-        if isinstance(f, models.TextField) or (
-            isinstance(f, models.CharField) and (f.max_length or 0) >= 200 and not f.choices
-        ):
-            names.append(f.name)
-    return names
-
-
-def _erase_text(qs: Any, model: type[Model], skip: set[str] = frozenset()) -> int:  # type: ignore[assignment]
-    count = 0
-    for name in _personal_text_fields(model):
-        if name in skip:
-            continue
-        count += qs.exclude(**{name: ""}).update(**{name: ERASED})
-    return count
-
-
-@transaction.atomic
-def erase_customer(customer: Customer, *, by: Staff | None, note: str = "") -> Customer:
-    """Anonymise a customer on their request; keep every case row so statistics hold.
-
-    Name, notes, external id and preferences are cleared; contact points and important
-    dates deleted; every message body, subject and free-text field about their cases (in
-    any app) replaced with "[erased]"; attachments and raw intake files deleted; event
-    payloads scrubbed of free text; outgoing emails to them emptied. The customer is opted
-    out so nobody contacts the erased record. Writes customer.erased (counts only).
-    """
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    if customer.erased_at is not None:
-        raise OutreachError("This customer was already erased.", code="already_erased")
-    emails = list(
-        customer.contact_points.filter(kind=ContactKind.EMAIL).values_list("value", flat=True)
-    )
-    case_ids = list(Case.objects.filter(customer=customer).values_list("pk", flat=True))
-    message_ids = Message.objects.filter(case_id__in=case_ids).values("pk")
-
-    files_deleted = 0
-    for attachment in Attachment.objects.filter(message_id__in=message_ids).iterator(200):
-        attachment.file.delete(save=False)
-        files_deleted += 1
-    Attachment.objects.filter(message_id__in=message_ids).delete()
-    for raw in RawContact.objects.filter(case_id__in=case_ids).exclude(raw_path="").iterator(200):
-        (settings.RAW_STORE_DIR / raw.raw_path).unlink(missing_ok=True)
-        files_deleted += 1
-    RawContact.objects.filter(case_id__in=case_ids).update(
-        payload=None, raw_path="", sender="", error=""
-    )
-
-    messages_erased = Message.objects.filter(case_id__in=case_ids).update(
-        body_text=ERASED, body_html="", external_id=""
-    )
-    _erase_text(
-        Message.objects.filter(case_id__in=case_ids),
-        Message,
-        skip={"body_text", "body_html", "external_id"},
-    )
-    Case.objects.filter(pk__in=case_ids).update(reply_to="")
-    _erase_text(Case.objects.filter(pk__in=case_ids), Case, skip={"reply_to"})
-    for case in Case.objects.filter(pk__in=case_ids, triage__isnull=False).only("pk", "triage"):
-        triage = dict(case.triage or {})
-        triage.pop("reasons", None)
-        Case.objects.filter(pk=case.pk).update(triage=triage)
-    forget_signal_text(case_ids)
-    # Free text other apps keep about these cases and messages (care notes, commitments …).
-    handled = {Message, Attachment, CaseEvent, RawContact, FollowUp}
-    parents: tuple[tuple[type[Model], Any], ...] = ((Case, case_ids), (Message, message_ids))
-    for parent, ids in parents:
-        for model, fk_name in _reverse_relations(parent):
-            if model in handled or model is parent:
-                continue
-            _erase_text(model._default_manager.filter(**{f"{fk_name}__in": ids}), model)
-
-    events = list(CaseEvent.objects.filter(customer=customer).only("pk", "data"))
-    for event in events:
-        event.data = _scrub(event.data)
-    CaseEvent.objects.bulk_update(events, ["data"], batch_size=500)
-    log = list(CustomerEvent.objects.filter(customer=customer).only("pk", "data"))
-    for item in log:
-        item.data = _scrub(item.data)
-    CustomerEvent.objects.bulk_update(log, ["data"], batch_size=500)
-
-    Transaction.objects.filter(customer=customer).update(description="", metadata={})
-    FollowUp.objects.filter(customer=customer).update(sent_to="")
-    FollowUp.objects.filter(customer=customer).exclude(answer_comment="").update(
-        answer_comment=ERASED
-    )
-    MomentSent.objects.filter(customer=customer).update(subject="")
-    ImportantDate.objects.filter(customer=customer).delete()
-    PossibleDuplicate.objects.filter(models.Q(first=customer) | models.Q(second=customer)).delete()
-    outgoing = 0
-    if apps.is_installed("cherish.outbox"):
-        from cherish.outbox.models import OutgoingEmail
-
-        emails_qs = OutgoingEmail.objects.filter(
-            models.Q(case_pk__in=case_ids) | models.Q(to_address__in=emails)
-        )
-        outgoing = emails_qs.update(
-            to_address=ERASED,
-            from_name="",
-            subject=ERASED,
-            text_body=ERASED,
-            html_body="",
-            headers={},
-            in_reply_to="",
-            references="",
-        )
-    customer.contact_points.all().delete()
-    customer.name = ERASED
-    customer.notes = ""
-    customer.external_id = None
-    customer.language = ""
-    customer.preferred_channel = ""
-    customer.time_zone = ""
-    customer.contact_hours_start = None
-    customer.contact_hours_end = None
-    customer.opted_out = True
-    customer.erased_at = now()
-    customer.save()
-    record_customer_event(
-        customer,
-        "customer.erased",
-        by=by,
-        cases=len(case_ids),
-        messages=messages_erased,
-        files=files_deleted,
-        outgoing_emails=outgoing,
-    )
-    return customer

@@ -12,6 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+# Export and erase call the one eraser above every app (cherish/privacy.py). These two views
+# belong to the customer 360 page, which moves up into cherish/desk/ (issue #9's desk shell);
+# until then this is the one upward import in outreach.
+from cherish import privacy
 from cherish.cases.access import visible_cases
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -192,9 +196,9 @@ def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
 def export(request: DeskRequest, pk: int) -> StreamingHttpResponse:
     customer = access_customer(request.staff, pk)
     check_may(request.staff, "export")
-    identity.record_customer_exported(customer, by=request.staff)
+    privacy.record_customer_exported(customer, by=request.staff)
     response = StreamingHttpResponse(
-        identity.export_customer_zip(customer), content_type="application/zip"
+        privacy.export_customer_zip(customer), content_type="application/zip"
     )
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.zip"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -211,7 +215,7 @@ def erase(request: DeskRequest, pk: int) -> HttpResponse:
         messages.error(request, "Type ERASE in capitals to confirm.")
         return redirect("outreach:customer", customer.pk)
     try:
-        identity.erase_customer(customer, by=request.staff)
+        privacy.erase_customer(customer, by=request.staff)
     except CherishError as error:
         _refused(request, error)
     else:
