@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Cherish apps, in dependency order (see ARCHITECTURE.md).
     "cherish.core",
     "cherish.outbox",
@@ -54,6 +57,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # Administrators (or everyone, by organisation policy) enrol a second factor first.
+    "cherish.staff.twofactor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -198,6 +205,12 @@ CHERISH_PUBLIC_RATE_LIMIT = env.get_int("PUBLIC_RATE_LIMIT", 10)  # submissions 
 # higher: a whole office may sit behind one proxy address).
 CHERISH_LOGIN_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5)
 CHERISH_LOGIN_ADDRESS_FAILURE_LIMIT = env.get_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100)
+# Two-factor sign-in (staff/twofactor.py): administrators must use it; the organisation
+# policy can require it of everyone. The issuer is the name authenticator apps show.
+CHERISH_REQUIRE_TWO_FACTOR_FOR_ADMINISTRATORS = env.get_bool(
+    "REQUIRE_TWO_FACTOR_FOR_ADMINISTRATORS", True
+)
+OTP_TOTP_ISSUER = env.get("ORG_NAME", "Cherish")
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed: core.client.
 CHERISH_TRUSTED_PROXIES = env.get_list("TRUSTED_PROXIES", [])
 

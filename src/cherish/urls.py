@@ -11,6 +11,7 @@ admin.site.site_title = "Cherish"
 
 urlpatterns = [
     path("", include("cherish.core.urls")),
+    path("", include("cherish.staff.urls")),
     path("", include("cherish.intake.urls")),
     path("", include("cherish.cases.urls")),
     path("", include("cherish.customers.urls")),

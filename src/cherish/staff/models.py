@@ -116,6 +116,11 @@ class OrgPolicy(models.Model):
         help_text="Staff may read (never change) the cases and customers of teams they are "
         "not in. Off: each team sees only its own work.",
     )
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Everyone signs in with a second factor (an authenticator app). "
+        "Administrators always must.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
