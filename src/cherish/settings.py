@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
     # Cherish apps, in dependency order (see ARCHITECTURE.md).
     "cherish.core",
     "cherish.outbox",
@@ -122,6 +123,26 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "cases:inbox"
+
+# Single sign-on over OpenID Connect (staff/oidc.py): on when a client id is set. Staff are
+# matched to existing accounts by verified email; nobody is created.
+OIDC_RP_CLIENT_ID = env.get("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env.get("OIDC_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.get("OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env.get("OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env.get("OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env.get("OIDC_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env.get("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_CALLBACK_CLASS = "cherish.staff.oidc.StaffOIDCCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+# The button on the sign-in page: "Sign in with ...".
+CHERISH_OIDC_PROVIDER_NAME = env.get("OIDC_PROVIDER_NAME", "your organisation's account")
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("cherish.staff.oidc.StaffOIDCBackend")
 LOGOUT_REDIRECT_URL = "core:login"
 
 LANGUAGE_CODE = "en"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("cherish.feedback.urls")),
     path("", include("cherish.scorecard.urls")),
     path("", include("cherish.intake.portal_urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -54,6 +54,15 @@ class ThrottledLoginView(LoginView):
     template_name = "core/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Single sign-on (staff/oidc.py), when configured.
+        context["sso_name"] = (
+            settings.CHERISH_OIDC_PROVIDER_NAME if settings.OIDC_RP_CLIENT_ID else ""
+        )
+        context["sso_failed"] = self.request.GET.get("sso") == "failed"
+        return context
+
     def _account(self) -> str:
         username = (self.request.POST.get("username") or "").strip().lower()
         return f"user:{username}"
