@@ -410,7 +410,8 @@ def _apply_headlines(response: SurveyResponse, answers: list[tuple[Question, Ans
 
 def _open_invitation(invitation: Invitation, at: dt.datetime) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side (case) of the outer join.
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("survey", "customer", "case")
         .get(pk=invitation.pk)
     )
