@@ -17,7 +17,14 @@ PUBLIC = {
     "core:home",
     "core:healthz",
     "core:login",
+    "core:login_verify",
     "core:logout",
+    # One's own sign-in settings (two-factor enrolment: login_required, any signed-in person)
+    # and single sign-on (the OIDC redirect, callback and logout).
+    "staff:two_factor",
+    "None:oidc_authentication_init",
+    "None:oidc_authentication_callback",
+    "None:oidc_logout",
     "intake:complain",
     "intake:thanks",
     "outreach:answer",
