@@ -23,9 +23,11 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     from cherish.outbox.actions import forget_subscriptions
+    from cherish.staff.twofactor import forget_policy
 
     cache.clear()
     forget_subscriptions()
+    forget_policy()
 
 
 @pytest.fixture

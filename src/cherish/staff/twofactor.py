@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,27 @@ SIGN_IN_METHOD_KEY = "cherish_sign_in_method"
 OPEN_PREFIXES = ("/account/two-factor/", "/logout/", "/login/", "/static/", "/oidc/", "/api/")
 
 
+# The policy row is read at most every POLICY_TTL_S seconds per process: the check runs on
+# every request of everyone who has not used a second factor, and a query each time would
+# cost every page one (a changed policy applies within this time everywhere).
+POLICY_TTL_S = 30.0
+_policy: tuple[float, bool] | None = None
+
+
+def everyone_must_use_two_factor() -> bool:
+    global _policy
+    at = time.monotonic()
+    if _policy is None or _policy[0] < at:
+        _policy = (at + POLICY_TTL_S, org_policy().require_two_factor)
+    return _policy[1]
+
+
+def forget_policy() -> None:
+    """Read the policy afresh on the next request (tests; after changing it here)."""
+    global _policy
+    _policy = None
+
+
 def must_use_two_factor(user: Any) -> bool:
     """Administrators always (unless the deployment turned it off); everyone by policy."""
     if not user.is_authenticated:
@@ -49,7 +71,7 @@ def must_use_two_factor(user: Any) -> bool:
     is_admin = bool(user.is_superuser) or (staff is not None and staff.role == Role.ADMINISTRATOR)
     if is_admin and settings.CHERISH_REQUIRE_TWO_FACTOR_FOR_ADMINISTRATORS:
         return True
-    return staff is not None and org_policy().require_two_factor
+    return staff is not None and everyone_must_use_two_factor()
 
 
 class TwoFactorRequiredMiddleware:
