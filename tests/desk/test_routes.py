@@ -46,6 +46,7 @@ MAY = {
     "merge": {"lead_a", "manager_a"},
     "export": {"manager_a"},
     "targets": {"lead_a", "manager_a"},
+    "all-mail": {"manager_a", "administrator"},  # the outbox: every team's outgoing mail
 }
 REQUESTER = {"own": "agent_a", "other": "agent_b"}  # each case has a refund waiting
 DECIDERS = {"own": {"lead_a", "manager_a"}, "other": set()}  # routed to lead A / lead B
@@ -57,13 +58,14 @@ class Rule:
 
     on: "case" (tried on cases own/other), "customer" (carla/dan/lou) or "desk" (no object);
     needs: "staff" (any staff member), "see" (see the object), "work" (change it),
-    "decide" (the routed approver or above), or a permission in MAY.
+    "decide" (the routed approver or above), or a right in MAY.
     """
 
     on: str
     needs: str
     method: str = "post"
     data: dict[str, Any] = field(default_factory=dict)
+    missing: bool = False  # tried with an id that does not exist
 
 
 READ, WORK = Rule("case", "see", "get"), Rule("case", "work")
@@ -121,12 +123,12 @@ RULES: dict[str, Rule] = {
     "outreach:moments": Rule("desk", "staff", "get", data={"who": "all"}),
     "outreach:radar": Rule("desk", "staff", "get"),
     # Operations pages, tried with ids that do not exist: found by nobody.
-    "outbox:tasks": Rule("desk", "staff", "get"),
-    "outbox:retry-email": Rule("desk", "missing"),
-    "outbox:retry-webhook": Rule("desk", "missing"),
+    "outbox:tasks": Rule("desk", "all-mail", "get"),
+    "outbox:retry-email": Rule("desk", "all-mail", missing=True),
+    "outbox:retry-webhook": Rule("desk", "all-mail", missing=True),
     "intake:unreadable": Rule("desk", "staff", "get"),
-    "intake:raw-download": Rule("desk", "missing", "get"),
-    "intake:raw-retry": Rule("desk", "missing"),
+    "intake:raw-download": Rule("desk", "staff", "get", missing=True),
+    "intake:raw-retry": Rule("desk", "staff", missing=True),
     "intake:log-contact": Rule("desk", "staff", "get"),
     "feedback:surveys": Rule("desk", "staff", "get"),
     "feedback:set-target": Rule("desk", "targets"),
@@ -299,11 +301,9 @@ def _expected(rule: Rule, role: str, obj: str | None) -> str:
         if rule.needs == "work":
             return "pass" if works else "403"
         return "pass"
-    if rule.needs == "missing":
-        return "404"
-    if rule.needs in MAY:
-        return "pass" if role in MAY[rule.needs] else "403"
-    return "pass"
+    if rule.needs in MAY and role not in MAY[rule.needs]:
+        return "403"
+    return "404" if rule.missing else "pass"
 
 
 def _answer(response: Any) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from tests.conftest import login
 from tests.outbox.conftest import read_eml
 
 from cherish.cases.models import Case
@@ -69,8 +70,9 @@ def test_logging_a_new_customer_without_any_contact_detail_is_refused(desk_clien
 
 
 def test_task_page_shows_failed_email_with_error_and_retries_it(
-    desk_client, agent, tasks, django_capture_on_commit_callbacks
+    client, manager, tasks, django_capture_on_commit_callbacks
 ):
+    desk_client = login(client, manager)  # the outbox is for managers and administrators
     email = outbox_actions.queue_email(to="x@example.com", subject="Hi", text="Hello")
     OutgoingEmail.objects.filter(pk=email.pk).update(
         status="failed", attempts=10, last_error="attempt 10: ConnectionRefusedError"

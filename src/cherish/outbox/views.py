@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
 from cherish.core.models import Job, JobStatus
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.outbox import actions
@@ -18,8 +18,23 @@ JOB_TASK_PATH = "cherish.core.pipeline.run_steps_task"
 NOT_DONE = [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
 
 
+def _check_sees_all_mail(request: DeskRequest) -> None:
+    """Everything leaving Cherish, for every team's customers, is for those who see every
+    customer (managers, data protection: staff.view_all_customers) and administrators.
+
+    Asked by permission and role name: the outbox sits below the staff app.
+    """
+    if request.user.has_perm("staff.view_all_customers") or request.staff.role == "administrator":
+        return
+    raise Forbidden(
+        "The outbox lists mail to every team's customers: ask a manager or an administrator.",
+        code="outbox_not_allowed",
+    )
+
+
 @desk_view
 def task_list(request: DeskRequest) -> HttpResponse:
+    _check_sees_all_mail(request)
     emails = OutgoingEmail.objects.filter(status__in=NOT_DONE).order_by("status", "-created_at")
     webhooks = (
         WebhookDelivery.objects.filter(status__in=NOT_DONE)
@@ -68,6 +83,7 @@ def task_list(request: DeskRequest) -> HttpResponse:
 @require_POST
 @desk_view
 def retry_email(request: DeskRequest, pk: int) -> HttpResponse:
+    _check_sees_all_mail(request)
     email = get_object_or_404(OutgoingEmail, pk=pk)
     try:
         actions.retry_email_now(email)
@@ -80,6 +96,7 @@ def retry_email(request: DeskRequest, pk: int) -> HttpResponse:
 @require_POST
 @desk_view
 def retry_webhook(request: DeskRequest, pk: int) -> HttpResponse:
+    _check_sees_all_mail(request)
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
         actions.retry_webhook_now(delivery)
