@@ -96,8 +96,9 @@ def test_a_phone_only_contact_starts_its_own_record(client, agent, customer):
     assert PossibleDuplicate.objects.filter(status="open").count() == 1
 
 
-def test_staff_review_the_pair_agents_dismiss_leads_merge(client, agent, lead, customer):
-    # given a newcomer who shares Carla's phone
+def test_staff_review_the_pair_agents_dismiss_leads_merge(client, agent, lead, customer, complaint):
+    # given a newcomer who shares Carla's phone (both have a case of the agent's team: staff
+    # see the customers of their team's cases)
     _complain(client, phone="020 7946 0018")
     nina = Customer.objects.exclude(pk=customer.pk).get()
     desk = login(client, agent)
@@ -128,7 +129,7 @@ def test_staff_review_the_pair_agents_dismiss_leads_merge(client, agent, lead, c
     )
 
 
-def test_a_dismissed_pair_is_not_offered_again(client, agent, customer):
+def test_a_dismissed_pair_is_not_offered_again(client, agent, customer, complaint):
     # given a newcomer who shares Carla's phone
     _complain(client, phone="020 7946 0018")
     nina = Customer.objects.exclude(pk=customer.pk).get()
