@@ -291,6 +291,26 @@ def test_sign_in_never_tells_whether_an_account_exists(agent):
         assert _visible_text(a) == _visible_text(b)
 
 
+def test_the_admin_has_no_second_sign_in_page(admin_staff, agent, settings):
+    # given: the admin's own login form would skip the throttle and the second factor
+    settings.CHERISH_LOGIN_FAILURE_LIMIT = 2
+    client = Client()
+    # when: someone posts passwords to it
+    for _ in range(5):
+        response = client.post(
+            "/admin/login/?next=/admin/", {"username": "root", "password": "wrong"}
+        )
+        # then: nothing is tried there; it sends them to Cherish's sign-in page
+        assert response.status_code == 302
+        assert response["Location"] == "/login/?next=/admin/"
+    right = client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert right.status_code == 302 and "_auth_user_id" not in client.session
+    # a signed-in agent is refused, not sent round in circles
+    agent_client = Client()
+    agent_client.force_login(agent.user)
+    assert agent_client.get("/admin/login/?next=/admin/").status_code == 403
+
+
 # -- deployment check ------------------------------------------------------------------------
 
 

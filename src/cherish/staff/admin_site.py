@@ -9,8 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from cherish.core.client import client_address
@@ -53,6 +57,17 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class CherishAdminSite(admin.AdminSite):
     site_header = "Cherish administration"
     site_title = "Cherish"
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """No second way in: the admin signs in through Cherish's sign-in page, which is
+        throttled and asks for the second factor. A signed-in person who may not use the admin
+        gets 403 (sending them to sign in again would loop)."""
+        if request.user.is_authenticated:
+            if self.has_permission(request):
+                return redirect("admin:index")
+            raise PermissionDenied("Only administrators may use the admin.")
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+        return redirect_to_login(target, login_url=reverse("core:login"))
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Administrators only (Django's is_staff, kept in step with the role by set_role);
