@@ -24,17 +24,20 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cherish.api_common import PROBLEM_CONTENT_TYPE, FieldError, Problem, problem_response
 from cherish.care.api import router as care_router
+from cherish.cases import access as cases_access
 from cherish.cases.api import router as cases_router
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
 from cherish.core.middleware import DOCS_CSP
 from cherish.core.unavailable import RETRY_AFTER_S, storage_trouble
+from cherish.customers import access as customers_access
 from cherish.customers.api import router as customers_router
 from cherish.customers.api_transactions import router as transactions_router
 from cherish.feedback.api import router as feedback_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
-from cherish.staff.principal import ScopeRule, enforce, scope_rule
+from cherish.staff.audit import audit
+from cherish.staff.principal import ApiPrincipal, ScopeRule, enforce, scope_rule
 from cherish.triage.api import router as triage_router
 
 logger = logging.getLogger("django.request")
@@ -138,10 +141,44 @@ def _declare_scopes(router: Router) -> None:
             operation.openapi_extra = {**(operation.openapi_extra or {}), **extra}
 
 
+def _within_boundary(request: HttpRequest, kwargs: dict[str, Any]) -> None:
+    """A staff member's key reaches what that person reaches at the desk: a case or customer
+    outside their team boundary is "not found", one they may only read is not changed (403,
+    audited). Integration keys act as the system and are bounded by their scopes."""
+    principal = getattr(request, "auth", None)
+    staff = principal.staff if isinstance(principal, ApiPrincipal) else None
+    if staff is None:
+        return
+    change = request.method not in ("GET", "HEAD", "OPTIONS")
+    try:
+        if "reference" in kwargs:
+            fetch_case = cases_access.access_case_to_work if change else cases_access.access_case
+            fetch_case(staff, str(kwargs["reference"]))
+        if "customer_id" in kwargs:
+            fetch_customer = (
+                customers_access.access_customer_to_work
+                if change
+                else customers_access.access_customer
+            )
+            fetch_customer(staff, kwargs["customer_id"])
+    except Forbidden as error:
+        audit(
+            request,
+            f"api.{error.code}",
+            by=staff,
+            outcome="refused",
+            target_type="path",
+            target_id=request.path,
+            detail={"method": request.method or ""},
+        )
+        raise
+
+
 def _enforcing(rule: ScopeRule | None, view: View) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         enforce(rule, request)
+        _within_boundary(request, kwargs)
         return view(request, *args, **kwargs)
 
     return wrapper

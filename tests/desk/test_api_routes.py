@@ -134,3 +134,33 @@ def test_a_working_key_gets_past_authentication_everywhere(client, complaint):
         for key in sorted(API_RULES)
     }
     assert [key for key, response in passed.items() if response.status_code == 401] == []
+
+
+def _staff_client(staff: Any) -> Client:
+    _, token = create_api_key(f"key of {staff.user.username}", staff=staff)
+    return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_staff_members_key_stays_inside_their_team_boundary(complaint, billing_agent, care_team):
+    from cherish.staff.actions import set_org_policy
+    from cherish.staff.models import AuditEntry
+
+    bea = _staff_client(billing_agent)
+    stage = f"/api/v1/cases/{complaint.reference}/stage"
+    before = _state()
+    # another team's case and customer: not found, and not listed
+    assert bea.get(f"/api/v1/cases/{complaint.reference}").status_code == 404
+    assert bea.get(f"/api/v1/customers/{complaint.customer_id}").status_code == 404
+    assert bea.post(stage, {"stage": "closed"}, content_type="application/json").status_code == 404
+    listed = bea.get("/api/v1/cases").json()["items"]
+    assert complaint.reference not in [item["reference"] for item in listed]
+    # readable when the organisation allows it, never changed
+    set_org_policy(other_teams_may_read=True, by=None)
+    assert bea.get(f"/api/v1/cases/{complaint.reference}").status_code == 200
+    refused = bea.post(stage, {"stage": "closed"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "read_only"
+    assert _state() == before
+    assert AuditEntry.objects.filter(outcome="refused").values_list("action", flat=True).get() == (
+        "api.read_only"
+    )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from cherish.api_common import ApiError, parse_id, problems
+from cherish.cases.access import visible_cases
 from cherish.cases.models import Case, CaseEvent, Direction, Kind, Message
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
@@ -134,7 +135,12 @@ def filtered_cases(filters: CaseFilters) -> QuerySet[Case]:
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, object]:
     """Filter by kind, stage, openness, owner username, customer id or change time. Pages of
     at most 100 (``limit``); follow ``next_cursor`` for the next page."""
-    page = list(filtered_cases(filters)[: filters.limit + 1])
+    cases = filtered_cases(filters)
+    principal = getattr(request, "auth", None)
+    staff = getattr(principal, "staff", None)
+    if staff is not None:  # a staff member's key lists what that person may see
+        cases = cases.filter(pk__in=visible_cases(staff).values("pk"))
+    page = list(cases[: filters.limit + 1])
     more = len(page) > filters.limit
     items: list[CaseOut | Case] = list(page[: filters.limit])
     return {
