@@ -225,3 +225,31 @@ def test_same_email_delivered_twice_is_stored_twice_but_added_once(inbound_smtp,
     send(inbound_smtp, read_eml("complaint_plain.eml"))
     assert Message.objects.count() == 1
     assert sorted(RawContact.objects.values_list("status", flat=True)) == ["ignored", "processed"]
+
+
+def test_a_database_lost_mid_way_answers_451_and_the_retry_opens_the_case(
+    inbound_smtp, tasks, agent, monkeypatch
+):
+    # given the database connection fails after the raw mail is stored (PostgreSQL crashed)
+    from django.db import OperationalError
+
+    from cherish.intake.email import receive
+
+    real_accept = receive.accept_contact
+
+    def crashed(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(receive, "accept_contact", crashed)
+    raw = read_eml("complaint_plain.eml")
+    # when: the listener must not say 250 for mail that is not a case
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send(inbound_smtp, raw)
+    assert refused.value.smtp_code == 451
+    assert Case.objects.count() == 0
+    # and when the sender retries once the database is back
+    monkeypatch.setattr(receive, "accept_contact", real_accept)
+    assert send(inbound_smtp, raw) == {}
+    # then one case, from the retry
+    assert Case.objects.count() == 1
+    assert RawContact.objects.filter(status="processed").count() == 1

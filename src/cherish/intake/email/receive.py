@@ -16,6 +16,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 
 from cherish.cases.models import Channel
+from cherish.core.unavailable import storage_trouble
 from cherish.intake.actions import (
     Contact,
     accept_contact,
@@ -93,6 +94,11 @@ def process_raw_email(
     try:
         result = accept_contact(contact, raw=raw)
     except Exception as error:
+        if storage_trouble(error) is not None:
+            # The database went away mid-way (a crash, a restart): nothing may be marked, so
+            # the stored mail could wait unseen. Raise: the listener answers 451 and the
+            # sender tries again; its retry is not a duplicate of a mail never processed.
+            raise
         # The door marked the stored mail failed; staff see it with this error and can try
         # again. The listener still answers 250: the mail itself is safe.
         logger.exception("Stored email %s could not be processed", raw.pk)
