@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "cherish.outreach",
     "cherish.feedback",
     "cherish.scorecard",
+    "cherish.learning",
     "cherish.desk",
     "cherish.demo",
 ]
@@ -253,6 +254,7 @@ CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
     [
         "cherish.triage.tasks.triage_message_task",
         "cherish.care.tasks.respond_to_contact_task",
+        "cherish.learning.tasks.assign_theme_task",
     ],
 )
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
@@ -272,4 +274,5 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("outreach_radar", 24 * 3600),
     ("purge_idempotency_keys", 3600),
     ("feedback_tick", 60),
+    ("learning_tick", 300),
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("cherish.outbox.urls")),
     path("", include("cherish.feedback.urls")),
     path("", include("cherish.scorecard.urls")),
+    path("", include("cherish.learning.urls")),
     path("", include("cherish.intake.portal_urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

@@ -139,6 +139,7 @@ def test_every_channel_enters_through_the_one_door(
     assert settings.CHERISH_INTAKE_FOLLOW_ON == [
         "cherish.triage.tasks.triage_message_task",
         "cherish.care.tasks.respond_to_contact_task",
+        "cherish.learning.tasks.assign_theme_task",
     ]
 
 

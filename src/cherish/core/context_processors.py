@@ -16,6 +16,7 @@ DESK_NAV = [
     ("Churn radar", "outreach:radar"),
     ("Scorecard", "scorecard:index"),
     ("Surveys", "feedback:surveys"),
+    ("Learning", "learning:index"),
     ("Could not read", "intake:unreadable"),
     ("Tasks", "outbox:tasks"),
     ("Admin", "admin:index"),

@@ -1,0 +1,50 @@
+"""Who may read and change what in learning.
+
+Every staff member reads the learning pages: lessons are for the whole organisation.
+Shaping themes, the root-cause taxonomy, the policy register, improvement actions, what is
+published to customers and the creed is for team leads and managers. Results of the staff
+pulse are only ever shown for groups of five or more (see learning.pulse).
+"""
+
+from __future__ import annotations
+
+from cherish.core.errors import Forbidden, NotFound
+from cherish.learning.models import Theme, ThemeStatus
+from cherish.staff.access import is_manager
+from cherish.staff.models import Role, Staff
+
+
+def may_shape_learning(staff: Staff) -> bool:
+    """Leads and managers (and the break-glass superuser) shape themes, actions, register."""
+    return staff.role in (Role.LEAD, Role.MANAGER) or bool(staff.user.is_superuser)
+
+
+def may_publish(staff: Staff) -> bool:
+    """Only managers choose what the public "You said, we did" page says."""
+    return is_manager(staff)
+
+
+def require_shaper(staff: Staff) -> None:
+    if not may_shape_learning(staff):
+        raise Forbidden("Only team leads and managers can change this.")
+
+
+def require_manager(staff: Staff) -> None:
+    if not may_publish(staff):
+        raise Forbidden("Only managers can change this.")
+
+
+def access_theme(staff: Staff, theme_id: int | str) -> Theme:
+    """Any theme, by id, for any staff member; NotFound for a missing or malformed id."""
+    del staff
+    try:
+        return Theme.objects.get(pk=int(theme_id))
+    except (Theme.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such theme.") from None
+
+
+def access_active_theme(staff: Staff, theme_id: int | str) -> Theme:
+    theme = access_theme(staff, theme_id)
+    if theme.status != ThemeStatus.ACTIVE:
+        raise NotFound("No such theme.")
+    return theme

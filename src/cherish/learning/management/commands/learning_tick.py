@@ -1,0 +1,44 @@
+"""``cherish learning_tick``: put complaints that have no theme yet into one, and fit the
+themes again once a week (or now, with ``--recluster``).
+
+Run every few minutes by ``cherish tick``; idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from cherish.cases.models import Case, Kind
+from cherish.core.clock import now
+from cherish.learning import actions
+
+RECLUSTER_EVERY = dt.timedelta(days=7)
+MIN_COMPLAINTS = 20
+
+
+class Command(BaseCommand):
+    help = "Assign unthemed complaints; re-cluster themes weekly."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--recluster", action="store_true", help="Fit the themes now.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        model = actions.current_model()
+        stale = model is None or now() - model.created_at > RECLUSTER_EVERY
+        if options["recluster"] or (stale and _enough_complaints()):
+            result = actions.recluster_themes()
+            if options["verbosity"]:
+                self.stdout.write(
+                    f"themes: {result.created} new, {result.kept} kept, "
+                    f"{result.retired} retired, {result.assigned} complaints assigned"
+                )
+        assigned = actions.assign_unthemed()
+        if options["verbosity"]:
+            self.stdout.write(f"assigned {assigned} unthemed complaints")
+
+
+def _enough_complaints() -> bool:
+    return Case.objects.filter(kind=Kind.COMPLAINT)[:MIN_COMPLAINTS].count() >= MIN_COMPLAINTS

@@ -1,0 +1,204 @@
+"""Desk pages for learning: themes, rising themes, root causes. Parse, call, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cherish.cases.access import access_case
+from cherish.core.errors import CherishError, Forbidden, NotFound
+from cherish.learning import access, actions, queries
+from cherish.learning.forms import FindingForm, MergeThemeForm, RenameThemeForm
+from cherish.learning.models import CaseFinding, CaseTheme
+from cherish.staff.access import staff_for_user
+from cherish.staff.models import Staff
+
+LearningView = Callable[..., HttpResponseBase]
+
+
+def learning_view(view: LearningView) -> LearningView:
+    """Staff only: anonymous visitors go to the login page, other accounts get 403.
+
+    The view receives the Staff profile as its second argument. NotFound becomes 404,
+    Forbidden 403; any other refusal is shown as a message on the page it came from.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        staff = staff_for_user(request.user)
+        if staff is None:
+            raise PermissionDenied("The desk is for staff.")
+        try:
+            return view(request, staff, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from error
+
+    return wrapper
+
+
+def _back(request: HttpRequest, error: CherishError, fallback: str, *args: Any) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect(fallback, *args)
+
+
+# ---------------------------------------------------------------- themes
+
+
+@require_GET
+@learning_view
+def index(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(
+        request,
+        "learning/index.html",
+        {
+            "overview": queries.themes_overview(),
+            "rising": queries.rising_themes()[:10],
+            "model": queries.latest_model(),
+            "may_shape": access.may_shape_learning(staff),
+        },
+    )
+
+
+@require_GET
+@learning_view
+def theme_detail(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+    theme = access.access_theme(staff, theme_id)
+    return render(
+        request,
+        "learning/theme_detail.html",
+        {
+            "theme": theme,
+            "trend": queries.weekly_trend(theme),
+            "quotes": queries.theme_quotes(theme),
+            "assignments": queries.theme_cases(theme),
+            "may_shape": access.may_shape_learning(staff),
+            "rename_form": RenameThemeForm(
+                initial={"name": theme.name, "description": theme.description}
+            ),
+            "merge_form": _merge_form(theme),
+        },
+    )
+
+
+def _merge_form(theme: Any) -> MergeThemeForm:
+    form = MergeThemeForm()
+    field = form.fields["into"]
+    field.queryset = field.queryset.exclude(pk=theme.pk)  # type: ignore[attr-defined]
+    return form
+
+
+@require_POST
+@learning_view
+def rename_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+    access.require_shaper(staff)
+    theme = access.access_active_theme(staff, theme_id)
+    form = RenameThemeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the theme a name of at most 200 characters.")
+        return redirect("learning:theme", theme.pk)
+    try:
+        actions.rename_theme(theme, by=staff, **form.cleaned_data)
+    except CherishError as error:
+        return _back(request, error, "learning:theme", theme.pk)
+    messages.success(request, "Theme renamed. Re-clustering will keep this name.")
+    return redirect("learning:theme", theme.pk)
+
+
+@require_POST
+@learning_view
+def merge_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+    access.require_shaper(staff)
+    theme = access.access_active_theme(staff, theme_id)
+    form = MergeThemeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the theme to merge into.")
+        return redirect("learning:theme", theme.pk)
+    try:
+        into = actions.merge_themes(theme, into=form.cleaned_data["into"], by=staff)
+    except CherishError as error:
+        return _back(request, error, "learning:theme", theme.pk)
+    messages.success(request, f"Merged into “{into.name}”.")
+    return redirect("learning:theme", into.pk)
+
+
+@require_POST
+@learning_view
+def split_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+    access.require_shaper(staff)
+    theme = access.access_active_theme(staff, theme_id)
+    try:
+        first, second = actions.split_theme(theme, by=staff)
+    except CherishError as error:
+        return _back(request, error, "learning:theme", theme.pk)
+    messages.success(request, f"Split into “{first.name}” and “{second.name}”. Rename them.")
+    return redirect("learning:theme", first.pk)
+
+
+@require_POST
+@learning_view
+def recluster(request: HttpRequest, staff: Staff) -> HttpResponse:
+    access.require_shaper(staff)
+    result = actions.recluster_themes()
+    if result.model is None:
+        messages.info(request, "There are not enough complaints to find themes yet.")
+    else:
+        messages.success(
+            request,
+            f"Themes found again in {result.model.n_texts} complaints: {result.created} new, "
+            f"{result.kept} kept, {result.retired} retired.",
+        )
+    return redirect("learning:index")
+
+
+# ---------------------------------------------------------------- root cause of a case
+
+
+@require_http_methods(["GET", "POST"])
+@learning_view
+def case_finding(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    finding = CaseFinding.objects.filter(case=case).select_related("root_cause").first()
+    if request.method == "POST":
+        form = FindingForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.record_finding(case, by=staff, **form.cleaned_data)
+            except CherishError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Root cause recorded.")
+                return redirect("learning:case-finding", case.reference)
+    else:
+        initial = {}
+        if finding is not None:
+            initial = {
+                "root_cause": finding.root_cause,
+                "leak_step": finding.leak_step,
+                "communication": finding.communication,
+                "communication_note": finding.communication_note,
+                "note": finding.note,
+            }
+        form = FindingForm(initial=initial)
+    return render(
+        request,
+        "learning/case_finding.html",
+        {
+            "case": case,
+            "form": form,
+            "finding": finding,
+            "assignment": CaseTheme.objects.filter(case=case).select_related("theme").first(),
+        },
+    )
