@@ -58,3 +58,22 @@ def topics(agent: Staff) -> dict[str, list[Case]]:
             n += 1
             cases[name].append(open_complaint(text, n))
     return cases
+
+
+@pytest.fixture
+def manager(care_team: Any) -> Staff:
+    from cherish.staff.actions import create_staff
+    from cherish.staff.models import Role
+    from tests.conftest import PASSWORD
+
+    staff = create_staff(
+        username="mona",
+        password=PASSWORD,
+        display_name="Mona Manager",
+        email="mona@example.com",
+        team=care_team,
+        role=Role.MANAGER,
+    )
+    staff.is_available = False
+    staff.save(update_fields=["is_available"])
+    return staff

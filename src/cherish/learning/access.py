@@ -9,7 +9,7 @@ pulse are only ever shown for groups of five or more (see learning.pulse).
 from __future__ import annotations
 
 from cherish.core.errors import Forbidden, NotFound
-from cherish.learning.models import Theme, ThemeStatus
+from cherish.learning.models import ImprovementAction, Policy, Theme, ThemeStatus
 from cherish.staff.access import is_manager
 from cherish.staff.models import Role, Staff
 
@@ -48,3 +48,21 @@ def access_active_theme(staff: Staff, theme_id: int | str) -> Theme:
     if theme.status != ThemeStatus.ACTIVE:
         raise NotFound("No such theme.")
     return theme
+
+
+def access_policy(staff: Staff, policy_id: int | str) -> Policy:
+    del staff
+    try:
+        return Policy.objects.select_related("owner").get(pk=int(policy_id))
+    except (Policy.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such policy.") from None
+
+
+def access_action(staff: Staff, action_id: int | str) -> ImprovementAction:
+    del staff
+    try:
+        return ImprovementAction.objects.select_related("theme", "policy", "owner").get(
+            pk=int(action_id)
+        )
+    except (ImprovementAction.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such improvement action.") from None

@@ -4,30 +4,45 @@ stories. One function per business action, each in one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 
 from cherish.cases.models import Case, Direction, Kind, Message
 from cherish.core.clock import now
+from cherish.customers.models import Customer
 from cherish.learning import events, themes
 from cherish.learning.errors import LearningError
 from cherish.learning.models import (
+    ActionNotice,
+    ActionStatus,
     CaseFinding,
     CaseTheme,
     Communication,
+    Competitor,
+    CompetitorMention,
+    Cursor,
+    ImprovementAction,
     LeakStep,
+    Policy,
+    PolicyLink,
+    PolicyLinkSource,
     RootCause,
     Theme,
     ThemeModel,
     ThemeStatus,
 )
+from cherish.outbox.actions import queue_email
 from cherish.staff.models import Staff
 
 # Re-clustering reads at most this many of the newest complaints: themes describe what
@@ -527,3 +542,309 @@ def record_finding(
         communication=communication,
     )
     return finding
+
+
+# ---------------------------------------------------------------- policy register
+
+
+def _check_policy_fields(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise LearningError("Give the policy a title.", code="policy_title_required", field="title")
+    return title[:200]
+
+
+@transaction.atomic
+def save_policy(
+    policy: Policy | None,
+    *,
+    title: str,
+    summary: str = "",
+    owner: Staff | None = None,
+    review_by: dt.date | None = None,
+    phrases: str = "",
+    is_active: bool = True,
+    by: Staff,
+) -> Policy:
+    """Add a policy to the register, or change one.
+
+    Refuses ('policy_title_required') an empty title, ('policy_title_taken') a title
+    another policy has.
+    """
+    del by
+    title = _check_policy_fields(title)
+    clash = Policy.objects.filter(title__iexact=title)
+    if policy is not None:
+        clash = clash.exclude(pk=policy.pk)
+    if clash.exists():
+        raise LearningError(
+            "Another policy already has this title.", code="policy_title_taken", field="title"
+        )
+    at = now()
+    if policy is None:
+        policy = Policy(created_at=at)
+    policy.title = title
+    policy.summary = summary.strip()
+    policy.owner = owner
+    policy.review_by = review_by
+    policy.phrases = phrases.strip()[:500]
+    policy.is_active = is_active
+    policy.updated_at = at
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def link_policy(case: Case, *, policy: Policy, by: Staff | None, source: str) -> PolicyLink:
+    """Tie a complaint to a policy (once; a later link changes nothing). Writes
+    policy.linked the first time."""
+    link, created = PolicyLink.objects.get_or_create(
+        case=case,
+        policy=policy,
+        defaults={
+            "source": source,
+            "case_created_at": case.created_at,
+            "linked_at": now(),
+            "linked_by": by,
+        },
+    )
+    if created:
+        events.record_policy_linked(
+            case, by=by, policy_id=policy.pk, title=policy.title, source=source
+        )
+    return link
+
+
+_POLICY_WORDS = re.compile(r"\b(our|company|the)\s+(policy|policies|procedure|rules?)\b", re.I)
+
+
+def link_policies_from_replies(*, limit: int = 2000) -> int:
+    """Read staff replies written since the last scan; a reply that quotes "our policy"
+    and uses a phrase of a policy links its case to that policy. Idempotent."""
+    policies = [p for p in Policy.objects.filter(is_active=True) if p.phrase_list]
+    cursor, _ = Cursor.objects.get_or_create(name="policy-replies")
+    rows = list(
+        Message.objects.filter(pk__gt=cursor.last_id, direction=Direction.OUTBOUND)
+        .order_by("pk")
+        .values_list("pk", "case_id", "body_text")[:limit]
+    )
+    linked = 0
+    for _pk, case_id, body in rows:
+        if not policies or not _POLICY_WORDS.search(body):
+            continue
+        lowered = body.lower()
+        for policy in policies:
+            if any(phrase in lowered for phrase in policy.phrase_list):
+                case = Case.objects.get(pk=case_id)
+                if not PolicyLink.objects.filter(case=case, policy=policy).exists():
+                    link_policy(case, policy=policy, by=None, source=PolicyLinkSource.REPLY)
+                    linked += 1
+    if rows:
+        Cursor.objects.filter(pk=cursor.pk).update(last_id=rows[-1][0])
+    return linked
+
+
+# ---------------------------------------------------------------- competitor mentions
+
+ASPECTS = {
+    "price": ("cheaper", "price", "cost", "expensive", "£", "$", "deal", "fee"),
+    "speed": ("faster", "quicker", "sooner", "next day", "same day", "waiting"),
+    "service": ("service", "helpful", "support", "friendly", "answer the phone"),
+    "quality": ("quality", "better product", "reliable", "broke", "works"),
+    "offer": ("offer", "discount", "switch", "moving to", "move to", "leaving for"),
+}
+
+
+def _aspects(snippet: str) -> list[str]:
+    lowered = snippet.lower()
+    return [name for name, words in ASPECTS.items() if any(w in lowered for w in words)]
+
+
+def _snippet(text: str, start: int, end: int, width: int = 140) -> str:
+    left = max(0, start - width)
+    right = min(len(text), end + width)
+    return " ".join(text[left:right].split())[:300]
+
+
+def find_competitor_mentions(case: Case) -> list[CompetitorMention]:
+    """Note each competitor the customer's first message names, with what they compare.
+    Idempotent (one mention per case and competitor)."""
+    competitors = list(Competitor.objects.all())
+    if not competitors:
+        return []
+    text = (
+        Message.objects.filter(case=case, direction=Direction.INBOUND)
+        .order_by("created_at", "pk")
+        .values_list("body_text", flat=True)
+        .first()
+    ) or ""
+    found = []
+    for competitor in competitors:
+        for name in competitor.names:
+            match = re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE)
+            if match is None:
+                continue
+            snippet = _snippet(text, match.start(), match.end())
+            mention, _ = CompetitorMention.objects.get_or_create(
+                case=case,
+                competitor=competitor,
+                defaults={
+                    "snippet": snippet,
+                    "aspects": _aspects(snippet),
+                    "case_created_at": case.created_at,
+                },
+            )
+            found.append(mention)
+            break
+    return found
+
+
+# ---------------------------------------------------------------- improvement actions
+
+
+def _check_action(title: str, theme: Theme | None, policy: Policy | None) -> str:
+    title = title.strip()
+    if not title:
+        raise LearningError("Give the action a title.", code="action_title_required", field="title")
+    if theme is None and policy is None:
+        raise LearningError(
+            "Link the action to a theme or a policy, so its effect can be measured.",
+            code="action_needs_subject",
+        )
+    return title[:200]
+
+
+@transaction.atomic
+def save_improvement_action(
+    action: ImprovementAction | None,
+    *,
+    title: str,
+    description: str = "",
+    theme: Theme | None = None,
+    policy: Policy | None = None,
+    owner: Staff | None = None,
+    due_date: dt.date | None = None,
+    status: str = ActionStatus.PLANNED,
+    you_said: str = "",
+    we_did: str = "",
+    by: Staff,
+) -> ImprovementAction:
+    """Plan an improvement action (CAPA), or change one.
+
+    Marking it done stamps ``completed_at`` (the effectiveness check measures from then);
+    moving it back from done clears it. Refuses ('action_title_required') an empty title,
+    ('action_needs_subject') an action tied to neither a theme nor a policy,
+    ('action_bad_status') an unknown status.
+    """
+    title = _check_action(title, theme, policy)
+    if status not in ActionStatus.values:
+        raise LearningError("Choose a status from the list.", code="action_bad_status")
+    at = now()
+    if action is None:
+        action = ImprovementAction(created_at=at, created_by=by)
+    if status == ActionStatus.DONE and action.completed_at is None:
+        action.completed_at = at
+    elif status != ActionStatus.DONE:
+        action.completed_at = None
+    action.title = title
+    action.description = description.strip()
+    action.theme = theme
+    action.policy = policy
+    action.owner = owner
+    action.due_date = due_date
+    action.status = status
+    action.you_said = you_said.strip()
+    action.we_did = we_did.strip()
+    action.updated_at = at
+    action.save()
+    return action
+
+
+@transaction.atomic
+def link_action_case(action: ImprovementAction, *, case: Case, by: Staff) -> None:
+    """Record that this complaint led to the action (its customer is told once published)."""
+    del by
+    action.cases.add(case)
+
+
+NOTICE_LOOKBACK = dt.timedelta(days=90)
+
+
+def customers_behind(action: ImprovementAction) -> list[tuple[int, str, str]]:
+    """(customer id, email address, case reference) of each customer whose complaint led to
+    the action: its linked cases, and its theme's complaints in the 90 days before it was
+    done. One row per customer, the newest complaint's address."""
+    case_ids = set(action.cases.values_list("pk", flat=True))
+    if action.theme_id is not None:
+        end = action.completed_at or now()
+        case_ids.update(
+            CaseTheme.objects.filter(
+                theme_id=action.theme_id,
+                case_created_at__gte=end - NOTICE_LOOKBACK,
+                case_created_at__lte=end,
+            ).values_list("case_id", flat=True)
+        )
+    rows = (
+        Case.objects.filter(pk__in=case_ids, customer__erased_at__isnull=True)
+        .exclude(reply_to="")
+        .order_by("customer_id", "-created_at")
+        .values_list("customer_id", "reply_to", "reference")
+    )
+    seen: dict[int, tuple[int, str, str]] = {}
+    for customer_id, address, reference in rows:
+        seen.setdefault(customer_id, (customer_id, address, reference))
+    return list(seen.values())
+
+
+@transaction.atomic
+def publish_action(action: ImprovementAction, *, by: Staff) -> int:
+    """Show a done action on the public "You said, we did" page and tell each customer
+    whose complaint led to it, once, through the outbox. Returns how many were told.
+
+    Refuses ('action_not_done') an action not done, ('action_public_words_missing') one
+    without both public texts. Customers who opted out are not emailed.
+    """
+    if action.status != ActionStatus.DONE:
+        raise LearningError("Only a done action can be shown to customers.", code="action_not_done")
+    if not action.you_said.strip() or not action.we_did.strip():
+        raise LearningError(
+            "Write what customers said and what we did before publishing.",
+            code="action_public_words_missing",
+        )
+    at = now()
+    if action.published_at is None:
+        action.published_at = at
+        action.published_by = by
+        action.updated_at = at
+        action.save(update_fields=["published_at", "published_by", "updated_at"])
+    already = set(action.notices.values_list("customer_id", flat=True))
+    opted_out = set(Customer.objects.filter(opted_out=True).values_list("pk", flat=True))
+    told = 0
+    for customer_id, address, reference in customers_behind(action):
+        if customer_id in already or customer_id in opted_out:
+            continue
+        email = queue_email(
+            to=address,
+            subject="You told us, and we changed something",
+            text=render_to_string(
+                "learning/email/action_notice.txt",
+                {"action": action, "reference": reference, "org_name": settings.CHERISH_ORG_NAME},
+            ),
+            is_automatic=True,
+        )
+        ActionNotice.objects.create(
+            action=action, customer_id=customer_id, email_id=email.pk, sent_at=at
+        )
+        told += 1
+    return told
+
+
+@transaction.atomic
+def unpublish_action(action: ImprovementAction, *, by: Staff) -> ImprovementAction:
+    """Take an action off the public page (emails already sent stay sent)."""
+    del by
+    action.published_at = None
+    action.published_by = None
+    action.updated_at = now()
+    action.save(update_fields=["published_at", "published_by", "updated_at"])
+    return action

@@ -29,3 +29,11 @@ def record_finding_recorded(
 
 def record_story_written(case: Case, *, by: Staff | None, story_id: int, title: str) -> CaseEvent:
     return record_case_event(case, "story.written", by=by, story_id=story_id, title=title)
+
+
+def record_policy_linked(
+    case: Case, *, by: Staff | None, policy_id: int, title: str, source: str
+) -> CaseEvent:
+    return record_case_event(
+        case, "policy.linked", by=by, policy_id=policy_id, title=title, source=source
+    )

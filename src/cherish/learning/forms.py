@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django import forms
 
-from cherish.learning.models import Communication, LeakStep, RootCause, Theme, ThemeStatus
+from cherish.learning.models import (
+    ActionStatus,
+    Communication,
+    LeakStep,
+    Policy,
+    RootCause,
+    Theme,
+    ThemeStatus,
+)
+from cherish.staff.models import Staff
 
 
 class RenameThemeForm(forms.Form):
@@ -37,3 +46,63 @@ class FindingForm(forms.Form):
     )
     communication_note = forms.CharField(label="What was wrong", max_length=300, required=False)
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PolicyForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200)
+    summary = forms.CharField(
+        label="What the policy says", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    owner = forms.ModelChoiceField(
+        label="Owner", queryset=Staff.objects.filter(user__is_active=True), required=False
+    )
+    review_by = forms.DateField(
+        label="Review by", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    phrases = forms.CharField(
+        label="Phrases that tie a reply to it",
+        required=False,
+        max_length=500,
+        help_text="Comma-separated, e.g. restocking fee, 30 days",
+    )
+    is_active = forms.BooleanField(label="In force", required=False, initial=True)
+
+
+class PolicyTagForm(forms.Form):
+    policy = forms.ModelChoiceField(
+        label="Policy this complaint is about", queryset=Policy.objects.filter(is_active=True)
+    )
+
+
+class ActionForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200)
+    description = forms.CharField(
+        label="What will change", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    theme = forms.ModelChoiceField(
+        label="Theme", queryset=Theme.objects.filter(status=ThemeStatus.ACTIVE), required=False
+    )
+    policy = forms.ModelChoiceField(label="Policy", queryset=Policy.objects.all(), required=False)
+    owner = forms.ModelChoiceField(
+        label="Owner", queryset=Staff.objects.filter(user__is_active=True), required=False
+    )
+    due_date = forms.DateField(
+        label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    status = forms.ChoiceField(label="Status", choices=ActionStatus.choices)
+    you_said = forms.CharField(
+        label="You said (public words)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What customers told us, as the public page will show it.",
+    )
+    we_did = forms.CharField(
+        label="We did (public words)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What we changed, as the public page will show it.",
+    )
+
+
+class LinkCaseForm(forms.Form):
+    reference = forms.CharField(label="Case reference", max_length=20)

@@ -165,3 +165,185 @@ class Communication(models.TextChoices):
     CONTRACT = "contract", "Contract or terms"
     ADVERTISING = "advertising", "Advertising"
     PACKAGING = "packaging", "Packaging or instructions"
+
+
+# ---------------------------------------------------------------- policy register
+
+
+class Policy(models.Model):
+    """A policy or procedure of the organisation, with who owns it and when it is reviewed."""
+
+    title = models.CharField(max_length=200, unique=True)
+    summary = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_by = models.DateField(null=True, blank=True)
+    # Words that, in a reply saying "our policy ...", tie the complaint to this policy.
+    phrases = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated: a reply that quotes our policy and uses one of these "
+        "links the complaint to this policy.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def phrase_list(self) -> list[str]:
+        return [p.strip().lower() for p in self.phrases.split(",") if p.strip()]
+
+
+class PolicyLinkSource(models.TextChoices):
+    TAGGED = "tagged", "Tagged by staff"
+    REPLY = "reply", "Quoted in a reply"
+
+
+class PolicyLink(models.Model):
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="policy_links")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="links")
+    source = models.CharField(max_length=8, choices=PolicyLinkSource.choices)
+    case_created_at = models.DateTimeField()
+    linked_at = models.DateTimeField()
+    linked_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "policy"], name="policy_link_once")]
+        indexes = [models.Index(fields=["policy", "case_created_at"], name="policy_link_time")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.policy_id}"
+
+
+class Cursor(models.Model):
+    """How far a scan (replies for policy phrases, events for recognition) has read."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_id}"
+
+
+# ---------------------------------------------------------------- competitors
+
+
+class Competitor(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    aliases = models.CharField(
+        max_length=300, blank=True, help_text="Comma-separated other spellings."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *(a.strip() for a in self.aliases.split(",") if a.strip())]
+
+
+class CompetitorMention(models.Model):
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="competitor_mentions"
+    )
+    competitor = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="mentions")
+    # What the customer compares: price, speed, service, quality, offer.
+    aspects = models.JSONField(default=list, blank=True)
+    snippet = models.CharField(max_length=300)
+    case_created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "competitor"], name="competitor_mention_once")
+        ]
+        indexes = [
+            models.Index(fields=["competitor", "case_created_at"], name="mention_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competitor_id} in {self.case_id}"
+
+
+# ---------------------------------------------------------------- improvement actions (CAPA)
+
+
+class ActionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImprovementAction(models.Model):
+    """A corrective or preventive change made because of complaints.
+
+    ``you_said`` / ``we_did`` are the organisation's public words, shown on the "You said,
+    we did" page once a manager publishes the action.
+    """
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    theme = models.ForeignKey(
+        Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    cases = models.ManyToManyField("cases.Case", blank=True, related_name="improvement_actions")
+    owner = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=ActionStatus.choices, default="planned")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    you_said = models.TextField(blank=True)
+    we_did = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="action_status_due"),
+            models.Index(fields=["-published_at"], name="action_published"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActionNotice(models.Model):
+    """A customer told by email that their complaint led to this change (once each)."""
+
+    action = models.ForeignKey(ImprovementAction, on_delete=models.CASCADE, related_name="notices")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    email_id = models.BigIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "customer"], name="action_notice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} told {self.customer_id}"

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from cherish.cases.models import Direction, Message
 from cherish.core.clock import now
-from cherish.learning.models import CaseTheme, Theme, ThemeModel, ThemeStatus
+from cherish.customers.models import NON_VALUE_STATUSES, Customer, Transaction
+from cherish.learning.models import (
+    CaseFinding,
+    CaseTheme,
+    Communication,
+    CompetitorMention,
+    ImprovementAction,
+    Policy,
+    PolicyLink,
+    RootCauseCategory,
+    Theme,
+    ThemeModel,
+    ThemeStatus,
+)
 
 WEEK = dt.timedelta(days=7)
 TREND_WEEKS = 12
@@ -158,3 +173,242 @@ def themes_overview(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
         }
         for t in rows
     ]
+
+
+# ---------------------------------------------------------------- effectiveness (CAPA)
+
+# The check compares equal windows before and after completion, at most this long each.
+EFFECT_WINDOW_MAX = dt.timedelta(days=90)
+# Shorter than this after completion, or fewer complaints than this in both windows
+# together, and the answer is "too early to tell".
+EFFECT_WINDOW_MIN = dt.timedelta(days=14)
+EFFECT_MIN_COMPLAINTS = 10
+
+
+@dataclass
+class Effect:
+    verdict: str  # not_done | too_early | worked | no_change | worse
+    label: str
+    days: int = 0
+    before: int = 0
+    after: int = 0
+    customers_before: int = 0
+    customers_after: int = 0
+    rate_before: float = 0.0  # complaints per 1,000 customers
+    rate_after: float = 0.0
+
+    @property
+    def change_percent(self) -> int | None:
+        if not self.rate_before:
+            return None
+        return round(100 * (self.rate_after - self.rate_before) / self.rate_before)
+
+
+def _complaints_between(action: ImprovementAction, start: dt.datetime, end: dt.datetime) -> int:
+    if action.theme_id is not None:
+        return CaseTheme.objects.filter(
+            theme_id=action.theme_id, case_created_at__gte=start, case_created_at__lt=end
+        ).count()
+    return PolicyLink.objects.filter(
+        policy_id=action.policy_id or 0, case_created_at__gte=start, case_created_at__lt=end
+    ).count()
+
+
+def _customers_at(moment: dt.datetime) -> int:
+    return Customer.objects.filter(created_at__lt=moment, merged_into__isnull=True).count()
+
+
+def effectiveness(action: ImprovementAction, *, at: dt.datetime | None = None) -> Effect:
+    """Did the action work? The theme's (or policy's) complaints per 1,000 customers in the
+    window after completion against the same length of time just before it.
+
+    The window is the time since completion, at most 90 days. The rate's denominator is the
+    number of customers at each window's end. "Worked" means the rate fell by a fifth or
+    more; "worse" that it rose by a fifth or more.
+    """
+    at = at or now()
+    if action.completed_at is None:
+        return Effect(verdict="not_done", label="Not done yet")
+    done = action.completed_at
+    window = min(at - done, EFFECT_WINDOW_MAX)
+    before = _complaints_between(action, done - window, done)
+    after = _complaints_between(action, done, done + window)
+    customers_before = _customers_at(done)
+    customers_after = _customers_at(done + window)
+    effect = Effect(
+        verdict="too_early",
+        label="Too early to tell",
+        days=window.days,
+        before=before,
+        after=after,
+        customers_before=customers_before,
+        customers_after=customers_after,
+        rate_before=round(1000 * before / customers_before, 2) if customers_before else 0.0,
+        rate_after=round(1000 * after / customers_after, 2) if customers_after else 0.0,
+    )
+    if window < EFFECT_WINDOW_MIN or before + after < EFFECT_MIN_COMPLAINTS:
+        return effect
+    if effect.rate_after <= 0.8 * effect.rate_before:
+        effect.verdict, effect.label = "worked", "It worked: fewer complaints"
+    elif effect.rate_after >= 1.2 * effect.rate_before:
+        effect.verdict, effect.label = "worse", "More complaints than before"
+    else:
+        effect.verdict, effect.label = "no_change", "No clear change"
+    return effect
+
+
+def actions_list(*, status: str = "") -> list[ImprovementAction]:
+    rows = ImprovementAction.objects.select_related("theme", "policy", "owner").order_by(
+        "status", "due_date", "-created_at"
+    )
+    if status:
+        rows = rows.filter(status=status)
+    return list(rows[:200])
+
+
+def published_actions(*, limit: int = 100) -> list[ImprovementAction]:
+    """What the public "You said, we did" page shows, newest first."""
+    return list(
+        ImprovementAction.objects.filter(published_at__isnull=False)
+        .only("you_said", "we_did", "completed_at", "published_at")
+        .order_by("-published_at")[:limit]
+    )
+
+
+# ---------------------------------------------------------------- what complaints reveal
+
+REVEAL_DAYS = 90
+
+
+@dataclass
+class Pain:
+    policy: Policy
+    complaints: int
+    customers: int
+    value_at_risk: Decimal
+
+
+def policies_causing_pain(*, at: dt.datetime | None = None) -> list[Pain]:
+    """Policies ranked by complaints linked in the last 90 days, with the customer value at
+    risk (what those customers spent in the 12 months before)."""
+    at = at or now()
+    since = at - dt.timedelta(days=REVEAL_DAYS)
+    counts = dict(
+        PolicyLink.objects.filter(case_created_at__gte=since)
+        .values_list("policy_id")
+        .annotate(n=Count("pk"))
+        .values_list("policy_id", "n")
+    )
+    rows = []
+    for policy in Policy.objects.select_related("owner").filter(pk__in=list(counts)):
+        customers = set(
+            PolicyLink.objects.filter(policy=policy, case_created_at__gte=since).values_list(
+                "case__customer_id", flat=True
+            )
+        )
+        value = (
+            Transaction.objects.filter(
+                customer_id__in=customers, occurred_at__gte=at - dt.timedelta(days=365)
+            )
+            .exclude(status__in=NON_VALUE_STATUSES)
+            .aggregate(total=Sum("amount"))["total"]
+        ) or Decimal("0")
+        rows.append(
+            Pain(
+                policy=policy,
+                complaints=counts[policy.pk],
+                customers=len(customers),
+                value_at_risk=value,
+            )
+        )
+    rows.sort(key=lambda r: (-r.complaints, -r.value_at_risk, r.policy.title))
+    return rows
+
+
+def policy_register() -> list[dict[str, Any]]:
+    counts = dict(
+        PolicyLink.objects.values_list("policy_id")
+        .annotate(n=Count("pk"))
+        .values_list("policy_id", "n")
+    )
+    today = now().date()
+    return [
+        {
+            "policy": p,
+            "complaints": counts.get(p.pk, 0),
+            "review_overdue": p.review_by is not None and p.review_by < today,
+        }
+        for p in Policy.objects.select_related("owner").order_by("title")
+    ]
+
+
+def policy_cases(policy: Policy, *, limit: int = 50) -> list[PolicyLink]:
+    return list(
+        PolicyLink.objects.filter(policy=policy)
+        .select_related("case", "case__customer")
+        .order_by("-case_created_at")[:limit]
+    )
+
+
+def communications_wrong(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Our own communications customers found wrong or missing, by kind, with the cases."""
+    since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
+    findings = (
+        CaseFinding.objects.filter(case_created_at__gte=since)
+        .exclude(communication="")
+        .select_related("case")
+        .order_by("communication", "-case_created_at")
+    )
+    groups: dict[str, dict[str, Any]] = {}
+    labels = dict(Communication.choices)
+    for finding in findings[:2000]:
+        group = groups.setdefault(
+            finding.communication,
+            {"label": labels.get(finding.communication, finding.communication), "findings": []},
+        )
+        group["findings"].append(finding)
+    return sorted(groups.values(), key=lambda g: -len(g["findings"]))
+
+
+def training_needs(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """People-related root causes by team and cause: counts and case references, never the
+    names of the staff involved (a training need, not a blame list)."""
+    since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
+    findings = (
+        CaseFinding.objects.filter(
+            case_created_at__gte=since, root_cause__category=RootCauseCategory.PEOPLE
+        )
+        .select_related("team", "root_cause", "case")
+        .only("team__name", "root_cause__name", "case__reference", "case_created_at")
+        .order_by("-case_created_at")
+    )
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for finding in findings[:5000]:
+        team = finding.team.name if finding.team else "No team"
+        cause = finding.root_cause.name if finding.root_cause else ""
+        group = groups.setdefault((team, cause), {"team": team, "cause": cause, "cases": []})
+        group["cases"].append(finding.case.reference)
+    return sorted(groups.values(), key=lambda g: (g["team"], -len(g["cases"])))
+
+
+def competitor_mentions(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Which competitors customers name, how often, what they compare, and examples."""
+    since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
+    mentions = (
+        CompetitorMention.objects.filter(case_created_at__gte=since)
+        .select_related("competitor", "case")
+        .order_by("-case_created_at")
+    )
+    groups: dict[int, dict[str, Any]] = {}
+    for mention in mentions[:5000]:
+        group = groups.setdefault(
+            mention.competitor_id,
+            {"competitor": mention.competitor, "count": 0, "aspects": Counter(), "examples": []},
+        )
+        group["count"] += 1
+        group["aspects"].update(mention.aspects)
+        if len(group["examples"]) < 5:
+            group["examples"].append(mention)
+    for group in groups.values():
+        group["aspects"] = group["aspects"].most_common()
+    return sorted(groups.values(), key=lambda g: -g["count"])

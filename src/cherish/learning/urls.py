@@ -16,4 +16,28 @@ urlpatterns = [
         views.case_finding,
         name="case-finding",
     ),
+    path("desk/learning/cases/<str:reference>/policy/", views.case_policy, name="case-policy"),
+    path("desk/learning/reveal/", views.reveal, name="reveal"),
+    path("desk/learning/policies/", views.policies, name="policies"),
+    path("desk/learning/policies/new/", views.policy_new, name="policy-new"),
+    path("desk/learning/policies/<int:policy_id>/", views.policy_detail, name="policy"),
+    path("desk/learning/actions/", views.improvement_actions, name="actions"),
+    path("desk/learning/actions/new/", views.action_new, name="action-new"),
+    path("desk/learning/actions/<int:action_id>/", views.action_detail, name="action"),
+    path(
+        "desk/learning/actions/<int:action_id>/cases/",
+        views.action_link_case,
+        name="action-link-case",
+    ),
+    path(
+        "desk/learning/actions/<int:action_id>/publish/",
+        views.action_publish,
+        name="action-publish",
+    ),
+    path(
+        "desk/learning/actions/<int:action_id>/unpublish/",
+        views.action_unpublish,
+        name="action-unpublish",
+    ),
+    path("you-said-we-did/", views.you_said_we_did, name="you-said-we-did"),
 ]

@@ -17,8 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cherish.cases.access import access_case
 from cherish.core.errors import CherishError, Forbidden, NotFound
 from cherish.learning import access, actions, queries
-from cherish.learning.forms import FindingForm, MergeThemeForm, RenameThemeForm
-from cherish.learning.models import CaseFinding, CaseTheme
+from cherish.learning.forms import (
+    ActionForm,
+    FindingForm,
+    LinkCaseForm,
+    MergeThemeForm,
+    PolicyForm,
+    PolicyTagForm,
+    RenameThemeForm,
+)
+from cherish.learning.models import CaseFinding, CaseTheme, ImprovementAction, PolicyLinkSource
 from cherish.staff.access import staff_for_user
 from cherish.staff.models import Staff
 
@@ -200,5 +208,260 @@ def case_finding(request: HttpRequest, staff: Staff, reference: str) -> HttpResp
             "form": form,
             "finding": finding,
             "assignment": CaseTheme.objects.filter(case=case).select_related("theme").first(),
+            "policy_form": PolicyTagForm(),
+            "policy_links": case.policy_links.select_related("policy"),
         },
+    )
+
+
+# ---------------------------------------------------------------- what complaints reveal
+
+
+@require_GET
+@learning_view
+def reveal(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(
+        request,
+        "learning/reveal.html",
+        {
+            "policies": queries.policies_causing_pain()[:20],
+            "communications": queries.communications_wrong(),
+            "training": queries.training_needs(),
+            "competitors": queries.competitor_mentions(),
+            "days": queries.REVEAL_DAYS,
+        },
+    )
+
+
+# ---------------------------------------------------------------- policy register
+
+
+@require_GET
+@learning_view
+def policies(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(
+        request,
+        "learning/policies.html",
+        {
+            "register": queries.policy_register(),
+            "may_shape": access.may_shape_learning(staff),
+            "form": PolicyForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@learning_view
+def policy_detail(request: HttpRequest, staff: Staff, policy_id: int) -> HttpResponse:
+    policy = access.access_policy(staff, policy_id)
+    form = PolicyForm(
+        initial={
+            "title": policy.title,
+            "summary": policy.summary,
+            "owner": policy.owner,
+            "review_by": policy.review_by,
+            "phrases": policy.phrases,
+            "is_active": policy.is_active,
+        }
+    )
+    if request.method == "POST":
+        access.require_shaper(staff)
+        form = PolicyForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.save_policy(policy, by=staff, **form.cleaned_data)
+            except CherishError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(request, "Policy saved.")
+                return redirect("learning:policy", policy.pk)
+    return render(
+        request,
+        "learning/policy_detail.html",
+        {
+            "policy": policy,
+            "links": queries.policy_cases(policy),
+            "form": form,
+            "may_shape": access.may_shape_learning(staff),
+        },
+    )
+
+
+@require_POST
+@learning_view
+def policy_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+    access.require_shaper(staff)
+    form = PolicyForm(request.POST)
+    if form.is_valid():
+        try:
+            policy = actions.save_policy(None, by=staff, **form.cleaned_data)
+        except CherishError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, "Policy added to the register.")
+            return redirect("learning:policy", policy.pk)
+    return render(
+        request,
+        "learning/policies.html",
+        {"register": queries.policy_register(), "may_shape": True, "form": form},
+        status=422,
+    )
+
+
+@require_POST
+@learning_view
+def case_policy(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+    case = access_case(staff, reference)
+    form = PolicyTagForm(request.POST)
+    if form.is_valid():
+        actions.link_policy(
+            case, policy=form.cleaned_data["policy"], by=staff, source=PolicyLinkSource.TAGGED
+        )
+        messages.success(request, "Complaint linked to the policy.")
+    else:
+        messages.error(request, "Choose a policy from the list.")
+    return redirect("learning:case-finding", case.reference)
+
+
+# ---------------------------------------------------------------- improvement actions
+
+
+def _action_initial(action: ImprovementAction) -> dict[str, Any]:
+    return {
+        "title": action.title,
+        "description": action.description,
+        "theme": action.theme,
+        "policy": action.policy,
+        "owner": action.owner,
+        "due_date": action.due_date,
+        "status": action.status,
+        "you_said": action.you_said,
+        "we_did": action.we_did,
+    }
+
+
+@require_GET
+@learning_view
+def improvement_actions(request: HttpRequest, staff: Staff) -> HttpResponse:
+    rows = queries.actions_list(status=request.GET.get("status", ""))
+    initial: dict[str, Any] = {}
+    if request.GET.get("theme"):
+        initial["theme"] = request.GET["theme"]
+    if request.GET.get("policy"):
+        initial["policy"] = request.GET["policy"]
+    return render(
+        request,
+        "learning/actions.html",
+        {
+            "rows": [(a, queries.effectiveness(a)) for a in rows],
+            "may_shape": access.may_shape_learning(staff),
+            "form": ActionForm(initial=initial),
+        },
+    )
+
+
+@require_POST
+@learning_view
+def action_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+    access.require_shaper(staff)
+    form = ActionForm(request.POST)
+    if form.is_valid():
+        try:
+            action = actions.save_improvement_action(None, by=staff, **form.cleaned_data)
+        except CherishError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, "Improvement action planned.")
+            return redirect("learning:action", action.pk)
+    rows = queries.actions_list()
+    return render(
+        request,
+        "learning/actions.html",
+        {"rows": [(a, queries.effectiveness(a)) for a in rows], "may_shape": True, "form": form},
+        status=422,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@learning_view
+def action_detail(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+    action = access.access_action(staff, action_id)
+    form = ActionForm(initial=_action_initial(action))
+    if request.method == "POST":
+        access.require_shaper(staff)
+        form = ActionForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.save_improvement_action(action, by=staff, **form.cleaned_data)
+            except CherishError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(request, "Improvement action saved.")
+                return redirect("learning:action", action.pk)
+    return render(
+        request,
+        "learning/action_detail.html",
+        {
+            "action": action,
+            "effect": queries.effectiveness(action),
+            "form": form,
+            "link_form": LinkCaseForm(),
+            "cases": action.cases.select_related("customer").order_by("-created_at")[:50],
+            "notices": action.notices.count(),
+            "may_shape": access.may_shape_learning(staff),
+            "may_publish": access.may_publish(staff),
+        },
+    )
+
+
+@require_POST
+@learning_view
+def action_link_case(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+    access.require_shaper(staff)
+    action = access.access_action(staff, action_id)
+    form = LinkCaseForm(request.POST)
+    if form.is_valid():
+        try:
+            case = access_case(staff, form.cleaned_data["reference"])
+        except NotFound:
+            messages.error(request, "There is no case with that reference.")
+        else:
+            actions.link_action_case(action, case=case, by=staff)
+            messages.success(request, f"{case.reference} linked.")
+    return redirect("learning:action", action.pk)
+
+
+@require_POST
+@learning_view
+def action_publish(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+    access.require_manager(staff)
+    action = access.access_action(staff, action_id)
+    try:
+        told = actions.publish_action(action, by=staff)
+    except CherishError as error:
+        return _back(request, error, "learning:action", action.pk)
+    messages.success(
+        request, f"Shown on “You said, we did”. {told} customer{'s' if told != 1 else ''} told."
+    )
+    return redirect("learning:action", action.pk)
+
+
+@require_POST
+@learning_view
+def action_unpublish(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+    access.require_manager(staff)
+    action = access.access_action(staff, action_id)
+    actions.unpublish_action(action, by=staff)
+    messages.success(request, "Taken off the public page.")
+    return redirect("learning:action", action.pk)
+
+
+# ---------------------------------------------------------------- public page
+
+
+@require_GET
+def you_said_we_did(request: HttpRequest) -> HttpResponse:
+    """Public, no login, no JavaScript: what changed because customers complained."""
+    return render(
+        request, "learning/you_said_we_did.html", {"actions": queries.published_actions()}
     )

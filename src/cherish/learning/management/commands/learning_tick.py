@@ -1,5 +1,6 @@
-"""``cherish learning_tick``: put complaints that have no theme yet into one, and fit the
-themes again once a week (or now, with ``--recluster``).
+"""``cherish learning_tick``: put complaints that have no theme yet into one, link
+complaints to the policies staff replies quote, and fit the themes again once a week (or
+now, with ``--recluster``).
 
 Run every few minutes by ``cherish tick``; idempotent.
 """
@@ -36,8 +37,11 @@ class Command(BaseCommand):
                     f"{result.retired} retired, {result.assigned} complaints assigned"
                 )
         assigned = actions.assign_unthemed()
+        linked = actions.link_policies_from_replies()
         if options["verbosity"]:
-            self.stdout.write(f"assigned {assigned} unthemed complaints")
+            self.stdout.write(
+                f"assigned {assigned} unthemed complaints; {linked} linked to policies"
+            )
 
 
 def _enough_complaints() -> bool:
