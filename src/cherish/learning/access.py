@@ -9,7 +9,13 @@ pulse are only ever shown for groups of five or more (see learning.pulse).
 from __future__ import annotations
 
 from cherish.core.errors import Forbidden, NotFound
-from cherish.learning.models import ImprovementAction, Policy, Theme, ThemeStatus
+from cherish.learning.models import (
+    ImprovementAction,
+    LearningStory,
+    Policy,
+    Theme,
+    ThemeStatus,
+)
 from cherish.staff.access import is_manager
 from cherish.staff.models import Role, Staff
 
@@ -66,3 +72,18 @@ def access_action(staff: Staff, action_id: int | str) -> ImprovementAction:
         )
     except (ImprovementAction.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such improvement action.") from None
+
+
+def access_story(staff: Staff, story_id: int | str) -> LearningStory:
+    """Every staff member may read every story (they are written to be shared)."""
+    del staff
+    try:
+        return LearningStory.objects.select_related("case", "author").get(pk=int(story_id))
+    except (LearningStory.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such story.") from None
+
+
+def require_story_editor(staff: Staff, story: LearningStory) -> None:
+    """Its author, leads and managers circulate a story."""
+    if story.author_id != staff.pk and not may_shape_learning(staff):
+        raise Forbidden("Only the author, team leads and managers can circulate a story.")

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from cherish.cases.models import Case, Direction, Kind, Message
 from cherish.core.clock import now
 from cherish.customers.models import Customer
-from cherish.learning import events, themes
+from cherish.learning import events, queries, themes
 from cherish.learning.errors import LearningError
 from cherish.learning.models import (
     ActionNotice,
@@ -34,16 +34,21 @@ from cherish.learning.models import (
     Cursor,
     ImprovementAction,
     LeakStep,
+    LearningStory,
     Policy,
     PolicyLink,
     PolicyLinkSource,
     RootCause,
+    StoryCirculation,
+    StoryKind,
+    StoryRead,
     Theme,
     ThemeModel,
     ThemeStatus,
+    WeeklyReport,
 )
 from cherish.outbox.actions import queue_email
-from cherish.staff.models import Staff
+from cherish.staff.models import Role, Staff, Team
 
 # Re-clustering reads at most this many of the newest complaints: themes describe what
 # customers say now, and the fit stays within minutes on one core (bench/bench_themes.py).
@@ -848,3 +853,124 @@ def unpublish_action(action: ImprovementAction, *, by: Staff) -> ImprovementActi
     action.updated_at = now()
     action.save(update_fields=["published_at", "published_by", "updated_at"])
     return action
+
+
+# ---------------------------------------------------------------- learning stories
+
+
+def case_is_resolved(case: Case) -> bool:
+    """Closed, or with a resolution recorded: the story can be told."""
+    if not case.is_open:
+        return True
+    return case.events.filter(type="resolution.recorded").exists()
+
+
+@transaction.atomic
+def write_story(
+    story: LearningStory | None,
+    *,
+    case: Case | None,
+    kind: str,
+    title: str,
+    what_happened: str,
+    what_we_learned: str,
+    what_we_changed: str = "",
+    for_onboarding: bool = False,
+    by: Staff,
+) -> LearningStory:
+    """Write (or correct) a learning story, of excellent care or of a failure.
+
+    Refuses ('story_case_unresolved') a story from a case that is neither closed nor has a
+    resolution, ('story_incomplete') a story without a title, what happened or what we
+    learned, ('story_bad_kind') an unknown kind. Writes story.written on the case the first
+    time.
+    """
+    if kind not in StoryKind.values:
+        raise LearningError("Choose what kind of story this is.", code="story_bad_kind")
+    if not (title.strip() and what_happened.strip() and what_we_learned.strip()):
+        raise LearningError(
+            "A story needs a title, what happened and what we learned.", code="story_incomplete"
+        )
+    if case is not None and not case_is_resolved(case):
+        raise LearningError(
+            "Tell the story once the case is resolved.", code="story_case_unresolved"
+        )
+    at = now()
+    is_new = story is None
+    if story is None:
+        story = LearningStory(created_at=at, author=by, case=case)
+    story.kind = kind
+    story.title = title.strip()[:200]
+    story.what_happened = what_happened.strip()
+    story.what_we_learned = what_we_learned.strip()
+    story.what_we_changed = what_we_changed.strip()
+    story.for_onboarding = for_onboarding
+    story.updated_at = at
+    story.save()
+    if is_new and case is not None:
+        events.record_story_written(case, by=by, story_id=story.pk, title=story.title)
+    return story
+
+
+@transaction.atomic
+def circulate_story(story: LearningStory, *, teams: list[Team], by: Staff) -> int:
+    """Send a story to teams: their members see it in their stories to read. Returns how
+    many teams were new; circulating to a team twice changes nothing."""
+    added = 0
+    at = now()
+    for team in teams:
+        _, created = StoryCirculation.objects.get_or_create(
+            story=story, team=team, defaults={"circulated_at": at, "circulated_by": by}
+        )
+        added += int(created)
+    return added
+
+
+def mark_story_read(story: LearningStory, *, by: Staff) -> StoryRead:
+    """Keep a read receipt the first time a staff member opens a story."""
+    receipt, _ = StoryRead.objects.get_or_create(story=story, staff=by, defaults={"read_at": now()})
+    return receipt
+
+
+# ---------------------------------------------------------------- weekly report
+
+
+def report_recipients() -> list[str]:
+    """Managers (by role, or as a team's manager) with an email address."""
+    staff = Staff.objects.filter(user__is_active=True).exclude(user__email="")
+    managers = staff.filter(role=Role.MANAGER) | staff.filter(
+        pk__in=Team.objects.exclude(manager=None).values("manager_id")
+    )
+    return sorted({s.user.email for s in managers.select_related("user")})
+
+
+def send_weekly_report(*, at: dt.datetime | None = None) -> WeeklyReport | None:
+    """Email the week's "what our customers told us" report to managers, once per week
+    (weeks start on Monday, UTC). Returns None when this week's was already sent, or when
+    there is nothing to report yet (no empty reports: the next tick tries again)."""
+    at = at or now()
+    week_start = (at - dt.timedelta(days=at.weekday())).date()
+    if WeeklyReport.objects.filter(week_start=week_start).exists():
+        return None
+    report = queries.weekly_report(at=at)
+    if not (report.rising or report.due or report.worked):
+        return None
+    recipients = report_recipients()
+    text = render_to_string(
+        "learning/email/weekly_report.txt",
+        {"report": report, "org_name": settings.CHERISH_ORG_NAME, "site_url": settings.SITE_URL},
+    )
+    with transaction.atomic():
+        row, created = WeeklyReport.objects.get_or_create(
+            week_start=week_start, defaults={"sent_at": at, "recipients": len(recipients)}
+        )
+        if not created:
+            return None
+        for address in recipients:
+            queue_email(
+                to=address,
+                subject=f"What our customers told us, week of {week_start:%-d %B}",
+                text=text,
+                is_automatic=True,
+            )
+    return row

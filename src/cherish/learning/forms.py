@@ -8,10 +8,11 @@ from cherish.learning.models import (
     LeakStep,
     Policy,
     RootCause,
+    StoryKind,
     Theme,
     ThemeStatus,
 )
-from cherish.staff.models import Staff
+from cherish.staff.models import Staff, Team
 
 
 class RenameThemeForm(forms.Form):
@@ -106,3 +107,26 @@ class ActionForm(forms.Form):
 
 class LinkCaseForm(forms.Form):
     reference = forms.CharField(label="Case reference", max_length=20)
+
+
+class StoryForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind of story", choices=StoryKind.choices, widget=forms.RadioSelect
+    )
+    title = forms.CharField(label="Title", max_length=200)
+    what_happened = forms.CharField(label="What happened", widget=forms.Textarea(attrs={"rows": 4}))
+    what_we_learned = forms.CharField(
+        label="What we learned", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    what_we_changed = forms.CharField(
+        label="What we changed", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    for_onboarding = forms.BooleanField(
+        label="Show to new staff in their first weeks", required=False
+    )
+
+
+class CirculateForm(forms.Form):
+    teams = forms.ModelMultipleChoiceField(
+        label="Teams", queryset=Team.objects.all(), widget=forms.CheckboxSelectMultiple
+    )

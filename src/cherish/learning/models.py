@@ -347,3 +347,83 @@ class ActionNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} told {self.customer_id}"
+
+
+# ---------------------------------------------------------------- learning stories
+
+
+class StoryKind(models.TextChoices):
+    EXCELLENT = "excellent", "Excellent care"
+    FAILURE = "failure", "We let a customer down"
+
+
+class LearningStory(models.Model):
+    """A short story from a resolved case: what happened, what we learned, what we changed."""
+
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="stories"
+    )
+    kind = models.CharField(max_length=10, choices=StoryKind.choices)
+    title = models.CharField(max_length=200)
+    what_happened = models.TextField()
+    what_we_learned = models.TextField()
+    what_we_changed = models.TextField(blank=True)
+    for_onboarding = models.BooleanField(
+        default=False, help_text="New staff see it in their first weeks."
+    )
+    author = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "learning stories"
+        indexes = [models.Index(fields=["for_onboarding", "-created_at"], name="story_onboarding")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StoryCirculation(models.Model):
+    story = models.ForeignKey(LearningStory, on_delete=models.CASCADE, related_name="circulations")
+    team = models.ForeignKey("staff.Team", on_delete=models.CASCADE, related_name="+")
+    circulated_at = models.DateTimeField()
+    circulated_by = models.ForeignKey(
+        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["story", "team"], name="story_circulated_once")
+        ]
+        indexes = [models.Index(fields=["team", "-circulated_at"], name="circulation_team")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id} to {self.team_id}"
+
+
+class StoryRead(models.Model):
+    """A read receipt: this staff member opened the story (first time only)."""
+
+    story = models.ForeignKey(LearningStory, on_delete=models.CASCADE, related_name="reads")
+    staff = models.ForeignKey("staff.Staff", on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["story", "staff"], name="story_read_once")]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} read {self.story_id}"
+
+
+class WeeklyReport(models.Model):
+    """The week's "what our customers told us" email, sent once per week."""
+
+    week_start = models.DateField(unique=True)
+    sent_at = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"report for week of {self.week_start}"

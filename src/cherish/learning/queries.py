@@ -15,18 +15,25 @@ from cherish.cases.models import Direction, Message
 from cherish.core.clock import now
 from cherish.customers.models import NON_VALUE_STATUSES, Customer, Transaction
 from cherish.learning.models import (
+    ActionStatus,
     CaseFinding,
     CaseTheme,
     Communication,
     CompetitorMention,
     ImprovementAction,
+    LearningStory,
     Policy,
     PolicyLink,
     RootCauseCategory,
+    StoryCirculation,
+    StoryKind,
+    StoryRead,
     Theme,
     ThemeModel,
     ThemeStatus,
 )
+from cherish.staff.access import scope_of
+from cherish.staff.models import Staff
 
 WEEK = dt.timedelta(days=7)
 TREND_WEEKS = 12
@@ -412,3 +419,130 @@ def competitor_mentions(*, at: dt.datetime | None = None) -> list[dict[str, Any]
     for group in groups.values():
         group["aspects"] = group["aspects"].most_common()
     return sorted(groups.values(), key=lambda g: -g["count"])
+
+
+# ---------------------------------------------------------------- learning stories
+
+ONBOARDING = dt.timedelta(weeks=6)
+
+
+def is_new_staff(staff: Staff, *, at: dt.datetime | None = None) -> bool:
+    return (at or now()) - staff.user.date_joined < ONBOARDING
+
+
+def stories_for(staff: Staff, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The stories this staff member should read: circulated to one of their teams, and
+    onboarding stories while they are new. Unread first, then newest first."""
+    team_ids = scope_of(staff).team_ids
+    wanted = Q(circulations__team_id__in=team_ids)
+    if is_new_staff(staff):
+        wanted |= Q(for_onboarding=True)
+    stories = list(
+        LearningStory.objects.filter(wanted)
+        .distinct()
+        .select_related("case")
+        .order_by("-created_at")[:limit]
+    )
+    read = set(
+        StoryRead.objects.filter(staff=staff, story__in=stories).values_list("story_id", flat=True)
+    )
+    unread = [{"story": s, "read": False} for s in stories if s.pk not in read]
+    return unread + [{"story": s, "read": True} for s in stories if s.pk in read]
+
+
+def all_stories(*, limit: int = 100) -> list[LearningStory]:
+    return list(
+        LearningStory.objects.select_related("case", "author")
+        .annotate(n_reads=Count("reads", distinct=True))
+        .order_by("-created_at")[:limit]
+    )
+
+
+@dataclass
+class Circulation:
+    written: int
+    circulated: int
+    expected_reads: int  # members of the teams each story went to
+    reads: int  # of those, how many opened it
+    onboarding: int
+    failures: int
+    excellent: int
+
+    @property
+    def read_rate(self) -> int | None:
+        return round(100 * self.reads / self.expected_reads) if self.expected_reads else None
+
+
+def circulation(*, days: int = 90, at: dt.datetime | None = None) -> Circulation:
+    """How lessons are circulated: stories written, how many of their intended readers read
+    them, how many are used in onboarding."""
+    since = (at or now()) - dt.timedelta(days=days)
+    stories = LearningStory.objects.filter(created_at__gte=since)
+    kinds = dict(stories.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    expected = 0
+    reads = 0
+    circulated = 0
+    for story_id, team_ids in _circulated_teams(since).items():
+        circulated += 1
+        members = set(
+            Staff.objects.filter(
+                Q(team_id__in=team_ids) | Q(extra_teams__in=team_ids), user__is_active=True
+            ).values_list("pk", flat=True)
+        )
+        expected += len(members)
+        reads += StoryRead.objects.filter(story_id=story_id, staff_id__in=members).count()
+    return Circulation(
+        written=sum(kinds.values()),
+        circulated=circulated,
+        expected_reads=expected,
+        reads=reads,
+        onboarding=stories.filter(for_onboarding=True).count(),
+        failures=kinds.get(StoryKind.FAILURE, 0),
+        excellent=kinds.get(StoryKind.EXCELLENT, 0),
+    )
+
+
+def _circulated_teams(since: dt.datetime) -> dict[int, set[int]]:
+    teams: dict[int, set[int]] = {}
+    for story_id, team_id in StoryCirculation.objects.filter(
+        story__created_at__gte=since
+    ).values_list("story_id", "team_id"):
+        teams.setdefault(story_id, set()).add(team_id)
+    return teams
+
+
+# ---------------------------------------------------------------- weekly report
+
+
+@dataclass
+class WeeklyReportData:
+    at: dt.datetime
+    rising: list[dict[str, Any]]
+    due: list[ImprovementAction]
+    worked: list[tuple[ImprovementAction, Effect]]
+
+
+def weekly_report(*, at: dt.datetime | None = None) -> WeeklyReportData:
+    """What our customers told us this week: rising themes with quotes, improvement actions
+    due within a week (or overdue), and done actions whose check says they worked."""
+    at = at or now()
+    rising = [
+        {"rising": r, "quotes": theme_quotes(r.theme, n=2, days=7)}
+        for r in rising_themes(at=at)[:5]
+    ]
+    due = list(
+        ImprovementAction.objects.filter(
+            status__in=[ActionStatus.PLANNED, ActionStatus.IN_PROGRESS],
+            due_date__lte=(at + WEEK).date(),
+        )
+        .select_related("owner", "theme", "policy")
+        .order_by("due_date")[:20]
+    )
+    worked = []
+    for action in ImprovementAction.objects.filter(
+        status=ActionStatus.DONE, completed_at__gte=at - dt.timedelta(days=180)
+    ).select_related("theme", "policy")[:50]:
+        effect = effectiveness(action, at=at)
+        if effect.verdict == "worked":
+            worked.append((action, effect))
+    return WeeklyReportData(at=at, rising=rising, due=due, worked=worked)

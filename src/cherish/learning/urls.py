@@ -39,5 +39,14 @@ urlpatterns = [
         views.action_unpublish,
         name="action-unpublish",
     ),
+    path("desk/learning/stories/", views.stories, name="stories"),
+    path("desk/learning/stories/new/", views.story_new, name="story-new"),
+    path("desk/learning/stories/<int:story_id>/", views.story_detail, name="story"),
+    path(
+        "desk/learning/stories/<int:story_id>/circulate/",
+        views.story_circulate,
+        name="story-circulate",
+    ),
+    path("desk/learning/weekly/", views.weekly, name="weekly"),
     path("you-said-we-did/", views.you_said_we_did, name="you-said-we-did"),
 ]

@@ -19,12 +19,14 @@ from cherish.core.errors import CherishError, Forbidden, NotFound
 from cherish.learning import access, actions, queries
 from cherish.learning.forms import (
     ActionForm,
+    CirculateForm,
     FindingForm,
     LinkCaseForm,
     MergeThemeForm,
     PolicyForm,
     PolicyTagForm,
     RenameThemeForm,
+    StoryForm,
 )
 from cherish.learning.models import CaseFinding, CaseTheme, ImprovementAction, PolicyLinkSource
 from cherish.staff.access import staff_for_user
@@ -465,3 +467,84 @@ def you_said_we_did(request: HttpRequest) -> HttpResponse:
     return render(
         request, "learning/you_said_we_did.html", {"actions": queries.published_actions()}
     )
+
+
+# ---------------------------------------------------------------- learning stories
+
+
+@require_GET
+@learning_view
+def stories(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(
+        request,
+        "learning/stories.html",
+        {
+            "mine": queries.stories_for(staff),
+            "stories": queries.all_stories(),
+            "stats": queries.circulation(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@learning_view
+def story_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+    reference = request.GET.get("case", "")
+    case = access_case(staff, reference) if reference else None
+    form = StoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            story = actions.write_story(None, case=case, by=staff, **form.cleaned_data)
+        except CherishError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Story saved. Circulate it to the teams who should read it.")
+            return redirect("learning:story", story.pk)
+    return render(
+        request,
+        "learning/story_form.html",
+        {"form": form, "case": case},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_GET
+@learning_view
+def story_detail(request: HttpRequest, staff: Staff, story_id: int) -> HttpResponse:
+    story = access.access_story(staff, story_id)
+    actions.mark_story_read(story, by=staff)
+    return render(
+        request,
+        "learning/story_detail.html",
+        {
+            "story": story,
+            "reads": story.reads.count(),
+            "circulations": story.circulations.select_related("team"),
+            "circulate_form": CirculateForm(),
+            "may_shape": access.may_shape_learning(staff),
+            "is_author": story.author_id == staff.pk,
+        },
+    )
+
+
+@require_POST
+@learning_view
+def story_circulate(request: HttpRequest, staff: Staff, story_id: int) -> HttpResponse:
+    story = access.access_story(staff, story_id)
+    access.require_story_editor(staff, story)
+    form = CirculateForm(request.POST)
+    if form.is_valid():
+        added = actions.circulate_story(story, teams=list(form.cleaned_data["teams"]), by=staff)
+        messages.success(request, f"Circulated to {added} more team{'s' if added != 1 else ''}.")
+    else:
+        messages.error(request, "Choose at least one team.")
+    return redirect("learning:story", story.pk)
+
+
+# ---------------------------------------------------------------- weekly report
+
+
+@require_GET
+@learning_view
+def weekly(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(request, "learning/weekly.html", {"report": queries.weekly_report()})
