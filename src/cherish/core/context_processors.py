@@ -17,6 +17,7 @@ DESK_NAV = [
     ("Scorecard", "scorecard:index"),
     ("Surveys", "feedback:surveys"),
     ("Learning", "learning:index"),
+    ("People", "staff:wall"),
     ("Could not read", "intake:unreadable"),
     ("Tasks", "outbox:tasks"),
     ("Admin", "admin:index"),

@@ -18,9 +18,10 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 
-from cherish.cases.models import Case, Direction, Kind, Message
+from cherish.cases.models import Case, CaseEvent, Direction, Kind, Message
 from cherish.core.clock import now
 from cherish.customers.models import Customer
+from cherish.feedback.models import Compliment
 from cherish.learning import events, queries, themes
 from cherish.learning.errors import LearningError
 from cherish.learning.models import (
@@ -48,7 +49,8 @@ from cherish.learning.models import (
     WeeklyReport,
 )
 from cherish.outbox.actions import queue_email
-from cherish.staff.models import Role, Staff, Team
+from cherish.staff.actions import recognise
+from cherish.staff.models import RecognitionKind, Role, Staff, Team
 
 # Re-clustering reads at most this many of the newest complaints: themes describe what
 # customers say now, and the fit stays within minutes on one core (bench/bench_themes.py).
@@ -974,3 +976,65 @@ def send_weekly_report(*, at: dt.datetime | None = None) -> WeeklyReport | None:
                 is_automatic=True,
             )
     return row
+
+
+# ---------------------------------------------------------------- recognition from outcomes
+
+# Case events that credit a staff member: (event type, how the staff member is found, kind).
+RECOGNISED_EVENTS = {
+    "compliment.credited": RecognitionKind.COMPLIMENT,
+    "commitment.kept": RecognitionKind.COMMITMENT_KEPT,
+    "follow_up.recorded": RecognitionKind.RECOVERY,
+}
+
+
+def collect_recognition(*, limit: int = 5000) -> int:
+    """Credit staff for customer outcomes recorded since the last run: compliments naming
+    them, promises kept, complaints followed up to a satisfied customer, and praise in
+    survey answers (feedback's compliments). Idempotent: each outcome counts once."""
+    cursor, _ = Cursor.objects.get_or_create(name="recognition-events")
+    rows = list(
+        CaseEvent.objects.filter(pk__gt=cursor.last_id, type__in=list(RECOGNISED_EVENTS))
+        .select_related("case")
+        .order_by("pk")[:limit]
+    )
+    staff_ids = {r.data.get("staff_id") or r.actor_id for r in rows}
+    staff = Staff.objects.in_bulk([s for s in staff_ids if s])
+    added = 0
+    for event in rows:
+        kind = RECOGNISED_EVENTS[event.type]
+        if event.type == "follow_up.recorded" and event.data.get("outcome") != "satisfied":
+            continue
+        person = staff.get(event.data.get("staff_id") or event.actor_id)
+        if person is None:
+            continue
+        message = event.data.get("note", "") if kind != RecognitionKind.COMPLIMENT else ""
+        if recognise(
+            person,
+            kind=kind,
+            message=message,
+            case_reference=event.case.reference,
+            source_key=f"event:{event.pk}",
+            at=event.created_at,
+        ):
+            added += 1
+    if rows:
+        Cursor.objects.filter(pk=cursor.pk).update(last_id=rows[-1].pk)
+    survey_cursor, _ = Cursor.objects.get_or_create(name="recognition-survey")
+    compliments = list(
+        Compliment.objects.filter(pk__gt=survey_cursor.last_id)
+        .select_related("staff")
+        .order_by("pk")[:limit]
+    )
+    for compliment in compliments:
+        if recognise(
+            compliment.staff,
+            kind=RecognitionKind.SATISFACTION,
+            message=compliment.text,
+            source_key=f"survey:{compliment.pk}",
+            at=compliment.created_at,
+        ):
+            added += 1
+    if compliments:
+        Cursor.objects.filter(pk=survey_cursor.pk).update(last_id=compliments[-1].pk)
+    return added

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cherish.core.clock import now
-from cherish.staff.models import AuditEntry, OrgPolicy, Role, Staff, Team
+from cherish.core.errors import CherishError
+from cherish.staff.models import (
+    AuditEntry,
+    Creed,
+    Nomination,
+    OrgPolicy,
+    PulseActionPlan,
+    PulseParticipation,
+    PulseResponse,
+    PulseSurvey,
+    Recognition,
+    RecognitionKind,
+    Role,
+    Staff,
+    Team,
+)
 from cherish.staff.roles import DATA_PROTECTION, ROLE_GROUPS, ensure_role_groups
 
 
@@ -144,3 +160,186 @@ def record_audit(
         ip=origin.get("ip", "")[:45],
         detail=detail or {},
     )
+
+
+# ---------------------------------------------------------------- people
+
+
+class PeopleError(CherishError):
+    """A people action refused (recognition, nomination, pulse, creed)."""
+
+
+@transaction.atomic
+def recognise(
+    staff: Staff,
+    *,
+    kind: str,
+    message: str = "",
+    case_reference: str = "",
+    source_key: str | None = None,
+    at: dt.datetime | None = None,
+) -> Recognition | None:
+    """Credit a staff member for a customer outcome. With a ``source_key`` it is idempotent:
+    the same outcome never counts twice (returns None the second time)."""
+    if source_key is not None and Recognition.objects.filter(source_key=source_key).exists():
+        return None
+    return Recognition.objects.create(
+        staff=staff,
+        kind=kind,
+        message=message.strip()[:2000],
+        case_reference=case_reference[:12],
+        source_key=source_key,
+        created_at=at or now(),
+    )
+
+
+@transaction.atomic
+def thank_colleague(staff: Staff, *, message: str, by: Staff) -> Recognition:
+    """Peer recognition for helping a colleague.
+
+    Refuses ('thanks_self') thanking oneself, ('thanks_empty') an empty message.
+    """
+    if staff.pk == by.pk:
+        raise PeopleError("Thank a colleague, not yourself.", code="thanks_self")
+    if not message.strip():
+        raise PeopleError("Say what they did.", code="thanks_empty", field="message")
+    return Recognition.objects.create(
+        staff=staff,
+        kind=RecognitionKind.PEER,
+        message=message.strip()[:2000],
+        from_staff=by,
+        created_at=now(),
+    )
+
+
+def month_start(at: dt.datetime) -> dt.date:
+    return at.date().replace(day=1)
+
+
+@transaction.atomic
+def nominate(nominee: Staff, *, reason: str, by: Staff) -> Nomination:
+    """Nominate a colleague for this month's service-excellence award, attaching their
+    recognitions of the month as evidence.
+
+    Refuses ('nomination_self') nominating oneself, ('nomination_empty') no reason,
+    ('nomination_twice') a second nomination of the same person this month.
+    """
+    if nominee.pk == by.pk:
+        raise PeopleError("Nominate a colleague, not yourself.", code="nomination_self")
+    if not reason.strip():
+        raise PeopleError("Say why they deserve it.", code="nomination_empty", field="reason")
+    at = now()
+    month = month_start(at)
+    if Nomination.objects.filter(month=month, nominee=nominee, nominated_by=by).exists():
+        raise PeopleError(
+            f"You have already nominated {nominee.display_name} this month.",
+            code="nomination_twice",
+        )
+    evidence = [
+        {
+            "kind": r.kind,
+            "label": r.get_kind_display(),
+            "message": r.message[:500],
+            "case_reference": r.case_reference,
+            "at": r.created_at.isoformat(),
+        }
+        for r in Recognition.objects.filter(staff=nominee, created_at__date__gte=month)[:50]
+    ]
+    return Nomination.objects.create(
+        month=month,
+        nominee=nominee,
+        nominated_by=by,
+        reason=reason.strip(),
+        evidence=evidence,
+        created_at=at,
+    )
+
+
+@transaction.atomic
+def open_pulse(
+    *, title: str, questions: list[str], opens_at: dt.datetime, closes_at: dt.datetime, by: Staff
+) -> PulseSurvey:
+    """Open an anonymous staff pulse survey.
+
+    Refuses ('pulse_no_questions') a survey without questions, ('pulse_dates') one that
+    closes before it opens.
+    """
+    questions = [q.strip() for q in questions if q.strip()]
+    if not title.strip() or not questions:
+        raise PeopleError(
+            "Give the pulse a title and at least one question.", code="pulse_no_questions"
+        )
+    if closes_at <= opens_at:
+        raise PeopleError("The pulse must close after it opens.", code="pulse_dates")
+    return PulseSurvey.objects.create(
+        title=title.strip()[:200],
+        questions=questions[:20],
+        opens_at=opens_at,
+        closes_at=closes_at,
+        created_by=by,
+        created_at=now(),
+    )
+
+
+@transaction.atomic
+def answer_pulse(
+    survey: PulseSurvey, *, scores: dict[int, int], comment: str = "", by: Staff
+) -> None:
+    """Record one anonymous answer. The answer keeps the team only; that ``by`` answered is
+    kept apart, with no link to the answer, so nobody answers twice.
+
+    Refuses ('pulse_closed') outside the survey's dates, ('pulse_answered') a second answer,
+    ('pulse_incomplete') scores missing or outside 1–5.
+    """
+    at = now()
+    if not survey.opens_at <= at < survey.closes_at:
+        raise PeopleError("This pulse is not open.", code="pulse_closed")
+    if PulseParticipation.objects.filter(survey=survey, staff=by).exists():
+        raise PeopleError("You have already answered this pulse.", code="pulse_answered")
+    if sorted(scores) != list(range(len(survey.questions))) or any(
+        not 1 <= v <= 5 for v in scores.values()
+    ):
+        raise PeopleError("Answer every question from 1 to 5.", code="pulse_incomplete")
+    PulseParticipation.objects.create(survey=survey, staff=by)
+    PulseResponse.objects.create(
+        survey=survey,
+        team_id=by.team_id,
+        answers={str(k): int(v) for k, v in scores.items()},
+        comment=comment.strip()[:2000],
+    )
+
+
+@transaction.atomic
+def record_pulse_plan(
+    survey: PulseSurvey,
+    *,
+    title: str,
+    team: Team | None = None,
+    detail: str = "",
+    owner: Staff | None = None,
+    due_date: dt.date | None = None,
+    by: Staff,
+) -> PulseActionPlan:
+    """Record what we will do about what a pulse told us. Refuses ('plan_title') no title."""
+    del by
+    if not title.strip():
+        raise PeopleError("Give the plan a title.", code="plan_title", field="title")
+    return PulseActionPlan.objects.create(
+        survey=survey,
+        team=team,
+        title=title.strip()[:200],
+        detail=detail.strip(),
+        owner=owner,
+        due_date=due_date,
+        created_at=now(),
+    )
+
+
+@transaction.atomic
+def edit_creed(*, text: str, by: Staff) -> Creed:
+    """Change the organisation's customer-service creed. Refuses ('creed_empty') no text."""
+    if not text.strip():
+        raise PeopleError("The creed cannot be empty.", code="creed_empty", field="text")
+    creed = Creed(text=text.strip()[:4000], updated_at=now(), updated_by=by)
+    creed.save()
+    return creed

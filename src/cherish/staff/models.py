@@ -3,6 +3,8 @@ decides which team owns a new case."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -181,3 +183,161 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValidationError("The audit log is append-only.")
+
+
+# ---------------------------------------------------------------- people: recognition, pulse, creed
+# Customer relations mirror employee relations (the source articles): credit for good care,
+# a voice for staff, and the organisation's promise in words. Never a ranking by call counts
+# or handling time.
+
+
+class RecognitionKind(models.TextChoices):
+    COMPLIMENT = "compliment", "Compliment from a customer"
+    RECOVERY = "recovery", "Won back an unhappy customer"
+    COMMITMENT_KEPT = "commitment_kept", "Kept a promise to a customer"
+    SATISFACTION = "satisfaction", "Praised in a customer survey"
+    PEER = "peer", "Thanks from a colleague"
+
+
+class Recognition(models.Model):
+    """Credit earned from a customer outcome, or given by a colleague."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="recognitions")
+    kind = models.CharField(max_length=16, choices=RecognitionKind.choices)
+    message = models.TextField(blank=True)
+    # The case it came from, by public reference (staff sits below cases in the layers).
+    case_reference = models.CharField(max_length=12, blank=True)
+    from_staff = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Where a derived recognition came from ("event:123"), so collecting twice adds nothing.
+    source_key = models.CharField(max_length=60, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["staff", "-created_at"], name="recognition_staff_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.staff_id}"
+
+
+class Nomination(models.Model):
+    """A monthly service-excellence nomination, with the evidence attached when made."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    nominee = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="nominations")
+    nominated_by = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    evidence = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-month", "nominee__display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "nominee", "nominated_by"], name="nomination_once_a_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nominee_id} for {self.month:%B %Y}"
+
+
+class PulseSurvey(models.Model):
+    """An anonymous staff pulse: how staff feel about service, tools and support."""
+
+    title = models.CharField(max_length=200)
+    questions = models.JSONField(default=list)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opens_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PulseParticipation(models.Model):
+    """That someone answered (so nobody answers twice) — never what they answered."""
+
+    survey = models.ForeignKey(PulseSurvey, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "staff"], name="pulse_answer_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} answered {self.survey_id}"
+
+
+def _random_key() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class PulseResponse(models.Model):
+    """One anonymous answer: the team, the scores, a comment; no person, no time, a random
+    key (so answers cannot be put in order and matched to who answered)."""
+
+    id = models.UUIDField(primary_key=True, default=_random_key, editable=False)
+    survey = models.ForeignKey(PulseSurvey, on_delete=models.CASCADE, related_name="responses")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answers = models.JSONField(default=dict)  # {"0": 4, "1": 2, ...}: 1 (low) to 5 (high)
+    comment = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"answer to {self.survey_id}"
+
+
+class PlanStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+
+
+class PulseActionPlan(models.Model):
+    """What we will do about what the pulse told us."""
+
+    survey = models.ForeignKey(PulseSurvey, on_delete=models.CASCADE, related_name="plans")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=PlanStatus.choices, default="open")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["status", "due_date", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Creed(models.Model):
+    """The organisation's customer-service creed (one row), shown to staff and customers."""
+
+    text = models.TextField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "Customer-service creed"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1  # one row: the organisation's
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
