@@ -51,6 +51,10 @@ def open_complaint(text: str, n: int = 0, **kwargs: Any) -> Case:
 
 @pytest.fixture
 def topics(agent: Staff) -> dict[str, list[Case]]:
+    return open_topics()
+
+
+def open_topics() -> dict[str, list[Case]]:
     cases: dict[str, list[Case]] = {"delivery": [], "billing": [], "app": []}
     n = 0
     for name, texts in (("delivery", DELIVERY), ("billing", BILLING), ("app", APP)):

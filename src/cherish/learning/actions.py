@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 
 from cherish.cases.models import Case, CaseEvent, Direction, Kind, Message
 from cherish.core.clock import now
-from cherish.customers.models import Customer
+from cherish.customers.models import ContactKind, ContactPoint, Customer
 from cherish.feedback.models import Compliment
 from cherish.learning import events, queries, themes
 from cherish.learning.errors import LearningError
@@ -674,17 +674,16 @@ def _snippet(text: str, start: int, end: int, width: int = 140) -> str:
 
 
 def find_competitor_mentions(case: Case) -> list[CompetitorMention]:
-    """Note each competitor the customer's first message names, with what they compare.
+    """Note each competitor the customer's messages name, with what they compare.
     Idempotent (one mention per case and competitor)."""
     competitors = list(Competitor.objects.all())
     if not competitors:
         return []
-    text = (
+    text = "\n".join(
         Message.objects.filter(case=case, direction=Direction.INBOUND)
         .order_by("created_at", "pk")
         .values_list("body_text", flat=True)
-        .first()
-    ) or ""
+    )
     found = []
     for competitor in competitors:
         for name in competitor.names:
@@ -793,14 +792,27 @@ def customers_behind(action: ImprovementAction) -> list[tuple[int, str, str]]:
         )
     rows = (
         Case.objects.filter(pk__in=case_ids, customer__erased_at__isnull=True)
-        .exclude(reply_to="")
         .order_by("customer_id", "-created_at")
         .values_list("customer_id", "reply_to", "reference")
     )
     seen: dict[int, tuple[int, str, str]] = {}
     for customer_id, address, reference in rows:
         seen.setdefault(customer_id, (customer_id, address, reference))
-    return list(seen.values())
+    # A case from the web form or the phone has no reply-to: use the customer's email.
+    emails: dict[int, str] = {}
+    for customer_id, value in (
+        ContactPoint.objects.filter(
+            customer_id__in=[c for c, a, _ in seen.values() if not a], kind=ContactKind.EMAIL
+        )
+        .order_by("pk")
+        .values_list("customer_id", "value")
+    ):
+        emails.setdefault(customer_id, value)
+    return [
+        (customer_id, address or emails.get(customer_id, ""), reference)
+        for customer_id, address, reference in seen.values()
+        if address or customer_id in emails
+    ]
 
 
 @transaction.atomic

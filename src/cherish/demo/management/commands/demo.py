@@ -29,7 +29,7 @@ CREDENTIALS = [
 N_CUSTOMERS = 220
 N_CASES = 520
 # Optional demo loaders of higher apps; each is called when its app provides one.
-EXTRA_LOADERS = ["cherish.care.demo", "cherish.outreach.demo"]
+EXTRA_LOADERS = ["cherish.care.demo", "cherish.outreach.demo", "cherish.learning.demo"]
 
 
 class Command(BaseCommand):
