@@ -38,6 +38,7 @@ PUBLIC = {
     "portal:solved",
     "portal:new-link",
     "portal:download",
+    "learning:you-said-we-did",
 }
 
 

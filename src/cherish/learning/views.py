@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.cases.access import access_case
-from cherish.core.errors import CherishError, Forbidden, NotFound
+from cherish.core.errors import CherishError, NotFound
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.learning import access, actions, queries
 from cherish.learning.forms import (
     ActionForm,
@@ -29,34 +25,6 @@ from cherish.learning.forms import (
     StoryForm,
 )
 from cherish.learning.models import CaseFinding, CaseTheme, ImprovementAction, PolicyLinkSource
-from cherish.staff.access import staff_for_user
-from cherish.staff.models import Staff
-
-LearningView = Callable[..., HttpResponseBase]
-
-
-def learning_view(view: LearningView) -> LearningView:
-    """Staff only: anonymous visitors go to the login page, other accounts get 403.
-
-    The view receives the Staff profile as its second argument. NotFound becomes 404,
-    Forbidden 403; any other refusal is shown as a message on the page it came from.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        staff = staff_for_user(request.user)
-        if staff is None:
-            raise PermissionDenied("The desk is for staff.")
-        try:
-            return view(request, staff, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from error
-
-    return wrapper
 
 
 def _back(request: HttpRequest, error: CherishError, fallback: str, *args: Any) -> HttpResponse:
@@ -68,8 +36,9 @@ def _back(request: HttpRequest, error: CherishError, fallback: str, *args: Any) 
 
 
 @require_GET
-@learning_view
-def index(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def index(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     return render(
         request,
         "learning/index.html",
@@ -83,8 +52,9 @@ def index(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_GET
-@learning_view
-def theme_detail(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+@desk_view
+def theme_detail(request: DeskRequest, theme_id: int) -> HttpResponse:
+    staff = request.staff
     theme = access.access_theme(staff, theme_id)
     return render(
         request,
@@ -111,8 +81,9 @@ def _merge_form(theme: Any) -> MergeThemeForm:
 
 
 @require_POST
-@learning_view
-def rename_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+@desk_view
+def rename_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
     form = RenameThemeForm(request.POST)
@@ -128,8 +99,9 @@ def rename_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpRespo
 
 
 @require_POST
-@learning_view
-def merge_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+@desk_view
+def merge_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
     form = MergeThemeForm(request.POST)
@@ -145,8 +117,9 @@ def merge_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpRespon
 
 
 @require_POST
-@learning_view
-def split_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpResponse:
+@desk_view
+def split_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
     try:
@@ -158,8 +131,9 @@ def split_theme(request: HttpRequest, staff: Staff, theme_id: int) -> HttpRespon
 
 
 @require_POST
-@learning_view
-def recluster(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def recluster(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     result = actions.recluster_themes()
     if result.model is None:
@@ -177,8 +151,9 @@ def recluster(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@learning_view
-def case_finding(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+@desk_view
+def case_finding(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     finding = CaseFinding.objects.filter(case=case).select_related("root_cause").first()
     if request.method == "POST":
@@ -220,8 +195,8 @@ def case_finding(request: HttpRequest, staff: Staff, reference: str) -> HttpResp
 
 
 @require_GET
-@learning_view
-def reveal(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def reveal(request: DeskRequest) -> HttpResponse:
     return render(
         request,
         "learning/reveal.html",
@@ -239,8 +214,9 @@ def reveal(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_GET
-@learning_view
-def policies(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def policies(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     return render(
         request,
         "learning/policies.html",
@@ -253,8 +229,9 @@ def policies(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@learning_view
-def policy_detail(request: HttpRequest, staff: Staff, policy_id: int) -> HttpResponse:
+@desk_view
+def policy_detail(request: DeskRequest, policy_id: int) -> HttpResponse:
+    staff = request.staff
     policy = access.access_policy(staff, policy_id)
     form = PolicyForm(
         initial={
@@ -290,8 +267,9 @@ def policy_detail(request: HttpRequest, staff: Staff, policy_id: int) -> HttpRes
 
 
 @require_POST
-@learning_view
-def policy_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def policy_new(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     form = PolicyForm(request.POST)
     if form.is_valid():
@@ -311,8 +289,9 @@ def policy_new(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_POST
-@learning_view
-def case_policy(request: HttpRequest, staff: Staff, reference: str) -> HttpResponse:
+@desk_view
+def case_policy(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
     case = access_case(staff, reference)
     form = PolicyTagForm(request.POST)
     if form.is_valid():
@@ -343,8 +322,9 @@ def _action_initial(action: ImprovementAction) -> dict[str, Any]:
 
 
 @require_GET
-@learning_view
-def improvement_actions(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def improvement_actions(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     rows = queries.actions_list(status=request.GET.get("status", ""))
     initial: dict[str, Any] = {}
     if request.GET.get("theme"):
@@ -363,8 +343,9 @@ def improvement_actions(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_POST
-@learning_view
-def action_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def action_new(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     form = ActionForm(request.POST)
     if form.is_valid():
@@ -385,8 +366,9 @@ def action_new(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@learning_view
-def action_detail(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+@desk_view
+def action_detail(request: DeskRequest, action_id: int) -> HttpResponse:
+    staff = request.staff
     action = access.access_action(staff, action_id)
     form = ActionForm(initial=_action_initial(action))
     if request.method == "POST":
@@ -417,8 +399,9 @@ def action_detail(request: HttpRequest, staff: Staff, action_id: int) -> HttpRes
 
 
 @require_POST
-@learning_view
-def action_link_case(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+@desk_view
+def action_link_case(request: DeskRequest, action_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_shaper(staff)
     action = access.access_action(staff, action_id)
     form = LinkCaseForm(request.POST)
@@ -434,8 +417,9 @@ def action_link_case(request: HttpRequest, staff: Staff, action_id: int) -> Http
 
 
 @require_POST
-@learning_view
-def action_publish(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+@desk_view
+def action_publish(request: DeskRequest, action_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_manager(staff)
     action = access.access_action(staff, action_id)
     try:
@@ -449,8 +433,9 @@ def action_publish(request: HttpRequest, staff: Staff, action_id: int) -> HttpRe
 
 
 @require_POST
-@learning_view
-def action_unpublish(request: HttpRequest, staff: Staff, action_id: int) -> HttpResponse:
+@desk_view
+def action_unpublish(request: DeskRequest, action_id: int) -> HttpResponse:
+    staff = request.staff
     access.require_manager(staff)
     action = access.access_action(staff, action_id)
     actions.unpublish_action(action, by=staff)
@@ -473,8 +458,9 @@ def you_said_we_did(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@learning_view
-def stories(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def stories(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     return render(
         request,
         "learning/stories.html",
@@ -487,8 +473,9 @@ def stories(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@learning_view
-def story_new(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def story_new(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     reference = request.GET.get("case", "")
     case = access_case(staff, reference) if reference else None
     form = StoryForm(request.POST or None)
@@ -509,8 +496,9 @@ def story_new(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_GET
-@learning_view
-def story_detail(request: HttpRequest, staff: Staff, story_id: int) -> HttpResponse:
+@desk_view
+def story_detail(request: DeskRequest, story_id: int) -> HttpResponse:
+    staff = request.staff
     story = access.access_story(staff, story_id)
     actions.mark_story_read(story, by=staff)
     return render(
@@ -528,8 +516,9 @@ def story_detail(request: HttpRequest, staff: Staff, story_id: int) -> HttpRespo
 
 
 @require_POST
-@learning_view
-def story_circulate(request: HttpRequest, staff: Staff, story_id: int) -> HttpResponse:
+@desk_view
+def story_circulate(request: DeskRequest, story_id: int) -> HttpResponse:
+    staff = request.staff
     story = access.access_story(staff, story_id)
     access.require_story_editor(staff, story)
     form = CirculateForm(request.POST)
@@ -545,6 +534,6 @@ def story_circulate(request: HttpRequest, staff: Staff, story_id: int) -> HttpRe
 
 
 @require_GET
-@learning_view
-def weekly(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def weekly(request: DeskRequest) -> HttpResponse:
     return render(request, "learning/weekly.html", {"report": queries.weekly_report()})

@@ -3,22 +3,16 @@ pulse and the creed. Parse, call, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.core.clock import now
-from cherish.core.errors import CherishError
+from cherish.core.errors import CherishError, Forbidden
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.staff import actions, queries
-from cherish.staff.access import is_manager, staff_for_user
+from cherish.staff.access import is_manager
 from cherish.staff.forms import (
     AnswerForm,
     CreedForm,
@@ -29,23 +23,6 @@ from cherish.staff.forms import (
     ThanksForm,
 )
 from cherish.staff.models import PulseSurvey, Role, Staff
-
-PeopleView = Callable[..., HttpResponseBase]
-
-
-def people_view(view: PeopleView) -> PeopleView:
-    """Staff only: anonymous visitors go to the login page, other accounts get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        staff = staff_for_user(request.user)
-        if staff is None:
-            raise PermissionDenied("The desk is for staff.")
-        return view(request, staff, *args, **kwargs)
-
-    return wrapper
 
 
 def _may_lead(staff: Staff) -> bool:
@@ -60,8 +37,8 @@ def _survey(survey_id: int) -> PulseSurvey:
 
 
 @require_GET
-@people_view
-def wall(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def wall(request: DeskRequest) -> HttpResponse:
     return render(
         request,
         "staff/wall.html",
@@ -70,8 +47,9 @@ def wall(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_POST
-@people_view
-def thank(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def thank(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     form = ThanksForm(request.POST)
     if form.is_valid():
         try:
@@ -88,8 +66,9 @@ def thank(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@people_view
-def nominations(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def nominations(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     form = NominationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,12 +90,13 @@ def nominations(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@people_view
-def pulses(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def pulses(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     form = PulseForm(request.POST or None)
     if request.method == "POST":
         if not _may_lead(staff):
-            raise PermissionDenied("Only team leads and managers open a pulse.")
+            raise Forbidden("Only team leads and managers open a pulse.")
         if form.is_valid():
             try:
                 survey = actions.open_pulse(
@@ -141,8 +121,9 @@ def pulses(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@people_view
-def pulse(request: HttpRequest, staff: Staff, survey_id: int) -> HttpResponse:
+@desk_view
+def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
+    staff = request.staff
     survey = _survey(survey_id)
     form = AnswerForm(request.POST or None, questions=survey.questions)
     if request.method == "POST" and form.is_valid():
@@ -182,10 +163,11 @@ def pulse(request: HttpRequest, staff: Staff, survey_id: int) -> HttpResponse:
 
 
 @require_POST
-@people_view
-def pulse_plan(request: HttpRequest, staff: Staff, survey_id: int) -> HttpResponse:
+@desk_view
+def pulse_plan(request: DeskRequest, survey_id: int) -> HttpResponse:
+    staff = request.staff
     if not _may_lead(staff):
-        raise PermissionDenied("Only team leads and managers record action plans.")
+        raise Forbidden("Only team leads and managers record action plans.")
     survey = _survey(survey_id)
     form = PlanForm(request.POST)
     if form.is_valid():
@@ -197,12 +179,13 @@ def pulse_plan(request: HttpRequest, staff: Staff, survey_id: int) -> HttpRespon
 
 
 @require_http_methods(["GET", "POST"])
-@people_view
-def creed(request: HttpRequest, staff: Staff) -> HttpResponse:
+@desk_view
+def creed(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     form = CreedForm(request.POST or None, initial={"text": queries.creed_text()})
     if request.method == "POST":
         if not is_manager(staff):
-            raise PermissionDenied("Only managers change the creed.")
+            raise Forbidden("Only managers change the creed.")
         if form.is_valid():
             try:
                 actions.edit_creed(text=form.cleaned_data["text"], by=staff)
