@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from cherish.core.errors import CherishError
@@ -63,6 +64,13 @@ def test_answer_keeps_the_team_never_the_person(survey, db):
     assert PulseResponse.objects.count() == 1 and PulseParticipation.objects.count() == 1
 
 
+def test_nothing_is_shown_while_the_pulse_is_open(survey, db):
+    _, six = _team("Billing", 6)
+    _answer_all(survey, six, (4, 4))
+    results = queries.pulse_results(survey)
+    assert (results.overall, results.teams, results.other) == (None, [], None)
+
+
 def test_a_team_of_four_never_sees_its_results_nor_infers_them(survey, db):
     # given a team of six and a team of four
     big, six = _team("Billing", 6)
@@ -70,9 +78,9 @@ def test_a_team_of_four_never_sees_its_results_nor_infers_them(survey, db):
     _answer_all(survey, six, (4, 4))
     _answer_all(survey, four, (1, 1))
     # when results are read overall and filtered by each team
-    overall = queries.pulse_results(survey)
-    by_small = queries.pulse_results(survey, team_id=small.pk)
-    by_big = queries.pulse_results(survey, team_id=big.pk)
+    overall = queries.pulse_results(survey, at=survey.closes_at)
+    by_small = queries.pulse_results(survey, team_id=small.pk, at=survey.closes_at)
+    by_big = queries.pulse_results(survey, team_id=big.pk, at=survey.closes_at)
     # then the overall of ten shows; neither team does, since showing the six would give
     # away the four (overall minus six)
     assert overall.overall.answers == 10
@@ -91,14 +99,14 @@ def test_teams_of_five_show_and_small_ones_only_together(survey, db):
     _answer_all(survey, five_b, (3, 1))
     _answer_all(survey, three, (1, 1))
     _answer_all(survey, two, (2, 2))
-    results = queries.pulse_results(survey)
+    results = queries.pulse_results(survey, at=survey.closes_at)
     # Charlie and Delta are hidden (3 + 2 = 5 together, so no further suppression needed)
     assert [(g.label, g.answers, g.averages) for g in results.teams] == [
         ("Alpha", 5, [5.0, 5.0]),
         ("Bravo", 5, [3.0, 1.0]),
     ]
     assert (results.other.answers, results.other.averages) == (5, [1.4, 1.4])
-    assert queries.pulse_results(survey, team_id=c.pk).teams == []
+    assert queries.pulse_results(survey, team_id=c.pk, at=survey.closes_at).teams == []
 
 
 def test_results_page_enforces_the_rule_through_http(client, survey, db):
@@ -108,11 +116,14 @@ def test_results_page_enforces_the_rule_through_http(client, survey, db):
     _answer_all(survey, four, (1, 1))
     login(client, four[0])
     url = reverse("staff:pulse", args=[survey.pk])
-    for team in (small, big):
-        body = client.get(url, {"team": team.pk}).content.decode()
-        assert "are not shown" in body
-        assert "1.0" not in body and "5.0" not in body
-    body = client.get(url).content.decode()
+    # while open: nothing at all
+    assert "Everyone (" not in client.get(url).content.decode()
+    with time_machine.travel(survey.closes_at, tick=False):
+        for team in (small, big):
+            body = client.get(url, {"team": team.pk}).content.decode()
+            assert "are not shown" in body
+            assert "1.0" not in body and "5.0" not in body
+        body = client.get(url).content.decode()
     assert "Everyone (10 answers)" in body
     assert "Returns (" not in body and "Billing (" not in body
 
@@ -120,10 +131,11 @@ def test_results_page_enforces_the_rule_through_http(client, survey, db):
 def test_fewer_than_five_answers_in_all_show_nothing(client, survey, db):
     _, four = _team("Returns", 4)
     _answer_all(survey, four, (2, 3))
-    assert queries.pulse_results(survey).overall is None
+    assert queries.pulse_results(survey, at=survey.closes_at).overall is None
     login(client, four[0])
-    body = client.get(reverse("staff:pulse", args=[survey.pk])).content.decode()
-    assert "results appear at 5" in body
+    with time_machine.travel(survey.closes_at, tick=False):
+        body = client.get(reverse("staff:pulse", args=[survey.pk])).content.decode()
+    assert "results are shown only for 5 or more" in body
 
 
 def test_answering_through_the_page(client, survey, agent):
@@ -157,3 +169,15 @@ def test_only_leads_open_a_pulse(client, agent, db):
     )
     assert response.status_code == 403
     assert not PulseSurvey.objects.exists()
+
+
+def test_a_lead_closes_a_pulse_and_results_appear(client, survey, lead, db):
+    _, six = _team("Billing", 6)
+    _answer_all(survey, six, (4, 2))
+    login(client, six[0])
+    url = reverse("staff:pulse-close", args=[survey.pk])
+    assert client.post(url).status_code == 403
+    login(client, lead)
+    client.post(url)
+    body = client.get(reverse("staff:pulse", args=[survey.pk])).content.decode()
+    assert "Everyone (6 answers)" in body and "Billing (6 answers)" in body

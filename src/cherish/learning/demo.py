@@ -211,8 +211,8 @@ def load_demo(*, staff: list[Staff], rng: random.Random, **_: Any) -> dict[str, 
             "My tools help me do my job.",
             "I get the support I need from my lead.",
         ],
-        opens_at=now() - dt.timedelta(days=3),
-        closes_at=now() + dt.timedelta(days=11),
+        opens_at=now() - dt.timedelta(days=14),
+        closes_at=now() + dt.timedelta(days=1),
         by=manager,
     )
     for person in staff:
@@ -221,8 +221,16 @@ def load_demo(*, staff: list[Staff], rng: random.Random, **_: Any) -> dict[str, 
             scores={0: rng.randint(3, 5), 1: rng.randint(1, 4), 2: rng.randint(2, 5)},
             by=person,
         )
+    staff_actions.close_pulse(pulse, by=manager)
     staff_actions.record_pulse_plan(
         pulse, title="Replace the slow order-lookup screen", owner=manager, by=manager
+    )
+    staff_actions.open_pulse(
+        title="Our tools (open now)",
+        questions=["My tools help me do my job.", "I can find a customer's history fast."],
+        opens_at=now() - dt.timedelta(hours=1),
+        closes_at=now() + dt.timedelta(days=14),
+        by=manager,
     )
     return {
         "themes": result.created,

@@ -343,3 +343,16 @@ def edit_creed(*, text: str, by: Staff) -> Creed:
     creed = Creed(text=text.strip()[:4000], updated_at=now(), updated_by=by)
     creed.save()
     return creed
+
+
+@transaction.atomic
+def close_pulse(survey: PulseSurvey, *, by: Staff) -> PulseSurvey:
+    """Close a pulse now, so its results (groups of five or more) can be read.
+    Refuses ('pulse_not_open') one already closed."""
+    del by
+    at = now()
+    if survey.closes_at <= at:
+        raise PeopleError("This pulse is already closed.", code="pulse_not_open")
+    survey.closes_at = at
+    survey.save(update_fields=["closes_at"])
+    return survey

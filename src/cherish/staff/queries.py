@@ -102,9 +102,13 @@ def _result(label: str, rows: list[tuple[dict[str, int], str]], questions: int) 
     )
 
 
-def pulse_results(survey: PulseSurvey, *, team_id: int | None = None) -> PulseResults:
+def pulse_results(
+    survey: PulseSurvey, *, team_id: int | None = None, at: dt.datetime | None = None
+) -> PulseResults:
     """The pulse's results with the group-of-five rule applied before anything is read.
 
+    0. Nothing is shown while the pulse is open: watching the figures move as answers come
+       in would reveal each new answer, whatever the group's size.
     1. Answers are counted per team in the database; teams under five are suppressed.
     2. If the suppressed teams together hold one to four answers, the overall figure minus
        the shown teams would give them away, so the smallest shown teams are suppressed too
@@ -114,6 +118,10 @@ def pulse_results(survey: PulseSurvey, *, team_id: int | None = None) -> PulseRe
     The only filter is one team, applied after suppression, so filtering cannot reveal a
     small team either: a suppressed team's filter shows nothing.
     """
+    if (at or now()) < survey.closes_at:
+        return PulseResults(
+            survey=survey, total=0, overall=None, teams=[], other=None, hidden_teams=0
+        )
     counts = dict(
         PulseResponse.objects.filter(survey=survey)
         .values_list("team_id")

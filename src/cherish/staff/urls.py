@@ -12,5 +12,6 @@ urlpatterns = [
     path("desk/people/pulse/", views.pulses, name="pulses"),
     path("desk/people/pulse/<int:survey_id>/", views.pulse, name="pulse"),
     path("desk/people/pulse/<int:survey_id>/plans/", views.pulse_plan, name="pulse-plan"),
+    path("desk/people/pulse/<int:survey_id>/close/", views.pulse_close, name="pulse-close"),
     path("desk/people/creed/", views.creed, name="creed"),
 ]

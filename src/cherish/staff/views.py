@@ -147,6 +147,7 @@ def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
             "survey": survey,
             "form": form,
             "is_open": survey.opens_at <= at < survey.closes_at,
+            "closed": at >= survey.closes_at,
             "answered": queries.answered(survey, staff),
             "results": results,
             "table": results.table(),
@@ -175,6 +176,22 @@ def pulse_plan(request: DeskRequest, survey_id: int) -> HttpResponse:
         messages.success(request, "Action plan recorded.")
     else:
         messages.error(request, "Say what we will do.")
+    return redirect("staff:pulse", survey.pk)
+
+
+@require_POST
+@desk_view
+def pulse_close(request: DeskRequest, survey_id: int) -> HttpResponse:
+    staff = request.staff
+    if not _may_lead(staff):
+        raise Forbidden("Only team leads and managers close a pulse.")
+    survey = _survey(survey_id)
+    try:
+        actions.close_pulse(survey, by=staff)
+    except CherishError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Pulse closed; results are shown for groups of five or more.")
     return redirect("staff:pulse", survey.pk)
 
 
