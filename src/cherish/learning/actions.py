@@ -265,9 +265,8 @@ def _assign_all(
 ) -> int:
     best, similarity = themes.nearest(prototypes, fitted.vectors)
     term_weights = fitted.space.term_weights(prototypes)
-    CaseTheme.objects.filter(case_id__in=case_ids).delete() if len(case_ids) < 50_000 else (
-        CaseTheme.objects.all().delete()
-    )
+    for start in range(0, len(case_ids), 5000):
+        CaseTheme.objects.filter(case_id__in=case_ids[start : start + 5000]).delete()
     rows = []
     counts: Counter[int] = Counter()
     for row, case_id in enumerate(case_ids):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -221,10 +221,6 @@ def _complaints_between(action: ImprovementAction, start: dt.datetime, end: dt.d
     ).count()
 
 
-def _customers_at(moment: dt.datetime) -> int:
-    return Customer.objects.filter(created_at__lt=moment, merged_into__isnull=True).count()
-
-
 def effectiveness(action: ImprovementAction, *, at: dt.datetime | None = None) -> Effect:
     """Did the action work? The theme's (or policy's) complaints per 1,000 customers in the
     window after completion against the same length of time just before it.
@@ -233,35 +229,66 @@ def effectiveness(action: ImprovementAction, *, at: dt.datetime | None = None) -
     number of customers at each window's end. "Worked" means the rate fell by a fifth or
     more; "worse" that it rose by a fifth or more.
     """
-    at = at or now()
-    if action.completed_at is None:
-        return Effect(verdict="not_done", label="Not done yet")
-    done = action.completed_at
-    window = min(at - done, EFFECT_WINDOW_MAX)
-    before = _complaints_between(action, done - window, done)
-    after = _complaints_between(action, done, done + window)
-    customers_before = _customers_at(done)
-    customers_after = _customers_at(done + window)
-    effect = Effect(
-        verdict="too_early",
-        label="Too early to tell",
-        days=window.days,
-        before=before,
-        after=after,
-        customers_before=customers_before,
-        customers_after=customers_after,
-        rate_before=round(1000 * before / customers_before, 2) if customers_before else 0.0,
-        rate_after=round(1000 * after / customers_after, 2) if customers_after else 0.0,
+    return effectiveness_many([action], at=at)[0]
+
+
+def _customers_at_each(moments: set[dt.datetime]) -> dict[dt.datetime, int]:
+    """Customers that existed at each moment, in one pass over the table."""
+    if not moments:
+        return {}
+    ordered = sorted(moments)
+    counts = Customer.objects.filter(merged_into__isnull=True).aggregate(
+        **{
+            f"m{i}": Count("pk", filter=Q(created_at__lt=moment))
+            for i, moment in enumerate(ordered)
+        }
     )
-    if window < EFFECT_WINDOW_MIN or before + after < EFFECT_MIN_COMPLAINTS:
-        return effect
-    if effect.rate_after <= 0.8 * effect.rate_before:
-        effect.verdict, effect.label = "worked", "It worked: fewer complaints"
-    elif effect.rate_after >= 1.2 * effect.rate_before:
-        effect.verdict, effect.label = "worse", "More complaints than before"
-    else:
-        effect.verdict, effect.label = "no_change", "No clear change"
-    return effect
+    return {moment: counts[f"m{i}"] for i, moment in enumerate(ordered)}
+
+
+def effectiveness_many(
+    actions: list[ImprovementAction], *, at: dt.datetime | None = None
+) -> list[Effect]:
+    """``effectiveness`` for a list of actions: two index-range counts per done action and
+    one pass over the customers for all of them."""
+    at = at or now()
+    windows: list[tuple[dt.datetime, dt.timedelta] | None] = []
+    for action in actions:
+        if action.completed_at is None:
+            windows.append(None)
+        else:
+            windows.append((action.completed_at, min(at - action.completed_at, EFFECT_WINDOW_MAX)))
+    customers = _customers_at_each({m for w in windows if w for m in (w[0], w[0] + w[1])})
+    effects = []
+    for action, w in zip(actions, windows, strict=True):
+        if w is None:
+            effects.append(Effect(verdict="not_done", label="Not done yet"))
+            continue
+        done, window = w
+        before = _complaints_between(action, done - window, done)
+        after = _complaints_between(action, done, done + window)
+        customers_before = customers[done]
+        customers_after = customers[done + window]
+        effect = Effect(
+            verdict="too_early",
+            label="Too early to tell",
+            days=window.days,
+            before=before,
+            after=after,
+            customers_before=customers_before,
+            customers_after=customers_after,
+            rate_before=round(1000 * before / customers_before, 2) if customers_before else 0.0,
+            rate_after=round(1000 * after / customers_after, 2) if customers_after else 0.0,
+        )
+        if window >= EFFECT_WINDOW_MIN and before + after >= EFFECT_MIN_COMPLAINTS:
+            if effect.rate_after <= 0.8 * effect.rate_before:
+                effect.verdict, effect.label = "worked", "It worked: fewer complaints"
+            elif effect.rate_after >= 1.2 * effect.rate_before:
+                effect.verdict, effect.label = "worse", "More complaints than before"
+            else:
+                effect.verdict, effect.label = "no_change", "No clear change"
+        effects.append(effect)
+    return effects
 
 
 def actions_list(*, status: str = "") -> list[ImprovementAction]:
@@ -479,18 +506,26 @@ def circulation(*, days: int = 90, at: dt.datetime | None = None) -> Circulation
     since = (at or now()) - dt.timedelta(days=days)
     stories = LearningStory.objects.filter(created_at__gte=since)
     kinds = dict(stories.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
-    expected = 0
-    reads = 0
-    circulated = 0
-    for story_id, team_ids in _circulated_teams(since).items():
-        circulated += 1
-        members = set(
-            Staff.objects.filter(
-                Q(team_id__in=team_ids) | Q(extra_teams__in=team_ids), user__is_active=True
-            ).values_list("pk", flat=True)
-        )
-        expected += len(members)
-        reads += StoryRead.objects.filter(story_id=story_id, staff_id__in=members).count()
+    circulated_teams = _circulated_teams(since)
+    all_teams = {t for teams in circulated_teams.values() for t in teams}
+    members: dict[int, set[int]] = defaultdict(set)
+    for staff_id, team_id, extra_id in Staff.objects.filter(
+        Q(team_id__in=all_teams) | Q(extra_teams__in=all_teams), user__is_active=True
+    ).values_list("pk", "team_id", "extra_teams"):
+        for team in (team_id, extra_id):
+            if team in all_teams:
+                members[team].add(staff_id)
+    readers: dict[int, set[int]] = defaultdict(set)
+    for story_id, staff_id in StoryRead.objects.filter(
+        story_id__in=list(circulated_teams)
+    ).values_list("story_id", "staff_id"):
+        readers[story_id].add(staff_id)
+    expected = reads = 0
+    for story_id, team_ids in circulated_teams.items():
+        intended = set().union(*(members[t] for t in team_ids))
+        expected += len(intended)
+        reads += len(readers[story_id] & intended)
+    circulated = len(circulated_teams)
     return Circulation(
         written=sum(kinds.values()),
         circulated=circulated,
@@ -538,11 +573,14 @@ def weekly_report(*, at: dt.datetime | None = None) -> WeeklyReportData:
         .select_related("owner", "theme", "policy")
         .order_by("due_date")[:20]
     )
-    worked = []
-    for action in ImprovementAction.objects.filter(
-        status=ActionStatus.DONE, completed_at__gte=at - dt.timedelta(days=180)
-    ).select_related("theme", "policy")[:50]:
-        effect = effectiveness(action, at=at)
-        if effect.verdict == "worked":
-            worked.append((action, effect))
+    done = list(
+        ImprovementAction.objects.filter(
+            status=ActionStatus.DONE, completed_at__gte=at - dt.timedelta(days=180)
+        ).select_related("theme", "policy")[:50]
+    )
+    worked = [
+        (action, effect)
+        for action, effect in zip(done, effectiveness_many(done, at=at), strict=True)
+        if effect.verdict == "worked"
+    ]
     return WeeklyReportData(at=at, rising=rising, due=due, worked=worked)

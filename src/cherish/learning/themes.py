@@ -66,6 +66,11 @@ MAX_FEATURES = 30_000
 DIMENSIONS = 100
 
 
+def _stem(word: str) -> str:
+    """A crude plural fold, enough to see "payment" and "payments" as one word."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def default_theme_count(n_texts: int) -> int:
     """About √(n/5) themes, from 2 to 40: enough to separate, few enough to read."""
     return max(2, min(40, round(math.sqrt(n_texts / 5))))
@@ -138,7 +143,12 @@ class ThemeSpace:
                 preferred.append(term)
         chosen: list[str] = []
         for term in preferred:
-            if any(term in other.split() or other in term.split() for other in chosen):
+            words = {_stem(w) for w in term.split()}
+            # Skip a term whose words another chosen term already says ("loans" after
+            # "student loan"; "payment" after "payments").
+            if any(words <= {_stem(w) for w in other.split()} for other in chosen) or any(
+                {_stem(w) for w in other.split()} <= words for other in chosen
+            ):
                 continue
             chosen.append(term)
             if len(chosen) == n:

@@ -335,7 +335,7 @@ def improvement_actions(request: DeskRequest) -> HttpResponse:
         request,
         "learning/actions.html",
         {
-            "rows": [(a, queries.effectiveness(a)) for a in rows],
+            "rows": list(zip(rows, queries.effectiveness_many(rows), strict=True)),
             "may_shape": access.may_shape_learning(staff),
             "form": ActionForm(initial=initial),
         },
@@ -360,7 +360,11 @@ def action_new(request: DeskRequest) -> HttpResponse:
     return render(
         request,
         "learning/actions.html",
-        {"rows": [(a, queries.effectiveness(a)) for a in rows], "may_shape": True, "form": form},
+        {
+            "rows": list(zip(rows, queries.effectiveness_many(rows), strict=True)),
+            "may_shape": True,
+            "form": form,
+        },
         status=422,
     )
 
