@@ -76,7 +76,7 @@ def ours(texts: list[str], k: int, seed: int) -> np.ndarray:
 def baseline(texts: list[str], k: int, seed: int) -> np.ndarray:
     counts = CountVectorizer(
         token_pattern=themes.TOKEN_PATTERN,
-        stop_words=themes.STOP_WORDS,
+        stop_words=themes.stop_words(),
         min_df=2,
         max_features=themes.MAX_FEATURES,
     ).fit_transform(texts)

@@ -14,13 +14,17 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.cluster import KMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+# scikit-learn and SciPy are imported where they are used, not here: every web process
+# imports this module (through the URLconf) and most never fit or assign a theme, so loading
+# them at start-up would double the time a worker takes to boot.
 
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
 NGRAMS = (1, 2)
@@ -61,7 +65,14 @@ EXTRA_STOP_WORDS = frozenset(
         "time",
     ]
 )
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP_WORDS)
+
+
+def stop_words() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | EXTRA_STOP_WORDS)
+
+
 MAX_FEATURES = 30_000
 DIMENSIONS = 100
 
@@ -90,15 +101,21 @@ class ThemeSpace:
     idf: np.ndarray  # (V,) float32
     components: np.ndarray  # (d, V) float32: LSA directions
 
-    def __post_init__(self) -> None:
-        self._counter = CountVectorizer(
-            vocabulary={str(term): i for i, term in enumerate(self.terms)},
-            token_pattern=TOKEN_PATTERN,
-            ngram_range=NGRAMS,
-            stop_words=STOP_WORDS,
-            lowercase=True,
-            dtype=np.float32,
-        )
+    _counter: Any = field(default=None, init=False, repr=False)
+
+    def counter(self) -> Any:
+        if self._counter is None:
+            from sklearn.feature_extraction.text import CountVectorizer
+
+            self._counter = CountVectorizer(
+                vocabulary={str(term): i for i, term in enumerate(self.terms)},
+                token_pattern=TOKEN_PATTERN,
+                ngram_range=NGRAMS,
+                stop_words=stop_words(),
+                lowercase=True,
+                dtype=np.float32,
+            )
+        return self._counter
 
     @property
     def dimensions(self) -> int:
@@ -106,7 +123,9 @@ class ThemeSpace:
 
     def tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The same weighting TfidfVectorizer(sublinear_tf=True) gave while fitting."""
-        counts = self._counter.transform(texts).tocsr().astype(np.float32)
+        from scipy import sparse
+
+        counts = self.counter().transform(texts).tocsr().astype(np.float32)
         counts.data = 1.0 + np.log(counts.data)
         weighted = counts.multiply(self.idf).tocsr()
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
@@ -181,10 +200,13 @@ class Fitted:
 
 def fit_space(texts: Sequence[str], *, dimensions: int = DIMENSIONS, seed: int = 0) -> Fitted:
     """Fit the vocabulary, idf and LSA directions on ``texts`` (at least two)."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(
         token_pattern=TOKEN_PATTERN,
         ngram_range=NGRAMS,
-        stop_words=STOP_WORDS,
+        stop_words=stop_words(),
         min_df=2 if len(texts) >= 20 else 1,
         max_df=0.5 if len(texts) >= 20 else 1.0,
         max_features=MAX_FEATURES,
@@ -208,6 +230,8 @@ def fit_space(texts: Sequence[str], *, dimensions: int = DIMENSIONS, seed: int =
 
 def cluster(vectors: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """k-means on unit vectors; returns (labels, unit centroids)."""
+    from sklearn.cluster import KMeans
+
     k = max(1, min(k, len(vectors)))
     model = KMeans(n_clusters=k, n_init=3, random_state=seed, max_iter=100)
     labels = model.fit_predict(vectors)
