@@ -496,6 +496,23 @@ def _texts_for(case_ids: list[int]) -> dict[int, str]:
 
 # ---------------------------------------------------------------- root cause and leak step
 
+# The taxonomy's starting entries, one per category (migration 0002 seeds the same).
+DEFAULT_ROOT_CAUSES = [
+    ("People: knowledge, skill or behaviour", "people"),
+    ("Process: a step that fails or is missing", "process"),
+    ("Product: a fault in what we sell", "product"),
+    ("Policy: a rule that causes pain", "policy"),
+    ("Communication: wrong, missing or unclear", "communication"),
+    ("Partner: a supplier or carrier", "partner"),
+]
+
+
+def seed_root_causes() -> None:
+    """(Re)create the starting taxonomy; idempotent. For databases flushed after migrating
+    (transactional tests) and for the demo."""
+    for name, category in DEFAULT_ROOT_CAUSES:
+        RootCause.objects.get_or_create(name=name, defaults={"category": category})
+
 
 @transaction.atomic
 def record_finding(

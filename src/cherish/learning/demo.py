@@ -25,7 +25,14 @@ from cherish.learning.models import (
     ThemeStatus,
 )
 from cherish.staff import actions as staff_actions
+from cherish.staff import queries as staff_queries
 from cherish.staff.models import Role, Staff, Team
+
+DEMO_CREED = (
+    "We listen first, and we believe you.\n"
+    "One person owns your complaint from start to finish.\n"
+    "We put it right, and then a little more."
+)
 
 POLICIES = [
     (
@@ -103,6 +110,7 @@ def load_demo(*, staff: list[Staff], rng: random.Random, **_: Any) -> dict[str, 
             themes[0], name=themes[0].name.split(",")[0].strip() + " (named by staff)", by=lead
         )
 
+    actions.seed_root_causes()
     causes = list(RootCause.objects.all())
     closed = [c for c in _complaint_cases() if not c.is_open]
     for case in rng.sample(closed, min(60, len(closed))):
@@ -192,6 +200,8 @@ def load_demo(*, staff: list[Staff], rng: random.Random, **_: Any) -> dict[str, 
         for reader in staff[: 2 + i]:
             actions.mark_story_read(story, by=reader)
 
+    if not staff_queries.creed_text():  # a flushed database (tests) lost the seeded creed
+        staff_actions.edit_creed(text=DEMO_CREED, by=manager)
     recognised = actions.collect_recognition()
     if len(agents) >= 2:
         staff_actions.thank_colleague(
