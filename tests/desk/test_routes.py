@@ -14,6 +14,7 @@ with no case at all. An administrator is in no team.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ MAY = {
     "export": {"manager_a"},
     "targets": {"lead_a", "manager_a"},
     "all-mail": {"manager_a", "administrator"},  # the outbox: every team's outgoing mail
+    "shape": {"lead_a", "manager_a"},  # learning: themes, register, actions
 }
 REQUESTER = {"own": "agent_a", "other": "agent_b"}  # each case has a refund waiting
 DECIDERS = {"own": {"lead_a", "manager_a"}, "other": set()}  # routed to lead A / lead B
@@ -132,6 +134,40 @@ RULES: dict[str, Rule] = {
     "intake:log-contact": Rule("desk", "staff", "get"),
     "feedback:surveys": Rule("desk", "staff", "get"),
     "feedback:set-target": Rule("desk", "targets"),
+    # Learning: read by every staff member; shaped by leads and managers. Objects by id are
+    # tried with ids that do not exist: found by nobody.
+    "learning:index": Rule("desk", "staff", "get"),
+    "learning:recluster": Rule("desk", "shape"),
+    "learning:theme": Rule("desk", "missing", "get"),
+    "learning:theme-rename": Rule("desk", "missing"),
+    "learning:theme-merge": Rule("desk", "missing"),
+    "learning:theme-split": Rule("desk", "missing"),
+    "learning:case-finding": READ,
+    "learning:case-policy": WORK,
+    "learning:reveal": Rule("desk", "staff", "get"),
+    "learning:policies": Rule("desk", "staff", "get"),
+    "learning:policy-new": Rule("desk", "shape", data={"title": "Returns within 14 days"}),
+    "learning:policy": Rule("desk", "missing", "get"),
+    "learning:actions": Rule("desk", "staff", "get"),
+    "learning:action-new": Rule("desk", "shape", data={"title": "Needs a theme or policy"}),
+    "learning:action": Rule("desk", "missing", "get"),
+    "learning:action-link-case": Rule("desk", "missing"),
+    "learning:action-publish": Rule("desk", "missing"),
+    "learning:action-unpublish": Rule("desk", "missing"),
+    "learning:stories": Rule("desk", "staff", "get"),
+    "learning:story-new": Rule("desk", "staff", "get"),
+    "learning:story": Rule("desk", "missing", "get"),
+    "learning:story-circulate": Rule("desk", "missing"),
+    "learning:weekly": Rule("desk", "staff", "get"),
+    # People: every staff member; pulses by id tried with ids that do not exist.
+    "staff:wall": Rule("desk", "staff", "get"),
+    "staff:thank": Rule("desk", "staff"),
+    "staff:nominations": Rule("desk", "staff", "get"),
+    "staff:pulses": Rule("desk", "staff", "get"),
+    "staff:pulse": Rule("desk", "missing", "get"),
+    "staff:pulse-plan": Rule("desk", "missing"),
+    "staff:pulse-close": Rule("desk", "missing"),
+    "staff:creed": Rule("desk", "staff", "get"),
 }
 
 
@@ -273,8 +309,8 @@ def _url_and_data(name: str, route: str, rule: Rule, world: dict[str, Any], obj:
         if name in ("outreach:merge", "outreach:dismiss-duplicate"):
             twin = world["customers"][f"{obj}-twin"]
             data.update(survivor=customer.pk, duplicate=twin.pk)
-    elif "<int:pk>" in route:
-        kwargs = {"pk": 999999}  # <int:...> refuses -1
+    else:  # an object by id on a desk-level route: one that does not exist
+        kwargs = dict.fromkeys(re.findall(r"<int:(\w+)>", route), 999999)  # refuses -1
     return reverse(name, kwargs=kwargs), data
 
 

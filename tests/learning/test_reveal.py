@@ -118,7 +118,7 @@ def test_policy_register_through_the_pages(client, lead, agent, complaint):
     assert response.status_code == 302
     assert (policy.owner, policy.review_by) == (lead, dt.date(2020, 1, 1))
     duplicate = client.post(reverse("learning:policy-new"), {"title": "no refunds AFTER 30 days"})
-    assert duplicate.status_code == 422 and Policy.objects.count() == 1
+    assert duplicate.status_code == 400 and Policy.objects.count() == 1
     register = client.get(reverse("learning:policies")).content.decode()
     assert "overdue" in register
     # an agent tags a complaint; an agent may not add policies

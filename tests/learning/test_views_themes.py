@@ -95,3 +95,25 @@ def test_empty_finding_refused_without_a_trace(client, complaint, agent):
     assert "Choose a root cause or the step" in response.content.decode()
     assert not CaseFinding.objects.exists()
     assert not CaseEvent.objects.filter(type="finding.recorded").exists()
+
+
+def test_other_teams_see_the_theme_but_not_its_cases(client, topics, agent, db):
+    from cherish.staff.actions import create_staff
+    from cherish.staff.models import Team
+    from tests.conftest import PASSWORD
+
+    actions.recluster_themes(k=3)
+    theme = CaseTheme.objects.get(case=topics["app"][0]).theme
+    outsider = create_staff(
+        username="bea",
+        password=PASSWORD,
+        display_name="Bea Billing",
+        team=Team.objects.create(name="Billing"),
+    )
+    login(client, outsider)
+    body = client.get(reverse("learning:theme", args=[theme.pk])).content.decode()
+    assert theme.name in body and "8 complaints" in body
+    assert not any(case.reference in body for case in topics["app"])
+    login(client, agent)
+    body = client.get(reverse("learning:theme", args=[theme.pk])).content.decode()
+    assert topics["app"][0].reference in body

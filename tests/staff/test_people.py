@@ -62,7 +62,7 @@ def test_nomination_attaches_this_months_evidence(client, agent, other_agent):
     twice = client.post(
         reverse("staff:nominations"), {"nominee": other_agent.pk, "reason": "Again"}
     )
-    assert twice.status_code == 422
+    assert twice.status_code == 400
     assert Nomination.objects.count() == 1
     page = client.get(reverse("staff:nominations")).content.decode()
     assert "Bob was wonderful" in page

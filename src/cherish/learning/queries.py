@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from cherish.cases.access import visible_cases
 from cherish.cases.models import Direction, Message
 from cherish.core.clock import now
 from cherish.customers.models import NON_VALUE_STATUSES, Customer, Transaction
@@ -137,25 +138,35 @@ def first_messages(case_ids: list[int]) -> dict[int, str]:
     return texts
 
 
-def theme_quotes(theme: Theme, *, n: int = 3, days: int = 90) -> list[dict[str, Any]]:
+def seen_by(rows: QuerySet[Any], viewer: Staff | None) -> QuerySet[Any]:
+    """Rows whose case ``viewer`` may see (the team boundary, cases.access); all rows for
+    the organisation-wide email (no viewer). Counts elsewhere stay organisation-wide:
+    learning is for everyone, the cases behind it only for those who may open them."""
+    if viewer is None:
+        return rows
+    return rows.filter(case__in=visible_cases(viewer))
+
+
+def theme_quotes(
+    theme: Theme, *, n: int = 3, days: int = 90, viewer: Staff | None = None
+) -> list[dict[str, Any]]:
     """Real quotes: the recent complaints most typical of the theme."""
     since = now() - dt.timedelta(days=days)
+    mine = seen_by(CaseTheme.objects.filter(theme=theme), viewer)
     picks = list(
-        CaseTheme.objects.filter(theme=theme, case_created_at__gt=since)
-        .select_related("case")
-        .order_by("-similarity")[:n]
+        mine.filter(case_created_at__gt=since).select_related("case").order_by("-similarity")[:n]
     )
     if len(picks) < n:
-        picks = list(CaseTheme.objects.filter(theme=theme).select_related("case")[:n])
+        picks = list(mine.select_related("case")[:n])
     texts = first_messages([p.case_id for p in picks])
     return [
         {"reference": p.case.reference, "quote": quote_of(texts.get(p.case_id, ""))} for p in picks
     ]
 
 
-def theme_cases(theme: Theme, *, limit: int = 50) -> list[CaseTheme]:
+def theme_cases(theme: Theme, *, limit: int = 50, viewer: Staff | None = None) -> list[CaseTheme]:
     return list(
-        CaseTheme.objects.filter(theme=theme)
+        seen_by(CaseTheme.objects.filter(theme=theme), viewer)
         .select_related("case", "case__customer", "case__team")
         .order_by("-case_created_at")[:limit]
     )
@@ -376,19 +387,23 @@ def policy_register() -> list[dict[str, Any]]:
     ]
 
 
-def policy_cases(policy: Policy, *, limit: int = 50) -> list[PolicyLink]:
+def policy_cases(
+    policy: Policy, *, limit: int = 50, viewer: Staff | None = None
+) -> list[PolicyLink]:
     return list(
-        PolicyLink.objects.filter(policy=policy)
+        seen_by(PolicyLink.objects.filter(policy=policy), viewer)
         .select_related("case", "case__customer")
         .order_by("-case_created_at")[:limit]
     )
 
 
-def communications_wrong(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+def communications_wrong(
+    *, at: dt.datetime | None = None, viewer: Staff | None = None
+) -> list[dict[str, Any]]:
     """Our own communications customers found wrong or missing, by kind, with the cases."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
     findings = (
-        CaseFinding.objects.filter(case_created_at__gte=since)
+        seen_by(CaseFinding.objects.filter(case_created_at__gte=since), viewer)
         .exclude(communication="")
         .select_related("case")
         .order_by("communication", "-case_created_at")
@@ -404,7 +419,9 @@ def communications_wrong(*, at: dt.datetime | None = None) -> list[dict[str, Any
     return sorted(groups.values(), key=lambda g: -len(g["findings"]))
 
 
-def training_needs(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+def training_needs(
+    *, at: dt.datetime | None = None, viewer: Staff | None = None
+) -> list[dict[str, Any]]:
     """People-related root causes by team and cause: counts and case references, never the
     names of the staff involved (a training need, not a blame list)."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
@@ -416,20 +433,31 @@ def training_needs(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
         .only("team__name", "root_cause__name", "case__reference", "case_created_at")
         .order_by("-case_created_at")
     )
+    visible = (
+        None
+        if viewer is None
+        else set(seen_by(findings, viewer).values_list("case_id", flat=True)[:5000])
+    )
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for finding in findings[:5000]:
         team = finding.team.name if finding.team else "No team"
         cause = finding.root_cause.name if finding.root_cause else ""
-        group = groups.setdefault((team, cause), {"team": team, "cause": cause, "cases": []})
-        group["cases"].append(finding.case.reference)
-    return sorted(groups.values(), key=lambda g: (g["team"], -len(g["cases"])))
+        group = groups.setdefault(
+            (team, cause), {"team": team, "cause": cause, "count": 0, "cases": []}
+        )
+        group["count"] += 1
+        if visible is None or finding.case_id in visible:
+            group["cases"].append(finding.case.reference)
+    return sorted(groups.values(), key=lambda g: (g["team"], -g["count"]))
 
 
-def competitor_mentions(*, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+def competitor_mentions(
+    *, at: dt.datetime | None = None, viewer: Staff | None = None
+) -> list[dict[str, Any]]:
     """Which competitors customers name, how often, what they compare, and examples."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
     mentions = (
-        CompetitorMention.objects.filter(case_created_at__gte=since)
+        seen_by(CompetitorMention.objects.filter(case_created_at__gte=since), viewer)
         .select_related("competitor", "case")
         .order_by("-case_created_at")
     )
@@ -557,12 +585,14 @@ class WeeklyReportData:
     worked: list[tuple[ImprovementAction, Effect]]
 
 
-def weekly_report(*, at: dt.datetime | None = None) -> WeeklyReportData:
+def weekly_report(
+    *, at: dt.datetime | None = None, viewer: Staff | None = None
+) -> WeeklyReportData:
     """What our customers told us this week: rising themes with quotes, improvement actions
     due within a week (or overdue), and done actions whose check says they worked."""
     at = at or now()
     rising = [
-        {"rising": r, "quotes": theme_quotes(r.theme, n=2, days=7)}
+        {"rising": r, "quotes": theme_quotes(r.theme, n=2, days=7, viewer=viewer)}
         for r in rising_themes(at=at)[:5]
     ]
     due = list(

@@ -9,7 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cherish.cases.access import access_case
+from cherish.cases.access import (
+    access_case,
+    access_case_to_work,
+    check_may_work,
+    visible_cases,
+)
 from cherish.core.errors import CherishError, NotFound
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.learning import access, actions, queries
@@ -62,8 +67,8 @@ def theme_detail(request: DeskRequest, theme_id: int) -> HttpResponse:
         {
             "theme": theme,
             "trend": queries.weekly_trend(theme),
-            "quotes": queries.theme_quotes(theme),
-            "assignments": queries.theme_cases(theme),
+            "quotes": queries.theme_quotes(theme, viewer=staff),
+            "assignments": queries.theme_cases(theme, viewer=staff),
             "may_shape": access.may_shape_learning(staff),
             "rename_form": RenameThemeForm(
                 initial={"name": theme.name, "description": theme.description}
@@ -84,8 +89,8 @@ def _merge_form(theme: Any) -> MergeThemeForm:
 @desk_view
 def rename_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
+    access.require_shaper(staff)
     form = RenameThemeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the theme a name of at most 200 characters.")
@@ -102,8 +107,8 @@ def rename_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
 @desk_view
 def merge_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
+    access.require_shaper(staff)
     form = MergeThemeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the theme to merge into.")
@@ -120,8 +125,8 @@ def merge_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
 @desk_view
 def split_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_shaper(staff)
     theme = access.access_active_theme(staff, theme_id)
+    access.require_shaper(staff)
     try:
         first, second = actions.split_theme(theme, by=staff)
     except CherishError as error:
@@ -157,6 +162,7 @@ def case_finding(request: DeskRequest, reference: str) -> HttpResponse:
     case = access_case(staff, reference)
     finding = CaseFinding.objects.filter(case=case).select_related("root_cause").first()
     if request.method == "POST":
+        check_may_work(staff, case)
         form = FindingForm(request.POST)
         if form.is_valid():
             try:
@@ -202,9 +208,9 @@ def reveal(request: DeskRequest) -> HttpResponse:
         "learning/reveal.html",
         {
             "policies": queries.policies_causing_pain()[:20],
-            "communications": queries.communications_wrong(),
-            "training": queries.training_needs(),
-            "competitors": queries.competitor_mentions(),
+            "communications": queries.communications_wrong(viewer=request.staff),
+            "training": queries.training_needs(viewer=request.staff),
+            "competitors": queries.competitor_mentions(viewer=request.staff),
             "days": queries.REVEAL_DAYS,
         },
     )
@@ -259,7 +265,7 @@ def policy_detail(request: DeskRequest, policy_id: int) -> HttpResponse:
         "learning/policy_detail.html",
         {
             "policy": policy,
-            "links": queries.policy_cases(policy),
+            "links": queries.policy_cases(policy, viewer=staff),
             "form": form,
             "may_shape": access.may_shape_learning(staff),
         },
@@ -284,7 +290,7 @@ def policy_new(request: DeskRequest) -> HttpResponse:
         request,
         "learning/policies.html",
         {"register": queries.policy_register(), "may_shape": True, "form": form},
-        status=422,
+        status=400,
     )
 
 
@@ -292,7 +298,7 @@ def policy_new(request: DeskRequest) -> HttpResponse:
 @desk_view
 def case_policy(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
-    case = access_case(staff, reference)
+    case = access_case_to_work(staff, reference)
     form = PolicyTagForm(request.POST)
     if form.is_valid():
         actions.link_policy(
@@ -365,7 +371,7 @@ def action_new(request: DeskRequest) -> HttpResponse:
             "may_shape": True,
             "form": form,
         },
-        status=422,
+        status=400,
     )
 
 
@@ -394,7 +400,7 @@ def action_detail(request: DeskRequest, action_id: int) -> HttpResponse:
             "effect": queries.effectiveness(action),
             "form": form,
             "link_form": LinkCaseForm(),
-            "cases": action.cases.select_related("customer").order_by("-created_at")[:50],
+            "cases": action.cases.filter(pk__in=visible_cases(staff)).order_by("-created_at")[:50],
             "notices": action.notices.count(),
             "may_shape": access.may_shape_learning(staff),
             "may_publish": access.may_publish(staff),
@@ -406,8 +412,8 @@ def action_detail(request: DeskRequest, action_id: int) -> HttpResponse:
 @desk_view
 def action_link_case(request: DeskRequest, action_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_shaper(staff)
     action = access.access_action(staff, action_id)
+    access.require_shaper(staff)
     form = LinkCaseForm(request.POST)
     if form.is_valid():
         try:
@@ -424,8 +430,8 @@ def action_link_case(request: DeskRequest, action_id: int) -> HttpResponse:
 @desk_view
 def action_publish(request: DeskRequest, action_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_manager(staff)
     action = access.access_action(staff, action_id)
+    access.require_manager(staff)
     try:
         told = actions.publish_action(action, by=staff)
     except CherishError as error:
@@ -440,8 +446,8 @@ def action_publish(request: DeskRequest, action_id: int) -> HttpResponse:
 @desk_view
 def action_unpublish(request: DeskRequest, action_id: int) -> HttpResponse:
     staff = request.staff
-    access.require_manager(staff)
     action = access.access_action(staff, action_id)
+    access.require_manager(staff)
     actions.unpublish_action(action, by=staff)
     messages.success(request, "Taken off the public page.")
     return redirect("learning:action", action.pk)
@@ -465,12 +471,17 @@ def you_said_we_did(request: HttpRequest) -> HttpResponse:
 @desk_view
 def stories(request: DeskRequest) -> HttpResponse:
     staff = request.staff
+    every = queries.all_stories()
+    case_ids = [s.case_id for s in every if s.case_id]
     return render(
         request,
         "learning/stories.html",
         {
             "mine": queries.stories_for(staff),
-            "stories": queries.all_stories(),
+            "stories": every,
+            "visible_case_ids": set(
+                visible_cases(staff).filter(pk__in=case_ids).values_list("pk", flat=True)
+            ),
             "stats": queries.circulation(),
         },
     )
@@ -495,7 +506,7 @@ def story_new(request: DeskRequest) -> HttpResponse:
         request,
         "learning/story_form.html",
         {"form": form, "case": case},
-        status=422 if form.errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -515,6 +526,8 @@ def story_detail(request: DeskRequest, story_id: int) -> HttpResponse:
             "circulate_form": CirculateForm(),
             "may_shape": access.may_shape_learning(staff),
             "is_author": story.author_id == staff.pk,
+            "case_visible": story.case_id is not None
+            and visible_cases(staff).filter(pk=story.case_id).exists(),
         },
     )
 
@@ -540,4 +553,6 @@ def story_circulate(request: DeskRequest, story_id: int) -> HttpResponse:
 @require_GET
 @desk_view
 def weekly(request: DeskRequest) -> HttpResponse:
-    return render(request, "learning/weekly.html", {"report": queries.weekly_report()})
+    return render(
+        request, "learning/weekly.html", {"report": queries.weekly_report(viewer=request.staff)}
+    )

@@ -85,7 +85,7 @@ def nominations(request: DeskRequest) -> HttpResponse:
         request,
         "staff/nominations.html",
         {"form": form, "month": month, "nominations": queries.nominations_for(month)},
-        status=422 if form.errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -116,7 +116,7 @@ def pulses(request: DeskRequest) -> HttpResponse:
         request,
         "staff/pulses.html",
         {"surveys": surveys, "form": form, "may_lead": _may_lead(staff), "at": now()},
-        status=422 if form.errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -159,7 +159,7 @@ def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
             "plan_form": PlanForm(),
             "may_lead": _may_lead(staff),
         },
-        status=422 if form.errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -167,9 +167,9 @@ def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
 @desk_view
 def pulse_plan(request: DeskRequest, survey_id: int) -> HttpResponse:
     staff = request.staff
+    survey = _survey(survey_id)
     if not _may_lead(staff):
         raise Forbidden("Only team leads and managers record action plans.")
-    survey = _survey(survey_id)
     form = PlanForm(request.POST)
     if form.is_valid():
         actions.record_pulse_plan(survey, by=staff, **form.cleaned_data)
@@ -183,9 +183,9 @@ def pulse_plan(request: DeskRequest, survey_id: int) -> HttpResponse:
 @desk_view
 def pulse_close(request: DeskRequest, survey_id: int) -> HttpResponse:
     staff = request.staff
+    survey = _survey(survey_id)
     if not _may_lead(staff):
         raise Forbidden("Only team leads and managers close a pulse.")
-    survey = _survey(survey_id)
     try:
         actions.close_pulse(survey, by=staff)
     except CherishError as error:
