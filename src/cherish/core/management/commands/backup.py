@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         db = settings.DATABASES["default"]
-        if db["ENGINE"] != "django.db.backends.sqlite3":
+        if not db["ENGINE"].endswith("sqlite3"):
             raise CommandError(
                 "cherish backup copies SQLite. On PostgreSQL use pg_dump and copy the data "
                 "directory's files/ and raw/ (see docs/deploy.md, 'Backups')."

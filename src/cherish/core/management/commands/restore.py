@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         db = settings.DATABASES["default"]
-        if db["ENGINE"] != "django.db.backends.sqlite3":
+        if not db["ENGINE"].endswith("sqlite3"):
             raise CommandError("On PostgreSQL restore with pg_restore (docs/deploy.md).")
         try:
             cases = restore_sqlite(

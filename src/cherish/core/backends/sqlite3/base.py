@@ -1,0 +1,129 @@
+"""SQLite with a writer queue: write transactions wait in line instead of in SQLite's busy handler.
+
+SQLite lets one writer in at a time. A second writer that finds the lock taken sleeps in the
+busy handler in steps of 1 to 100 ms and is not woken when the lock frees, so under load most
+threads sleep while the database idles (issue #14: 8 gunicorn threads, one core working).
+Here every transaction (``BEGIN IMMEDIATE``, which Django issues for each outermost
+``atomic``) first takes, in order: a lock shared by the threads of this process, which wakes
+the next thread the moment it is released, then an advisory ``flock`` on a file beside the
+database, shared by every process on the machine. Waiting for the file lock polls in steps of
+at most 4 ms. Both give up after the connection's ``timeout`` with SQLite's own "database is
+locked" error, so callers see what they always saw (a 503 at the edge).
+
+Writes outside a transaction (rare: a single ``UPDATE`` in autocommit) still use SQLite's
+busy timeout. ``CHERISH_SQLITE_WRITER_QUEUE=0`` turns the queue off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+from django.db.utils import OperationalError
+
+MAX_POLL_S = 0.004
+
+
+class WriterLock:
+    """The writer queue for one database file in this process."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.threads = threading.Lock()
+        self.fd: int | None = None
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if not self.threads.acquire(timeout=timeout):
+            raise OperationalError("database is locked (writer queue)")
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            pause = 0.0002
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise OperationalError("database is locked (writer queue)") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, MAX_POLL_S)
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self.fd is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+_locks: dict[tuple[int, str], WriterLock] = {}
+_locks_guard = threading.Lock()
+
+
+def writer_lock(path: str) -> WriterLock:
+    # Keyed by process id too: a forked child must not share its parent's open file, or the
+    # two would hold one flock between them.
+    key = (os.getpid(), path)
+    with _locks_guard:
+        lock = _locks.get(key)
+        if lock is None:
+            lock = _locks[key] = WriterLock(path)
+        return lock
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writer: WriterLock | None = None
+
+    def _queue(self) -> WriterLock | None:
+        if self.is_in_memory_db() or os.environ.get("CHERISH_SQLITE_WRITER_QUEUE", "1") == "0":
+            return None
+        return writer_lock(f"{self.settings_dict['NAME']}-writer.lock")
+
+    def _start_transaction_under_autocommit(self) -> None:
+        queue = self._queue()
+        if queue is not None and self._writer is None:
+            queue.acquire(float(self.settings_dict.get("OPTIONS", {}).get("timeout", 20)))
+            self._writer = queue
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._release_writer()
+            raise
+
+    def _release_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()
+        finally:
+            if not self.in_transaction_or_none():
+                self._release_writer()
+
+    def in_transaction_or_none(self) -> bool:
+        return self.connection is not None and self.connection.in_transaction
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()
+        finally:
+            self._release_writer()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release_writer()
