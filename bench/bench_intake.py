@@ -23,7 +23,14 @@ Paths:
   and ``--procs`` client processes each POSTing the public form /complain/ (CSRF token, rate
   limit counted in the database cache, 302 to the thanks page) over keep-alive HTTP/1.1.
   The end-to-end figure a customer-facing site would see. The public rate limit is raised
-  for the bench through CHERISH_PUBLIC_RATE_LIMIT.
+  for the bench through CHERISH_PUBLIC_RATE_LIMIT. Also reports the gunicorn workers' CPU
+  per complaint (utime+stime from /proc, the intake applier thread included) and their
+  memory: anonymous (RssAnon: Python objects, caches) apart from file-backed pages (RssFile:
+  code and the memory-mapped SQLite database, shared with every process and given back by
+  the kernel under pressure), and the peak (VmHWM).
+
+SQLite runs with ``synchronous=FULL`` (the default, durable on power loss); compare with
+``CHERISH_SQLITE_SYNCHRONOUS=NORMAL`` to see what durability costs (bench/README.md).
 
 Every figure is a median over ``--runs`` runs, with min and max; print ``uptime`` next to it.
 """
@@ -241,6 +248,46 @@ def run_http(port: int, n: int, offset: int, procs: int) -> float:
     return per * procs / (max(t for t, _ in results) - started)
 
 
+def _descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, children):
+        found.append(child)
+        found.extend(_descendants(child))
+    return found
+
+
+def server_workers(server_pid: int) -> list[int]:
+    """The gunicorn workers under ``cherish serve``: the leaves of its process tree."""
+    tree = _descendants(server_pid)
+    return [pid for pid in tree if not _descendants(pid)]
+
+
+def worker_cpu_s(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def worker_memory_mib(pid: int) -> dict[str, float]:
+    """RssAnon, RssFile, RssShmem and VmHWM of one process, in MiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("RssAnon", "RssFile", "RssShmem", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values
+
+
 def start_server(port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
@@ -343,10 +390,14 @@ def main() -> None:
             port = free_port()
             server = start_server(port)
             try:
+                workers = server_workers(server.pid)
+                cpu_before = worker_cpu_s(workers)
                 rates = [
                     run_http(port, args.n, offset + r * args.n, args.procs)
                     for r in range(args.runs)
                 ]
+                cpu_ms = (worker_cpu_s(workers) - cpu_before) * 1000 / (args.n * args.runs)
+                memory = [worker_memory_mib(pid) for pid in workers]
             finally:
                 server.terminate()
                 server.wait(30)
@@ -358,11 +409,25 @@ def main() -> None:
                     args.runs,
                     args.n,
                 )
+                + f"; worker CPU {cpu_ms:.1f} ms/complaint"
             )
+            for number, figures in enumerate(memory, 1):
+                lines.append(
+                    f"  web worker {number} memory: anonymous (RssAnon) "
+                    f"{figures.get('RssAnon', 0):.0f} MiB; file-backed (RssFile: code and the "
+                    f"mapped database) {figures.get('RssFile', 0):.0f} MiB; shared memory "
+                    f"(RssShmem: the SQLite WAL index) {figures.get('RssShmem', 0):.0f} MiB; "
+                    f"peak (VmHWM) {figures.get('VmHWM', 0):.0f} MiB"
+                )
         total = Case.objects.count()
         end_load = os.getloadavg()
+        sync = ""
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous")
+                sync = {0: " OFF", 1: " NORMAL", 2: " FULL", 3: " EXTRA"}[cursor.fetchone()[0]]
         print(
-            f"database: {connection.vendor}; cases written: {total}; CPUs: {os.cpu_count()};"
+            f"database: {connection.vendor}{sync}; cases written: {total}; CPUs: {os.cpu_count()};"
             f" load average at start {load[0]:.2f}, at end {end_load[0]:.2f}"
         )
         for line in lines:

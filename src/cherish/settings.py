@@ -105,6 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # synchronous=FULL: in WAL mode NORMAL may lose the last commits on a power cut or an OS
     # crash, and a complaint we acknowledged must survive both (CHERISH_SQLITE_SYNCHRONOUS
     # may lower it where the disk's own cache is battery-backed; docs/reliability.md).
+    # The engine is Django's SQLite backend plus a writer queue (core.backends.sqlite3): a
+    # thread waiting to write is woken the moment the writer before it commits, instead of
+    # sleeping in SQLite's busy handler.
+    DATABASES["default"]["ENGINE"] = "cherish.core.backends.sqlite3"
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -258,6 +262,9 @@ CHERISH_INTAKE_FOLLOW_ON: list[str] = env.get_list(
     ],
 )
 CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
+# Form and API complaints without files are stored in one short transaction and added to
+# their cases in batches by the intake applier (intake.applier); 0 adds each one by one.
+CHERISH_INTAKE_QUEUE = env.get_bool("INTAKE_QUEUE", True)
 
 # A background job's lease (core.leases): a worker renews it every third of this while it
 # works; when the worker dies the job is handed on within about this long plus a sweep.
@@ -268,6 +275,8 @@ CHERISH_TASK_LEASE_S = env.get_int("TASK_LEASE_S", 60)
 # should hear from us within minutes of a crash, not hours.
 CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("sweep_jobs", 20),
+    # Complaints stored by a web process that died before its applier added them to a case.
+    ("apply_intake", 5),
     ("sweep", 30),
     ("care_tick", 60),
     ("outreach_tick", 300),

@@ -6,6 +6,7 @@ import datetime as dt
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from typing import Any
 
@@ -14,8 +15,11 @@ from django.test import Client
 from django.utils import timezone
 from tests.api.conftest import assert_problem, new_case_body, post_json
 
+from cherish.cases import actions as case_actions
+from cherish.cases.errors import CaseError
 from cherish.cases.models import Case, Message
 from cherish.intake import api_intake
+from cherish.intake.actions import Contact, RawMaterial, queue_contact
 from cherish.intake.models import ApiKey, IdempotencyKey, RawContact
 from cherish.staff.models import Staff
 
@@ -112,7 +116,7 @@ def test_a_key_abandoned_by_a_crashed_request_is_taken_over(
     # then the retry does the work once and stores its response
     assert response.status_code == 201
     assert Case.objects.count() == 1
-    record.refresh_from_db()
+    record = IdempotencyKey.objects.get(key="crashed")
     assert record.status_code == 201
     assert record.response["reference"] == response.json()["reference"]
 
@@ -177,3 +181,75 @@ def test_five_concurrent_retries_with_one_key_create_one_case(
             status == 409 and body["code"] == "request_in_progress"
         ), (status, body)
     assert sum(1 for status, _ in results if status == 201) >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_a_crash_right_after_the_claim_is_answered_at_once(
+    api_key_record: ApiKey, api_key: str, agent: Staff
+) -> None:
+    # given: a request stored its contact and claimed its key, then its process was killed
+    # before the contact became a case (nothing applied it, nobody answered)
+    body = new_case_body()
+    claim = api_intake.Claim(
+        api_key=api_key_record,
+        key="killed",
+        fingerprint=api_intake.request_fingerprint("POST /cases", _canonical(body)),
+    )
+    raw = queue_contact(
+        Contact(channel="api", text=body["text"], email=body["customer"]["email"]),
+        RawMaterial(payload=_canonical(body)),
+        claim=claim.take,
+    )
+    # when: the client retries with the same key at once
+    started = time.monotonic()
+    client = Client(headers={"Authorization": f"Bearer {api_key}"})
+    response = post_json(client, "/api/v1/cases", body, **{"Idempotency-Key": "killed"})
+    # then: it gets the case of the stored contact promptly, not a 409 for minutes
+    assert time.monotonic() - started < 5
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert response.json()["reference"] == case.reference == raw.reference
+    assert RawContact.objects.count() == 1
+    assert IdempotencyKey.objects.get(key="killed").status_code == 201
+
+
+def test_a_key_of_a_request_refused_before_it_was_taken_binds_nothing(
+    api: Client, complaint: Case, agent: Staff
+) -> None:
+    # given: a request refused as invalid (unknown author) with a key
+    url = f"/api/v1/cases/{complaint.reference}/messages"
+    first = post_json(
+        api, url, {"direction": "note", "text": "x", "author": "nobody"}, **{"Idempotency-Key": "k"}
+    )
+    assert_problem(first, 422, "unknown_author")
+    assert not IdempotencyKey.objects.exists()
+    # when: the corrected request is sent with the same key
+    second = post_json(
+        api, url, {"direction": "note", "text": "x", "author": "alice"}, **{"Idempotency-Key": "k"}
+    )
+    # then: it is done (docs/api.md: only a request that was taken binds its key)
+    assert second.status_code == 201
+    assert complaint.messages.count() == 2
+
+
+def test_a_key_of_a_request_refused_by_a_business_rule_keeps_that_answer(
+    api: Client, complaint: Case, agent: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a note refused by a business rule after the request was taken
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise CaseError("Notes are closed today.", code="notes_closed")
+
+    monkeypatch.setattr(case_actions, "add_internal_note", refuse)
+    url = f"/api/v1/cases/{complaint.reference}/messages"
+    note = {"direction": "note", "text": "x", "author": "alice"}
+    first = post_json(api, url, note, **{"Idempotency-Key": "k"})
+    assert_problem(first, 400, "notes_closed")
+    monkeypatch.undo()
+    # when: the same request is retried, and another body is sent with the same key
+    retry = post_json(api, url, note, **{"Idempotency-Key": "k"})
+    other = post_json(api, url, {**note, "text": "y"}, **{"Idempotency-Key": "k"})
+    # then: the retry gets the same refusal, the other body is refused as a reused key
+    assert_problem(retry, 400, "notes_closed")
+    assert retry["Idempotent-Replayed"] == "true"
+    assert_problem(other, 422, "idempotency_key_reused")
+    assert complaint.messages.count() == 1

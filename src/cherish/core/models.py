@@ -52,3 +52,19 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status}): {', '.join(self.steps)}"
+
+
+class RateCount(models.Model):
+    """How often one sender did one thing in the current window (core.ratelimit.count_in_window).
+
+    Counted by one upsert in the caller's transaction, so a limited action and its count
+    commit together: a request that is refused or rolls back counts nothing.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    # When the current window began, in seconds since the epoch.
+    period = models.BigIntegerField()
+    hits = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits} in window {self.period}"

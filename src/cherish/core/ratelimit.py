@@ -1,4 +1,11 @@
-"""Fixed-window counters in the shared cache, so limits hold across processes.
+"""Fixed-window counters shared by every process: in the database for intake, in the cache
+for the rest.
+
+``count_in_window`` counts in the caller's database transaction with one upsert, so the
+public complaint form counts its sender in the same short transaction that stores the
+complaint (no extra write, nothing counted for a request that was refused or rolled back).
+``hit``/``count``/``reset`` use the shared cache (Redis or the database cache) for limits that
+guard no write of their own, such as failed logins.
 
 The limits fail open: when the cache itself is down (Redis restarting, a database cache
 locked past its timeout), a customer's complaint is taken rather than refused, and the
@@ -10,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpRequest
 
 from cherish.core.client import client_address
@@ -55,3 +64,30 @@ def count(bucket: str, ident: str) -> int:
 
 def reset(bucket: str, ident: str) -> None:
     cache.delete(_key(bucket, ident))
+
+
+def count_in_window(bucket: str, ident: str, *, window_s: int) -> int:
+    """Count one event for ``ident`` in the caller's transaction; returns the count in the
+    current window, this event included. One statement on SQLite and PostgreSQL alike."""
+    from cherish.core.models import RateCount
+
+    table = connection.ops.quote_name(RateCount._meta.db_table)
+    period = int(time.time()) // window_s * window_s
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", period, hits) VALUES (%s, %s, 1) '
+            f'ON CONFLICT ("key") DO UPDATE SET hits = CASE WHEN {table}.period = '
+            f"excluded.period THEN {table}.hits + 1 ELSE 1 END, period = excluded.period "
+            "RETURNING hits",
+            [_key(bucket, ident)[:80], period],
+        )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def purge_old_windows(*, older_than_s: int = 24 * 3600) -> int:
+    """Forget counters of windows that ended long ago (run hourly)."""
+    from cherish.core.models import RateCount
+
+    deleted, _ = RateCount.objects.filter(period__lt=int(time.time()) - older_than_s).delete()
+    return deleted

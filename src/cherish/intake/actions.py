@@ -11,6 +11,13 @@ promise "nothing lost, nothing missed":
    acknowledges a new case or resumes one that waited on the customer) are written in one
    transaction;
 3. a failure marks the raw record failed (staff see it under "could not read") and re-raises.
+
+A contact from the web form or the API that carries no files takes the short road of the
+same promise (issue #14): step 1 stores the contact itself, shaped, as a *queued* raw record
+together with its future case reference, the sender's rate-limit count and the API's
+Idempotency-Key, in one short transaction; step 2 is done by the intake applier
+(``intake.applier``) for a whole batch of contacts in one transaction, while the request
+waits for it. The result, the events and the pipeline are the same.
 """
 
 from __future__ import annotations
@@ -18,18 +25,21 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from cherish.cases import actions as case_actions
-from cherish.cases.actions import NewAttachment
+from cherish.cases.actions import NewAttachment, OwnerPicker
 from cherish.cases.models import Case, Channel, Kind, Message
+from cherish.core import ratelimit
 from cherish.core.clock import now
+from cherish.core.errors import CherishError, RateLimited
 from cherish.core.pipeline import queue_steps
-from cherish.core.references import normalise_reference
+from cherish.core.references import new_reference, normalise_reference
 from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import match_customer
 from cherish.customers.models import Customer
@@ -95,8 +105,35 @@ class IntakeResult:
     raw: RawContact | None = None
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` contacts per ``window_s`` from ``ident`` (an address) in ``bucket``."""
+
+    bucket: str
+    ident: str
+    limit: int
+    window_s: int
+
+
+class DuplicateRequest(Exception):
+    """The caller's ``claim`` found its claim already taken (an Idempotency-Key in use)."""
+
+
+class IntakeFailed(Exception):
+    """A queued contact that could not be added to a case (recorded on its raw record)."""
+
+
+# A request waits this long for the applier before applying its contact itself.
+APPLY_WAIT_S = 10.0
+
+
 def accept_contact(
-    contact: Contact, *, raw: RawContact | RawMaterial | None = None
+    contact: Contact,
+    *,
+    raw: RawContact | RawMaterial | None = None,
+    rate_limit: RateLimit | None = None,
+    claim: Callable[[RawContact], None] | None = None,
+    on_applied: Callable[[Any], None] | None = None,
 ) -> IntakeResult:
     """The one door in: store the raw material, then add the contact to a case.
 
@@ -117,7 +154,21 @@ def accept_contact(
     (triage before the response) as one task. Writes the events of cases.open_case or
     cases.add_inbound_message. Refusals of those actions (CherishError) and any other
     failure are recorded on the raw record and re-raised.
+
+    A contact given with ``RawMaterial`` and no files, called outside a transaction, is
+    queued: stored as above together with everything it needs, then added to its case by
+    the intake applier in a batch with others, while this call waits (module docstring).
+
+    ``rate_limit`` counts the sender in the transaction that stores the contact and raises
+    RateLimited (nothing stored) when over the limit. ``claim(raw)`` runs first in the
+    transaction that makes the contact binding (the queued record, else the one that adds it
+    to a case): the API claims its Idempotency-Key there, raising DuplicateRequest when it is
+    taken (nothing written). ``on_applied(outcome)`` runs in the transaction that adds the
+    contact to its case, with the IntakeResult, or with the refusal once it is recorded (the
+    API stores its response there).
     """
+    if isinstance(raw, RawMaterial) and raw.data is None and _can_queue(contact):
+        return _accept_queued(contact, raw, rate_limit, claim, on_applied)
     if not isinstance(raw, RawContact):
         material = raw if raw is not None else RawMaterial(payload=_contact_payload(contact))
         raw = store_raw(
@@ -126,13 +177,175 @@ def accept_contact(
             raw_bytes=material.data,
             sender=material.sender or contact.email or contact.phone or contact.external_id,
             durable=not transaction.get_connection().in_atomic_block,
+            rate_limit=rate_limit,
         )
     try:
-        result = _receive(contact, raw)
+        with transaction.atomic():
+            if claim is not None:
+                claim(raw)
+            result = _receive(contact, raw)
+            if on_applied is not None:
+                on_applied(result)
+    except DuplicateRequest:
+        mark_raw_ignored(raw, "a retry of a request already taken (same Idempotency-Key)")
+        raise
     except Exception as error:
-        mark_raw_failed(raw, _describe(error))
+        mark_raw_failed(raw, describe_error(error))
+        if on_applied is not None and isinstance(error, CherishError):
+            _record_refusal(raw, error, claim, on_applied)
         raise
     return result
+
+
+def _record_refusal(
+    raw: RawContact,
+    error: CherishError,
+    claim: Callable[[RawContact], None] | None,
+    on_applied: Callable[[Any], None],
+) -> None:
+    """A refusal is this request's answer too: claim again (the work's transaction rolled
+    back) and let the caller record it."""
+    try:
+        with transaction.atomic():
+            if claim is not None:
+                claim(raw)
+            on_applied(error)
+    except DuplicateRequest:
+        pass  # a twin with the same claim got there first; it has its own answer
+
+
+# The contact's fields that a queued record keeps; a contact with anything else (files, a
+# staff member, a case or customer picked in the desk) takes the one-by-one path.
+_QUEUED_FIELDS = (
+    "channel",
+    "text",
+    "name",
+    "email",
+    "phone",
+    "external_id",
+    "subject",
+    "body_html",
+    "order_reference",
+    "kind",
+    "case_reference",
+    "message_id",
+    "in_reply_to",
+)
+
+
+def _can_queue(contact: Contact) -> bool:
+    return (
+        settings.CHERISH_INTAKE_QUEUE
+        and not contact.attachments
+        and contact.logged_by is None
+        and contact.case is None
+        and contact.customer_id is None
+        and not transaction.get_connection().in_atomic_block
+    )
+
+
+def contact_record(contact: Contact) -> dict[str, Any]:
+    return {name: getattr(contact, name) for name in _QUEUED_FIELDS if getattr(contact, name)}
+
+
+def contact_from_record(record: dict[str, Any]) -> Contact:
+    known = {f.name for f in fields(Contact)} & set(_QUEUED_FIELDS)
+    return Contact(**{name: value for name, value in record.items() if name in known})
+
+
+def _accept_queued(
+    contact: Contact,
+    material: RawMaterial,
+    rate_limit: RateLimit | None,
+    claim: Callable[[RawContact], None] | None,
+    on_applied: Callable[[Any], None] | None,
+) -> IntakeResult:
+    from cherish.intake.applier import Ticket, applier, apply_waiting
+
+    raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
+    ticket = Ticket(raw.pk, on_applied=on_applied)
+    applier().submit(ticket)
+    if not ticket.done.wait(APPLY_WAIT_S) or isinstance(ticket.outcome, DatabaseError):
+        # The applier is stuck or its batch failed: the contact is safe (stored), so try
+        # once here, in this thread, before answering.
+        ticket = Ticket(raw.pk, on_applied=on_applied)
+        apply_waiting([ticket])
+    outcome = ticket.outcome
+    if isinstance(outcome, BaseException):
+        raise outcome
+    if not isinstance(outcome, IntakeResult):
+        raise IntakeFailed(f"contact {raw.pk} is still waiting to be applied")
+    return outcome
+
+
+def queue_contact(
+    contact: Contact,
+    material: RawMaterial,
+    *,
+    rate_limit: RateLimit | None = None,
+    claim: Callable[[RawContact], None] | None = None,
+) -> RawContact:
+    """Store a contact for the applier in one short durable transaction; returns its record.
+
+    Counts the sender against ``rate_limit`` (RateLimited, nothing stored, when over it),
+    reserves the reference its case will have if it opens one, and runs ``claim``.
+    """
+    sender = material.sender or contact.email or contact.phone or contact.external_id
+    with transaction.atomic(durable=True):
+        _count(rate_limit)
+        raw = RawContact.objects.create(
+            channel=contact.channel[:8],
+            received_at=now(),
+            payload=material.payload,
+            sender=sender[:254],
+            status=RawStatus.QUEUED,
+            contact=contact_record(contact),
+            reference=_free_reference(),
+        )
+        if claim is not None:
+            claim(raw)
+    return raw
+
+
+def _count(rate_limit: RateLimit | None) -> None:
+    if rate_limit is None:
+        return
+    hits = ratelimit.count_in_window(
+        rate_limit.bucket, rate_limit.ident, window_s=rate_limit.window_s
+    )
+    if hits > rate_limit.limit:
+        raise RateLimited(
+            "Too many messages from this address in a short time; please try again later."
+        )
+
+
+def _free_reference() -> str:
+    """A case reference not yet in use; the customer may be told it before the case exists."""
+    for _ in range(5):
+        reference = new_reference()
+        if not Case.objects.filter(reference=reference).exists():
+            return reference
+    return new_reference()  # five clashes in a row: open_case draws again if need be
+
+
+def receive_queued(contact: Contact, raw: RawContact, *, owners: OwnerPicker) -> IntakeResult:
+    """Add a queued contact to its case (the applier calls this inside its batch)."""
+    return _receive(contact, raw, owners=owners)
+
+
+def result_of(raw: RawContact) -> Any:
+    """What became of a contact another applier took: its IntakeResult, or an error."""
+    if raw.status != RawStatus.PROCESSED or raw.message_id is None:
+        return IntakeFailed(raw.error or f"the contact is {raw.status}")
+    message = Message.objects.select_related("case__customer", "case__owner").get(pk=raw.message_id)
+    case = message.case
+    return IntakeResult(
+        case=case,
+        message=message,
+        customer=case.customer,
+        opened=case.reference == raw.reference,
+        raw=raw,
+    )
 
 
 def store_raw(
@@ -142,12 +355,14 @@ def store_raw(
     raw_bytes: bytes | None = None,
     sender: str = "",
     durable: bool = True,
+    rate_limit: RateLimit | None = None,
 ) -> RawContact:
     """Commit exactly what arrived before anything parses it.
 
     Raw bytes go to a file under the data directory (fsynced), small payloads inline.
     ``durable`` (the default) must be called outside any transaction: the raw record is
     committed on its own, so a later failure while parsing cannot roll it back.
+    ``rate_limit`` counts the sender in the same transaction (RateLimited: nothing stored).
     """
     raw_path = ""
     digest = ""
@@ -165,6 +380,7 @@ def store_raw(
             os.fsync(fh.fileno())
         raw_path = relative
     with transaction.atomic(durable=durable):
+        _count(rate_limit)
         return RawContact.objects.create(
             channel=channel[:8],
             received_at=now(),
@@ -188,7 +404,7 @@ def mark_raw_ignored(raw: RawContact, reason: str) -> None:
     RawContact.objects.filter(pk=raw.pk).update(status=RawStatus.IGNORED, error=reason[:5000])
 
 
-def _describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     code = getattr(error, "code", "")
     message = getattr(error, "message", "") or str(error)
     return f"{code}: {message}" if code else f"{type(error).__name__}: {message}"
@@ -235,7 +451,9 @@ def _thread_target(contact: Contact, customer: Customer) -> Case | None:
 
 
 @transaction.atomic
-def _receive(contact: Contact, raw: RawContact) -> IntakeResult:
+def _receive(
+    contact: Contact, raw: RawContact, *, owners: OwnerPicker | None = None
+) -> IntakeResult:
     # NUL and other control characters would break PostgreSQL text columns and headers.
     text = clean_text(contact.text)
     subject = one_line(contact.subject)
@@ -280,6 +498,8 @@ def _receive(contact: Contact, raw: RawContact) -> IntakeResult:
             # A staff member said what this is: triage must not override it.
             kind_set_by_staff=bool(contact.kind) and contact.logged_by is not None,
             reply_to=reply_to,
+            reference=raw.reference,
+            owners=owners,
         )
         opened = True
     RawContact.objects.filter(pk=raw.pk).update(

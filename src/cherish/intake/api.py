@@ -1,9 +1,9 @@
 """The intake part of the REST API (mounted in cherish/api.py): contacts that arrive by API.
 
-``POST /cases`` and ``POST /cases/{reference}/messages`` store the raw request first (outside
-any transaction, so a later failure cannot roll it back), then enter through the one door,
-intake.actions.accept_contact.
-Both honour an ``Idempotency-Key`` header: a retried request never writes twice.
+``POST /cases`` and ``POST /cases/{reference}/messages`` enter through the one door,
+intake.actions.accept_contact, which stores the raw request first (in a transaction of its
+own, so a later failure cannot roll it back). Both honour an ``Idempotency-Key`` header: a
+retried request never writes twice (intake.api_intake).
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from cherish.cases.models import Case, Channel, Message
 from cherish.cases.schemas import CaseCreatedOut, CaseIn, CaseOut, MessageIn, MessageOut
 from cherish.core.errors import CherishError, NotFound
 from cherish.core.references import normalise_reference
-from cherish.intake.actions import Contact, accept_contact, mark_raw_failed, store_raw
+from cherish.intake.actions import (
+    Contact,
+    DuplicateRequest,
+    IntakeResult,
+    RawMaterial,
+    accept_contact,
+    result_of,
+    store_raw,
+)
 from cherish.intake.api_intake import Claim, claim_idempotency, json_data, json_response
 from cherish.intake.apikeys import api_key_of
 from cherish.intake.models import RawContact
@@ -37,10 +45,17 @@ IDEMPOTENCY_DESCRIPTION = (
 )
 
 
-def _store_raw_request(request: HttpRequest, payload: dict[str, Any]) -> RawContact:
+def _raw_material(request: HttpRequest, payload: dict[str, Any]) -> RawMaterial:
     if len(request.body) > INLINE_RAW_LIMIT:
-        return store_raw("api", raw_bytes=request.body, sender=_sender(payload))
-    return store_raw("api", payload=payload, sender=_sender(payload))
+        return RawMaterial(data=request.body, sender=_sender(payload))
+    return RawMaterial(payload=payload, sender=_sender(payload))
+
+
+def _store_raw_request(request: HttpRequest, payload: dict[str, Any]) -> RawContact:
+    material = _raw_material(request, payload)
+    return store_raw(
+        "api", payload=material.payload, raw_bytes=material.data, sender=material.sender
+    )
 
 
 def _sender(payload: dict[str, Any]) -> str:
@@ -48,22 +63,49 @@ def _sender(payload: dict[str, Any]) -> str:
     return str(customer.get("email") or customer.get("phone") or customer.get("external_id") or "")
 
 
-def _run_intake(claim: Claim, raw: RawContact, work: Any) -> HttpResponse:
-    """Run ``work`` (returns status and response data) in one transaction with the stored
-    idempotent response; a refusal is recorded on the raw record and replayed to retries."""
-    try:
-        with transaction.atomic():
-            status, data = work()
-            claim.remember(status, data)
-    except CherishError as error:
-        mark_raw_failed(raw, f"{error.code}: {error.message}")
-        claim.remember_refusal(error)
-        raise
-    except Exception as error:
-        mark_raw_failed(raw, repr(error))
-        claim.release()
-        raise
-    return json_response(status, data)
+def _case_answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:
+    data = json_data(CaseOut.from_orm(result.case))
+    data.update(message_id=result.message.pk, opened=result.opened)
+    return (201 if result.opened else 200), data
+
+
+def _rebuild_case_answer(raw: RawContact) -> tuple[int, dict[str, Any]] | None:
+    """The answer to a queued contact applied by a process that died before answering."""
+    outcome = result_of(raw)
+    return _case_answer(outcome) if isinstance(outcome, IntakeResult) else None
+
+
+class _Answer:
+    """Records the response in the transaction that applies the contact (``on_applied``)."""
+
+    def __init__(self, claim: Claim, shape: Any) -> None:
+        self.claim = claim
+        self.shape = shape
+        self.response: tuple[int, dict[str, Any]] | None = None
+
+    def __call__(self, outcome: Any) -> None:
+        if isinstance(outcome, CherishError):
+            self.claim.remember_refusal(outcome)
+        elif isinstance(outcome, IntakeResult):
+            self.response = self.shape(outcome)
+            self.claim.remember(*self.response)
+
+
+def _replay_after_duplicate(
+    request: HttpRequest, key: str | None, scope: str, body: dict[str, Any]
+) -> HttpResponse:
+    """A concurrent request with the same key won: answer what it answers."""
+    again = claim_idempotency(
+        api_key_of(request), key, scope=scope, body=body, rebuild=_rebuild_case_answer
+    )
+    if again.replay is None:
+        raise ApiError(
+            "A request with this Idempotency-Key is still being processed. Retry shortly "
+            "to get its response.",
+            code="request_in_progress",
+            status=409,
+        )
+    return again.replay
 
 
 @router.post(
@@ -83,14 +125,12 @@ def create_case(
     (201) or, when ``reference`` names an open or recent case of the same customer, adds the
     message to it (200). The raw request is stored first, so nothing is ever lost."""
     body = payload.model_dump(mode="json")
-    claim = claim_idempotency(api_key_of(request), idempotency_key, scope="POST /cases", body=body)
+    scope = "POST /cases"
+    claim = claim_idempotency(
+        api_key_of(request), idempotency_key, scope=scope, body=body, rebuild=_rebuild_case_answer
+    )
     if claim.replay is not None:
         return claim.replay
-    try:
-        raw = _store_raw_request(request, body)
-    except Exception:
-        claim.release()
-        raise
     contact = Contact(
         channel=payload.channel,
         text=payload.text,
@@ -105,13 +145,18 @@ def create_case(
         attachments=[item.to_new_attachment() for item in payload.attachments],
     )
 
-    def work() -> tuple[int, dict[str, Any]]:
-        result = accept_contact(contact, raw=raw)
-        data = json_data(CaseOut.from_orm(result.case))
-        data.update(message_id=result.message.pk, opened=result.opened)
-        return (201 if result.opened else 200), data
-
-    return _run_intake(claim, raw, work)
+    answer = _Answer(claim, _case_answer)
+    try:
+        result = accept_contact(
+            contact, raw=_raw_material(request, body), claim=claim.take, on_applied=answer
+        )
+    except DuplicateRequest:
+        return _replay_after_duplicate(request, idempotency_key, scope, body)
+    # Applied by another process's applier (this one's was stuck): shape the answer here.
+    status, data = answer.response or _case_answer(result)
+    if answer.response is None:
+        claim.remember(status, data)
+    return json_response(status, data)
 
 
 @router.post(
@@ -147,12 +192,8 @@ def add_message(
         person_of(request, KeyScope.CASES_WRITE) if payload.direction in ("out", "note") else None
     )
     body = payload.model_dump(mode="json")
-    claim = claim_idempotency(
-        api_key_of(request),
-        idempotency_key,
-        scope=f"POST /cases/{case.reference}/messages",
-        body=body,
-    )
+    scope = f"POST /cases/{case.reference}/messages"
+    claim = claim_idempotency(api_key_of(request), idempotency_key, scope=scope, body=body)
     if claim.replay is not None:
         return claim.replay
     attachments = [item.to_new_attachment() for item in payload.attachments]
@@ -166,26 +207,24 @@ def add_message(
         return json_data(MessageOut.from_orm(fresh))
 
     if payload.direction == "in":
+        raw = _store_raw_request(request, {"reference": case.reference, **body})
+        contact = Contact(
+            channel=payload.channel or Channel.API,
+            text=payload.text,
+            subject=payload.subject,
+            attachments=attachments,
+            case=case,
+        )
+        answer = _Answer(claim, lambda result: (201, message_out(result.message)))
         try:
-            raw = _store_raw_request(request, {"reference": case.reference, **body})
-        except Exception:
-            claim.release()
-            raise
-
-        def receive() -> tuple[int, dict[str, Any]]:
-            contact = Contact(
-                channel=payload.channel or Channel.API,
-                text=payload.text,
-                subject=payload.subject,
-                attachments=attachments,
-                case=case,
-            )
-            return 201, message_out(accept_contact(contact, raw=raw).message)
-
-        return _run_intake(claim, raw, receive)
+            result = accept_contact(contact, raw=raw, claim=claim.take, on_applied=answer)
+        except DuplicateRequest:
+            return _replay_after_duplicate(request, idempotency_key, scope, body)
+        return json_response(*(answer.response or (201, message_out(result.message))))
 
     try:
         with transaction.atomic():
+            claim.take()
             if payload.direction == "out":
                 message = case_actions.reply_to_customer(
                     case,
@@ -199,10 +238,14 @@ def add_message(
                 message = case_actions.add_internal_note(case, text=payload.text, by=author)
             data = message_out(message)
             claim.remember(201, data)
+    except DuplicateRequest:
+        return _replay_after_duplicate(request, idempotency_key, scope, body)
     except CherishError as error:
-        claim.remember_refusal(error)
-        raise
-    except Exception:
-        claim.release()
+        try:
+            with transaction.atomic():
+                claim.take()
+                claim.remember_refusal(error)
+        except DuplicateRequest:
+            pass  # a twin with the same key got there first; it has its own answer
         raise
     return json_response(201, data)

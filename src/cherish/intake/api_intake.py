@@ -1,10 +1,18 @@
 """What the API adds to the intake path: Idempotency-Key handling.
 
-Idempotency: the first request with a key inserts an IdempotencyKey row in its own
-transaction, so the database's unique constraint decides which of several concurrent
-requests does the work. The winner stores its response in the same transaction that writes
-the case, so "case exists" and "response stored" are one fact. The others wait briefly for
-that response and replay it; a key reused for a different body is refused.
+A key is claimed by inserting its IdempotencyKey row in the same transaction that makes the
+request's work binding: the queued contact of a new case (intake.actions.accept_contact,
+``claim=``), or the work itself for everything else. The database's unique constraint
+decides which of several concurrent requests wins; the loser's transaction rolls back (it
+wrote nothing) and it replays the winner's answer. A request killed before that commit
+leaves no key behind, so its retry simply does the work; one killed after it left a queued
+contact, which the intake applier adds to its case, and the retry answers from it.
+
+The response is stored with the work's outcome (in the applier's transaction for a queued
+contact), so "case exists" and "response stored" are one fact. A retry that arrives first
+waits for it. A key stands for the first request that reached this point: a request refused
+before it (invalid body, unknown case, unknown author) binds nothing; one refused by a
+business rule after it binds the key to that refusal (docs/api.md, "Retries").
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +33,14 @@ from ninja.responses import NinjaJSONEncoder
 from cherish.api_common import PROBLEM_CONTENT_TYPE, ApiError, problem_body
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
-from cherish.intake.models import ApiKey, IdempotencyKey
+from cherish.intake.actions import DuplicateRequest
+from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
 
 # How long a retry waits for the first request with its key to finish before answering 409.
 IDEMPOTENCY_WAIT_SECONDS = 10.0
-# A key still without a response after this long belongs to a request that died before its
-# transaction committed (so it wrote nothing): a retry may take it over.
+# A key without a response and without a queued contact can only have been left by an older
+# version of Cherish (which claimed keys in a transaction of their own) for a request that
+# died: after this long a retry takes it over.
 IDEMPOTENCY_STALE_AFTER = dt.timedelta(minutes=2)
 MAX_KEY_LENGTH = 200
 
@@ -63,15 +74,34 @@ def replay_response(record: IdempotencyKey) -> HttpResponse:
 
 @dataclass
 class Claim:
-    """The outcome of presenting an Idempotency-Key: either do the work, or replay."""
+    """The outcome of presenting an Idempotency-Key: either do the work, or replay.
 
+    To do the work, call ``take`` first in the transaction that makes it binding, and
+    ``remember`` (or ``remember_refusal``) in the transaction that has its outcome.
+    """
+
+    api_key: ApiKey | None = None
+    key: str | None = None
+    fingerprint: str = ""
     record: IdempotencyKey | None = None
     replay: HttpResponse | None = None
+
+    def take(self, raw: RawContact | None = None) -> None:
+        """Insert the key in the caller's transaction; DuplicateRequest when it is taken."""
+        if self.key is None or self.api_key is None:
+            return
+        try:
+            with transaction.atomic():
+                self.record = IdempotencyKey.objects.create(
+                    api_key=self.api_key, key=self.key, request_hash=self.fingerprint, raw=raw
+                )
+        except IntegrityError as error:
+            raise DuplicateRequest(self.key) from error
 
     def remember(self, status: int, data: dict[str, Any]) -> None:
         """Store the response; call inside the transaction that did the work."""
         if self.record is not None:
-            IdempotencyKey.objects.filter(pk=self.record.pk).update(
+            IdempotencyKey.objects.filter(pk=self.record.pk, status_code__isnull=True).update(
                 status_code=status, response=data
             )
 
@@ -85,18 +115,25 @@ class Claim:
         )
         self.remember(error.status, body)
 
-    def release(self) -> None:
-        """The work failed unexpectedly and wrote nothing: let a retry try again."""
-        if self.record is not None:
-            IdempotencyKey.objects.filter(pk=self.record.pk, status_code__isnull=True).delete()
+
+Rebuild = Callable[[RawContact], "tuple[int, dict[str, Any]] | None"]
 
 
-def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any) -> Claim:
-    """Decide whether this request does the work (Claim.record) or replays (Claim.replay).
+def claim_idempotency(
+    api_key: ApiKey,
+    key: str | None,
+    *,
+    scope: str,
+    body: Any,
+    rebuild: Rebuild | None = None,
+) -> Claim:
+    """Decide whether this request does the work (then ``Claim.take``) or replays.
 
     Without a key there is nothing to claim. Refuses a key reused with another body (422
-    ``idempotency_key_reused``) and, when the first request is still running after a short
-    wait, answers 409 ``request_in_progress``.
+    ``idempotency_key_reused``). A key whose queued contact is not applied yet is waited
+    for (the applier is asked to apply it now); ``rebuild(raw)`` makes the response of a
+    contact applied by a process that died before storing it. After a short wait without an
+    answer: 409 ``request_in_progress``.
     """
     if key is None:
         return Claim()
@@ -111,17 +148,9 @@ def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any
     fingerprint = request_fingerprint(scope, body)
     deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
     while True:
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    api_key=api_key, key=key, request_hash=fingerprint
-                )
-            return Claim(record=record)
-        except IntegrityError:
-            pass  # another request holds this key: look at what it stored below
         existing = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
-        if existing is None:  # the first request failed and let go of the key: try again
-            continue
+        if existing is None:
+            return Claim(api_key=api_key, key=key, fingerprint=fingerprint)
         if existing.request_hash != fingerprint:
             raise ApiError(
                 "This Idempotency-Key was already used for a different request. Use a new "
@@ -132,12 +161,12 @@ def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any
             )
         if existing.status_code is not None:
             return Claim(replay=replay_response(existing))
-        if existing.created_at < now() - IDEMPOTENCY_STALE_AFTER:
-            taken = IdempotencyKey.objects.filter(
-                pk=existing.pk, status_code__isnull=True, created_at=existing.created_at
-            ).update(created_at=now())
-            if taken:
-                return Claim(record=existing)
+        if existing.raw_id is not None:
+            replay = _answer_from_contact(existing, deadline, rebuild)
+            if replay is not None:
+                return Claim(replay=replay)
+        elif existing.created_at < now() - IDEMPOTENCY_STALE_AFTER:
+            IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
             continue
         if time.monotonic() >= deadline:
             raise ApiError(
@@ -147,3 +176,32 @@ def claim_idempotency(api_key: ApiKey, key: str | None, *, scope: str, body: Any
                 status=409,
             )
         time.sleep(0.05)
+
+
+def _answer_from_contact(
+    record: IdempotencyKey, deadline: float, rebuild: Rebuild | None
+) -> HttpResponse | None:
+    """The answer of a key taken with a queued contact, once the contact is applied."""
+    from cherish.intake.applier import Ticket, applier
+
+    raw = RawContact.objects.filter(pk=record.raw_id).first()
+    if raw is not None and raw.status == RawStatus.QUEUED:
+        # Its request may have died: ask this process's applier to apply it now (applying
+        # is safe from anywhere; a contact already applied is skipped).
+        ticket = Ticket(raw.pk)
+        applier().submit(ticket)
+        ticket.done.wait(max(0.0, deadline - time.monotonic()))
+    record.refresh_from_db()
+    if record.status_code is not None:
+        return replay_response(record)
+    raw = RawContact.objects.filter(pk=record.raw_id).first()
+    if raw is None or raw.status == RawStatus.QUEUED or rebuild is None:
+        return None
+    rebuilt = rebuild(raw)
+    if rebuilt is None:
+        return None
+    IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).update(
+        status_code=rebuilt[0], response=rebuilt[1]
+    )
+    record.refresh_from_db()
+    return replay_response(record)

@@ -9,6 +9,9 @@ from django.db import models
 
 class RawStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    # Stored with the contact already shaped by its channel, for the intake applier to add to
+    # a case in its next batch (intake.applier).
+    QUEUED = "queued", "Waiting to be applied"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (automatic or unwanted)"
     FAILED = "failed", "Could not read"
@@ -31,6 +34,10 @@ class RawContact(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=RawStatus.choices, default=RawStatus.RECEIVED)
     error = models.TextField(blank=True)
+    # Queued contacts only: what the channel learned (intake.actions.Contact as JSON) and the
+    # reference the new case will have, given to the customer before the case exists.
+    contact = models.JSONField(null=True, blank=True)
+    reference = models.CharField(max_length=12, null=True, blank=True, unique=True)
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="raw_contacts"
     )
@@ -88,6 +95,11 @@ class IdempotencyKey(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The queued contact claimed together with this key (one transaction): until the intake
+    # applier has added it to a case the key has no response yet, and a retry waits for it.
+    raw = models.ForeignKey(
+        RawContact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [

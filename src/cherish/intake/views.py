@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from cherish.cases.models import Case, Channel
 from cherish.core import ratelimit
+from cherish.core.errors import RateLimited
 from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
-from cherish.intake.actions import Contact, RawMaterial, accept_contact
+from cherish.intake.actions import Contact, RateLimit, RawMaterial, accept_contact
 from cherish.intake.forms import ComplaintForm, prepare_for_display
 from cherish.intake.models import RawContact
 
@@ -41,17 +43,18 @@ def complain(request: HttpRequest) -> HttpResponse:
         form = ComplaintForm()
         return render(request, "intake/complain.html", {"form": prepare_for_display(form)})
 
-    if ratelimit.count(RATE_BUCKET, ip) >= settings.CHERISH_PUBLIC_RATE_LIMIT:
-        return _rate_limited(request)
+    limit = RateLimit(RATE_BUCKET, ip, settings.CHERISH_PUBLIC_RATE_LIMIT, RATE_WINDOW_S)
     form = ComplaintForm(request.POST, request.FILES)
     if not form.is_valid():
         if "website" in form.errors:
             # Robots fill the hidden field: count them against the address as well.
-            ratelimit.hit(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+            with transaction.atomic():
+                robot_hits = ratelimit.count_in_window(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+            if robot_hits > limit.limit:
+                return _rate_limited(request)
         return render(
             request, "intake/complain.html", {"form": prepare_for_display(form)}, status=400
         )
-    ratelimit.hit(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
 
     data = form.cleaned_data
     contact = Contact(
@@ -65,12 +68,17 @@ def complain(request: HttpRequest) -> HttpResponse:
         subject=excerpt(data["text"], 120),
         attachments=form.new_attachments(),
     )
-    # Should this fail, the raw record is already committed and marked failed: nothing is
-    # lost, and staff see it under "could not read".
-    result = accept_contact(
-        contact,
-        raw=RawMaterial(payload=form.raw_payload(), sender=data["email"] or data["phone"]),
-    )
+    # The sender is counted in the transaction that stores the complaint. Should adding it to
+    # a case fail, the raw record is already committed and marked failed: nothing is lost,
+    # and staff see it under "could not read".
+    try:
+        result = accept_contact(
+            contact,
+            raw=RawMaterial(payload=form.raw_payload(), sender=data["email"] or data["phone"]),
+            rate_limit=limit,
+        )
+    except RateLimited:
+        return _rate_limited(request)
     assert result.raw is not None
     token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
     return redirect("intake:thanks", token=token)

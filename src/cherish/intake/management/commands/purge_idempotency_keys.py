@@ -1,4 +1,5 @@
-"""``cherish purge_idempotency_keys``: forget stored API responses older than a day.
+"""``cherish purge_idempotency_keys``: forget stored API responses older than a day, and
+rate-limit counters of windows long gone (core.ratelimit).
 
 A client retries within minutes; a key kept for 24 hours covers every sensible retry while
 the table stays small. Run by ``cherish tick`` every hour.
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from cherish.core import ratelimit
 from cherish.core.clock import now
 from cherish.intake.models import IdempotencyKey
 
@@ -24,6 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = now() - dt.timedelta(hours=options["hours"])
         deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+        ratelimit.purge_old_windows()
         if options["verbosity"]:
             self.stdout.write(
                 f"Deleted {deleted} idempotency keys older than {cutoff:%Y-%m-%d %H:%M}."

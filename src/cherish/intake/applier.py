@@ -1,0 +1,218 @@
+"""The intake applier: queued contacts become cases in batches, one transaction per batch.
+
+A complaint from the web form or the API is first made durable on its own, in one short
+transaction (the raw record with the contact already shaped, its future case reference, the
+sender's rate-limit count, the API's Idempotency-Key: ``intake.actions.accept_contact``).
+Then the request hands it to this process's applier thread and waits. The applier takes every
+contact waiting for it (and any contact another process stored but did not live to apply)
+and, in one transaction, finds or creates each customer, opens or continues each case,
+writes the events, marks each raw record processed and queues each follow-on pipeline,
+exactly as the one-by-one path does (``intake.actions._receive``), with the owners picked in
+memory from one read of the team (``cases.actions.OwnerPicker``). After the commit every
+waiting request is answered with its case.
+
+Why: each complaint used to take the database's single write lock four times, and the other
+threads waited for it asleep. Now a request holds it once, briefly, and the slow part runs
+once per batch with one commit (and one fsync) for all of its complaints.
+
+One applier at a time: on SQLite the batch's IMMEDIATE transaction holds the one write lock;
+on PostgreSQL a transaction-level advisory lock. A contact is applied only while its status
+is still "queued", read inside that lock, so two appliers never apply one contact twice.
+Nothing lives only in memory: a process killed after the durable write leaves a queued
+record that any applier (``cherish apply_intake``, run by ``cherish tick``, or the next batch
+of any web process after ``ORPHAN_GRACE``) applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
+from django.db.models import Q
+
+from cherish.core.clock import now
+from cherish.core.errors import CherishError
+
+logger = logging.getLogger(__name__)
+
+# Contacts per transaction: big enough to carry a storm, small enough to hold the write lock
+# for a few tens of milliseconds at a time.
+BATCH_LIMIT = 64
+# A queued contact this old is no longer waited for by the process that stored it (that
+# process died, or its applier failed): any applier takes it.
+ORPHAN_GRACE_S = 5.0
+# An idle applier thread looks for such orphans this often.
+IDLE_POLL_S = 5.0
+# The PostgreSQL advisory lock key of the applier (any constant; "cherish intake" in ASCII).
+ADVISORY_LOCK_KEY = 0x636865726973
+
+
+Outcome = Any  # an IntakeResult, or the exception that refused or failed the contact
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One request waiting for its queued contact to be applied."""
+
+    raw_id: int
+    on_applied: Callable[[Outcome], None] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Outcome = None
+    applied_here: bool = False
+
+    def finish(self, outcome: Outcome, *, here: bool) -> None:
+        self.outcome = outcome
+        self.applied_here = here
+        self.done.set()
+
+
+def _lock_appliers() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -> int:
+    """Apply the queued contacts of ``tickets`` and every orphaned one, in batches.
+
+    Returns how many contacts this call applied. Each ticket is finished with its outcome;
+    a ticket whose contact another applier took is finished from the database.
+    Raises a DatabaseError that broke a batch (the batch rolled back: its contacts stay
+    queued for the next try); a contact that fails on its own is marked failed instead.
+    """
+    from cherish.cases.actions import OwnerPicker
+    from cherish.intake.actions import contact_from_record, receive_queued
+    from cherish.intake.models import RawContact, RawStatus
+
+    waiting = {ticket.raw_id: ticket for ticket in tickets}
+    orphaned = Q(received_at__lt=now() - _grace())
+    if not waiting and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists():
+        return 0  # an idle look for orphans: no write lock for a read
+    applied = 0
+    while True:
+        outcomes: dict[int, Outcome] = {}
+        with transaction.atomic():
+            _lock_appliers()
+            raws = list(
+                RawContact.objects.filter(status=RawStatus.QUEUED)
+                .filter(Q(pk__in=list(waiting)) | orphaned)
+                .order_by("pk")[:limit]
+            )
+            owners = OwnerPicker.load() if raws else None
+            for raw in raws:
+                ticket = waiting.get(raw.pk)
+                outcomes[raw.pk] = _apply_one(
+                    raw, contact_from_record(raw.contact or {}), owners, receive_queued, ticket
+                )
+        for pk, outcome in outcomes.items():
+            ticket = waiting.pop(pk, None)
+            if ticket is not None:
+                ticket.finish(outcome, here=True)
+        applied += len(outcomes)
+        if len(outcomes) < limit:
+            break
+    if waiting:
+        _finish_from_database(waiting)
+    return applied
+
+
+def _grace() -> Any:
+    import datetime as dt
+
+    return dt.timedelta(seconds=ORPHAN_GRACE_S)
+
+
+def _apply_one(
+    raw: Any, contact: Any, owners: Any, receive: Callable[..., Any], ticket: Ticket | None
+) -> Outcome:
+    from cherish.intake.actions import describe_error, mark_raw_failed
+
+    try:
+        with transaction.atomic():
+            result = receive(contact, raw, owners=owners)
+            if ticket is not None and ticket.on_applied is not None:
+                ticket.on_applied(result)
+        return result
+    except (InterfaceError, OperationalError):
+        raise  # the connection, a lock or the disk: the whole batch waits for the next try
+    except (CherishError, DatabaseError) as error:
+        # A refusal, or a statement this contact's data broke (a constraint, a value too
+        # long): its savepoint rolled back, the batch goes on without it.
+        failure: Exception = error
+    except Exception as error:
+        logger.exception("queued contact %s could not be applied", raw.pk)
+        failure = error
+    mark_raw_failed(raw, describe_error(failure))
+    if ticket is not None and ticket.on_applied is not None:
+        ticket.on_applied(failure)
+    return failure
+
+
+def _finish_from_database(waiting: dict[int, Ticket]) -> None:
+    """Tickets whose contact another applier took (or that is no longer queued)."""
+    from cherish.intake.actions import result_of
+    from cherish.intake.models import RawContact, RawStatus
+
+    for raw in RawContact.objects.filter(pk__in=list(waiting)).exclude(status=RawStatus.QUEUED):
+        waiting.pop(raw.pk).finish(result_of(raw), here=False)
+
+
+class Applier:
+    """This process's applier thread: requests hand it tickets and wait on them."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.tickets: list[Ticket] = []
+        self.thread: threading.Thread | None = None
+
+    def submit(self, ticket: Ticket) -> None:
+        with self.cond:
+            self.tickets.append(ticket)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._run, name="cherish-intake-applier", daemon=True
+                )
+                self.thread.start()
+            self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                if not self.tickets:
+                    self.cond.wait(timeout=IDLE_POLL_S)
+                batch, self.tickets = self.tickets, []
+            try:
+                apply_waiting(batch)
+            except Exception as error:
+                logger.warning("intake applier: batch failed; retried later", exc_info=True)
+                for ticket in batch:
+                    if not ticket.done.is_set():
+                        ticket.finish(error, here=False)
+                close_old_connections()
+                connection.close_if_unusable_or_obsolete()
+
+
+_appliers: dict[int, Applier] = {}
+_appliers_guard = threading.Lock()
+
+
+def applier() -> Applier:
+    """The applier of this process (one per process id: a forked child starts its own)."""
+    pid = os.getpid()
+    with _appliers_guard:
+        found = _appliers.get(pid)
+        if found is None:
+            found = _appliers[pid] = Applier()
+        return found

@@ -1,0 +1,227 @@
+"""Intake by design (issue #14): one short durable write per complaint, applied in batches.
+
+These tests commit for real (``transactional_db``): the applier runs in its own thread with
+its own connection, as it does in a web process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.test import Client
+from tests.conftest import assert_events
+
+from cherish.cases.models import Case, Message
+from cherish.core.models import Job
+from cherish.intake import applier as applier_module
+from cherish.intake.actions import (
+    Contact,
+    RawMaterial,
+    accept_contact,
+    queue_contact,
+)
+from cherish.intake.applier import Ticket, apply_waiting
+from cherish.intake.models import RawContact, RawStatus
+from cherish.staff.actions import create_staff
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _contact(n: int) -> Contact:
+    return Contact(
+        channel="web",
+        text=f"Parcel {n} arrived crushed and nobody answers the phone.",
+        name=f"Customer {n}",
+        email=f"customer{n}@example.com",
+    )
+
+
+def _queue(n: int) -> RawContact:
+    return queue_contact(_contact(n), RawMaterial(payload={"n": n}))
+
+
+@pytest.fixture
+def three_agents(agent: Any, other_agent: Any, care_team: Any) -> list[Any]:
+    third = create_staff(
+        username="cleo",
+        password="correct horse battery staple",
+        display_name="Cleo Third",
+        email="cleo@example.com",
+        team=care_team,
+    )
+    return [agent, other_agent, third]
+
+
+def test_a_complaint_stored_before_a_crash_is_applied_on_restart(agent: Any, monkeypatch: Any):
+    # given: a complaint durably stored, then its web process died before applying it
+    raw = _queue(1)
+    assert raw.status == RawStatus.QUEUED and raw.reference
+    assert not Case.objects.exists()
+    # when: the periodic applier of another process runs (cherish tick runs apply_intake)
+    monkeypatch.setattr(applier_module, "ORPHAN_GRACE_S", 0.0)
+    call_command("apply_intake", verbosity=0)
+    # then: the case exists with the reference reserved at the durable write, the events and
+    # the follow-on job of the one-by-one path, and the raw record is processed
+    raw.refresh_from_db()
+    case = Case.objects.get()
+    assert raw.status == RawStatus.PROCESSED and raw.case == case
+    assert case.reference == raw.reference
+    assert case.owner == agent
+    assert_events(case, ["case.opened", "message.added", "case.owner_assigned"])
+    assert Job.objects.filter(key=f"follow-on:{raw.message_id}").count() == 1
+
+
+def test_a_live_processes_complaint_is_not_taken_as_an_orphan_too_early(agent: Any):
+    # given: a complaint just stored, its request still waiting for its own applier
+    _queue(1)
+    # when: another process's periodic applier runs within the grace period
+    call_command("apply_intake", verbosity=0)
+    # then: it leaves the complaint to its own applier
+    assert RawContact.objects.get().status == RawStatus.QUEUED
+    assert not Case.objects.exists()
+
+
+def test_owners_take_turns_across_batches(three_agents: list[Any]):
+    # given: two batches of complaints, 4 then 5
+    first = [Ticket(_queue(n).pk) for n in range(4)]
+    apply_waiting(first)
+    second = [Ticket(_queue(n).pk) for n in range(4, 9)]
+    apply_waiting(second)
+    # then: every agent got 3, and no one got a second case before everyone had one
+    owners = [t.outcome.case.owner.display_name for t in first + second]
+    assert Counter(owners) == {"Alice Agent": 3, "Bob Other": 3, "Cleo Third": 3}
+    for start in range(0, 9, 3):
+        assert len(set(owners[start : start + 3])) == 3, owners
+
+
+def test_follow_on_pipeline_queued_once_per_complaint_even_when_applied_twice(agent: Any):
+    # given: three stored complaints
+    raws = [_queue(n) for n in range(3)]
+    # when: two appliers race for them and a third comes late
+    threads = [
+        threading.Thread(target=_apply_in_thread, args=([Ticket(r.pk) for r in raws],))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    apply_waiting([Ticket(r.pk) for r in raws])
+    # then: one case, one message and one follow-on job per complaint
+    assert Case.objects.count() == 3
+    assert Message.objects.count() == 3
+    keys = Counter(Job.objects.values_list("key", flat=True))
+    assert sorted(keys.values()) == [1, 1, 1]
+    assert set(keys) == {f"follow-on:{pk}" for pk in Message.objects.values_list("pk", flat=True)}
+
+
+def _apply_in_thread(tickets: list[Ticket]) -> None:
+    try:
+        apply_waiting(tickets)
+    finally:
+        connection.close()
+
+
+def test_accept_contact_waits_for_the_applier_thread_and_returns_the_case(agent: Any):
+    # when: a contact enters by the one door outside any transaction
+    result = accept_contact(_contact(1), raw=RawMaterial(payload={"text": "x"}))
+    # then: it was queued and applied by the process's applier before the call returned
+    assert result.opened is True
+    assert result.case.owner == agent
+    assert result.raw is not None and result.raw.reference == result.case.reference
+    assert RawContact.objects.get().status == RawStatus.PROCESSED
+
+
+def test_many_concurrent_complaints_each_get_one_case(agent: Any, other_agent: Any):
+    # given: 12 complaints sent at once from 6 threads
+    results: list[Any] = []
+
+    def send(numbers: range) -> None:
+        try:
+            for n in numbers:
+                results.append(accept_contact(_contact(n), raw=RawMaterial(payload={"n": n})))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(range(i, 12, 6),)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then: 12 answers, 12 distinct cases, owners shared fairly, nothing left queued
+    assert len({r.case.pk for r in results}) == 12
+    assert Counter(Case.objects.values_list("owner__display_name", flat=True)) == {
+        "Alice Agent": 6,
+        "Bob Other": 6,
+    }
+    assert not RawContact.objects.filter(status=RawStatus.QUEUED).exists()
+
+
+def test_thank_you_page_shows_the_reference_and_the_owner(agent: Any):
+    client = Client()
+    # when: the public form is posted and the redirect followed
+    response = client.post(
+        "/complain/",
+        {"text": "The sofa arrived torn.", "name": "Dana", "email": "dana@example.com"},
+        follow=True,
+    )
+    # then: the page names the case's reference and its owner
+    case = Case.objects.get()
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert case.reference in page
+    assert "Alice Agent" in page
+    assert RawContact.objects.get().reference == case.reference
+
+
+def test_rate_limit_counted_with_the_complaint_refuses_without_storing(agent: Any, settings: Any):
+    settings.CHERISH_PUBLIC_RATE_LIMIT = 2
+    client = Client()
+    form = {"text": "The sofa arrived torn.", "name": "Dana", "email": "dana@example.com"}
+    # when: the same address posts three complaints
+    statuses = [client.post("/complain/", form).status_code for _ in range(3)]
+    # then: the third is refused and nothing of it was stored
+    assert statuses == [302, 302, 429]
+    assert RawContact.objects.count() == 2
+    assert Case.objects.count() == 2
+
+
+@pytest.mark.skipif("not connection.vendor == 'sqlite'", reason="SQLite's writer queue")
+def test_a_writer_waits_in_the_writer_queue_not_in_sqlites_busy_handler():
+    # given: another thread holds a write transaction for 0.3 s
+    held = threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                held.set()
+                time.sleep(0.3)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    # when: this thread writes with SQLite's own busy handler switched off
+    other = connections.create_connection("default")
+    try:
+        other.ensure_connection()
+        assert other.connection is not None
+        other.connection.execute("PRAGMA busy_timeout=0")
+        started = time.monotonic()
+        other.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+        other.commit()
+        other.set_autocommit(True)
+        waited = time.monotonic() - started
+    finally:
+        other.close()
+        holder.join()
+    # then: it queued behind the holder and went in when it finished, instead of failing
+    # with "database is locked" at once
+    assert 0.1 < waited < 1.0
