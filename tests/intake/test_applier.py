@@ -18,15 +18,18 @@ from django.test import Client
 from tests.conftest import assert_events
 
 from cherish.cases.models import Case, Message
+from cherish.core.errors import RateLimited
 from cherish.core.models import Job
 from cherish.intake import applier as applier_module
 from cherish.intake.actions import (
     Contact,
+    RateLimit,
     RawMaterial,
+    _store_queued,
     accept_contact,
     queue_contact,
 )
-from cherish.intake.applier import Ticket, apply_waiting
+from cherish.intake.applier import Ticket, apply_waiting, store_together
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.actions import create_staff
 
@@ -225,3 +228,19 @@ def test_a_writer_waits_in_the_writer_queue_not_in_sqlites_busy_handler():
     # then: it queued behind the holder and went in when it finished, instead of failing
     # with "database is locked" at once
     assert 0.1 < waited < 1.0
+
+
+def test_a_refused_write_in_a_group_commit_leaves_the_others_stored(agent: Any):
+    # given: three complaints from one address stored together, with room for two
+    limit = RateLimit("test", "203.0.113.7", limit=2, window_s=3600)
+
+    def store(n: int) -> Any:
+        return lambda: _store_queued(_contact(n), RawMaterial(payload={"n": n}), limit, None)
+
+    tickets = [Ticket(None, store=store(n)) for n in range(3)]
+    # when: the applier stores them in one transaction
+    store_together(tickets)
+    # then: two are stored, the third is refused on its own
+    assert [t.raw_id is not None for t in tickets] == [True, True, False]
+    assert isinstance(tickets[2].outcome, RateLimited)
+    assert RawContact.objects.filter(status=RawStatus.QUEUED).count() == 2

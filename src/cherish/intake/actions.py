@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment, OwnerPicker
@@ -262,19 +262,34 @@ def _accept_queued(
 ) -> IntakeResult:
     from cherish.intake.applier import Ticket, applier, apply_waiting
 
-    raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
-    ticket = Ticket(raw.pk, on_applied=on_applied)
+    def store() -> RawContact:
+        return _store_queued(contact, material, rate_limit, claim)
+
+    # The applier stores this contact together with the others waiting (one commit for
+    # all: group commit), then applies them (a second commit), then answers each.
+    ticket = Ticket(None, on_applied=on_applied, store=store)
     applier().submit(ticket)
-    if not ticket.done.wait(APPLY_WAIT_S) or isinstance(ticket.outcome, DatabaseError):
-        # The applier is stuck or its batch failed: the contact is safe (stored), so try
-        # once here, in this thread, before answering.
-        ticket = Ticket(raw.pk, on_applied=on_applied)
-        apply_waiting([ticket])
+    if not ticket.done.wait(APPLY_WAIT_S):
+        if ticket.take("caller"):
+            # The applier never took it (stuck): store and apply it here, in this thread.
+            ticket = Ticket(queue_contact(contact, material, rate_limit=rate_limit, claim=claim).pk)
+            ticket.on_applied = on_applied
+            apply_waiting([ticket])
+        else:
+            ticket.done.wait(APPLY_WAIT_S)  # the applier has it in hand
+    if isinstance(ticket.outcome, (InterfaceError, OperationalError)):
+        # The applier's batch failed on the database: try once more here before answering
+        # (the contact is stored if its batch got that far: then it is applied from there).
+        retry = Ticket(ticket.raw_id, on_applied=on_applied)
+        if retry.raw_id is None:
+            retry.raw_id = queue_contact(contact, material, rate_limit=rate_limit, claim=claim).pk
+        apply_waiting([retry])
+        ticket = retry
     outcome = ticket.outcome
     if isinstance(outcome, BaseException):
         raise outcome
     if not isinstance(outcome, IntakeResult):
-        raise IntakeFailed(f"contact {raw.pk} is still waiting to be applied")
+        raise IntakeFailed(f"contact {ticket.raw_id} is still waiting to be applied")
     return outcome
 
 
@@ -290,20 +305,29 @@ def queue_contact(
     Counts the sender against ``rate_limit`` (RateLimited, nothing stored, when over it),
     reserves the reference its case will have if it opens one, and runs ``claim``.
     """
-    sender = material.sender or contact.email or contact.phone or contact.external_id
     with transaction.atomic(durable=True):
-        _count(rate_limit)
-        raw = RawContact.objects.create(
-            channel=contact.channel[:8],
-            received_at=now(),
-            payload=material.payload,
-            sender=sender[:254],
-            status=RawStatus.QUEUED,
-            contact=contact_record(contact),
-            reference=_free_reference(),
-        )
-        if claim is not None:
-            claim(raw)
+        return _store_queued(contact, material, rate_limit, claim)
+
+
+def _store_queued(
+    contact: Contact,
+    material: RawMaterial,
+    rate_limit: RateLimit | None,
+    claim: Callable[[RawContact], None] | None,
+) -> RawContact:
+    _count(rate_limit)
+    sender = material.sender or contact.email or contact.phone or contact.external_id
+    raw = RawContact.objects.create(
+        channel=contact.channel[:8],
+        received_at=now(),
+        payload=material.payload,
+        sender=sender[:254],
+        status=RawStatus.QUEUED,
+        contact=contact_record(contact),
+        reference=_free_reference(),
+    )
+    if claim is not None:
+        claim(raw)
     return raw
 
 

@@ -64,13 +64,26 @@ Outcome = Any  # an IntakeResult, or the exception that refused or failed the co
 
 @dataclass(eq=False)
 class Ticket:
-    """One request waiting for its queued contact to be applied."""
+    """One request waiting for its contact to be applied (and first stored, with ``store``)."""
 
-    raw_id: int
+    raw_id: int | None
     on_applied: Callable[[Outcome], None] | None = None
+    # The durable write, for the applier to run in its group commit; None: already stored.
+    store: Callable[[], Any] | None = None
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome = None
     applied_here: bool = False
+    # Who does the work: the applier thread, or the waiting request itself when the applier
+    # did not take the ticket in time; whoever takes it first.
+    holder: str = ""
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, holder: str) -> bool:
+        with self.guard:
+            if self.holder:
+                return False
+            self.holder = holder
+            return True
 
     def finish(self, outcome: Outcome, *, here: bool) -> None:
         self.outcome = outcome
@@ -96,7 +109,7 @@ def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -
     from cherish.intake.actions import contact_from_record, receive_queued
     from cherish.intake.models import RawContact, RawStatus
 
-    waiting = {ticket.raw_id: ticket for ticket in tickets}
+    waiting = {ticket.raw_id: ticket for ticket in tickets if ticket.raw_id is not None}
     orphaned = Q(received_at__lt=now() - _grace())
     if not waiting and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists():
         return 0  # an idle look for orphans: no write lock for a read
@@ -126,6 +139,32 @@ def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -
     if waiting:
         _finish_from_database(waiting)
     return applied
+
+
+def store_together(tickets: list[Ticket]) -> None:
+    """Run the durable write of every ticket in one transaction (group commit).
+
+    Each write runs in its own savepoint: one refused (RateLimited, DuplicateRequest) or
+    broken by its data is finished with its error and the others commit. Sets each stored
+    ticket's ``raw_id`` once the transaction has committed.
+    """
+    stored: dict[int, int] = {}
+    refused: dict[int, Exception] = {}
+    with transaction.atomic():
+        for number, ticket in enumerate(tickets):
+            assert ticket.store is not None
+            try:
+                with transaction.atomic():
+                    stored[number] = ticket.store().pk
+            except (InterfaceError, OperationalError):
+                raise
+            except Exception as error:  # a refusal or a constraint: this ticket only
+                refused[number] = error
+    for number, ticket in enumerate(tickets):
+        if number in stored:
+            ticket.raw_id = stored[number]
+        else:
+            ticket.finish(refused[number], here=True)
 
 
 def _grace() -> Any:
@@ -193,8 +232,12 @@ class Applier:
                 if not self.tickets:
                     self.cond.wait(timeout=IDLE_POLL_S)
                 batch, self.tickets = self.tickets, []
+            batch = [ticket for ticket in batch if ticket.take("applier")]
             try:
-                apply_waiting(batch)
+                fresh = [ticket for ticket in batch if ticket.raw_id is None]
+                if fresh:
+                    store_together(fresh)
+                apply_waiting([ticket for ticket in batch if not ticket.done.is_set()])
             except Exception as error:
                 logger.warning("intake applier: batch failed; retried later", exc_info=True)
                 for ticket in batch:
