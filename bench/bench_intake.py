@@ -333,6 +333,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="parallel SMTP senders")
     parser.add_argument("--procs", type=int, default=4, help="processes for concurrent/http")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (default: any free)")
     args = parser.parse_args()
     paths = set(args.paths.split(","))
     out = ROOT / "bench" / "out" / f"intake-{os.getpid()}"
@@ -387,7 +388,7 @@ def main() -> None:
             )
         if "http" in paths:
             connection.close()
-            port = free_port()
+            port = args.port or free_port()
             server = start_server(port)
             try:
                 workers = server_workers(server.pid)

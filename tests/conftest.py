@@ -30,6 +30,16 @@ def _fresh_cache() -> None:
     forget_policy()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any) -> Any:
+    # pytest-django's, plus: the intake applier thread holds a connection of its own, and
+    # PostgreSQL refuses to drop the test database while it is open.
+    yield
+    from cherish.intake.applier import stop_appliers
+
+    stop_appliers()
+
+
 @pytest.fixture
 def care_team(db: Any) -> Team:
     return Team.objects.create(name="Customer Care")

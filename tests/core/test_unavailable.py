@@ -7,6 +7,7 @@ import errno
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -33,6 +34,27 @@ FORM = {
 LONG_TEXT = "The washing machine flooded my kitchen on its first wash. " * 300
 
 
+@contextmanager
+def on_every_connection(sql: str) -> Iterator[None]:
+    """Run ``sql`` on each connection opened meanwhile too: the intake applier writes through
+    a connection of its own (intake.applier), and these settings are per connection."""
+    from django.db.backends.signals import connection_created
+
+    from cherish.intake.applier import stop_appliers
+
+    def apply(sender: Any, connection: Any, **kwargs: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    stop_appliers()  # its connection predates the setting; the next batch opens a new one
+    connection_created.connect(apply)
+    try:
+        yield
+    finally:
+        connection_created.disconnect(apply)
+        stop_appliers()
+
+
 @pytest.fixture
 def full_database(transactional_db: Any) -> Iterator[None]:
     """SQLite may not grow past its current size: a real "database or disk is full" for any
@@ -50,7 +72,8 @@ def full_database(transactional_db: Any) -> Iterator[None]:
         cursor.execute(f"PRAGMA max_page_count = {pages}")
     assert size >= 4096
     try:
-        yield
+        with on_every_connection(f"PRAGMA max_page_count = {pages}"):
+            yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA max_page_count = 4294967294")
@@ -103,7 +126,8 @@ def test_a_database_locked_past_its_timeout_answers_503(
     other.execute("BEGIN IMMEDIATE")
     try:
         # when
-        response = client.post("/complain/", FORM)
+        with on_every_connection("PRAGMA busy_timeout = 300"):
+            response = client.post("/complain/", FORM)
     finally:
         other.execute("ROLLBACK")
         other.close()

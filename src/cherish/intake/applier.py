@@ -215,6 +215,7 @@ class Applier:
         self.cond = threading.Condition()
         self.tickets: list[Ticket] = []
         self.thread: threading.Thread | None = None
+        self.stopping = False
 
     def submit(self, ticket: Ticket) -> None:
         with self.cond:
@@ -229,8 +230,11 @@ class Applier:
     def _run(self) -> None:
         while True:
             with self.cond:
-                if not self.tickets:
+                if not self.tickets and not self.stopping:
                     self.cond.wait(timeout=IDLE_POLL_S)
+                if self.stopping and not self.tickets:
+                    connection.close()
+                    return
                 batch, self.tickets = self.tickets, []
             batch = [ticket for ticket in batch if ticket.take("applier")]
             try:
@@ -246,6 +250,17 @@ class Applier:
                 close_old_connections()
                 connection.close_if_unusable_or_obsolete()
 
+    def stop(self, timeout: float = 30) -> None:
+        """Finish the tickets in hand, close the database connection and end the thread."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+            thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+        with self.cond:
+            self.stopping = False
+
 
 _appliers: dict[int, Applier] = {}
 _appliers_guard = threading.Lock()
@@ -259,3 +274,10 @@ def applier() -> Applier:
         if found is None:
             found = _appliers[pid] = Applier()
         return found
+
+
+def stop_appliers() -> None:
+    """Stop this process's applier thread (tests: before the test database is dropped)."""
+    found = _appliers.get(os.getpid())
+    if found is not None:
+        found.stop()
