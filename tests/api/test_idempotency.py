@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from tests.api.conftest import assert_problem, new_case_body, post_json
+from tests.conftest import staff_api
 
 from cherish.cases import actions as case_actions
 from cherish.cases.errors import CaseError
@@ -214,40 +215,38 @@ def test_a_retry_after_a_crash_right_after_the_claim_is_answered_at_once(
 
 
 def test_a_key_of_a_request_refused_before_it_was_taken_binds_nothing(
-    api: Client, complaint: Case, agent: Staff
+    complaint: Case, agent: Staff
 ) -> None:
-    # given: a request refused as invalid (unknown author) with a key
+    # given: a request refused as invalid (an empty note) with a key
+    alice = staff_api(agent)
     url = f"/api/v1/cases/{complaint.reference}/messages"
-    first = post_json(
-        api, url, {"direction": "note", "text": "x", "author": "nobody"}, **{"Idempotency-Key": "k"}
-    )
-    assert_problem(first, 422, "unknown_author")
+    first = post_json(alice, url, {"direction": "note", "text": " "}, **{"Idempotency-Key": "k"})
+    assert_problem(first, 422, "validation_error")
     assert not IdempotencyKey.objects.exists()
     # when: the corrected request is sent with the same key
-    second = post_json(
-        api, url, {"direction": "note", "text": "x", "author": "alice"}, **{"Idempotency-Key": "k"}
-    )
+    second = post_json(alice, url, {"direction": "note", "text": "x"}, **{"Idempotency-Key": "k"})
     # then: it is done (docs/api.md: only a request that was taken binds its key)
     assert second.status_code == 201
     assert complaint.messages.count() == 2
 
 
 def test_a_key_of_a_request_refused_by_a_business_rule_keeps_that_answer(
-    api: Client, complaint: Case, agent: Staff, monkeypatch: pytest.MonkeyPatch
+    complaint: Case, agent: Staff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: a note refused by a business rule after the request was taken
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise CaseError("Notes are closed today.", code="notes_closed")
 
     monkeypatch.setattr(case_actions, "add_internal_note", refuse)
+    alice = staff_api(agent)
     url = f"/api/v1/cases/{complaint.reference}/messages"
-    note = {"direction": "note", "text": "x", "author": "alice"}
-    first = post_json(api, url, note, **{"Idempotency-Key": "k"})
+    note = {"direction": "note", "text": "x"}
+    first = post_json(alice, url, note, **{"Idempotency-Key": "k"})
     assert_problem(first, 400, "notes_closed")
     monkeypatch.undo()
     # when: the same request is retried, and another body is sent with the same key
-    retry = post_json(api, url, note, **{"Idempotency-Key": "k"})
-    other = post_json(api, url, {**note, "text": "y"}, **{"Idempotency-Key": "k"})
+    retry = post_json(alice, url, note, **{"Idempotency-Key": "k"})
+    other = post_json(alice, url, {**note, "text": "y"}, **{"Idempotency-Key": "k"})
     # then: the retry gets the same refusal, the other body is refused as a reused key
     assert_problem(retry, 400, "notes_closed")
     assert retry["Idempotent-Replayed"] == "true"

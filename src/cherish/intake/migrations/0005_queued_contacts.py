@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('intake', '0002_rawcontact_fingerprint'),
+        ('intake', '0004_existing_keys_keep_integration_scopes'),
     ]
 
     operations = [
