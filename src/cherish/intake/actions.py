@@ -303,7 +303,9 @@ def queue_contact(
     """Store a contact for the applier in one short durable transaction; returns its record.
 
     Counts the sender against ``rate_limit`` (RateLimited, nothing stored, when over it),
-    reserves the reference its case will have if it opens one, and runs ``claim``.
+    draws the reference its case will have if it opens one (should a case already have it,
+    open_case draws another: the customer is only ever told the case's own), and runs
+    ``claim``.
     """
     with transaction.atomic(durable=True):
         return _store_queued(contact, material, rate_limit, claim)
@@ -324,7 +326,7 @@ def _store_queued(
         sender=sender[:254],
         status=RawStatus.QUEUED,
         contact=contact_record(contact),
-        reference=_free_reference(),
+        reference=new_reference(),
     )
     if claim is not None:
         claim(raw)
@@ -343,16 +345,9 @@ def _count(rate_limit: RateLimit | None) -> None:
         )
 
 
-def _free_reference() -> str:
-    """A case reference not yet in use; the customer may be told it before the case exists."""
-    for _ in range(5):
-        reference = new_reference()
-        if not Case.objects.filter(reference=reference).exists():
-            return reference
-    return new_reference()  # five clashes in a row: open_case draws again if need be
-
-
-def receive_queued(contact: Contact, raw: RawContact, *, owners: OwnerPicker) -> IntakeResult:
+def receive_queued(
+    contact: Contact, raw: RawContact, *, owners: OwnerPicker | None
+) -> IntakeResult:
     """Add a queued contact to its case (the applier calls this inside its batch)."""
     return _receive(contact, raw, owners=owners)
 
@@ -367,7 +362,7 @@ def result_of(raw: RawContact) -> Any:
         case=case,
         message=message,
         customer=case.customer,
-        opened=case.reference == raw.reference,
+        opened=not Message.objects.filter(case=case, pk__lt=message.pk).exists(),
         raw=raw,
     )
 

@@ -53,8 +53,6 @@ BATCH_LIMIT = 64
 # A queued contact this old is no longer waited for by the process that stored it (that
 # process died, or its applier failed): any applier takes it.
 ORPHAN_GRACE_S = 5.0
-# An idle applier thread looks for such orphans this often.
-IDLE_POLL_S = 5.0
 # The PostgreSQL advisory lock key of the applier (any constant; "cherish intake" in ASCII).
 ADVISORY_LOCK_KEY = 0x636865726973
 
@@ -123,7 +121,8 @@ def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -
                 .filter(Q(pk__in=list(waiting)) | orphaned)
                 .order_by("pk")[:limit]
             )
-            owners = OwnerPicker.load() if raws else None
+            # One complaint alone: the one-query owner lookup is cheaper than loading the team.
+            owners = OwnerPicker.load() if len(raws) > 1 else None
             for raw in raws:
                 ticket = waiting.get(raw.pk)
                 outcomes[raw.pk] = _apply_one(
@@ -230,8 +229,9 @@ class Applier:
     def _run(self) -> None:
         while True:
             with self.cond:
-                if not self.tickets and not self.stopping:
-                    self.cond.wait(timeout=IDLE_POLL_S)
+                # Idle, it waits: orphans are taken by its next batch and by apply_intake.
+                while not self.tickets and not self.stopping:
+                    self.cond.wait()
                 if self.stopping and not self.tickets:
                     connection.close()
                     return
@@ -247,8 +247,10 @@ class Applier:
                 for ticket in batch:
                     if not ticket.done.is_set():
                         ticket.finish(error, here=False)
-                close_old_connections()
-                connection.close_if_unusable_or_obsolete()
+                try:
+                    close_old_connections()
+                except Exception:  # the thread must live on; its next batch reconnects
+                    logger.warning("intake applier: could not reset its connection", exc_info=True)
 
     def stop(self, timeout: float = 30) -> None:
         """Finish the tickets in hand, close the database connection and end the thread."""
