@@ -284,4 +284,5 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("purge_idempotency_keys", 3600),
     ("feedback_tick", 60),
     ("learning_tick", 300),
+    ("scorecard_tick", 600),
 ]
