@@ -36,6 +36,7 @@ from cherish.feedback.api import router as feedback_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
 from cherish.outreach.api import router as outreach_router
+from cherish.scorecard.api import router as scorecard_router
 from cherish.staff.audit import audit
 from cherish.staff.principal import ApiPrincipal, ScopeRule, enforce, scope_rule
 from cherish.triage.api import router as triage_router
@@ -368,3 +369,4 @@ api.add_router("/", care_router)
 api.add_router("/", triage_router)
 api.add_router("/", outreach_router)
 api.add_router("/", feedback_router)
+api.add_router("/", scorecard_router)

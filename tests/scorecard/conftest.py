@@ -43,6 +43,7 @@ from cherish.care.models import (
     Gesture,
     GestureStatus,
     GestureType,
+    TonePhrase,
 )
 from cherish.cases.models import Case, CaseEvent, Direction, Message
 from cherish.customers.models import Customer, LeaveReason, Transaction
@@ -175,8 +176,12 @@ def dataset(db: Any, care_team: Team) -> dict[str, Any]:
     )
     carla, dora, erin = person("Carla"), person("Dora"), person("Erin")
     fred, gina = person("Fred", status="left"), person("Gina")
-    refund = GestureType.objects.get(key="refund")
-    credit = GestureType.objects.get(key="credit")
+    # get_or_create: transactional tests (the browser's) flush what migrations seeded.
+    refund, _ = GestureType.objects.get_or_create(key="refund", defaults={"name": "Refund"})
+    credit, _ = GestureType.objects.get_or_create(key="credit", defaults={"name": "Credit"})
+    TonePhrase.objects.get_or_create(
+        phrase="our policy states", defaults={"suggestion": "Explain in your own words."}
+    )
 
     c1 = make_case(
         carla,

@@ -27,7 +27,10 @@ from cherish.staff.models import Staff
 def _private(response: HttpResponseBase) -> HttpResponseBase:
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer Chromium posts "Origin: null" and
+    # Django's CSRF check refuses every answer (found by the browser test). Links to other
+    # sites still carry no Referer, so the token never leaves.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

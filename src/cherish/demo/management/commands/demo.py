@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
@@ -29,7 +29,12 @@ CREDENTIALS = [
 N_CUSTOMERS = 220
 N_CASES = 520
 # Optional demo loaders of higher apps; each is called when its app provides one.
-EXTRA_LOADERS = ["cherish.care.demo", "cherish.outreach.demo", "cherish.learning.demo"]
+EXTRA_LOADERS = [
+    "cherish.care.demo",
+    "cherish.outreach.demo",
+    "cherish.feedback.demo",
+    "cherish.learning.demo",
+]
 
 
 class Command(BaseCommand):
@@ -80,6 +85,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Discarded {discarded} e-mails of the demo history from the outbox.")
         self.stdout.write("Reading every message (triage) …")
         call_command("triage", "backfill", stdout=self.stdout)
+        if "rebuild_scorecard" in get_commands():
+            self.stdout.write("Rolling up the scorecard …")
+            call_command("rebuild_scorecard", stdout=self.stdout)
         self.stdout.write(
             f"Loaded {Staff.objects.count()} staff, {Customer.objects.count()} customers, "
             f"{Case.objects.count()} cases, {Message.objects.count()} messages."
