@@ -22,7 +22,7 @@ from cherish.core.clock import now
 from cherish.customers.access import staff_required
 from cherish.scorecard import figures, queries
 from cherish.scorecard.figures import Filters, Period
-from cherish.scorecard.models import ALL, CaseFact
+from cherish.scorecard.models import ALL, NO_VALUE, WeeklyCube
 from cherish.staff.access import scope_of
 from cherish.staff.models import Role, Staff, Team
 
@@ -59,8 +59,10 @@ def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
 
 
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
+    # From the cube's "every team, channel and kind" rows: a few hundred, not every case.
     topics = (
-        CaseFact.objects.exclude(topic="-")
+        WeeklyCube.objects.filter(team=ALL, channel=ALL, kind=ALL)
+        .exclude(topic__in=(ALL, NO_VALUE))
         .values_list("topic", flat=True)
         .distinct()
         .order_by("topic")[:200]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape as _escape
 from typing import Any
 
 from django import template
@@ -9,6 +10,12 @@ from django import template
 from cherish.scorecard import figures
 
 register = template.Library()
+
+
+def escape(value: object) -> str:
+    # The standard library's escape: a tenth of the cost of Django's lazy-aware one, and
+    # everything escaped here is a plain str.
+    return _escape(str(value))
 
 
 @register.simple_tag
@@ -33,7 +40,6 @@ CHART_W, CHART_H, PAD_X, PAD_Y = 300, 110, 34, 16
 def trend_chart(row: Any, chart_id: str) -> str:
     """A server-rendered SVG line chart of a figure's trend; the data table beside it is its
     text alternative (aria-describedby points at it)."""
-    from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
     figure = row.figure
@@ -79,4 +85,43 @@ def trend_chart(row: Any, chart_id: str) -> str:
         f'<text class="tick" x="{PAD_X}" y="{CHART_H - 2}">{escape(first.short)}</text>'
         f'<text class="tick" x="{CHART_W - PAD_X}" y="{CHART_H - 2}" text-anchor="end">'
         f"{escape(last.short)}</text></svg>"
+    )
+
+
+@register.simple_tag
+def figure_card(row: Any, filter_query: str) -> str:
+    """One figure: value, previous period, trend chart, its data table, definition and the
+    drill-down link. Built in Python rather than an included template: the page shows 28 of
+    these and template rendering was most of its time (bench/bench_scorecard.py)."""
+    from django.urls import reverse
+    from django.utils.safestring import mark_safe
+
+    figure = row.figure
+    key = escape(figure.key)
+    value = "" if row.value is None else repr(row.value)
+    change = ""
+    if row.value is not None and row.previous is not None:
+        change = f" (change {escape(figures.display_change(figure, row.value, row.previous))})"
+    cells = "".join(
+        f'<tr><th scope="row">{escape(w.label)}</th>'
+        f"<td>{escape(figures.display(figure, v))}</td></tr>"
+        for w, v in row.trend
+    )
+    link = ""
+    if figure.drill is not None:
+        noun = "answers" if figure.drill.source == "answers" else "cases"
+        href = f"{reverse('scorecard:cases')}?figure={figure.key}&{filter_query}"
+        link = f'<p><a href="{escape(href)}">The {noun} behind it</a></p>'
+    return mark_safe(
+        f'<article class="figure" id="figure-{key}" data-figure="{key}">'
+        f"<h3>{escape(figure.label)}</h3>"
+        f'<p class="value" data-value="{value}">{escape(figures.display(figure, row.value))}</p>'
+        f'<p class="previous">Previous period: {escape(figures.display(figure, row.previous))}'
+        f"{change}</p>"
+        f"{trend_chart(row, f'chart-{figure.key}')}"
+        f'<details><summary>Data table</summary><table class="list" id="chart-{key}-data">'
+        f"<caption>{escape(figure.label)} per period</caption>"
+        '<thead><tr><th scope="col">Period</th><th scope="col">Value</th></tr></thead>'
+        f"<tbody>{cells}</tbody></table></details>"
+        f'<p class="definition">{escape(figure.definition)}</p>{link}</article>'
     )
