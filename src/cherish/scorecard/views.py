@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +18,8 @@ from django.views.decorators.http import require_GET
 
 from cherish.cases.models import Channel, Kind
 from cherish.core.clock import now
-from cherish.customers.access import staff_required
+from cherish.core.errors import Forbidden
+from cherish.desk.guard import DeskRequest, desk_view
 from cherish.scorecard import figures, queries
 from cherish.scorecard.figures import Filters, Period
 from cherish.scorecard.models import ALL, NO_VALUE, WeeklyCube
@@ -27,6 +27,7 @@ from cherish.staff.access import scope_of
 from cherish.staff.models import Role, Staff, Team
 
 PAGE_SIZE = 50
+LEADS_ONLY = "The scorecard is for team leads and managers."
 
 
 def may_see_scorecard(staff: Staff) -> bool:
@@ -36,11 +37,6 @@ def may_see_scorecard(staff: Staff) -> bool:
         or staff.role in (Role.LEAD, Role.MANAGER, Role.ADMINISTRATOR)
         or bool(scope.led_team_ids)
     )
-
-
-def _staff(request: HttpRequest) -> Staff:
-    staff: Staff = request.staff  # type: ignore[attr-defined]
-    return staff
 
 
 def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
@@ -90,11 +86,13 @@ def _number(value: float | None) -> str:
 
 
 @require_GET
-@staff_required
-def index(request: HttpRequest) -> HttpResponse:
-    staff = _staff(request)
+@desk_view
+def index(request: DeskRequest) -> HttpResponse:
+    staff = request.staff
     if not may_see_scorecard(staff):
-        raise PermissionDenied("The scorecard is for team leads and managers.")
+        raise Forbidden(
+            "The scorecard is for team leads and managers.", code="scorecard_leads_only"
+        )
     filters, period, today = _parse(request)
     card = queries.scorecard(filters, period, today)
     table = request.GET.get("table", "")
@@ -179,12 +177,14 @@ def _scorecard_csv(
 
 
 @require_GET
-@staff_required
-def cases(request: HttpRequest) -> HttpResponse:
+@desk_view
+def cases(request: DeskRequest) -> HttpResponse:
     """The cases (or answers) behind one figure in this or the previous period."""
-    staff = _staff(request)
+    staff = request.staff
     if not may_see_scorecard(staff):
-        raise PermissionDenied("The scorecard is for team leads and managers.")
+        raise Forbidden(
+            "The scorecard is for team leads and managers.", code="scorecard_leads_only"
+        )
     filters, period, today = _parse(request)
     figure = figures.BY_KEY.get(request.GET.get("figure", ""))
     if figure is None or figure.drill is None:
@@ -267,10 +267,10 @@ def cases(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
-def people(request: HttpRequest) -> HttpResponse:
+@desk_view
+def people(request: DeskRequest) -> HttpResponse:
     """Recognition per person and per team: what customers said and what we kept."""
-    staff = _staff(request)
+    staff = request.staff
     _, period, today = _parse(request)
     window = figures.windows(period, today)[-1]
     rows = queries.people(staff, window)
