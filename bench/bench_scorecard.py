@@ -94,11 +94,11 @@ def _flush() -> None:
 
 
 def build(out: Path, n_cases: int, seed: int) -> None:
+    from bench_desk import _reference  # a bijection: a million references, no collision
     from django.core.management import call_command
     from django.db import connection, transaction
 
     from cherish.cases.models import Case
-    from cherish.core.references import new_reference
     from cherish.feedback.demo import seed_builtin_surveys
     from cherish.feedback.models import Survey
     from cherish.scorecard import rollups
@@ -174,7 +174,7 @@ def build(out: Path, n_cases: int, seed: int) -> None:
         case_rows.append(
             (
                 pk,
-                new_reference(),
+                _reference(pk),
                 customer,
                 kind,
                 "closed" if closed else "listening",

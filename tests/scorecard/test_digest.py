@@ -54,3 +54,15 @@ def test_no_digest_before_monday_morning(built):
     with time_machine.travel(MONDAY + dt.timedelta(days=1), tick=False):
         assert digest.send_due_digests() == 0
     assert not OutgoingEmail.objects.exists()
+
+
+def test_the_periodic_job_refreshes_and_sends(built):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with time_machine.travel(MONDAY, tick=False):
+        call_command("scorecard_tick", stdout=out)
+    assert "1 digest(s) sent." in out.getvalue()
+    assert OutgoingEmail.objects.filter(to_address="mia@example.com").count() == 1

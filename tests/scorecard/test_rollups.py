@@ -49,3 +49,11 @@ def test_the_command_rebuilds_and_checks(dataset):
         .complaints
         == 2
     )
+
+
+def test_refresh_rebuilds_everything_once_a_day(built):
+    a_day_later = TODAY + dt.timedelta(hours=25)
+    with time_machine.travel(a_day_later, tick=False):
+        assert rollups.refresh()["cases"] == 7  # every case, not just the changed ones
+        assert RollupState.objects.get().rebuilt_at == a_day_later
+        assert rollups.refresh()["cases"] == 0

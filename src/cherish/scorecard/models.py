@@ -231,6 +231,10 @@ class RollupState(models.Model):
     """When the roll-ups were last built, and the snapshot figures built with them."""
 
     built_at = models.DateTimeField(null=True)
+    # The last full rebuild: a refresh only redoes recently changed cases, so the ticker
+    # rebuilds everything once a day to catch what changed elsewhere (a purchase, a kept
+    # commitment that did not touch its case).
+    rebuilt_at = models.DateTimeField(null=True)
     build_seconds = models.FloatField(default=0)
     active_customers = models.IntegerField(default=0)
     # What customers said a complaint should take (feedback's Expectations survey).

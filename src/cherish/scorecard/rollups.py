@@ -66,6 +66,7 @@ DIMENSIONS = ("team", "channel", "kind", "topic")
 REPEAT_WINDOW = dt.timedelta(days=90)
 VALUE_WINDOW = dt.timedelta(days=365)
 BATCH = 2000
+FULL_REBUILD_EVERY = dt.timedelta(hours=24)
 FOLLOW_UP_DONE = (
     FollowUpOutcome.SATISFIED,
     FollowUpOutcome.PARTLY,
@@ -555,7 +556,9 @@ def rebuild(*, at: dt.datetime | None = None) -> dict[str, int]:
     save_facts(case_ids, at=at)
     cells = cube_cells(None, at=at)
     written = _write_cells(cells, None)
-    _snapshot(started, at)
+    state = _snapshot(started, at)
+    state.rebuilt_at = at
+    state.save(update_fields=["rebuilt_at"])
     return {"cases": len(case_ids), "cells": written}
 
 
@@ -565,7 +568,9 @@ def refresh(*, at: dt.datetime | None = None) -> dict[str, int]:
     what a change elsewhere (a kept commitment, a purchase) did to older cases."""
     at = at or now()
     state = RollupState.objects.filter(pk=1).first()
-    if state is None or state.built_at is None:
+    if state is None or state.built_at is None or state.rebuilt_at is None:
+        return rebuild(at=at)
+    if at - state.rebuilt_at > FULL_REBUILD_EVERY:
         return rebuild(at=at)
     started = time.monotonic()
     since = state.built_at - dt.timedelta(minutes=5)
