@@ -53,6 +53,7 @@ API_RULES: dict[str, tuple[str, str]] = {
     "POST /api/v1/cases/{reference}/merge": ("cases", "case"),
     "GET /api/v1/survey-responses": ("feedback", "none"),
     "GET /api/v1/survey-responses/{response_id}": ("feedback", "survey"),
+    "GET /api/v1/scorecard": ("feedback", "none"),  # read with the feedback:read scope
 }
 
 

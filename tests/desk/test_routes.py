@@ -49,6 +49,7 @@ MAY = {
     "targets": {"lead_a", "manager_a"},
     "all-mail": {"manager_a", "administrator"},  # the outbox: every team's outgoing mail
     "shape": {"lead_a", "manager_a"},  # learning: themes, register, actions
+    "scorecard": {"lead_a", "manager_a"},
 }
 REQUESTER = {"own": "agent_a", "other": "agent_b"}  # each case has a refund waiting
 DECIDERS = {"own": {"lead_a", "manager_a"}, "other": set()}  # routed to lead A / lead B
@@ -168,6 +169,9 @@ RULES: dict[str, Rule] = {
     "staff:pulse-plan": Rule("desk", "staff", missing=True),
     "staff:pulse-close": Rule("desk", "staff", missing=True),
     "staff:creed": Rule("desk", "staff", "get"),
+    "scorecard:index": Rule("desk", "scorecard", "get"),
+    "scorecard:cases": Rule("desk", "scorecard", "get", data={"figure": "complaints"}),
+    "scorecard:people": Rule("desk", "staff", "get"),
 }
 
 

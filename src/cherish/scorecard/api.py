@@ -11,6 +11,7 @@ from cherish.api_common import problems
 from cherish.core.clock import now
 from cherish.scorecard import figures, queries
 from cherish.scorecard.figures import Filters
+from cherish.staff.principal import KeyScope, key_scope
 
 from .schemas import ScorecardFilters, ScorecardOut
 
@@ -22,6 +23,7 @@ router = Router(tags=["scorecard"])
     response={200: ScorecardOut, **problems(401, 422)},
     summary="Read the scorecard's figures and the 7 Cs",
 )
+@key_scope(KeyScope.FEEDBACK_READ)
 def read_scorecard(request: HttpRequest, filters: Query[ScorecardFilters]) -> dict[str, Any]:
     """Every scorecard figure for this period and the previous one, with its trend, from the
     pre-aggregated roll-ups (refreshed every few minutes). Filter by team, channel, kind and

@@ -31,12 +31,9 @@ LEADS_ONLY = "The scorecard is for team leads and managers."
 
 
 def may_see_scorecard(staff: Staff) -> bool:
+    """Team leads and managers (and the break-glass account); administrators configure."""
     scope = scope_of(staff)
-    return (
-        scope.everything
-        or staff.role in (Role.LEAD, Role.MANAGER, Role.ADMINISTRATOR)
-        or bool(scope.led_team_ids)
-    )
+    return scope.everything or staff.role in (Role.LEAD, Role.MANAGER) or bool(scope.led_team_ids)
 
 
 def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
