@@ -7,11 +7,12 @@ from django.test import Client
 from tests.scorecard.conftest import TODAY
 
 from cherish.intake.apikeys import create_api_key
+from cherish.staff.principal import KeyScope
 
 
 @pytest.fixture
 def api(db) -> Client:
-    _, key = create_api_key("bi")
+    _, key = create_api_key("bi", scopes=[KeyScope.FEEDBACK_READ])
     return Client(headers={"Authorization": f"Bearer {key}"})
 
 
@@ -53,3 +54,9 @@ def test_openapi_documents_the_scorecard(api, db):
 
 def test_the_api_needs_a_key(db):
     assert Client().get("/api/v1/scorecard").status_code == 401
+
+
+def test_a_key_without_the_feedback_scope_is_refused(db):
+    _, key = create_api_key("crm", scopes=[KeyScope.CASES_READ])
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    assert client.get("/api/v1/scorecard").status_code == 403
