@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint bench faults faults-short constraints clean
+.PHONY: demo serve test lint bench faults faults-short constraints messages clean
 
 # constraints.txt holds the versions CI passed with: install exactly those.
 $(BIN)/cherish: pyproject.toml constraints.txt
@@ -40,6 +40,11 @@ faults: $(BIN)/cherish
 ## The short fault suite CI runs: R1, R2, R3 at 1,000 complaints
 faults-short: $(BIN)/cherish
 	$(BIN)/python -m faults --short
+
+## Compile the translation catalogues (pure Python, no GNU gettext) and list missing texts
+messages: $(BIN)/cherish
+	$(BIN)/cherish messages compile
+	$(BIN)/cherish messages check
 
 ## Rewrite constraints.txt from the working virtual environment (after adding a dependency)
 constraints: $(BIN)/cherish

@@ -56,6 +56,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of every page: the visitor's explicit choice (the switcher's cookie), else
+    # their browser's Accept-Language; the customer's page then prefers the language we
+    # remembered for the customer (cherish.core.i18n).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -83,6 +87,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cherish.core.context_processors.cherish",
@@ -151,6 +156,23 @@ if OIDC_RP_CLIENT_ID:
 LOGOUT_REDIRECT_URL = "core:login"
 
 LANGUAGE_CODE = "en"
+# Every customer-facing page and email exists in these languages (compiled catalogues in
+# src/cherish/locale, tests/core/test_i18n.py keeps them complete); the staff desk is
+# complete in English and German.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("nl", "Nederlands"),
+    ("pt", "Português"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers follow the active language (Django's locale formats); English is British.
+FORMAT_MODULE_PATH = ["cherish.formats"]
+LANGUAGE_COOKIE_NAME = "cherish_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

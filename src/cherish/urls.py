@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("cherish.learning.urls")),
     path("", include("cherish.intake.portal_urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
+    # The language switcher posts here (Django's set_language: a cookie, then back).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -28,8 +28,13 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{24}")
 
 
 def _without_csrf(html: str) -> str:
-    """The page without its CSRF tokens, which are masked afresh on every render."""
-    return re.sub(r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", html)
+    """The page without its CSRF tokens, which are masked afresh on every render, and the
+    language switcher's way back (the address the visitor typed)."""
+    return re.sub(
+        r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value="|name="next" value=")[^"]+',
+        r"\1",
+        html,
+    )
 
 
 def _token(url: str) -> str:

@@ -16,17 +16,23 @@ import html
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_lazy
 
-from cherish.cases.models import Case, Channel, CustomerLink, Direction, Message
+from cherish.cases.models import Case, Channel, CustomerLink, Direction, Message, Stage
 from cherish.core.clock import now
+from cherish.core.i18n import language_of
 from cherish.core.signing import read_token
 from cherish.customers.models import ContactKind, ContactPoint
 from cherish.outbox.actions import new_message_id, queue_email
 from cherish.outbox.models import OutgoingEmail
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The signed tokens of the first release ({"c": case id, "v": version}); they are no longer
 # issued, and one that arrives gets the "ask for a new link" page (see read_customer_link).
@@ -36,6 +42,19 @@ _LINK_SALT = "cherish.cases.customer-link"
 # case is a note of what was said, not something to send.
 EMAIL_CHANNELS = {Channel.EMAIL, Channel.WEB, Channel.API}
 _URL = re.compile(r"https?://[^\s<>\"]+")
+
+# What the customer sees of a stage, in their words: never our internal names ("Plus one").
+CUSTOMER_STAGE_NAMES: dict[str, StrOrPromise] = {
+    Stage.RECEIVED: gettext_lazy("We have your message"),
+    Stage.ACKNOWLEDGED: gettext_lazy("We have your message"),
+    Stage.LISTENING: gettext_lazy("We are looking into it"),
+    Stage.RESPONDING: gettext_lazy("We are looking into it"),
+    Stage.RECOVERING: gettext_lazy("We are putting it right"),
+    Stage.PLUS_ONE: gettext_lazy("We have put it right"),
+    Stage.FOLLOWING_UP: gettext_lazy("We have put it right"),
+    Stage.WAITING_ON_CUSTOMER: gettext_lazy("We are waiting for your answer"),
+    Stage.CLOSED: gettext_lazy("Closed"),
+}
 
 
 class LinkState(enum.Enum):
@@ -198,21 +217,31 @@ def queue_message_email(message: Message) -> OutgoingEmail | None:
         return None
     sender = message.author or case.owner
     org = settings.CHERISH_ORG_NAME
-    from_name = f"{sender.display_name} at {org}" if sender else org
     link = portal_url(case)
     text = message.body_text
     if sender and not message.is_automatic and sender.signature and sender.signature not in text:
         text += "\n\n" + sender.signature
-    if link not in text:
-        text += (
-            f"\n\n—\nSee your case, reply or add files: {link}\nYour reference: {case.reference}"
+    with language_of(case.customer.language):
+        from_name = (
+            gettext("%(name)s at %(org)s") % {"name": sender.display_name, "org": org}
+            if sender
+            else org
+        )
+        if link not in text:
+            text += "\n\n—\n" + gettext(
+                "See your case, reply or add files: %(link)s\nYour reference: %(reference)s"
+            ) % {"link": link, "reference": case.reference}
+        default_subject = (
+            gettext("Re: %(subject)s") % {"subject": case.subject}
+            if case.subject
+            else gettext("Your case")
         )
     in_reply_to, references = _thread_ids(case)
     message_id = message.external_id or new_message_id()
     if not message.external_id:
         Message.objects.filter(pk=message.pk).update(external_id=message_id)
         message.external_id = message_id
-    subject = message.subject or (f"Re: {case.subject}" if case.subject else "Your case")
+    subject = message.subject or default_subject
     return queue_email(
         to=to,
         subject=subject,

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
+from cherish.core.i18n import supported
 from cherish.customers.models import (
     ContactKind,
     ContactPoint,
@@ -270,6 +271,52 @@ def record_customer_event(
     return CustomerEvent.objects.create(
         customer=customer, type=type_, actor=by, data=data, created_at=now()
     )
+
+
+class LanguageSource:
+    """How we learned a customer's language, weakest first (see remember_language)."""
+
+    BROWSER = "browser"  # their browser's Accept-Language on one of our pages
+    MESSAGE = "message"  # the language their message is written in
+    CHOSEN = "chosen"  # they picked it, or staff set it ("" with a language set: staff/API)
+
+
+_LANGUAGE_RANK = {"": 3, LanguageSource.BROWSER: 1, LanguageSource.MESSAGE: 2, "chosen": 3}
+
+
+@transaction.atomic
+def remember_language(customer: Customer, language: str, *, source: str) -> bool:
+    """Remember the language to write to ``customer`` in; True when it changed.
+
+    A stronger source is never overridden by a weaker one: an explicit choice (or a language
+    staff set) stays until the customer chooses again; the language of their messages
+    outranks their browser's. Codes we do not speak and erased customers are ignored.
+    Writes customer.language_changed.
+    """
+    code = supported(language)
+    if not code or customer.erased_at is not None:
+        return False
+    current = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    if current is None:
+        return False
+    held = _LANGUAGE_RANK.get(current.language_source, 0) if current.language else 0
+    if _LANGUAGE_RANK[source] < held or (
+        current.language == code and current.language_source == source
+    ):
+        return False
+    Customer.objects.filter(pk=customer.pk).update(language=code, language_source=source)
+    customer.language, customer.language_source = code, source
+    if current.language != code:
+        record_customer_event(
+            customer,
+            "customer.language_changed",
+            by=None,
+            old=current.language,
+            new=code,
+            source=source,
+        )
+        return True
+    return False
 
 
 PROFILE_FIELDS = (

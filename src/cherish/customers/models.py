@@ -26,7 +26,11 @@ class Customer(models.Model):
     status = models.CharField(
         max_length=16, choices=RelationshipStatus.choices, default=RelationshipStatus.ACTIVE
     )
+    # The language we write to the customer in (an ISO 639-1 code of settings.LANGUAGES) and
+    # how we learned it (LanguageSource): a choice outranks their messages, which outrank
+    # their browser (customers.actions.remember_language).
     language = models.CharField(max_length=8, blank=True)
+    language_source = models.CharField(max_length=8, blank=True)
     preferred_channel = models.CharField(max_length=16, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)

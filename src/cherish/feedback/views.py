@@ -10,12 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.care.models import Target
 from cherish.cases.models import Kind, Severity
 from cherish.core.clock import now
 from cherish.core.errors import CherishError, Forbidden
+from cherish.core.i18n import use_language
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.feedback import actions, queries
 from cherish.feedback.access import access_invitation, access_rating
@@ -34,11 +36,14 @@ def _private(response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
-def _invitation_or_404(token: str) -> Invitation:
+def _invitation_or_404(request: HttpRequest, token: str) -> Invitation:
+    """The invitation, with the page in the customer's language (unless they chose one)."""
     try:
-        return access_invitation(token)
+        invitation = access_invitation(token)
     except SurveyNotFound as error:
         raise Http404(error.message) from None
+    use_language(request, invitation.customer.language)
+    return invitation
 
 
 def _closed(request: HttpRequest, invitation: Invitation, message: str) -> HttpResponseBase:
@@ -66,7 +71,9 @@ def _page(
     locked = response is not None and response.editable_until < at
     expired = response is None and invitation.expires_at is not None and invitation.expires_at < at
     if expired:
-        return _closed(request, invitation, "This survey has closed. Thank you all the same.")
+        return _closed(
+            request, invitation, gettext("This survey has closed. Thank you all the same.")
+        )
     context: dict[str, Any] = {
         "token": token,
         "survey": invitation.survey,
@@ -83,7 +90,7 @@ def _page(
 
 @require_http_methods(["GET", "POST"])
 def survey(request: HttpRequest, token: str) -> HttpResponseBase:
-    invitation = _invitation_or_404(token)
+    invitation = _invitation_or_404(request, token)
     if request.method != "POST":
         return _page(request, token, invitation)
     values = {
@@ -108,7 +115,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponseBase:
 @require_GET
 def click(request: HttpRequest, token: str, value: int) -> HttpResponseBase:
     """One click on an answer in the email: recorded, then the page asks the rest."""
-    invitation = _invitation_or_404(token)
+    invitation = _invitation_or_404(request, token)
     try:
         recorded = actions.record_click(invitation, value)
     except SurveyClosed as error:
@@ -123,7 +130,7 @@ def click(request: HttpRequest, token: str, value: int) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def opt_out(request: HttpRequest, token: str) -> HttpResponseBase:
     """GET asks (a scanner opening the link must not opt anyone out); POST opts out."""
-    invitation = _invitation_or_404(token)
+    invitation = _invitation_or_404(request, token)
     done = request.method == "POST"
     if done:
         actions.opt_out_of_surveys(invitation.customer)
@@ -143,7 +150,10 @@ def rate(request: HttpRequest, token: str) -> HttpResponseBase:
         raise Http404("Choose a score.") from None
     except CherishError as error:
         raise Http404(error.message) from None
-    messages.success(request, "Thank you for your rating. Tell us a little more if you like.")
+    use_language(request, case.customer.language)
+    messages.success(
+        request, gettext("Thank you for your rating. Tell us a little more if you like.")
+    )
     token = actions.survey_token(recorded.response.invitation)
     return _private(redirect("feedback:survey", token=token))
 

@@ -41,7 +41,7 @@ from cherish.core.errors import CherishError, RateLimited
 from cherish.core.pipeline import queue_steps
 from cherish.core.references import new_reference, normalise_reference
 from cherish.core.text import clean_text, one_line
-from cherish.customers.actions import match_customer
+from cherish.customers.actions import match_customer, remember_language
 from cherish.customers.models import Customer
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.models import Staff
@@ -58,7 +58,9 @@ class Contact:
     same customer thread into an existing case, and anything else opens a new case.
     ``kind`` only when the customer (or staff) chose it; triage decides otherwise.
     ``logged_by``: the staff member who logged it (a phone call, a visit), and
-    ``customer_id`` the customer they picked.
+    ``customer_id`` the customer they picked. ``language``: the language the customer chose
+    or their browser asked for, with ``language_source`` (customers.actions.LanguageSource),
+    remembered on the customer.
     """
 
     channel: str
@@ -80,6 +82,8 @@ class Contact:
     # The customer staff picked when logging a contact: the one strong identity a phone
     # call has (a phone number alone only suggests a customer, see match_customer).
     customer_id: int | None = None
+    language: str = ""
+    language_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -490,6 +494,8 @@ def _receive(
         )
         customer, reply_to = match.customer, match.reply_to
         target = _thread_target(contact, customer)
+    if contact.language and contact.language_source:
+        remember_language(customer, contact.language, source=contact.language_source)
     if target is not None:
         message = case_actions.add_inbound_message(
             target,

@@ -11,6 +11,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 
 from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Kind
@@ -19,13 +21,28 @@ from cherish.core.text import one_line
 from cherish.customers.normalise import normalise_email, normalise_phone
 
 KIND_CHOICES = [
-    (Kind.COMPLAINT.value, "make a complaint"),
-    (Kind.INQUIRY.value, "ask a question"),
-    (Kind.COMPLIMENT.value, "give a compliment"),
-    (Kind.SUGGESTION.value, "make a suggestion"),
+    (Kind.COMPLAINT.value, gettext_lazy("make a complaint")),
+    (Kind.INQUIRY.value, gettext_lazy("ask a question")),
+    (Kind.COMPLIMENT.value, gettext_lazy("give a compliment")),
+    (Kind.SUGGESTION.value, gettext_lazy("make a suggestion")),
 ]
 
-ALLOWED_TYPES_TEXT = "photos (JPEG, PNG, GIF, WebP, HEIC) or PDF documents"
+ALLOWED_TYPES_TEXT = gettext_lazy("photos (JPEG, PNG, GIF, WebP, HEIC) or PDF documents")
+
+
+def too_big_text(name: str, size: int, max_bytes: int) -> str:
+    return gettext("“%(name)s” is %(size)s; each file must be %(limit)s or smaller.") % {
+        "name": name,
+        "size": filesizeformat(size),
+        "limit": filesizeformat(max_bytes),
+    }
+
+
+def bad_type_text(name: str) -> str:
+    return gettext("“%(name)s” is not a file type we accept. Attach %(types)s.") % {
+        "name": name,
+        "types": ALLOWED_TYPES_TEXT,
+    }
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -98,50 +115,55 @@ class ComplaintForm(forms.Form):
     """What happened, who you are and how to reach you. Email or phone: at least one."""
 
     text = forms.CharField(
-        label="What happened?",
-        help_text="Tell us in your own words. Include dates, places and what you would like us "
-        "to do.",
+        label=gettext_lazy("What happened?"),
+        help_text=gettext_lazy(
+            "Tell us in your own words. Include dates, places and what you would like us to do."
+        ),
         strip=True,
-        error_messages={"required": "Tell us what happened."},
+        error_messages={"required": gettext_lazy("Tell us what happened.")},
     )
     name = forms.CharField(
-        label="Your name", max_length=200, error_messages={"required": "Tell us your name."}
+        label=gettext_lazy("Your name"),
+        max_length=200,
+        error_messages={"required": gettext_lazy("Tell us your name.")},
     )
     email = forms.CharField(
-        label="Email address",
+        label=gettext_lazy("Email address"),
         required=False,
         max_length=254,
-        help_text="We reply by email if you give one.",
+        help_text=gettext_lazy("We reply by email if you give one."),
         widget=forms.EmailInput(),
     )
     phone = forms.CharField(
-        label="Phone number",
+        label=gettext_lazy("Phone number"),
         required=False,
         max_length=40,
-        help_text="Give an email address or a phone number (or both) so we can reply.",
+        help_text=gettext_lazy(
+            "Give an email address or a phone number (or both) so we can reply."
+        ),
         widget=forms.TextInput(attrs={"type": "tel"}),
     )
     order_reference = forms.CharField(
-        label="Order number or reference (optional)",
+        label=gettext_lazy("Order number or reference (optional)"),
         required=False,
         max_length=100,
     )
     kind = forms.ChoiceField(
-        label="I want to",
+        label=gettext_lazy("I want to"),
         choices=KIND_CHOICES,
         initial=Kind.COMPLAINT.value,
         required=False,
         widget=forms.RadioSelect,
     )
     attachments = MultipleFileField(
-        label="Photos or documents (optional)",
+        label=gettext_lazy("Photos or documents (optional)"),
         required=False,
         widget=MultipleFileInput(
             attrs={"accept": "image/jpeg,image/png,image/gif,image/webp,image/heic,.heic,.pdf"}
         ),
     )
     # Spam trap: hidden from people by CSS, filled in by robots that fill every field.
-    website = forms.CharField(label="Leave this empty", required=False)
+    website = forms.CharField(label=gettext_lazy("Leave this empty"), required=False)
 
     field_order = ["kind", "text", "name", "email", "phone", "order_reference", "attachments"]
 
@@ -149,11 +171,19 @@ class ComplaintForm(forms.Form):
         super().__init__(*args, **kwargs)
         max_chars = settings.CHERISH_MAX_TEXT_CHARS
         self.fields["text"].widget = BoundedTextarea(attrs={"rows": 8}, echo_limit=max_chars + 1000)
-        self.fields["text"].help_text += f" Up to {max_chars:,} characters."
-        self.fields["attachments"].help_text = (
-            f"Up to {settings.CHERISH_MAX_ATTACHMENTS} files, each up to "
-            f"{filesizeformat(settings.CHERISH_MAX_ATTACHMENT_BYTES)}: {ALLOWED_TYPES_TEXT}."
+        self.fields["text"].help_text = " ".join(
+            [
+                str(self.fields["text"].help_text),
+                gettext("Up to %(count)s characters.") % {"count": _count(max_chars)},
+            ]
         )
+        self.fields["attachments"].help_text = gettext(
+            "Up to %(count)s files, each up to %(size)s: %(types)s."
+        ) % {
+            "count": settings.CHERISH_MAX_ATTACHMENTS,
+            "size": filesizeformat(settings.CHERISH_MAX_ATTACHMENT_BYTES),
+            "types": ALLOWED_TYPES_TEXT,
+        }
         autocomplete = {
             "name": "name",
             "email": "email",
@@ -174,18 +204,21 @@ class ComplaintForm(forms.Form):
         limit = settings.CHERISH_MAX_TEXT_CHARS
         if len(text) > limit:
             raise forms.ValidationError(
-                f"Please shorten your message to {limit:,} characters or fewer "
-                f"(it is {len(text):,}). You can attach a PDF for longer documents.",
+                gettext(
+                    "Please shorten your message to %(limit)s characters or fewer (it is "
+                    "%(length)s). You can attach a PDF for longer documents."
+                )
+                % {"limit": _count(limit), "length": _count(len(text))},
                 code="too_long",
             )
         if not text:
-            raise forms.ValidationError("Tell us what happened.", code="required")
+            raise forms.ValidationError(gettext("Tell us what happened."), code="required")
         return text
 
     def clean_name(self) -> str:
         name = one_line(self.cleaned_data["name"], 200)
         if not name:
-            raise forms.ValidationError("Tell us your name.", code="required")
+            raise forms.ValidationError(gettext("Tell us your name."), code="required")
         return name
 
     def clean_email(self) -> str:
@@ -195,7 +228,7 @@ class ComplaintForm(forms.Form):
         email = normalise_email(raw)
         if email is None:
             raise forms.ValidationError(
-                "Enter an email address like name@example.com.", code="invalid"
+                gettext("Enter an email address like name@example.com."), code="invalid"
             )
         return email
 
@@ -206,7 +239,9 @@ class ComplaintForm(forms.Form):
         phone = normalise_phone(raw)
         if phone is None:
             raise forms.ValidationError(
-                "Enter a phone number we can call, like 020 7946 0018 or +44 20 7946 0018.",
+                gettext(
+                    "Enter a phone number we can call, like 020 7946 0018 or +44 20 7946 0018."
+                ),
                 code="invalid",
             )
         return phone
@@ -220,7 +255,8 @@ class ComplaintForm(forms.Form):
     def clean_website(self) -> str:
         if self.cleaned_data["website"]:
             raise forms.ValidationError(
-                "This field must be left empty. Please clear it and send again.", code="spam"
+                gettext("This field must be left empty. Please clear it and send again."),
+                code="spam",
             )
         return ""
 
@@ -229,7 +265,9 @@ class ComplaintForm(forms.Form):
         limit = settings.CHERISH_MAX_ATTACHMENTS
         if len(files) > limit:
             raise forms.ValidationError(
-                f"Attach at most {limit} files (you chose {len(files)}).", code="too_many"
+                gettext("Attach at most %(limit)s files (you chose %(count)s).")
+                % {"limit": limit, "count": len(files)},
+                code="too_many",
             )
         errors: list[forms.ValidationError] = []
         max_bytes = settings.CHERISH_MAX_ATTACHMENT_BYTES
@@ -238,21 +276,14 @@ class ComplaintForm(forms.Form):
             if (upload.size or 0) > max_bytes:
                 errors.append(
                     forms.ValidationError(
-                        f"“{name}” is {filesizeformat(upload.size or 0)}; each file must be "
-                        f"{filesizeformat(max_bytes)} or smaller.",
-                        code="too_big",
+                        too_big_text(name, upload.size or 0, max_bytes), code="too_big"
                     )
                 )
                 continue
             upload.seek(0)
             content_type = sniff_content_type(upload.read(16))
             if content_type is None:
-                errors.append(
-                    forms.ValidationError(
-                        f"“{name}” is not a file type we accept. Attach {ALLOWED_TYPES_TEXT}.",
-                        code="bad_type",
-                    )
-                )
+                errors.append(forms.ValidationError(bad_type_text(name), code="bad_type"))
         if errors:
             raise forms.ValidationError(errors)
         return list(files)
@@ -266,7 +297,7 @@ class ComplaintForm(forms.Form):
             and "phone" not in self.errors
         ):
             self.add_error(
-                "email", "Give an email address or a phone number so we can reply to you."
+                "email", gettext("Give an email address or a phone number so we can reply to you.")
             )
         return data
 
@@ -307,6 +338,11 @@ class ComplaintForm(forms.Form):
                 for upload in data.get("attachments") or []
             ],
         }
+
+
+def _count(value: int) -> str:
+    """A count as the active language groups digits: 20,000 / 20.000 / 20 000."""
+    return number_format(value, force_grouping=True)
 
 
 def describe_field(form: forms.Form, name: str) -> None:

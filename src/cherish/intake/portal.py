@@ -24,15 +24,28 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cherish.cases.actions import NewAttachment
 from cherish.cases.models import Attachment, Case, CustomerLink, Direction, Kind, Stage
-from cherish.cases.outgoing import LinkState, link_is_live, read_customer_link
+from cherish.cases.outgoing import (
+    CUSTOMER_STAGE_NAMES,
+    LinkState,
+    link_is_live,
+    read_customer_link,
+)
 from cherish.core import ratelimit
 from cherish.core.errors import CherishError
-from cherish.intake.forms import ALLOWED_TYPES_TEXT, safe_display_name, sniff_content_type
+from cherish.core.i18n import chosen_language, use_language
+from cherish.customers.actions import LanguageSource, remember_language
+from cherish.intake.forms import (
+    ALLOWED_TYPES_TEXT,
+    bad_type_text,
+    safe_display_name,
+    sniff_content_type,
+    too_big_text,
+)
 from cherish.intake.portal_intake import (
     SOLVED_EVENT,
     confirm_solved_by_customer,
@@ -46,15 +59,15 @@ NEW_LINKS_PER_ADDRESS_PER_HOUR = 20
 SESSION_KEY = "cherish.portal.links"  # {case reference: CustomerLink pk}
 
 STAGE_WORDS = {
-    Stage.RECEIVED: "We have received your message.",
-    Stage.ACKNOWLEDGED: "We have your message and {owner} is looking after it.",
-    Stage.LISTENING: "{owner} is finding out exactly what happened.",
-    Stage.RESPONDING: "{owner} is preparing an answer for you.",
-    Stage.RECOVERING: "We are putting things right.",
-    Stage.PLUS_ONE: "We are putting things right.",
-    Stage.FOLLOWING_UP: "{owner} will check with you that everything is now fine.",
-    Stage.WAITING_ON_CUSTOMER: "We are waiting for your answer.",
-    Stage.CLOSED: "This case is closed. Write below if anything is still not right.",
+    Stage.RECEIVED: gettext_lazy("We have received your message."),
+    Stage.ACKNOWLEDGED: gettext_lazy("We have your message and %(owner)s is looking after it."),
+    Stage.LISTENING: gettext_lazy("%(owner)s is finding out exactly what happened."),
+    Stage.RESPONDING: gettext_lazy("%(owner)s is preparing an answer for you."),
+    Stage.RECOVERING: gettext_lazy("We are putting things right."),
+    Stage.PLUS_ONE: gettext_lazy("We have put things right."),
+    Stage.FOLLOWING_UP: gettext_lazy("%(owner)s will check with you that everything is now fine."),
+    Stage.WAITING_ON_CUSTOMER: gettext_lazy("We are waiting for your answer."),
+    Stage.CLOSED: gettext_lazy("This case is closed. Write below if anything is still not right."),
 }
 
 
@@ -66,7 +79,11 @@ def _private(response: HttpResponseBase) -> HttpResponseBase:
 
 
 def _granted_case(request: HttpRequest, reference: str) -> Case | None:
-    """The case this browser opened with a live link, or None."""
+    """The case this browser opened with a live link, or None.
+
+    The page then speaks the customer's language; a language the visitor picks with the
+    switcher is remembered for the customer (their emails follow it too).
+    """
     link_pk = request.session.get(SESSION_KEY, {}).get(reference)
     if not isinstance(link_pk, int):
         return None
@@ -75,7 +92,13 @@ def _granted_case(request: HttpRequest, reference: str) -> Case | None:
         .filter(pk=link_pk, case__reference=reference)
         .first()
     )
-    return link.case if link is not None and link_is_live(link) else None
+    if link is None or not link_is_live(link):
+        return None
+    customer = link.case.customer
+    if (chosen := chosen_language(request)) and chosen != customer.language:
+        remember_language(customer, chosen, source=LanguageSource.CHOSEN)
+    use_language(request, customer.language)
+    return link.case
 
 
 def _needs_link(request: HttpRequest, reference: str) -> HttpResponseBase:
@@ -132,7 +155,7 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponseBase:
     case = _granted_case(request, reference)
     if case is None:
         return _needs_link(request, reference)
-    owner_name = case.owner.first_name if case.owner else "Our care team"
+    owner_name = case.owner.first_name if case.owner else gettext("Our care team")
     conversation = (
         case.messages.exclude(direction=Direction.NOTE)
         .select_related("author")
@@ -143,7 +166,8 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponseBase:
     context: dict[str, Any] = {
         "case": case,
         "owner_name": owner_name,
-        "status_text": STAGE_WORDS.get(Stage(case.stage), "").format(owner=owner_name),
+        "status_text": str(STAGE_WORDS.get(Stage(case.stage), "")) % {"owner": owner_name},
+        "stage_name": CUSTOMER_STAGE_NAMES.get(case.stage, ""),
         "conversation": list(conversation),
         "said_solved": solved,
         "is_complaint": case.kind == Kind.COMPLAINT,
@@ -168,18 +192,11 @@ def _files(request: HttpRequest) -> list[NewAttachment]:
     for item in uploaded:
         name = safe_display_name(item.name or "")
         if (item.size or 0) > max_bytes:
-            raise UploadRefused(
-                f"“{name}” is {filesizeformat(item.size or 0)}; each file must be "
-                f"{filesizeformat(max_bytes)} or smaller.",
-                field="files",
-            )
+            raise UploadRefused(too_big_text(name, item.size or 0, max_bytes), field="files")
         content = item.read()
         content_type = sniff_content_type(content[:16])
         if content_type is None:
-            raise UploadRefused(
-                f"“{name}” is not a file type we accept. Attach {ALLOWED_TYPES_TEXT}.",
-                field="files",
-            )
+            raise UploadRefused(bad_type_text(name), field="files")
         files.append(NewAttachment(name=name, content_type=content_type, content=content))
     return files
 
@@ -191,14 +208,16 @@ def reply(request: HttpRequest, reference: str) -> HttpResponseBase:
         return _needs_link(request, reference)
     back = redirect("portal:case", reference=reference)
     if ratelimit.hit("portal-reply", str(case.pk), window_s=3600) > REPLIES_PER_HOUR:
-        messages.error(request, "You have sent many messages in a short time. Please wait a while.")
+        messages.error(
+            request, gettext("You have sent many messages in a short time. Please wait a while.")
+        )
         return _private(back)
     try:
         reply_from_portal(case, text=request.POST.get("text", ""), attachments=_files(request))
     except CherishError as error:
         messages.error(request, error.message)
         return _private(back)
-    messages.success(request, "Thank you. Your message has been added to your case.")
+    messages.success(request, gettext("Thank you. Your message has been added to your case."))
     return _private(back)
 
 
@@ -208,7 +227,7 @@ def solved(request: HttpRequest, reference: str) -> HttpResponseBase:
     if case is None:
         return _needs_link(request, reference)
     confirm_solved_by_customer(case)
-    messages.success(request, "Thank you for letting us know your problem is solved.")
+    messages.success(request, gettext("Thank you for letting us know your problem is solved."))
     return _private(redirect("portal:case", reference=reference))
 
 

@@ -11,8 +11,10 @@ from django.views.decorators.http import require_http_methods
 from cherish.cases.models import Case, Channel
 from cherish.core import ratelimit
 from cherish.core.errors import RateLimited
+from cherish.core.i18n import browser_language, chosen_language
 from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
+from cherish.customers.actions import LanguageSource
 from cherish.intake.actions import Contact, RateLimit, RawMaterial, accept_contact
 from cherish.intake.forms import ComplaintForm, prepare_for_display
 from cherish.intake.models import RawContact
@@ -57,7 +59,10 @@ def complain(request: HttpRequest) -> HttpResponse:
         )
 
     data = form.cleaned_data
+    language, source = _page_language(request)
     contact = Contact(
+        language=language,
+        language_source=source,
         channel=Channel.WEB,
         text=data["text"],
         name=data["name"],
@@ -82,6 +87,16 @@ def complain(request: HttpRequest) -> HttpResponse:
     assert result.raw is not None
     token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
     return redirect("intake:thanks", token=token)
+
+
+def _page_language(request: HttpRequest) -> tuple[str, str]:
+    """The language the visitor chose with the switcher, else the one their browser asked
+    for, with where it came from; ("", "") when neither names a language we speak."""
+    if chosen := chosen_language(request):
+        return chosen, LanguageSource.CHOSEN
+    if browser := browser_language(request):
+        return browser, LanguageSource.BROWSER
+    return "", ""
 
 
 def thanks(request: HttpRequest, token: str) -> HttpResponse:

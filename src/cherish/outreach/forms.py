@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from cherish.customers.models import DateKind, LeaveReasonKind, RelationshipStatus
 
@@ -34,7 +35,7 @@ class AnswerForm(forms.Form):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Anything you would like to tell us? (optional)",
+        label=gettext_lazy("Anything you would like to tell us? (optional)"),
     )
 
 

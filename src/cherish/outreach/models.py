@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class FollowUpRule(models.Model):
@@ -39,9 +40,9 @@ class FollowUpStatus(models.TextChoices):
 
 
 class FollowUpAnswer(models.TextChoices):
-    YES = "yes", "Yes"
-    NOT_QUITE = "not_quite", "Not quite"
-    NO = "no", "No"
+    YES = "yes", gettext_lazy("Yes")
+    NOT_QUITE = "not_quite", gettext_lazy("Not quite")
+    NO = "no", gettext_lazy("No")
 
 
 class FollowUp(models.Model):

@@ -19,6 +19,7 @@ from cherish import privacy
 from cherish.cases.access import visible_cases
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
+from cherish.core.i18n import use_language
 from cherish.customers import actions as customer_actions
 from cherish.customers.access import (
     access_customer,
@@ -340,7 +341,10 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404("This link is not valid any more.")
     pk, choice = found
-    follow_up = get_object_or_404(FollowUp.objects.select_related("rule", "transaction"), pk=pk)
+    follow_up = get_object_or_404(
+        FollowUp.objects.select_related("rule", "transaction", "customer"), pk=pk
+    )
+    use_language(request, follow_up.customer.language)
     form = AnswerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

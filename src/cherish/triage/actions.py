@@ -12,6 +12,7 @@ from cherish.cases.actions import SEVERITY_PRIORITY
 from cherish.cases.events import record_case_event
 from cherish.cases.models import SEVERITY_RANK, Case, Direction, Kind, Message
 from cherish.core.clock import now
+from cherish.customers.actions import LanguageSource, remember_language
 from cherish.staff.models import Staff
 from cherish.triage import case_signals, events
 from cherish.triage.case_signals import CASE_FLAGS, FLAG_LABELS
@@ -97,7 +98,9 @@ def apply_triage(message: Message, result: dict[str, Any]) -> TriageRecord:
     only rises (never overrides a person's higher rating). The case's signals (raised flags,
     strongest emotion and urgency, stated tenure) only gain from a message: badges, at-risk
     and inbox priority follow them, so a polite "thanks" never erases an earlier "leaving".
-    A compliment credits the staff it names. Idempotent per message. Writes
+    A compliment credits the staff it names. The language the message is written in is
+    remembered for the customer when the reading is sure of it (a choice the customer made
+    still wins: customers.remember_language). Idempotent per message. Writes
     triage.completed, signal.raised per newly raised flag (and case.kind_changed /
     case.severity_changed, compliment.credited).
     """
@@ -156,7 +159,20 @@ def apply_triage(message: Message, result: dict[str, Any]) -> TriageRecord:
         )
     if first_message and result["kind"] == Kind.COMPLIMENT:
         _credit_named_staff(case, message.body_text)
+    if _sure_of_language(result):
+        remember_language(case.customer, result["language"], source=LanguageSource.MESSAGE)
     return record
+
+
+def _sure_of_language(result: dict[str, Any]) -> bool:
+    """A language read from a script, or from at least two of its function words: "ok
+    thanks" under a German thread must not switch the customer's emails to English."""
+    if not result.get("language"):
+        return False
+    evidence = [str(word) for word in (result.get("reasons") or {}).get("language") or []]
+    if any(word.startswith("default") for word in evidence):
+        return False
+    return any(word.startswith(("script:", "learned")) for word in evidence) or len(evidence) >= 2
 
 
 def _check_value(field: str, value: str) -> str:
