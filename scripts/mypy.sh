@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
-files=(src/cherish/core/*.py src/cherish/desk/*.py src/cherish/*/actions.py src/cherish/care/acknowledgement.py src/cherish/*/queries.py src/cherish/*/access.py src/cherish/*/events.py)
+files=(src/cherish/core/*.py src/cherish/desk/*.py src/cherish/*/actions.py src/cherish/care/acknowledgement.py src/cherish/care/customer_updates.py src/cherish/*/queries.py src/cherish/*/access.py src/cherish/*/events.py)
 exec .venv/bin/mypy --strict "${files[@]}" "$@"

@@ -245,6 +245,14 @@ CHERISH_SMTP_PORT = env.get_int("SMTP_PORT", 2525)
 CHERISH_IMAP_URL = env.get("IMAP_URL")
 CHERISH_SMTP_MAX_MESSAGE_BYTES = env.get_int("SMTP_MAX_MESSAGE_BYTES", 35 * 1024 * 1024)
 CHERISH_CURRENCY = env.get("CURRENCY", "GBP")
+# How often (hours) a customer hears from us, unasked, while their case is open, by kind and
+# severity; 0 or missing: never. Rows of care.StatusUpdateInterval (admin) override these.
+CHERISH_STATUS_UPDATE_HOURS: dict[str, dict[str, int]] = {
+    "complaint": {"critical": 24, "high": 48, "normal": 72, "low": 120},
+    "inquiry": {"critical": 24, "high": 48, "normal": 96, "low": 168},
+    "suggestion": {"critical": 168, "high": 168, "normal": 336, "low": 336},
+    "compliment": {},
+}
 CHERISH_ORG_NAME = env.get("ORG_NAME", "Cherish Demo Company")
 
 # Spam defence on the public pages.
@@ -301,6 +309,7 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("apply_intake", 5),
     ("sweep", 30),
     ("care_tick", 60),
+    ("customer_updates", 60),
     ("outreach_tick", 300),
     ("outreach_radar", 24 * 3600),
     ("purge_idempotency_keys", 3600),

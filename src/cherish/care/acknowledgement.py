@@ -17,12 +17,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from cherish.care.business_hours import add_business_minutes
 from cherish.care.queries import schedule_for_team, target_for
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, CaseEvent, Channel, Direction, Kind, Message, Stage
 from cherish.cases.outgoing import customer_email, portal_url, queue_message_email
+from cherish.core import i18n
 from cherish.core.clock import now
 from cherish.core.text import quote_excerpt
 from cherish.outbox.actions import queue_email, render_template
@@ -41,53 +43,62 @@ QUOTE_CHARS = 200
 # the words on to them without writing a second event for the same compliment.
 CREDITED_EVENT = "compliment.credited"
 
-# The built-in texts; the outbox migration seeds the same ones as editable templates.
-# (key, description, subject, body)
+# The built-in texts, in English and, through the catalogues, in every language we offer; the
+# outbox migration seeds the English ones as editable templates, and managers may add a
+# template per language in the admin. (key, description, subject, body)
 DEFAULT_TEMPLATES = [
     (
         "ack.complaint",
         "Acknowledgement of a new complaint",
-        "I have your message and I am looking after it personally",
-        "Dear {customer_name},\n\n"
-        "I am {owner_name}, and I will personally look after what you told us:\n\n"
-        "    “{excerpt}”\n\n"
-        "I am sorry you had this experience. {next_step}\n\n"
-        "You can see where things stand, add anything you forgot, or send photos here:\n"
-        "{case_link}\n\n"
-        "Your reference is {reference}. Simply reply to this email to reach me.\n\n"
-        "{owner_name}\n{org_name}",
+        gettext_noop("I have your message and I am looking after it personally"),
+        gettext_noop(
+            "Dear {customer_name},\n\n"
+            "I am {owner_name}, and I will personally look after what you told us:\n\n"
+            "    “{excerpt}”\n\n"
+            "I am sorry you had this experience. {next_step}\n\n"
+            "You can see where things stand, add anything you forgot, or send photos here:\n"
+            "{case_link}\n\n"
+            "Your reference is {reference}. Simply reply to this email to reach me.\n\n"
+            "{owner_name}\n{org_name}"
+        ),
     ),
     (
         "ack.inquiry",
         "Acknowledgement of a new question",
-        "Your question",
-        "Hello {customer_name},\n\n"
-        "You asked: “{excerpt}”\n\n"
-        "{next_step}\n\n"
-        "Follow it here: {case_link} (reference {reference}).\n\n"
-        "{owner_name}\n{org_name}",
+        gettext_noop("Your question"),
+        gettext_noop(
+            "Hello {customer_name},\n\n"
+            "You asked: “{excerpt}”\n\n"
+            "{next_step}\n\n"
+            "Follow it here: {case_link} (reference {reference}).\n\n"
+            "{owner_name}\n{org_name}"
+        ),
     ),
     (
         "ack.compliment",
         "Thanks for a compliment",
-        "Thank you for your kind words",
-        "Dear {customer_name},\n\n"
-        "Thank you so much for taking the time to tell us:\n\n"
-        "    “{excerpt}”\n\n"
-        "{next_step}\n\n"
-        "{owner_name}\n{org_name}\n\n"
-        "Reference {reference} · {case_link}",
+        gettext_noop("Thank you for your kind words"),
+        gettext_noop(
+            "Dear {customer_name},\n\n"
+            "Thank you so much for taking the time to tell us:\n\n"
+            "    “{excerpt}”\n\n"
+            "{next_step}\n\n"
+            "{owner_name}\n{org_name}\n\n"
+            "Reference {reference} · {case_link}"
+        ),
     ),
     (
         "ack.suggestion",
         "Thanks for a suggestion",
-        "Thank you for your idea",
-        "Dear {customer_name},\n\n"
-        "Thank you for your suggestion:\n\n"
-        "    “{excerpt}”\n\n"
-        "{next_step}\n\n"
-        "You can follow it here: {case_link} (reference {reference}).\n\n"
-        "{owner_name}\n{org_name}",
+        gettext_noop("Thank you for your idea"),
+        gettext_noop(
+            "Dear {customer_name},\n\n"
+            "Thank you for your suggestion:\n\n"
+            "    “{excerpt}”\n\n"
+            "{next_step}\n\n"
+            "You can follow it here: {case_link} (reference {reference}).\n\n"
+            "{owner_name}\n{org_name}"
+        ),
     ),
 ]
 _DEFAULTS = {key: (subject, body) for key, _, subject, body in DEFAULT_TEMPLATES}
@@ -111,11 +122,14 @@ def promised_reply_by(case: Case) -> dt.date | None:
 
 
 def format_day(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
+    """The day as the active language writes it: "Friday 6 September", "Freitag, 6. September"."""
+    return i18n.format_day(day)
 
 
 def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def _credited_staff(case: Case) -> list[Staff]:
@@ -136,17 +150,23 @@ def _credited_staff(case: Case) -> list[Staff]:
 def _next_step(kind: str, due: dt.date | None, named: list[Staff]) -> str:
     if kind == Kind.COMPLAINT:
         if due is None:
-            return "I will get back to you personally as soon as I can."
-        return f"I will get back to you personally by {format_day(due)} at the latest."
+            return gettext("I will get back to you personally as soon as I can.")
+        return gettext("I will get back to you personally by %(day)s at the latest.") % {
+            "day": format_day(due)
+        }
     if kind == Kind.INQUIRY:
-        return f"I will answer you by {format_day(due)}." if due else "I will answer you soon."
+        if due is None:
+            return gettext("I will answer you soon.")
+        return gettext("I will answer you by %(day)s.") % {"day": format_day(due)}
     if kind == Kind.COMPLIMENT:
         if named:
-            return (
-                f"I will pass your words on to {_join([s.display_name for s in named])} personally."
-            )
-        return "I will make sure the whole team hears your kind words."
-    return "I will share it with the people who can act on it, and let you know what comes of it."
+            return gettext("I will pass your words on to %(names)s personally.") % {
+                "names": _join([s.display_name for s in named])
+            }
+        return gettext("I will make sure the whole team hears your kind words.")
+    return gettext(
+        "I will share it with the people who can act on it, and let you know what comes of it."
+    )
 
 
 @transaction.atomic
@@ -157,7 +177,8 @@ def send_acknowledgement(message_id: int) -> Message | None:
     customers without an email address or erased, more than MAX_ACKS_PER_DAY a day, and any
     case already acknowledged (idempotent: the case row is locked and checked for an
     automatic outbound message). A compliment is passed on by email to the staff triage
-    credited (compliment.credited), without a further event. Writes message.added (and
+    credited (compliment.credited), without a further event. Written in the customer's
+    language (Customer.language; managers' templates per language). Writes message.added (and
     case.stage_changed received → acknowledged); queues the emails in the outbox.
     """
     first = Message.objects.filter(pk=message_id, direction=Direction.INBOUND).first()
@@ -189,18 +210,8 @@ def send_acknowledgement(message_id: int) -> Message | None:
     kind = case.kind if case.kind in Kind.values else Kind.COMPLAINT
     due = promised_reply_by(case) if kind in (Kind.COMPLAINT, Kind.INQUIRY) else None
     named = _credited_staff(case) if kind == Kind.COMPLIMENT else []
-    owner = case.owner
-    values = {
-        "customer_name": case.customer.name or "customer",
-        "owner_name": owner.display_name if owner else settings.CHERISH_ORG_NAME,
-        "org_name": settings.CHERISH_ORG_NAME,
-        "reference": case.reference,
-        "excerpt": quote_excerpt(first.body_text, QUOTE_CHARS),
-        "next_step": _next_step(kind, due, named),
-        "due_date": format_day(due) if due else "",
-        "case_link": portal_url(case),
-    }
-    subject, body = render_template(f"ack.{kind}", values, default=_DEFAULTS[f"ack.{kind}"])
+    with i18n.language_of(case.customer.language) as language:
+        subject, body = _acknowledgement_text(case, first, kind, due, named, language)
     ack = case_actions.reply_to_customer(
         case, text=body, by=None, subject=subject, is_automatic=True
     )
@@ -221,3 +232,23 @@ def send_acknowledgement(message_id: int) -> Message | None:
             case, stage=Stage.ACKNOWLEDGED, by=None, reason="acknowledgement sent"
         )
     return ack
+
+
+def _acknowledgement_text(
+    case: Case, first: Message, kind: str, due: dt.date | None, named: list[Staff], language: str
+) -> tuple[str, str]:
+    """(subject, body) in the active language ``language``."""
+    owner = case.owner
+    values = {
+        "customer_name": case.customer.name or gettext("customer"),
+        "owner_name": owner.display_name if owner else settings.CHERISH_ORG_NAME,
+        "org_name": settings.CHERISH_ORG_NAME,
+        "reference": case.reference,
+        "excerpt": quote_excerpt(first.body_text, QUOTE_CHARS),
+        "next_step": _next_step(kind, due, named),
+        "due_date": format_day(due) if due else "",
+        "case_link": portal_url(case),
+    }
+    return render_template(
+        f"ack.{kind}", values, default=_DEFAULTS[f"ack.{kind}"], language=language
+    )

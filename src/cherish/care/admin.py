@@ -21,6 +21,7 @@ from cherish.care.models import (
     GestureType,
     Holiday,
     Snippet,
+    StatusUpdateInterval,
     Target,
     TonePhrase,
     WorkflowStage,
@@ -121,3 +122,10 @@ class GestureAdmin(ReadOnlyAdmin):
 class ExternalEscalationAdmin(ReadOnlyAdmin):
     list_display = ["case", "body", "body_name", "escalated_on", "reference"]
     list_filter = ["body"]
+
+
+@admin.register(StatusUpdateInterval)
+class StatusUpdateIntervalAdmin(admin.ModelAdmin):
+    list_display = ["kind", "severity", "every_hours", "updated_at"]
+    list_editable = ["every_hours"]
+    list_filter = ["kind"]

@@ -511,3 +511,56 @@ class ExternalEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_body_display()} {self.reference}"
+
+
+class StatusUpdateInterval(models.Model):
+    """How often a customer hears from us, unasked, while their case is open.
+
+    Per kind and severity; ``every_hours`` 0 means never. Without a row the default in
+    settings.CHERISH_STATUS_UPDATE_HOURS applies (care.customer_updates).
+    """
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    every_hours = models.PositiveIntegerField(help_text="0: no unasked updates.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "severity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "severity"], name="status_update_interval_kind_severity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.severity}: every {self.every_hours} h"
+
+
+class StatusUpdate(models.Model):
+    """One status update the customer was sent: for an interval (``period``, counted in
+    intervals since the case opened) or for a change to our commitments (``event``).
+
+    The unique constraints make each at most once, however many ticks run at once.
+    """
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    period = models.PositiveIntegerField(null=True, blank=True)
+    event = models.OneToOneField(
+        "cases.CaseEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    email_pk = models.BigIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "period"],
+                condition=Q(period__isnull=False),
+                name="status_update_case_period",
+            )
+        ]
+        indexes = [models.Index(fields=["case", "-sent_at"], name="status_update_case_time")]
+
+    def __str__(self) -> str:
+        return f"update {self.period or self.event_id} on case {self.case_id}"

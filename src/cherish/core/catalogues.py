@@ -58,6 +58,8 @@ CUSTOMER_FACING = (
     "outreach/templates/outreach/answer_thanks.html",
     "outreach/forms.py",
     "outreach/models.py",
+    "outreach/actions.py",
+    "feedback/actions.py",
 )
 # Staff-only files under these globs are left out of "customer-facing" even when matched.
 _NOT_CUSTOMER_FACING = ("intake/templates/intake/staff/*.html",)

@@ -18,11 +18,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from cherish.care.models import Target
 from cherish.care.queries import schedule_for_team
 from cherish.cases.models import Case, CaseEvent, Channel, Kind
 from cherish.core.clock import now
+from cherish.core.i18n import language_of
 from cherish.core.signing import make_token
 from cherish.core.text import clean_text
 from cherish.customers.models import ContactKind, ContactPoint, Customer, RelationshipStatus
@@ -177,7 +179,8 @@ def invite(
     )
     if reason:
         return invitation
-    subject, text, body_html = invitation_email(invitation)
+    with language_of(customer.language):
+        subject, text, body_html = invitation_email(invitation)
     email = queue_email(
         to=address,
         subject=subject,
@@ -204,12 +207,20 @@ def _first_question_values(question: Question) -> list[tuple[int, str]]:
 
 
 def invitation_email(invitation: Invitation) -> tuple[str, str, str]:
-    """(subject, text, html) of the invitation: the first question answerable in the email."""
+    """(subject, text, html) of the invitation, in the active language: the first question
+    answerable in the email."""
     survey, customer = invitation.survey, invitation.customer
     questions = queries.questions_of(survey.pk)
-    greeting = f"Dear {customer.name}," if customer.name else "Hello,"
-    about = f" about your case {invitation.case.reference}" if invitation.case else ""
-    subject = f"{survey.name}: two minutes{about}?"
+    greeting = (
+        gettext("Dear %(name)s,") % {"name": customer.name} if customer.name else gettext("Hello,")
+    )
+    if invitation.case:
+        subject = gettext("%(survey)s: two minutes about your case %(reference)s?") % {
+            "survey": survey.name,
+            "reference": invitation.case.reference,
+        }
+    else:
+        subject = gettext("%(survey)s: two minutes?") % {"survey": survey.name}
     opt_out = settings.SITE_URL + reverse("feedback:opt-out", args=[survey_token(invitation)])
     page = survey_url(invitation)
     lines = [greeting, "", survey.intro, ""]
@@ -217,7 +228,7 @@ def invitation_email(invitation: Invitation) -> tuple[str, str, str]:
     first = questions[0] if questions else None
     if first is not None and first.type != QuestionType.TEXT:
         values = _first_question_values(first)
-        lines += [first.text, "One click records your answer:"]
+        lines += [first.text, gettext("One click records your answer:")]
         lines += [f"  {label}: {survey_url(invitation, value)}" for value, label in values]
         links = " ".join(
             f'<a href="{html.escape(survey_url(invitation, value))}" '
@@ -230,11 +241,14 @@ def invitation_email(invitation: Invitation) -> tuple[str, str, str]:
         if first.scale:
             low, high = values[0][1], values[-1][1]
             parts.append(f"<p><small>{html.escape(low)} … {html.escape(high)}</small></p>")
-    lines += ["", f"All the questions: {page}", "", f"No more surveys: {opt_out}"]
+    lines += ["", gettext("All the questions: %(link)s") % {"link": page}]
+    lines += ["", gettext("No more surveys: %(link)s") % {"link": opt_out}]
     lines += ["", settings.CHERISH_ORG_NAME]
+    answer_all = html.escape(gettext("Answer all the questions"))
+    no_more = html.escape(gettext("No more surveys, please"))
     parts += [
-        f'<p><a href="{html.escape(page)}">Answer all the questions</a></p>',
-        f'<p><small><a href="{html.escape(opt_out)}">No more surveys, please</a></small></p>',
+        f'<p><a href="{html.escape(page)}">{answer_all}</a></p>',
+        f'<p><small><a href="{html.escape(opt_out)}">{no_more}</a></small></p>',
         f"<p>{html.escape(settings.CHERISH_ORG_NAME)}</p>",
     ]
     body_html = "<!doctype html><html><body>\n" + "\n".join(parts) + "\n</body></html>"

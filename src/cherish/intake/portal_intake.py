@@ -12,12 +12,14 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from cherish.cases.actions import NewAttachment
 from cherish.cases.events import record_case_event
 from cherish.cases.models import Case, CaseEvent, Channel, Direction, Message
 from cherish.cases.outgoing import customer_email, portal_url
 from cherish.core.errors import CherishError
+from cherish.core.i18n import language_of
 from cherish.core.text import clean_text
 from cherish.intake.actions import Contact, RawMaterial, accept_contact
 from cherish.outbox.actions import queue_email
@@ -42,10 +44,11 @@ def reply_from_portal(
     text = clean_text(text)[: settings.CHERISH_MAX_TEXT_CHARS]
     files = list(attachments)
     if not text:
-        raise PortalError("Write your message first.", code="empty_reply", field="text")
+        raise PortalError(gettext("Write your message first."), code="empty_reply", field="text")
     if len(files) > settings.CHERISH_MAX_ATTACHMENTS:
         raise PortalError(
-            f"Attach at most {settings.CHERISH_MAX_ATTACHMENTS} files.",
+            gettext("Attach at most %(count)s files.")
+            % {"count": settings.CHERISH_MAX_ATTACHMENTS},
             code="too_many_files",
             field="files",
         )
@@ -53,7 +56,8 @@ def reply_from_portal(
     for item in files:
         if len(item.content) > limit:
             raise PortalError(
-                f"“{item.name}” is larger than {limit // (1024 * 1024)} MB.",
+                gettext("“%(name)s” is larger than %(size)s MB.")
+                % {"name": item.name, "size": limit // (1024 * 1024)},
                 code="file_too_large",
                 field="files",
             )
@@ -102,15 +106,18 @@ def send_new_customer_link(case: Case) -> bool:
         return False
     link = portal_url(case, fresh=True)
     org = settings.CHERISH_ORG_NAME
+    with language_of(case.customer.language):
+        subject = gettext("Your link to your case")
+        text = gettext(
+            "Hello,\n\nsomeone (we hope you) asked for a new link to your case with %(org)s."
+            "\n\nSee your case, reply or add files: %(link)s\n\n"
+            "The link works for %(days)s days after our latest message to you. If you did "
+            "not ask for it, you can ignore this email."
+        ) % {"org": org, "link": link, "days": settings.CHERISH_CUSTOMER_LINK_DAYS}
     queue_email(
         to=to,
-        subject="Your link to your case",
-        text=(
-            f"Hello,\n\nsomeone (we hope you) asked for a new link to your case with {org}."
-            f"\n\nSee your case, reply or add files: {link}\n\n"
-            f"The link works for {settings.CHERISH_CUSTOMER_LINK_DAYS} days after our latest "
-            "message to you. If you did not ask for it, you can ignore this email."
-        ),
+        subject=subject,
+        text=text,
         from_name=org,
         is_automatic=True,
         case_pk=case.pk,

@@ -17,10 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from cherish.core.clock import now
 from cherish.core.emailaddress import normalise_address
 from cherish.core.errors import CherishError
+from cherish.core.i18n import language_of
 from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import one_line
 from cherish.outbox.models import (
@@ -255,22 +257,33 @@ def _pull_forward_after_outage(at: dt.datetime, *, already: list[int], limit: in
 
 
 def render_template(
-    key: str, values: Mapping[str, str], *, default: tuple[str, str] | None = None
+    key: str,
+    values: Mapping[str, str],
+    *,
+    default: tuple[str, str] | None = None,
+    language: str = "",
 ) -> tuple[str, str]:
-    """The (subject, body) of the managers' template ``key`` with ``{placeholder}`` filled.
+    """The (subject, body) of the managers' template ``key`` in ``language`` (English when
+    empty), with ``{placeholder}`` filled.
 
-    Falls back to ``default`` when no such template exists (refuses with 'no_template'
-    without one). Only plain ``{word}`` placeholders are replaced (no attribute access, no
+    Without a template in that language: ``default`` (English source texts) translated
+    through the catalogues, else the English template (refuses with 'no_template' when
+    there is none). Only plain ``{word}`` placeholders are replaced (no attribute access, no
     format specs), so an edited template can never reach into Python objects. Unknown words
     stay as typed.
     """
-    template = MessageTemplate.objects.filter(key=key).first()
-    if template is not None:
-        subject, body = template.subject, template.body
-    elif default is not None:
-        subject, body = default
-    else:
-        raise OutboxError(f"No message template “{key}”.", code="no_template")
+    with language_of(language) as code:
+        rows = {t.language: t for t in MessageTemplate.objects.filter(key=key)}
+        template = rows.get(code)
+        if template is not None:
+            subject, body = template.subject, template.body
+        elif default is not None:
+            subject, body = gettext(default[0]), gettext(default[1])
+        elif settings.LANGUAGE_CODE in rows:
+            english = rows[settings.LANGUAGE_CODE]
+            subject, body = english.subject, english.body
+        else:
+            raise OutboxError(f"No message template “{key}”.", code="no_template")
 
     def fill(text: str) -> str:
         return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 
 from cherish.outbox.models import (
@@ -37,7 +39,20 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         return False
 
 
+class MessageTemplateForm(forms.ModelForm):
+    """One text in one language: add a row per language to override the built-in
+    translation of that key."""
+
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["key", "language", "description", "subject", "body"]
+
+
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
-    list_display = ["key", "description", "subject", "updated_at"]
+    form = MessageTemplateForm
+    list_display = ["key", "language", "description", "subject", "updated_at"]
+    list_filter = ["language", "key"]
     search_fields = ["key", "subject", "body"]

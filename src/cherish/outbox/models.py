@@ -111,19 +111,27 @@ class WebhookDelivery(Deliverable):
 
 
 class MessageTemplate(models.Model):
-    """A text managers edit in the admin (acknowledgements and the like).
+    """A text managers edit in the admin (acknowledgements and the like), in one language.
 
-    Placeholders are ``{name}`` words; unknown ones are left as typed.
+    Placeholders are ``{name}`` words; unknown ones are left as typed. A key without a row
+    in the customer's language uses the built-in text translated into that language
+    (outbox.actions.render_template).
     """
 
-    key = models.CharField(max_length=60, unique=True)
+    key = models.CharField(max_length=60)
+    language = models.CharField(
+        max_length=8, default="en", help_text="The language of this text: en, de, fr, es, nl, pt."
+    )
     description = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["key"]
+        ordering = ["key", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "language"], name="outbox_template_key_language")
+        ]
 
     def __str__(self) -> str:
-        return self.key
+        return f"{self.key} ({self.language})"

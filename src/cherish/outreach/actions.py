@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from cherish.cases import actions as case_actions
 from cherish.cases.events import record_case_event
 from cherish.cases.models import Case, Channel, Kind
 from cherish.core.clock import now
+from cherish.core.i18n import language_of
 from cherish.core.signing import make_token, read_token
 from cherish.customers.actions import record_customer_event
 from cherish.customers.models import (
@@ -209,21 +211,32 @@ def send_follow_up(follow_up: FollowUp, *, at: dt.datetime | None = None) -> Fol
     address = email_of(customer)
     if not address:
         return _skip(follow_up, "no_email")
-    links = "\n".join(
-        f"  {label}: {answer_url(follow_up, value)}" for value, label in FollowUpAnswer.choices
-    )
-    greeting = f"Dear {customer.name}," if customer.name else "Hello,"
-    what = follow_up.transaction.description or follow_up.transaction.get_kind_display().lower()
+    with language_of(customer.language):
+        links = "\n".join(
+            f"  {label}: {answer_url(follow_up, value)}" for value, label in FollowUpAnswer.choices
+        )
+        greeting = (
+            gettext("Dear %(name)s,") % {"name": customer.name}
+            if customer.name
+            else gettext("Hello,")
+        )
+        what = follow_up.transaction.description or follow_up.transaction.get_kind_display().lower()
+        about = gettext("About your %(what)s (%(reference)s): %(question)s") % {
+            "what": what,
+            "reference": follow_up.transaction.external_id,
+            "question": rule.question,
+        }
+        text = (
+            f"{greeting}\n\n{about}\n\n"
+            + gettext("One click is enough:")
+            + f"\n{links}\n\n"
+            + gettext("If anything was not right, we will call or write to you personally.")
+            + f"\n\n{settings.CHERISH_ORG_NAME}"
+        )
     email = queue_email(
         to=address,
         subject=rule.question,
-        text=(
-            f"{greeting}\n\n"
-            f"About your {what} ({follow_up.transaction.external_id}): {rule.question}\n\n"
-            f"One click is enough:\n{links}\n\n"
-            f"If anything was not right, we will call or write to you personally.\n\n"
-            f"{settings.CHERISH_ORG_NAME}"
-        ),
+        text=text,
         headers={"Auto-Submitted": "auto-generated"},
         is_automatic=True,
     )
