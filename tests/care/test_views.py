@@ -123,7 +123,7 @@ def test_gesture_above_limit_is_refused_then_approved_by_the_lead(
     # and the lead approves from the due page
     login(client, lead)
     due = client.get(reverse("care:due"))
-    assert "Alice Agent asks for a <strong>refund</strong> of 75.00 GBP" in due.content.decode()
+    assert "Alice Agent asks for a <strong>refund</strong> of £75.00" in due.content.decode()
     response = client.post(
         reverse("care:approve-gesture", args=[gesture.pk]), {"next": reverse("care:due")}
     )

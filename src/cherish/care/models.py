@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from cherish.cases.models import Kind, Severity, Stage
 
@@ -18,12 +19,12 @@ from cherish.cases.models import Kind, Severity, Stage
 class Requirement(models.TextChoices):
     """What must be recorded before a case may enter a stage (see WorkflowStage.required)."""
 
-    FAIR_OUTCOME = "fair_outcome", "What the customer would consider fair"
-    RESOLUTION = "resolution", "The resolution"
-    PLUS_ONE = "plus_one", "The +1 gesture"
-    FOLLOW_UP = "follow_up", "A follow-up (satisfaction check or why not)"
-    ASSESSMENT = "assessment", "The initial assessment"
-    PERSONAL_REPLY = "personal_reply", "A personal reply to the customer"
+    FAIR_OUTCOME = "fair_outcome", gettext_lazy("What the customer would consider fair")
+    RESOLUTION = "resolution", gettext_lazy("The resolution")
+    PLUS_ONE = "plus_one", gettext_lazy("The +1 gesture")
+    FOLLOW_UP = "follow_up", gettext_lazy("A follow-up (satisfaction check or why not)")
+    ASSESSMENT = "assessment", gettext_lazy("The initial assessment")
+    PERSONAL_REPLY = "personal_reply", gettext_lazy("A personal reply to the customer")
 
 
 class WorkflowStage(models.Model):
@@ -63,23 +64,23 @@ class WorkflowStage(models.Model):
 
 
 class Complexity(models.TextChoices):
-    SIMPLE = "simple", "Simple"
-    MODERATE = "moderate", "Moderate"
-    COMPLEX = "complex", "Complex"
+    SIMPLE = "simple", gettext_lazy("Simple")
+    MODERATE = "moderate", gettext_lazy("Moderate")
+    COMPLEX = "complex", gettext_lazy("Complex")
 
 
 class Impact(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", gettext_lazy("Low")
+    MEDIUM = "medium", gettext_lazy("Medium")
+    HIGH = "high", gettext_lazy("High")
 
 
 class FollowUpOutcome(models.TextChoices):
-    SATISFIED = "satisfied", "Satisfied"
-    PARTLY = "partly", "Partly satisfied"
-    NOT_SATISFIED = "not_satisfied", "Not satisfied"
-    NO_ANSWER = "no_answer", "Tried, no answer"
-    NOT_DONE = "not_done", "Not done (reason given)"
+    SATISFIED = "satisfied", gettext_lazy("Satisfied")
+    PARTLY = "partly", gettext_lazy("Partly satisfied")
+    NOT_SATISFIED = "not_satisfied", gettext_lazy("Not satisfied")
+    NO_ANSWER = "no_answer", gettext_lazy("Tried, no answer")
+    NOT_DONE = "not_done", gettext_lazy("Not done (reason given)")
 
 
 class CareState(models.Model):
@@ -142,8 +143,11 @@ class Target(models.Model):
     """
 
     class Source(models.TextChoices):
-        DEFAULT = "default", "Organisation default"
-        CUSTOMER_EXPECTATION = "customer_expectation", "What customers said they expect"
+        DEFAULT = "default", gettext_lazy("Organisation default")
+        CUSTOMER_EXPECTATION = (
+            "customer_expectation",
+            gettext_lazy("What customers said they expect"),
+        )
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     severity = models.CharField(max_length=8, choices=Severity.choices)
@@ -180,13 +184,13 @@ class BusinessHours(models.Model):
 
 class WorkingDay(models.Model):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, gettext_lazy("Monday")
+        TUESDAY = 1, gettext_lazy("Tuesday")
+        WEDNESDAY = 2, gettext_lazy("Wednesday")
+        THURSDAY = 3, gettext_lazy("Thursday")
+        FRIDAY = 4, gettext_lazy("Friday")
+        SATURDAY = 5, gettext_lazy("Saturday")
+        SUNDAY = 6, gettext_lazy("Sunday")
 
     hours = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="days")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -223,17 +227,17 @@ class Holiday(models.Model):
 
 
 class CommitmentHow(models.TextChoices):
-    CALL = "call", "Call"
-    EMAIL = "email", "Email"
-    VISIT = "visit", "Visit"
-    LETTER = "letter", "Letter"
-    OTHER = "other", "Other"
+    CALL = "call", gettext_lazy("Call")
+    EMAIL = "email", gettext_lazy("Email")
+    VISIT = "visit", gettext_lazy("Visit")
+    LETTER = "letter", gettext_lazy("Letter")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class CommitmentStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    KEPT = "kept", "Kept"
-    BROKEN = "broken", "Broken"
+    OPEN = "open", gettext_lazy("Open")
+    KEPT = "kept", gettext_lazy("Kept")
+    BROKEN = "broken", gettext_lazy("Broken")
 
 
 class Commitment(models.Model):
@@ -331,10 +335,10 @@ class AuthorityLimit(models.Model):
 
 
 class GestureStatus(models.TextChoices):
-    GRANTED = "granted", "Granted"
-    PENDING = "pending_approval", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    GRANTED = "granted", gettext_lazy("Granted")
+    PENDING = "pending_approval", gettext_lazy("Waiting for approval")
+    APPROVED = "approved", gettext_lazy("Approved")
+    DECLINED = "declined", gettext_lazy("Declined")
 
 
 GIVEN_STATUSES = (GestureStatus.GRANTED, GestureStatus.APPROVED)
@@ -443,8 +447,8 @@ class Notification(models.Model):
 
 
 class LinkType(models.TextChoices):
-    RELATED = "related", "Related"
-    DUPLICATE = "duplicate", "Duplicate"
+    RELATED = "related", gettext_lazy("Related")
+    DUPLICATE = "duplicate", gettext_lazy("Duplicate")
 
 
 class CaseLink(models.Model):
@@ -485,10 +489,10 @@ class CaseMerge(models.Model):
 
 
 class EscalationBody(models.TextChoices):
-    OMBUDSMAN = "ombudsman", "Ombudsman"
-    REGULATOR = "regulator", "Regulator"
-    COURT = "court", "Court"
-    OTHER = "other", "Other external body"
+    OMBUDSMAN = "ombudsman", gettext_lazy("Ombudsman")
+    REGULATOR = "regulator", gettext_lazy("Regulator")
+    COURT = "court", gettext_lazy("Court")
+    OTHER = "other", gettext_lazy("Other external body")
 
 
 class ExternalEscalation(models.Model):

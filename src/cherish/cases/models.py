@@ -6,46 +6,47 @@ import secrets
 from pathlib import PurePosixPath
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from cherish.core.references import new_reference
 
 
 class Kind(models.TextChoices):
-    COMPLAINT = "complaint", "Complaint"
-    INQUIRY = "inquiry", "Inquiry"
-    COMPLIMENT = "compliment", "Compliment"
-    SUGGESTION = "suggestion", "Suggestion"
+    COMPLAINT = "complaint", gettext_lazy("Complaint")
+    INQUIRY = "inquiry", gettext_lazy("Inquiry")
+    COMPLIMENT = "compliment", gettext_lazy("Compliment")
+    SUGGESTION = "suggestion", gettext_lazy("Suggestion")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", gettext_lazy("Low")
+    NORMAL = "normal", gettext_lazy("Normal")
+    HIGH = "high", gettext_lazy("High")
+    CRITICAL = "critical", gettext_lazy("Critical")
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web form"
-    EMAIL = "email", "Email"
-    API = "api", "API"
-    PHONE = "phone", "Phone call"
-    VISIT = "visit", "Visit"
-    SOCIAL = "social", "Social media"
-    LETTER = "letter", "Letter"
+    WEB = "web", gettext_lazy("Web form")
+    EMAIL = "email", gettext_lazy("Email")
+    API = "api", gettext_lazy("API")
+    PHONE = "phone", gettext_lazy("Phone call")
+    VISIT = "visit", gettext_lazy("Visit")
+    SOCIAL = "social", gettext_lazy("Social media")
+    LETTER = "letter", gettext_lazy("Letter")
 
 
 # The default stages. The care workflow defines the full flow and checklists; this is the
 # vocabulary the spine needs to know which cases are open.
 class Stage(models.TextChoices):
-    RECEIVED = "received", "Received"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    LISTENING = "listening", "Listening"
-    RESPONDING = "responding", "Responding"
-    RECOVERING = "recovering", "Recovering"
-    PLUS_ONE = "plus_one", "Plus one"
-    FOLLOWING_UP = "following_up", "Following up"
-    WAITING_ON_CUSTOMER = "waiting", "Waiting on customer"
-    CLOSED = "closed", "Closed"
+    RECEIVED = "received", gettext_lazy("Received")
+    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged")
+    LISTENING = "listening", gettext_lazy("Listening")
+    RESPONDING = "responding", gettext_lazy("Responding")
+    RECOVERING = "recovering", gettext_lazy("Recovering")
+    PLUS_ONE = "plus_one", gettext_lazy("Plus one")
+    FOLLOWING_UP = "following_up", gettext_lazy("Following up")
+    WAITING_ON_CUSTOMER = "waiting", gettext_lazy("Waiting on customer")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
@@ -129,9 +130,9 @@ class Case(models.Model):
 
 
 class Direction(models.TextChoices):
-    INBOUND = "in", "From the customer"
-    OUTBOUND = "out", "To the customer"
-    NOTE = "note", "Internal note"
+    INBOUND = "in", gettext_lazy("From the customer")
+    OUTBOUND = "out", gettext_lazy("To the customer")
+    NOTE = "note", gettext_lazy("Internal note")
 
 
 class Message(models.Model):

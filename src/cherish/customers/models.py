@@ -11,13 +11,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class RelationshipStatus(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    ACTIVE = "active", "Active"
-    LAPSED = "lapsed", "Lapsed"
-    LEFT = "left", "Left"
+    PROSPECT = "prospect", gettext_lazy("Prospect")
+    ACTIVE = "active", gettext_lazy("Active")
+    LAPSED = "lapsed", gettext_lazy("Lapsed")
+    LEFT = "left", gettext_lazy("Left")
 
 
 class Customer(models.Model):
@@ -60,8 +61,8 @@ class Customer(models.Model):
 
 
 class ContactKind(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
+    EMAIL = "email", gettext_lazy("Email")
+    PHONE = "phone", gettext_lazy("Phone")
 
 
 class ContactPoint(models.Model):
@@ -83,11 +84,11 @@ class ContactPoint(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    ORDER = "order", "Order"
-    DELIVERY = "delivery", "Delivery"
-    APPOINTMENT = "appointment", "Appointment"
-    RENEWAL = "renewal", "Renewal"
-    OTHER = "other", "Other"
+    ORDER = "order", gettext_lazy("Order")
+    DELIVERY = "delivery", gettext_lazy("Delivery")
+    APPOINTMENT = "appointment", gettext_lazy("Appointment")
+    RENEWAL = "renewal", gettext_lazy("Renewal")
+    OTHER = "other", gettext_lazy("Other")
 
 
 # Statuses whose amount is not money the customer actually spent with us.
@@ -146,9 +147,9 @@ class CustomerEvent(models.Model):
 
 
 class DateKind(models.TextChoices):
-    BIRTHDAY = "birthday", "Birthday"
-    ANNIVERSARY = "anniversary", "Anniversary"
-    CUSTOM = "custom", "Other date"
+    BIRTHDAY = "birthday", gettext_lazy("Birthday")
+    ANNIVERSARY = "anniversary", gettext_lazy("Anniversary")
+    CUSTOM = "custom", gettext_lazy("Other date")
 
 
 class ImportantDate(models.Model):
@@ -175,13 +176,13 @@ class ImportantDate(models.Model):
 class LeaveReasonKind(models.TextChoices):
     """Why customers leave, in the order of the published research (seed 000 and 001)."""
 
-    DIED = "died", "Died"
-    MOVED_AWAY = "moved_away", "Moved away"
-    FRIEND = "buys_from_friend", "Buys from a friend"
-    COMPETITOR = "competitor", "Sold by a competitor"
-    PRODUCT_PRICE = "product_price", "Product or price"
-    INDIFFERENCE = "indifference", "Felt we didn't care"
-    OTHER = "other", "Other"
+    DIED = "died", gettext_lazy("Died")
+    MOVED_AWAY = "moved_away", gettext_lazy("Moved away")
+    FRIEND = "buys_from_friend", gettext_lazy("Buys from a friend")
+    COMPETITOR = "competitor", gettext_lazy("Sold by a competitor")
+    PRODUCT_PRICE = "product_price", gettext_lazy("Product or price")
+    INDIFFERENCE = "indifference", gettext_lazy("Felt we didn't care")
+    OTHER = "other", gettext_lazy("Other")
 
 
 # Published distribution of why customers leave (percent); "other" is not in the research.
@@ -220,9 +221,9 @@ class LeaveReason(models.Model):
 
 
 class DuplicateStatus(models.TextChoices):
-    OPEN = "open", "Waiting for review"
-    MERGED = "merged", "Merged"
-    DISMISSED = "dismissed", "Not the same person"
+    OPEN = "open", gettext_lazy("Waiting for review")
+    MERGED = "merged", gettext_lazy("Merged")
+    DISMISSED = "dismissed", gettext_lazy("Not the same person")
 
 
 class PossibleDuplicate(models.Model):

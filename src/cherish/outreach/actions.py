@@ -211,7 +211,7 @@ def send_follow_up(follow_up: FollowUp, *, at: dt.datetime | None = None) -> Fol
     address = email_of(customer)
     if not address:
         return _skip(follow_up, "no_email")
-    with language_of(customer.language):
+    with language_of(customer.language) as language:
         links = "\n".join(
             f"  {label}: {answer_url(follow_up, value)}" for value, label in FollowUpAnswer.choices
         )
@@ -220,7 +220,9 @@ def send_follow_up(follow_up: FollowUp, *, at: dt.datetime | None = None) -> Fol
             if customer.name
             else gettext("Hello,")
         )
-        what = follow_up.transaction.description or follow_up.transaction.get_kind_display().lower()
+        kind = follow_up.transaction.get_kind_display()
+        # English writes "your order"; German keeps the noun's capital ("Ihre Bestellung").
+        what = follow_up.transaction.description or (kind.lower() if language == "en" else kind)
         about = gettext("About your %(what)s (%(reference)s): %(question)s") % {
             "what": what,
             "reference": follow_up.transaction.external_id,

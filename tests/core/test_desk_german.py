@@ -1,0 +1,61 @@
+"""The staff desk in German, through the real HTTP stack: every page translated so far shows
+German headings and no English left in its own words (case pages: see docs/i18n.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import translation
+from tests.conftest import login
+
+from cherish.care import actions as care_actions
+
+
+@pytest.fixture(autouse=True)
+def _english_after():
+    yield
+    translation.activate("en")
+
+
+@pytest.mark.parametrize(
+    ("url_name", "german", "english"),
+    [
+        ("care:due", "<h1>Fällig & Freigaben</h1>", "Nothing due today"),
+        ("customers:list", "<h1>Kunden</h1>", "Search by name"),
+        ("outbox:tasks", "<h1>Ausgehende Mails und Webhooks</h1>", "Every email has been sent"),
+        ("intake:unreadable", "<h1>Nicht lesbar</h1>", "Nothing here"),
+        ("intake:log-contact", "<h1>Kontakt erfassen</h1>", "Log it"),
+        ("outreach:moments", "<h1>Besondere Momente: heute und diese Woche</h1>", "No moments"),
+        ("outreach:radar", "<h1>Abwanderungsradar</h1>", "Nobody looks at risk"),
+        ("outreach:duplicates", "<h1>Mögliche doppelte Kunden</h1>", "No likely duplicates"),
+        ("outreach:leave-reasons", "<h1>Warum Kunden gehen</h1>", "Recently left"),
+    ],
+)
+def test_desk_page_speaks_german_to_a_german_browser(client, agent, url_name, german, english):
+    login(client, agent)
+    page = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<html lang="de">' in html
+    assert german in html
+    assert english not in html
+    assert "Abmelden" in html  # the frame too
+
+
+def test_sign_in_page_in_german(client, db):
+    html = client.get(reverse("core:login"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Anmeldung für Mitarbeitende</h1>" in html
+    assert ">Benutzername</label>" in html and ">Passwort</label>" in html
+
+
+def test_due_page_shows_dates_as_german_writes_them(client, agent, complaint):
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    care_actions.record_commitment(complaint, what="Rückruf", how="call", by=agent, due_at=due)
+    login(client, agent)
+    with time_machine.travel(due + dt.timedelta(minutes=1)):
+        html = client.get(reverse("care:due"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"<strong>Rückruf</strong> (Anruf) bis {due:%d.%m.%Y %H:%M}" in html
+    assert '<span class="badge badge-overdue">überfällig</span>' in html
