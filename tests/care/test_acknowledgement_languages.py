@@ -128,3 +128,24 @@ def test_a_staff_reply_is_emailed_with_the_footer_in_the_customers_language(comp
     assert "\n\n—\nConsulte su caso, responda o añada archivos: http" in email.text_body
     assert f"\nSu referencia: {complaint.reference}" in email.text_body
     assert email.from_name == "Alice Agent de Cherish Demo Company"
+
+
+def test_a_warm_handoff_tells_the_customer_in_their_language(complaint, agent, other_agent):
+    from cherish.care import actions as care_actions
+
+    complaint.customer.language = "nl"
+    complaint.customer.save(update_fields=["language"])
+    care_actions.warm_handoff(
+        complaint,
+        to=other_agent,
+        summary="Klant wacht op vervanging.",
+        by=agent,
+        tell_customer=True,
+    )
+    told = complaint.messages.filter(direction="out").get()
+    assert told.body_text == (
+        "Hallo Carla,\n\n"
+        f"Bob Other behandelt nu uw zaak {complaint.reference}.\n"
+        "Bob heeft alles wat u ons tot nu toe hebt verteld, dus u hoeft niets opnieuw uit te "
+        "leggen."
+    )

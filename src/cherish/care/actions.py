@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from cherish.care import events, queries
 from cherish.care.business_hours import business_seconds_between
+from cherish.care.customer_updates import handoff_message
 from cherish.care.errors import CareError, CareForbidden
 from cherish.care.models import (
     CareState,
@@ -806,19 +807,6 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
 # --- handoffs, collaboration, mentions ---------------------------------------------------
 
 
-def default_handoff_message(case: Case, *, to: Staff, why: str = "") -> str:
-    first = (case.customer.name or "").split(" ")[0] or "there"
-    lines = [
-        f"Hello {first},",
-        "",
-        f"{to.display_name} is now looking after your case {case.reference}"
-        + (f" — {why.strip().rstrip('.')}." if why.strip() else "."),
-        f"{to.first_name} has everything you have told us so far, so you will not need to "
-        "explain it again.",
-    ]
-    return "\n".join(lines)
-
-
 @transaction.atomic
 def warm_handoff(
     case: Case,
@@ -842,7 +830,7 @@ def warm_handoff(
     message: Message | None = None
     if tell_customer:
         custom = customer_message.strip()
-        text = custom or default_handoff_message(case, to=to, why=why)
+        text = custom or handoff_message(case, to=to, why=why)
         message = case_actions.reply_to_customer(case, text=text, by=by, is_automatic=not custom)
     events.record_handoff_warm(
         case,

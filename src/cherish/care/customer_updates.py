@@ -30,6 +30,7 @@ from cherish.cases.outgoing import CUSTOMER_STAGE_NAMES, customer_email, portal_
 from cherish.core import i18n
 from cherish.core.clock import now
 from cherish.outbox.actions import queue_email
+from cherish.staff.models import Staff
 
 BATCH = 500
 UPDATE_EVENT = "customer.status_update_sent"
@@ -171,6 +172,26 @@ def commitment_update_text(case: Case, events: list[CaseEvent]) -> tuple[str, st
     ]
     subject = gettext("An update on your case %(reference)s") % {"reference": case.reference}
     return subject, "\n".join(lines)
+
+
+def handoff_message(case: Case, *, to: Staff, why: str = "") -> str:
+    """What the customer reads when their case is handed on (care.warm_handoff), in their
+    language: who looks after them now, and that they need not explain it all again."""
+    with i18n.language_of(case.customer.language):
+        first = (case.customer.name or "").split(" ")[0]
+        greeting = gettext("Hello %(name)s,") % {"name": first} if first else gettext("Hello,")
+        values = {"name": to.display_name, "reference": case.reference, "why": why.strip()}
+        values["why"] = values["why"].rstrip(".")
+        now_with = (
+            gettext("%(name)s is now looking after your case %(reference)s — %(why)s.") % values
+            if values["why"]
+            else gettext("%(name)s is now looking after your case %(reference)s.") % values
+        )
+        told = gettext(
+            "%(first_name)s has everything you have told us so far, so you will not need to "
+            "explain it again."
+        ) % {"first_name": to.first_name}
+    return "\n".join([greeting, "", now_with, told])
 
 
 def _can_write_to(case: Case) -> str:
