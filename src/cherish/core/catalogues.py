@@ -60,6 +60,7 @@ CUSTOMER_FACING = (
     "outreach/models.py",
     "outreach/actions.py",
     "feedback/actions.py",
+    "feedback/builtin_texts.py",
 )
 # Staff-only files under these globs are left out of "customer-facing" even when matched.
 _NOT_CUSTOMER_FACING = ("intake/templates/intake/staff/*.html",)

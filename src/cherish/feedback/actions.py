@@ -199,36 +199,44 @@ def invite(
 def _first_question_values(question: Question) -> list[tuple[int, str]]:
     if question.type == QuestionType.NUMBER:
         low, high = question.min_value, question.max_value
-        return [(n, f"{n} {question.unit}".strip()) for n in NUMBER_CHOICES if low <= n <= high]
+        unit = _text(question.unit)
+        return [(n, f"{n} {unit}".strip()) for n in NUMBER_CHOICES if low <= n <= high]
     if question.type == QuestionType.CHOICE:
-        return list(enumerate(question.choices or []))
+        return [(i, _text(str(label))) for i, label in enumerate(question.choices or [])]
     labels = queries.scale_labels(question)
-    return [(value, labels.get(value, str(value))) for value in question.scale]
+    return [(value, _text(labels.get(value, str(value)))) for value in question.scale]
+
+
+def _text(text: str) -> str:
+    """A survey text in the active language when it is a built-in one (feedback.builtin_texts);
+    a manager's own wording as written."""
+    return gettext(text) if text else text
 
 
 def invitation_email(invitation: Invitation) -> tuple[str, str, str]:
     """(subject, text, html) of the invitation, in the active language: the first question
     answerable in the email."""
     survey, customer = invitation.survey, invitation.customer
+    name, intro = _text(survey.name), _text(survey.intro)
     questions = queries.questions_of(survey.pk)
     greeting = (
         gettext("Dear %(name)s,") % {"name": customer.name} if customer.name else gettext("Hello,")
     )
     if invitation.case:
         subject = gettext("%(survey)s: two minutes about your case %(reference)s?") % {
-            "survey": survey.name,
+            "survey": name,
             "reference": invitation.case.reference,
         }
     else:
-        subject = gettext("%(survey)s: two minutes?") % {"survey": survey.name}
+        subject = gettext("%(survey)s: two minutes?") % {"survey": name}
     opt_out = settings.SITE_URL + reverse("feedback:opt-out", args=[survey_token(invitation)])
     page = survey_url(invitation)
-    lines = [greeting, "", survey.intro, ""]
-    parts = [f"<p>{html.escape(greeting)}</p>", f"<p>{html.escape(survey.intro)}</p>"]
+    lines = [greeting, "", intro, ""]
+    parts = [f"<p>{html.escape(greeting)}</p>", f"<p>{html.escape(intro)}</p>"]
     first = questions[0] if questions else None
     if first is not None and first.type != QuestionType.TEXT:
         values = _first_question_values(first)
-        lines += [first.text, gettext("One click records your answer:")]
+        lines += [_text(first.text), gettext("One click records your answer:")]
         lines += [f"  {label}: {survey_url(invitation, value)}" for value, label in values]
         links = " ".join(
             f'<a href="{html.escape(survey_url(invitation, value))}" '
@@ -237,7 +245,7 @@ def invitation_email(invitation: Invitation) -> tuple[str, str, str]:
             f"{html.escape(str(value) if first.scale else label)}</a>"
             for value, label in values
         )
-        parts += [f"<p><strong>{html.escape(first.text)}</strong></p>", f"<p>{links}</p>"]
+        parts += [f"<p><strong>{html.escape(_text(first.text))}</strong></p>", f"<p>{links}</p>"]
         if first.scale:
             low, high = values[0][1], values[-1][1]
             parts.append(f"<p><small>{html.escape(low)} … {html.escape(high)}</small></p>")

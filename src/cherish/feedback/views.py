@@ -107,7 +107,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponseBase:
         return _page(
             request, token, invitation, errors={field: error.message}, posted=posted, status=422
         )
-    messages.success(request, invitation.survey.thanks)
+    messages.success(request, gettext(invitation.survey.thanks))
     return _private(redirect("feedback:survey", token=token))
 
 
