@@ -126,3 +126,19 @@ def test_commitment_news_is_not_sent_for_a_closed_case(german_complaint, agent):
         case_actions.change_stage(german_complaint, stage="closed", by=agent)
     assert run_at(OPENED + 2 * HOUR) == {"commitment_updates": 0, "interval_updates": 0}
     assert updates_sent(german_complaint) == []
+
+
+def _open_cases(customer, n: int) -> None:
+    with time_machine.travel(OPENED, tick=False):
+        for i in range(n):
+            case_actions.open_case(customer, text=f"Problem number {i}.", channel="web")
+
+
+@pytest.mark.parametrize("n", [3, 12])
+def test_checking_for_due_updates_costs_the_same_whatever_the_number_of_cases(
+    agent, customer, n, django_assert_num_queries
+):
+    _open_cases(customer, n)
+    # opened 30 hours ago: past the shortest interval (24 h), not yet due (72 h)
+    with time_machine.travel(OPENED + 30 * HOUR, tick=False), django_assert_num_queries(6):
+        assert send_due_updates() == {"commitment_updates": 0, "interval_updates": 0}

@@ -339,11 +339,46 @@ def send_due_updates(*, at: dt.datetime | None = None) -> dict[str, int]:
     )
     last_id = 0
     while True:
-        batch = list(candidates.filter(pk__gt=last_id).order_by("pk")[:BATCH])
+        batch = list(
+            candidates.filter(pk__gt=last_id)
+            .order_by("pk")
+            .only("pk", "kind", "severity", "created_at")[:BATCH]
+        )
         if not batch:
             break
         last_id = batch[-1].pk
-        for case in batch:
-            if interval_for(case, overrides) and send_status_update(case.pk, at=at):
+        for case_id in _due_in(batch, overrides, at):
+            if send_status_update(case_id, at=at):
                 counts["interval_updates"] += 1
     return counts
+
+
+def _due_in(batch: list[Case], overrides: dict[tuple[str, str], int], at: dt.datetime) -> list[int]:
+    """The cases of ``batch`` whose interval has passed since our last word to the customer,
+    read in two queries for the whole batch; send_status_update checks again under a lock."""
+    ids = [case.pk for case in batch]
+    last_out = dict(
+        Message.objects.filter(case_id__in=ids, direction=Direction.OUTBOUND)
+        .values("case_id")
+        .annotate(at=Max("created_at"))
+        .values_list("case_id", "at")
+    )
+    last_update = dict(
+        StatusUpdate.objects.filter(case_id__in=ids)
+        .values("case_id")
+        .annotate(at=Max("sent_at"))
+        .values_list("case_id", "at")
+    )
+    due = []
+    for case in batch:
+        hours = interval_for(case, overrides)
+        if not hours:
+            continue
+        last = max(
+            moment
+            for moment in (case.created_at, last_out.get(case.pk), last_update.get(case.pk))
+            if moment is not None
+        )
+        if at - last >= dt.timedelta(hours=hours):
+            due.append(case.pk)
+    return due
