@@ -39,6 +39,7 @@ PUBLIC = {
     "portal:new-link",
     "portal:download",
     "learning:you-said-we-did",
+    "None:set_language",  # the language switcher of public pages (Django's set_language)
 }
 
 

@@ -147,3 +147,27 @@ def test_outreach_tick_command(customer, txn):
         call_command("outreach_tick", stdout=out)
     assert "1 follow-ups scheduled; due: 1 sent." in out.getvalue()
     assert OutgoingEmail.objects.count() == 1
+
+
+def test_follow_up_email_and_page_speak_the_customers_language(client, customer, agent, txn):
+    # given: a Portuguese customer
+    customer.language = "pt"
+    customer.save(update_fields=["language"])
+    follow_up = _sent_follow_up(customer, txn)
+    email = OutgoingEmail.objects.get(pk=follow_up.email_pk)
+    assert email.text_body.startswith("Caro(a) ")
+    assert "Sobre a sua entrega (D-1): Did everything go as expected?" in email.text_body
+    assert "  Não totalmente: http" in email.text_body
+    # when: they open the "not quite" link
+    url = actions.answer_url(follow_up, "not_quite")
+    page = client.get(url[url.index("/followup/") :], HTTP_ACCEPT_LANGUAGE="en")
+    # then: in Portuguese, in their words (no internal ids), the staff side stays English
+    html = page.content.decode()
+    assert (
+        "Sobre: entrega de 3 de Março de 2025. A sua resposta: <strong>Não totalmente</strong>."
+        in html
+    )
+    assert "D-1" not in html
+    client.post(url[url.index("/followup/") :], {"comment": ""})
+    [case] = Case.objects.all()
+    assert "the customer answered “not quite”" in case.messages.first().body_text

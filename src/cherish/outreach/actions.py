@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 
 from cherish.cases import actions as case_actions
@@ -301,7 +302,8 @@ def answer_follow_up(follow_up: FollowUp, *, answer: str, comment: str = "") -> 
     fields = ["answer", "answered_at", "answer_comment"]
     if answer != FollowUpAnswer.YES and follow_up.case_id is None:
         customer = follow_up.customer
-        label = FollowUpAnswer(answer).label.lower()
+        with translation.override(settings.LANGUAGE_CODE):  # words for staff, not the page's
+            label = str(FollowUpAnswer(answer).label).lower()
         text = (
             f"Asked “{follow_up.rule.question}” about {follow_up.transaction.external_id}, "
             f"the customer answered “{label}”."
