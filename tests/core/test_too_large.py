@@ -98,3 +98,12 @@ def test_an_address_without_a_page_to_show_answers_the_reason_alone(
     assert response.status_code == 413
     page = response.content.decode()
     assert "What you sent was too large" in page and TOO_MANY_FIELDS in page
+
+
+def test_the_reason_comes_in_the_visitors_language(browser_client: Client, db: Any) -> None:
+    response = browser_client.post("/complain/", _many_fields(), HTTP_ACCEPT_LANGUAGE="de")
+    html = response.content.decode()
+    assert response.status_code == 413
+    assert "wir konnten es nicht lesen, und es wurde nichts gespeichert." in html
+    assert "<h1>Erzählen Sie uns, was passiert ist</h1>" in html
+    assert not RawContact.objects.exists()

@@ -37,6 +37,8 @@ CUSTOMER_FACING = (
     "core/templates/core/public_base.html",
     "core/templates/core/unavailable.html",
     "core/templates/core/partials/language_switcher.html",
+    "core/templates/core/too_large.html",
+    "core/too_large.py",
     "intake/templates/intake/*.html",
     "intake/templates/intake/partials/*.html",
     "intake/templates/intake/portal/*.html",

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views import defaults
 
 TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
@@ -29,22 +30,25 @@ def _megabytes(size: int) -> str:
 
 
 def too_large_message(exception: Exception) -> str:
+    """What happened and what to change, in the visitor's language."""
     if isinstance(exception, TooManyFilesSent):
-        return (
+        return gettext(
             "You sent more files than we can take at once, so nothing was saved. "
-            f"Attach at most {settings.CHERISH_MAX_ATTACHMENTS} files and send it again."
-        )
+            "Attach at most %(count)s files and send it again."
+        ) % {"count": settings.CHERISH_MAX_ATTACHMENTS}
     if isinstance(exception, TooManyFieldsSent):
-        return (
+        return gettext(
             "What you sent had more parts than this form has, so we could not read it and "
             "nothing was saved. Please fill in the form again and send it."
         )
-    return (
-        "What you sent was too large for us to read "
-        f"(more than {_megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} of text), so "
+    return gettext(
+        "What you sent was too large for us to read (more than %(text)s of text), so "
         "nothing was saved. Shorten your message and send it again; files can be up to "
-        f"{_megabytes(settings.CHERISH_MAX_ATTACHMENT_BYTES)} each."
-    )
+        "%(file)s each."
+    ) % {
+        "text": _megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+        "file": _megabytes(settings.CHERISH_MAX_ATTACHMENT_BYTES),
+    }
 
 
 def _page_again(request: HttpRequest, message: str) -> HttpResponseBase | None:
