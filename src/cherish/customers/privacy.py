@@ -39,6 +39,7 @@ def forget_customer(customer: Customer, *, erasure: Erasure) -> None:
     customer.notes = ""
     customer.external_id = None
     customer.language = ""
+    customer.language_source = ""
     customer.preferred_channel = ""
     customer.time_zone = ""
     customer.contact_hours_start = None
@@ -57,6 +58,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "external_id",
             "status",
             "language",
+            "language_source",
             "preferred_channel",
             "time_zone",
             "notes",
