@@ -108,7 +108,8 @@ DIMENSION_LABELS = {
 def _dimension_labels(dimension: str) -> dict[str, str]:
     if dimension == "team":
         return {str(pk): name for pk, name in Team.objects.values_list("pk", "name")}
-    return DIMENSION_LABELS.get(dimension, {})
+    # Choice labels are translated lazily: render them in the active language here.
+    return {key: str(label) for key, label in DIMENSION_LABELS.get(dimension, {}).items()}
 
 
 def breakdown(
@@ -198,7 +199,7 @@ def leave_reasons(period: Period, today: dt.date) -> list[LeaveRow]:
     return [
         LeaveRow(
             reason=value,
-            label=label,
+            label=str(label),
             count=counts.get(value, 0),
             share=round(100 * counts.get(value, 0) / total, 1) if total else None,
             benchmark=benchmark.get(value),
