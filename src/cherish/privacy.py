@@ -36,7 +36,18 @@ from cherish.customers.models import ContactKind, Customer, CustomerEvent
 from cherish.staff.models import Staff
 
 # Highest layer first: see ARCHITECTURE.md for the order of the apps.
-APPS = ["feedback", "outreach", "care", "triage", "intake", "cases", "customers", "outbox"]
+APPS = [
+    "learning",
+    "scorecard",
+    "feedback",
+    "outreach",
+    "care",
+    "triage",
+    "intake",
+    "cases",
+    "customers",
+    "outbox",
+]
 
 
 class PrivacyError(CherishError):
