@@ -74,7 +74,7 @@ def test_web_and_two_rq_workers_triage_and_acknowledge_every_complaint_once(
     env = processes.cherish_env(
         tmp_path, EMAIL_URL=mail_sink.url, TASK_BACKEND="rq", REDIS_URL=REDIS_URL
     )
-    _, key = create_api_key("webshop")
+    _, key = create_api_key("webshop", scopes=["cases:create", "cases:read"])
     port = _free_port()
     serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-worker"]
     web = processes.start([*serve, "--no-smtp", "--no-migrate"], env, tmp_path / "web.log")
