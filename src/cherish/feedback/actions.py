@@ -705,7 +705,7 @@ def close_loop(response: SurveyResponse) -> Case | None:
     settle time). Writes survey.loop_opened on the case.
     """
     response = (
-        SurveyResponse.objects.select_for_update()
+        SurveyResponse.objects.select_for_update(of=("self",))
         .select_related("survey", "customer", "case", "invitation")
         .get(pk=response.pk)
     )

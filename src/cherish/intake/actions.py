@@ -438,7 +438,12 @@ def _contact_payload(contact: Contact) -> dict[str, Any]:
     fields = asdict(contact)
     for name in ("attachments", "logged_by", "case", "body_html", "customer_id"):
         fields.pop(name, None)
-    payload = {name: value for name, value in fields.items() if value}
+    # PostgreSQL's JSON cannot hold a NUL character; the message drops them anyway.
+    payload = {
+        name: value.replace("\x00", "") if isinstance(value, str) else value
+        for name, value in fields.items()
+        if value
+    }
     if contact.logged_by is not None:
         payload["logged_by"] = contact.logged_by.pk
     if contact.case is not None:
