@@ -546,7 +546,7 @@ def case_page_parts(requests: int, seed: int) -> list[tuple[str, float, float, f
 
     from cherish.cases.access import access_case
     from cherish.cases.models import Case
-    from cherish.cases.views import _case_context
+    from cherish.desk.views import _case_context
     from cherish.staff.models import Staff
 
     rng = random.Random(seed + 1)
@@ -569,10 +569,10 @@ def case_page_parts(requests: int, seed: int) -> list[tuple[str, float, float, f
         return request, context
 
     parts: list[tuple[str, Any]] = [
-        ("page template, all of it", get_template("cases/case_detail.html")),
-        ("  partial: case header", get_template("cases/partials/case_header.html")),
-        ("  partial: conversation + forms", get_template("cases/partials/case_work.html")),
-        ("  partial: customer timeline", get_template("cases/partials/customer_timeline.html")),
+        ("page template, all of it", get_template("desk/case_detail.html")),
+        ("  partial: case header", get_template("desk/partials/case_header.html")),
+        ("  partial: conversation + forms", get_template("desk/partials/case_work.html")),
+        ("  partial: customer timeline", get_template("desk/partials/customer_timeline.html")),
     ]
     for library, tag in (
         ("customer_panels", "customer_key_facts"),

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cherish.api import api
+from cherish.cases.urls import urlpatterns as case_routes
+from cherish.desk.urls import case_page_routes
 
 # A post too large to read shows its form again (core.too_large), not a bare 400.
 handler400 = "cherish.core.too_large.bad_request"
@@ -13,7 +15,10 @@ urlpatterns = [
     path("", include("cherish.core.urls")),
     path("", include("cherish.staff.urls")),
     path("", include("cherish.intake.urls")),
-    path("", include("cherish.cases.urls")),
+    # The case page is the desk's (composed from every app's panels) but keeps the
+    # ``cases:`` names every app reverses; see cherish.desk.urls.
+    path("", include(([*case_routes, *case_page_routes], "cases"))),
+    path("", include("cherish.desk.urls")),
     path("", include("cherish.customers.urls")),
     path("", include("cherish.care.urls")),
     path("", include("cherish.triage.urls")),

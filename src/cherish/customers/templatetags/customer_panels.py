@@ -1,4 +1,4 @@
-"""Panels this app adds to the desk's case page (included by cases/case_detail.html)."""
+"""Panels this app adds to the desk's case page (included by desk/case_detail.html)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,23 @@
+"""The desk's routes.
+
+``urlpatterns`` are the desk's own pages (namespace ``desk``). ``case_page_routes`` are the
+case page and its actions: served here, they keep the ``cases:`` names (``cases:detail`` …)
+that every app's templates and redirects reverse, so the root URLconf mounts them together
+with ``cherish.cases.urls`` under that namespace.
+"""
+
+from django.urls import URLPattern, path
+
+from cherish.desk import views
+
+app_name = "desk"
+
+urlpatterns: list[URLPattern] = []
+
+case_page_routes = [
+    path("desk/cases/<str:reference>/", views.case_detail, name="detail"),
+    path("desk/cases/<str:reference>/reply/", views.reply, name="reply"),
+    path("desk/cases/<str:reference>/note/", views.note, name="note"),
+    path("desk/cases/<str:reference>/update/", views.update, name="update"),
+    path("desk/cases/<str:reference>/reassign/", views.reassign, name="reassign"),
+]

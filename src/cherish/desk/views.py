@@ -1,0 +1,219 @@
+"""The case page: the conversation, with every app's panel beside it, and its case actions.
+
+The desk composes the page from each app's queries and panels (ARCHITECTURE.md: apps below
+never load a higher app's tag library). Thin by design: parse the form, call an access,
+query or action function, render. HTMX requests get the partial they asked for; the same
+URLs work as plain pages and plain POSTs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from cherish.cases import actions as case_actions
+from cherish.cases import queries as case_queries
+from cherish.cases.access import access_case, access_case_to_work
+from cherish.cases.models import Case, Kind, Severity, Stage
+from cherish.core.errors import CherishError, Forbidden
+from cherish.desk.forms import (
+    ChangeCaseForm,
+    NoteForm,
+    ReassignForm,
+    ReplyForm,
+    add_cherish_error,
+)
+from cherish.desk.guard import DeskRequest, desk_view
+from cherish.staff.models import Staff
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return not htmx.history_restore_request
+
+
+def _customer_url(case: Case) -> str | None:
+    try:
+        return reverse("customers:detail", args=[case.customer_id])
+    except NoReverseMatch:
+        return None
+
+
+def _case_context(
+    case: Case,
+    staff: Staff,
+    *,
+    reply_form: ReplyForm | None = None,
+    note_form: NoteForm | None = None,
+    change_form: ChangeCaseForm | None = None,
+    reassign_form: ReassignForm | None = None,
+    status_message: str = "",
+) -> dict[str, Any]:
+    return {
+        "case": case,
+        "staff": staff,
+        "conversation": case_queries.case_conversation(case),
+        "timeline": case_queries.customer_timeline(case),
+        "staff_list": case_queries.staff_choices(),
+        "customer_url": _customer_url(case),
+        "reply_form": reply_form or ReplyForm(),
+        "note_form": note_form or NoteForm(),
+        "change_form": change_form or ChangeCaseForm(),
+        "reassign_form": reassign_form or ReassignForm(),
+        "stages": Stage.choices,
+        "kinds": Kind.choices,
+        "severities": Severity.choices,
+        "status_message": status_message,
+    }
+
+
+@require_GET
+@desk_view
+def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
+    case = access_case(staff, reference)
+    context = _case_context(case, staff)
+    # The new owner reads the handoff note first; it counts as read once shown.
+    context["show_handoff"] = case.handoff_unread and case.owner_id == staff.pk
+    response = render(request, "desk/case_detail.html", context)
+    if context["show_handoff"]:
+        case_actions.mark_handoff_read(case, by=staff)
+    return response
+
+
+def _apply(form: forms.Form, call: Callable[[dict[str, Any]], object]) -> bool:
+    """Validate ``form`` and run the action; a refusal becomes a form error. True if done.
+
+    A ``Forbidden`` (not this person's to do) goes up to the desk guard: 403, audited.
+    """
+    if not form.is_valid():
+        return False
+    try:
+        call(form.cleaned_data)
+    except Forbidden:
+        raise
+    except CherishError as error:
+        add_cherish_error(form, error)
+        return False
+    return True
+
+
+def _after_action(
+    request: HttpRequest,
+    case: Case,
+    staff: Staff,
+    *,
+    partial: str,
+    ok: bool,
+    anchor: str,
+    **forms: Any,
+) -> HttpResponse:
+    """Answer a case POST: the changed partial (HTMX) or PRG / the page with errors."""
+    if ok and not _is_partial(request):
+        return redirect(reverse("cases:detail", args=[case.reference]) + anchor)
+    case.refresh_from_db()
+    context = _case_context(case, staff, **forms)
+    if _is_partial(request):
+        context["partial"] = partial
+        return render(request, "desk/partials/htmx_case_update.html", context)
+    context["show_handoff"] = False
+    return render(request, "desk/case_detail.html", context, status=400)
+
+
+@require_POST
+@desk_view
+def reply(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
+    case = access_case_to_work(staff, reference)
+    form = ReplyForm(request.POST)
+    ok = _apply(
+        form, lambda data: case_actions.reply_to_customer(case, text=data["text"], by=staff)
+    )
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="work",
+        ok=ok,
+        anchor="#conversation",
+        reply_form=None if ok else form,
+        status_message="Reply added." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def note(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
+    case = access_case_to_work(staff, reference)
+    form = NoteForm(request.POST)
+    ok = _apply(
+        form, lambda data: case_actions.add_internal_note(case, text=data["text"], by=staff)
+    )
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="work",
+        ok=ok,
+        anchor="#conversation",
+        note_form=None if ok else form,
+        status_message="Note added." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def update(request: DeskRequest, reference: str) -> HttpResponse:
+    """Kind and severity in one small form; only what changed is applied."""
+    staff = request.staff
+    case = access_case_to_work(staff, reference)
+    form = ChangeCaseForm(request.POST)
+
+    def change(data: dict[str, Any]) -> None:
+        if data["kind"] != case.kind:
+            case_actions.change_kind(case, kind=data["kind"], by=staff)
+        if data["severity"] != case.severity:
+            case_actions.change_severity(case, severity=data["severity"], by=staff)
+
+    ok = _apply(form, change)
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="header",
+        ok=ok,
+        anchor="",
+        change_form=None if ok else form,
+        status_message="Case updated." if ok else "",
+    )
+
+
+@require_POST
+@desk_view
+def reassign(request: DeskRequest, reference: str) -> HttpResponse:
+    staff = request.staff
+    case = access_case_to_work(staff, reference)
+    form = ReassignForm(request.POST)
+    ok = _apply(
+        form,
+        lambda data: case_actions.reassign_case(case, to=data["to"], note=data["note"], by=staff),
+    )
+    return _after_action(
+        request,
+        case,
+        staff,
+        partial="header",
+        ok=ok,
+        anchor="",
+        reassign_form=None if ok else form,
+        status_message="Case handed over." if ok else "",
+    )

@@ -1,0 +1,214 @@
+"""The case page (cherish.desk) through the real HTTP stack: page, actions, fixed queries."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cherish.cases import actions
+from cherish.cases.models import Case, CaseEvent
+from cherish.customers.actions import find_or_create_customer
+from tests.cases.test_views import attach, case_url
+
+
+def test_case_page_shows_conversation_panels_and_timeline_of_other_cases(
+    desk_client, complaint, customer, agent
+):
+    # given: the same customer wrote before about something else
+    earlier, _ = actions.open_case(customer, text="Last month my invoice was wrong too.")
+    actions.reply_to_customer(earlier, text="We corrected the invoice, sorry.", by=agent)
+    # when
+    response = desk_client.get(case_url(complaint))
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "My parcel arrived broken" in html
+    assert 'id="customer-timeline"' in html
+    assert (
+        f'<a class="case-tag" href="/desk/cases/{earlier.reference}/">{earlier.reference}</a>'
+        in html
+    )
+    assert "We corrected the invoice, sorry." in html
+    assert "Last month my invoice was wrong too." in html
+
+
+def test_handoff_note_is_shown_first_to_new_owner_then_marked_read(
+    client, complaint, agent, other_agent
+):
+    # given
+    actions.reassign_case(
+        complaint, to=other_agent, note="Customer prefers a call after 5pm.", by=agent
+    )
+    client.force_login(other_agent.user)
+    # when
+    html = client.get(case_url(complaint)).content.decode()
+    # then
+    assert html.index("Handed to you — read this first") < html.index('id="case-header"')
+    assert "Customer prefers a call after 5pm." in html
+    complaint.refresh_from_db()
+    assert complaint.handoff_unread is False
+    assert "Handed to you" not in client.get(case_url(complaint)).content.decode()
+
+
+def test_handoff_note_stays_unread_when_someone_else_looks(
+    desk_client, complaint, agent, other_agent
+):
+    actions.reassign_case(complaint, to=other_agent, note="Please call her back today.", by=agent)
+    html = desk_client.get(case_url(complaint)).content.decode()
+    assert "Handed to you" not in html
+    complaint.refresh_from_db()
+    assert complaint.handoff_unread is True
+
+
+def test_reply_with_htmx_returns_the_conversation(desk_client, complaint, agent):
+    # when
+    response = desk_client.post(
+        case_url(complaint, "reply/"),
+        {"text": "So sorry — a new one ships today."},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="case-work"')
+    assert "So sorry — a new one ships today." in html
+    assert 'id="customer-timeline" class="timeline" hx-swap-oob="true"' in html
+    message = complaint.messages.get(direction="out")
+    assert message.author == agent
+    assert CaseEvent.objects.filter(case=complaint, type="message.added").count() == 2
+
+
+def test_reply_without_js_redirects_back_to_the_conversation(desk_client, complaint):
+    response = desk_client.post(case_url(complaint, "reply/"), {"text": "On its way."})
+    assert response.status_code == 302
+    assert response["Location"] == case_url(complaint) + "#conversation"
+    assert complaint.messages.filter(direction="out", body_text="On its way.").exists()
+
+
+def test_empty_reply_shows_the_action_error_and_writes_nothing(desk_client, complaint):
+    # given
+    events = CaseEvent.objects.count()
+    # when
+    response = desk_client.post(case_url(complaint, "reply/"), {"text": "   "})
+    # then
+    assert response.status_code == 400
+    assert "Write a reply before sending." in response.content.decode()
+    assert complaint.messages.count() == 1
+    assert CaseEvent.objects.count() == events
+
+
+def test_internal_note(desk_client, complaint, agent):
+    response = desk_client.post(
+        case_url(complaint, "note/"), {"text": "Checked the courier log."}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert "Checked the courier log." in response.content.decode()
+    assert complaint.messages.get(direction="note").author == agent
+
+
+def test_update_kind_and_severity(desk_client, complaint, agent):
+    # when
+    response = desk_client.post(
+        case_url(complaint, "update/"),
+        {"kind": "inquiry", "severity": "high"},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section id="case-header"')
+    complaint.refresh_from_db()
+    assert (complaint.kind, complaint.severity) == ("inquiry", "high")
+    types = list(CaseEvent.objects.filter(case=complaint).values_list("type", flat=True))
+    assert types[-2:] == ["case.kind_changed", "case.severity_changed"]
+
+
+def test_header_form_cannot_close_a_complaint_around_the_care_rules(desk_client, complaint):
+    # when: a crafted post tries to set the stage through the header form
+    desk_client.post(
+        case_url(complaint, "update/"),
+        {"stage": "closed", "kind": "complaint", "severity": "normal"},
+    )
+    # then: only the care panel moves stages, so nothing closed
+    complaint.refresh_from_db()
+    assert complaint.stage == "received" and complaint.is_open
+    assert not CaseEvent.objects.filter(case=complaint, type="case.closed").exists()
+
+
+def test_update_refuses_unknown_values(desk_client, complaint):
+    response = desk_client.post(
+        case_url(complaint, "update/"), {"kind": "complaint", "severity": "bogus"}
+    )
+    assert response.status_code == 400
+    complaint.refresh_from_db()
+    assert complaint.stage == "received" and complaint.severity == "normal"
+
+
+def test_reassign_requires_a_handoff_note(desk_client, complaint, other_agent, agent):
+    # given
+    events = CaseEvent.objects.count()
+    # when
+    response = desk_client.post(
+        case_url(complaint, "reassign/"),
+        {"to": other_agent.pk, "note": "pls"},
+        HTTP_HX_REQUEST="true",
+    )
+    # then
+    html = response.content.decode()
+    assert "Write a handoff note (at least a sentence)" in html
+    assert 'id="reassign-note-error"' in html
+    complaint.refresh_from_db()
+    assert complaint.owner_id == agent.pk
+    assert CaseEvent.objects.count() == events
+
+
+def test_reassign_with_note(desk_client, complaint, other_agent):
+    response = desk_client.post(
+        case_url(complaint, "reassign/"),
+        {"to": other_agent.pk, "note": "She needs a refund decision by Friday."},
+    )
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.owner_id == other_agent.pk
+    assert complaint.handoff_note == "She needs a refund decision by Friday."
+
+
+def test_stored_script_is_escaped_on_case_page(desk_client, agent):
+    person, _ = find_or_create_customer(name="<script>alert(1)</script>", email="x@example.com")
+    case, _ = actions.open_case(person, text="<img src=x onerror=alert(2)>", subject="<b>hi</b>")
+    html = desk_client.get(case_url(case)).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "<img src=x" not in html and "<b>hi</b>" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_attachment_links_on_case_page(desk_client, complaint):
+    item = attach(complaint)
+    html = desk_client.get(case_url(complaint)).content.decode()
+    assert f'href="/desk/attachments/{item.public_id}/"' in html
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_case_page_query_count_does_not_grow(
+    desk_client, agent, customer, django_assert_num_queries
+):
+    # given: 3 cases of one customer, each with a message; then 30
+    def grow(n):
+        for i in range(n):
+            case, _ = actions.open_case(customer, text=f"Issue {i}")
+            actions.reply_to_customer(case, text=f"Answer {i}", by=agent)
+            attach(case, name=f"p{i}.png")
+
+    grow(3)
+    case = Case.objects.order_by("id").first()
+    baseline = count_queries(desk_client, case_url(case))
+    grow(27)
+    assert Case.objects.count() == 30
+    # then
+    with django_assert_num_queries(baseline):
+        desk_client.get(case_url(case))
