@@ -132,7 +132,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "core:login"
-LOGIN_REDIRECT_URL = "cases:inbox"
+LOGIN_REDIRECT_URL = "desk:inbox"
 
 # Single sign-on over OpenID Connect (staff/oidc.py): on when a client id is set. Staff are
 # matched to existing accounts by verified email; nobody is created.

@@ -68,7 +68,7 @@ def test_other_teams_cases_and_customers_are_invisible_by_default(
     assert client.get(reverse("care:case", args=[complaint.reference])).status_code == 404
     customer_page = reverse("outreach:customer", args=[complaint.customer_id])
     assert client.get(customer_page).status_code == 404
-    inbox = client.get(reverse("cases:inbox"), {"view": "open"}).content.decode()
+    inbox = client.get(reverse("desk:inbox"), {"view": "open"}).content.decode()
     assert billing_case.reference in inbox and complaint.reference not in inbox
     found = client.get(reverse("customers:list"), {"q": "Carla"}).content.decode()
     assert "Carla Customer" not in found

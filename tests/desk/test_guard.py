@@ -94,7 +94,7 @@ def test_anonymous_visitors_go_to_the_login_page(client, complaint):
 
 def test_outsiders_get_403_on_every_desk_page(client, complaint, django_user_model):
     client.force_login(django_user_model.objects.create_user("mallory", password="x" * 20))
-    response = client.get(reverse("cases:inbox"))
+    response = client.get(reverse("desk:inbox"))
     assert response.status_code == 403
     assert "The desk is for staff." in response.content.decode()
 
@@ -121,7 +121,7 @@ def test_hidden_objects_are_404_and_refused_acts_are_403_and_audited(agent):
 
 
 def test_the_view_gets_the_staff_member_on_the_request(desk_client, agent):
-    response = desk_client.get(reverse("cases:inbox"))
+    response = desk_client.get(reverse("desk:inbox"))
     assert response.status_code == 200
     assert response.wsgi_request.staff == agent  # type: ignore[attr-defined]
 

@@ -73,7 +73,7 @@ class Rule:
 
 READ, WORK = Rule("case", "see", "get"), Rule("case", "work")
 RULES: dict[str, Rule] = {
-    "cases:inbox": Rule("desk", "staff", "get"),
+    "desk:inbox": Rule("desk", "staff", "get"),
     "cases:detail": READ,
     "cases:reply": Rule("case", "work", data={"text": "We are on it."}),
     "cases:note": Rule("case", "work", data={"text": "Checked."}),

@@ -76,7 +76,7 @@ def test_creed_seeded_editable_by_managers_shown_to_staff_and_customers(client, 
     login(client, admin_staff)
     client.post(reverse("staff:creed"), {"text": "We care.\n<script>x</script>"})
     login(client, agent)
-    inbox = client.get(reverse("cases:inbox")).content.decode()
+    inbox = client.get(reverse("desk:inbox")).content.decode()
     assert "We care.<br>&lt;script&gt;x&lt;/script&gt;" in inbox
     client.logout()
     public = client.get(reverse("intake:complain")).content.decode()

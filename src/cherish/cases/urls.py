@@ -7,6 +7,5 @@ from cherish.cases import views
 app_name = "cases"
 
 urlpatterns = [
-    path("desk/", views.inbox, name="inbox"),
     path("desk/attachments/<str:public_id>/", views.attachment, name="attachment"),
 ]

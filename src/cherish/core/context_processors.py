@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 # The desk's main navigation: (label, url name). Entries whose page is not installed are
 # skipped, so an app adds its page here and the link appears once its URL exists.
 DESK_NAV = [
-    ("Inbox", "cases:inbox"),
+    ("Inbox", "desk:inbox"),
     ("Due & approvals", "care:due"),
     ("Customers", "customers:list"),
     ("Moments", "outreach:moments"),

@@ -21,7 +21,7 @@ LOGIN_WINDOW_S = 15 * 60
 
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("cases:inbox")
+        return redirect("desk:inbox")
     return redirect("intake:complain")
 
 

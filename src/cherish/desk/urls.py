@@ -8,11 +8,13 @@ with ``cherish.cases.urls`` under that namespace.
 
 from django.urls import URLPattern, path
 
-from cherish.desk import views
+from cherish.desk import views, views_inbox
 
 app_name = "desk"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("desk/", views_inbox.inbox, name="inbox"),
+]
 
 case_page_routes = [
     path("desk/cases/<str:reference>/", views.case_detail, name="detail"),

@@ -1,0 +1,162 @@
+"""The desk inbox through the real HTTP stack: views, filters, search, pages, query counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cherish.cases import actions
+from cherish.cases.models import Case
+from cherish.customers.actions import find_or_create_customer
+
+
+def rows(response):
+    """References listed in an inbox response, in order."""
+    html = response.content.decode()
+    return re.findall(r'class="inbox-row-ref" href="/desk/cases/(CH-[A-Z0-9]{6})/"', html)
+
+
+def open_cases(n, *, prefix="Customer"):
+    made = []
+    for i in range(n):
+        person, _ = find_or_create_customer(
+            name=f"{prefix} {i}", email=f"{prefix.lower()}{i}@example.com"
+        )
+        case, _ = actions.open_case(person, text=f"Problem number {i} with my order.")
+        made.append(case)
+    return made
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+# -- inbox -----------------------------------------------------------------------------------
+
+
+def test_inbox_mine_lists_my_open_cases_by_priority(desk_client, agent, other_agent, customer):
+    # given: round-robin alternates between the two agents
+    cases = open_cases(4)
+    mine = [c for c in cases if c.owner_id == agent.pk]
+    urgent = mine[-1]
+    actions.change_severity(urgent, severity="critical", by=agent)
+    closed = mine[0]
+    actions.change_stage(closed, stage="closed", by=agent)
+    # when
+    response = desk_client.get("/desk/")
+    # then
+    assert response.status_code == 200
+    assert rows(response)[0] == urgent.reference
+    assert set(rows(response)) == {c.reference for c in mine if c != closed}
+
+
+def test_inbox_views_and_filters(desk_client, agent, other_agent):
+    # given
+    cases = open_cases(4)
+    theirs = next(c for c in cases if c.owner_id == other_agent.pk)
+    Case.objects.filter(pk=theirs.pk).update(at_risk=True)
+    inquiry = cases[0]
+    actions.change_kind(inquiry, kind="inquiry", by=agent)
+    # then
+    all_refs = {c.reference for c in cases}
+    assert set(rows(desk_client.get("/desk/?view=open"))) == all_refs
+    assert set(rows(desk_client.get("/desk/?view=team"))) == all_refs
+    assert rows(desk_client.get("/desk/?view=attention")) == [theirs.reference]
+    assert rows(desk_client.get("/desk/?view=open&kind=inquiry")) == [inquiry.reference]
+    assert rows(desk_client.get("/desk/?view=open&channel=email")) == []
+    assert set(rows(desk_client.get("/desk/?view=open&stage=received"))) == all_refs
+
+
+def test_unassigned_cases_show_in_attention_view(desk_client, agent, customer):
+    # given: no one is available, so the case has no owner
+    agent.is_available = False
+    agent.save()
+    case, _ = actions.open_case(customer, text="Anyone there?")
+    assert case.owner is None
+    # then
+    response = desk_client.get("/desk/?view=attention")
+    assert rows(response) == [case.reference]
+    assert "Unassigned" in response.content.decode()
+
+
+def test_inbox_htmx_request_gets_only_the_list(desk_client, agent):
+    open_cases(2)
+    response = desk_client.get("/desk/?view=open", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="inbox-results"')
+    assert "<html" not in html
+    assert 'id="inbox-view" value="open" hx-swap-oob="true"' in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_inbox_pages_by_fifty(desk_client, agent, customer):
+    # given
+    for i in range(51):
+        actions.open_case(customer, text=f"Message {i}")
+    # when
+    first = desk_client.get("/desk/")
+    second = desk_client.get("/desk/?page=2")
+    # then
+    assert len(rows(first)) == 50 and len(rows(second)) == 1
+    assert 'rel="next"' in first.content.decode()
+    assert 'rel="prev"' in second.content.decode()
+    assert set(rows(first)).isdisjoint(rows(second))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ref}",
+        "{ref_lower}",
+        "{ref_bare}",
+        "CARLA@example.com",
+        "020 7946 0018",
+        "carla",
+        "Carla Cust",
+        "parcel",
+        "PARCEL broken",
+    ],
+)
+def test_search_finds_the_case(desk_client, complaint, query):
+    # given: another customer's case that must not match
+    other, _ = find_or_create_customer(name="Zoe Other", email="zoe@example.com")
+    actions.open_case(other, text="The invoice total is wrong.")
+    ref = complaint.reference
+    q = query.format(ref=ref, ref_lower=ref.lower(), ref_bare=ref[3:].lower())
+    # when
+    response = desk_client.get("/desk/", {"q": q})
+    # then
+    assert rows(response) == [ref]
+    assert "across all cases" in response.content.decode()
+
+
+def test_search_includes_closed_cases_and_says_when_nothing_matches(desk_client, complaint, agent):
+    actions.change_stage(complaint, stage="closed", by=agent)
+    assert rows(desk_client.get("/desk/", {"q": "parcel"})) == [complaint.reference]
+    response = desk_client.get("/desk/", {"q": "xylophone"})
+    assert rows(response) == []
+    assert "No cases match “xylophone”." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/desk/", "/desk/?view=open", "/desk/?view=attention", "/desk/?view=team&kind=complaint"],
+)
+def test_inbox_query_count_does_not_grow_with_rows(
+    desk_client, agent, path, django_assert_num_queries
+):
+    # given
+    open_cases(3, prefix="Few")
+    baseline = count_queries(desk_client, path)
+    open_cases(27, prefix="Many")
+    assert Case.objects.count() == 30
+    # then
+    with django_assert_num_queries(baseline):
+        desk_client.get(path)
