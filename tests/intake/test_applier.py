@@ -13,16 +13,19 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
 from tests.conftest import assert_events
 
+from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, Message
 from cherish.core.errors import RateLimited
 from cherish.core.models import Job
+from cherish.customers.models import ContactPoint, Customer, PossibleDuplicate
 from cherish.intake import applier as applier_module
 from cherish.intake.actions import (
     Contact,
+    IntakeResult,
     RateLimit,
     RawMaterial,
     _store_queued,
@@ -244,3 +247,74 @@ def test_a_refused_write_in_a_group_commit_leaves_the_others_stored(agent: Any):
     assert [t.raw_id is not None for t in tickets] == [True, True, False]
     assert isinstance(tickets[2].outcome, RateLimited)
     assert RawContact.objects.filter(status=RawStatus.QUEUED).count() == 2
+
+
+def test_a_batch_matches_customers_as_one_contact_after_another_would(agent: Any, customer: Any):
+    # given: Carla (email and phone) on file, and four complaints stored together
+    contacts = [
+        Contact(
+            channel="web",
+            text="One.",
+            name="Dana",
+            email="dana@example.com",
+            phone="+44 20 7946 0018",
+        ),
+        Contact(channel="web", text="Two.", email="carla@example.com"),
+        Contact(channel="web", text="Three.", name="Dana D", email="DANA@example.com"),
+        Contact(
+            channel="web",
+            text="Four.",
+            name="Eve",
+            email="eve@example.com",
+            phone="+44 20 7946 0999",
+        ),
+    ]
+    tickets = [
+        Ticket(queue_contact(c, RawMaterial(payload={"n": n})).pk) for n, c in enumerate(contacts)
+    ]
+    # when: one batch applies them
+    apply_waiting(tickets)
+    # then: the phone joins nobody (Dana is new, offered to staff beside Carla); a repeated
+    # address, in any case, joins the customer the batch created for it moments before
+    cases = [t.outcome.case for t in tickets]
+    dana = cases[0].customer
+    assert [c.customer_id for c in cases] == [dana.pk, customer.pk, dana.pk, cases[3].customer_id]
+    assert dana.name == "Dana" and Customer.objects.count() == 3
+    assert sorted(ContactPoint.objects.values_list("customer__name", "kind")) == [
+        ("Carla Customer", "email"),
+        ("Carla Customer", "phone"),
+        ("Dana", "email"),
+        ("Eve", "email"),
+        ("Eve", "phone"),
+    ]
+    pair = PossibleDuplicate.objects.get()
+    assert {pair.first_id, pair.second_id} == {customer.pk, dana.pk}
+    assert pair.reasons == ["same_phone"]
+    # and: each case as open_case writes it, answered to the address it came from
+    assert [c.reply_to for c in cases] == [
+        "dana@example.com",
+        "carla@example.com",
+        "dana@example.com",
+        "eve@example.com",
+    ]
+    for case in cases:
+        assert_events(case, ["case.opened", "message.added", "case.owner_assigned"])
+        assert case.reference == RawContact.objects.get(case=case).reference
+    assert Job.objects.count() == 4
+    assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()
+
+
+def test_a_batch_that_fails_as_a_whole_is_applied_one_by_one(agent: Any, monkeypatch: Any):
+    # given: two stored complaints, and a batch insert that breaks
+    tickets = [Ticket(_queue(n).pk) for n in range(2)]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("UNIQUE constraint failed: cases_case.reference")
+
+    monkeypatch.setattr(case_actions, "open_cases", broken)
+    # when: the applier runs
+    apply_waiting(tickets)
+    # then: each complaint got its case by the one-by-one path, owners in turn as ever
+    assert all(isinstance(t.outcome, IntakeResult) for t in tickets)
+    assert Case.objects.count() == 2
+    assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()

@@ -26,17 +26,46 @@ def _record(case: Case, type_: str, by: Staff | None, **data: Any) -> CaseEvent:
         data=data,
         created_at=now(),
     )
-    if type_ in WEBHOOK_EVENTS and data.get("direction") != "note":
+    _queue_webhook(case, event)
+    return event
+
+
+def _queue_webhook(case: Case, event: CaseEvent) -> None:
+    if event.type in WEBHOOK_EVENTS and event.data.get("direction") != "note":
         queue_webhooks(
-            WEBHOOK_EVENTS[type_],
+            WEBHOOK_EVENTS[event.type],
             {
                 "case": case.reference,
-                "type": WEBHOOK_EVENTS[type_],
-                "data": data,
+                "type": WEBHOOK_EVENTS[event.type],
+                "data": event.data,
                 "created_at": event.created_at.isoformat(),
             },
         )
-    return event
+
+
+def record_many(rows: list[tuple[Case, str, Staff | None, dict[str, Any]]]) -> list[CaseEvent]:
+    """The events of a batch of new cases (cases.open_cases), in one INSERT.
+
+    Each row is (case, type, by, data) as the ``record_*`` helpers write them; the events
+    keep the order of ``rows`` on every timeline (same time, ascending id).
+    """
+    at = now()
+    events = CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case,
+                customer_id=case.customer_id,
+                type=type_,
+                actor=by,
+                data=data,
+                created_at=at,
+            )
+            for case, type_, by, data in rows
+        ]
+    )
+    for (case, *_), event in zip(rows, events, strict=True):
+        _queue_webhook(case, event)
+    return events
 
 
 def record_case_opened(case: Case, *, by: Staff | None, channel: str, kind: str) -> CaseEvent:

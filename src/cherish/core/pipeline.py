@@ -73,6 +73,35 @@ def queue_steps(steps: Sequence[str], args: Sequence[Any], *, key: str | None = 
     return job
 
 
+def queue_many_steps(steps: Sequence[str], jobs: Sequence[tuple[Sequence[Any], str]]) -> list[Job]:
+    """``queue_steps`` for a batch of jobs, each given as (args, key): one query for the keys
+    already used and one INSERT for the new jobs, in the caller's transaction; the wake-ups
+    as queue_steps writes or sends them."""
+    with transaction.atomic():
+        existing = {job.key: job for job in Job.objects.filter(key__in=[key for _, key in jobs])}
+        at = now()
+        fresh = [
+            Job(key=key, steps=list(steps), args=list(args), due_at=at, created_at=at)
+            for args, key in jobs
+            if key not in existing
+        ]
+        shared = tasks_share_default_database(run_steps_task)
+        if shared:
+            for job in fresh:
+                job.task_id = run_steps_task.enqueue(str(job.pk)).id
+        Job.objects.bulk_create(fresh)
+        if not shared:
+            woken = [job.pk for job in fresh]
+
+            def wake_all() -> None:
+                for pk in woken:
+                    wake(pk)
+
+            transaction.on_commit(wake_all)
+    made = {job.key: job for job in fresh}
+    return [existing.get(key) or made[key] for _, key in jobs]
+
+
 def wake(job_id: Any, *, run_after: dt.datetime | None = None) -> None:
     """Queue a wake-up for the job and remember its id; logs rather than raises, because the
     job row is already committed and the sweeper queues it again if this fails."""

@@ -174,6 +174,89 @@ def match_customer(
     )
 
 
+@transaction.atomic
+def match_customers(people: list[tuple[str, str, str]]) -> list[CustomerMatch]:
+    """``match_customer`` for a batch of contacts known by (name, email, phone) only (the
+    intake applier): the same rules, rows and possible duplicates, in the order given, with
+    one query to find them all and one INSERT per table.
+
+    Contacts of the batch see each other as if matched one after another: a second contact
+    from a new address joins the customer the first one created.
+    """
+    wanted_by_contact = []
+    query = Q()
+    for _, email, phone in people:
+        wanted = [
+            (kind, value)
+            for kind, value in (
+                (ContactKind.EMAIL, normalise_email(email) if email else None),
+                (ContactKind.PHONE, normalise_phone(phone) if phone else None),
+            )
+            if value
+        ]
+        wanted_by_contact.append(wanted)
+        for kind, value in wanted:
+            query |= Q(kind=kind, value=value)
+    points: dict[tuple[str, str], ContactPoint] = {}
+    if query:
+        points = {
+            (point.kind, point.value): point
+            for point in ContactPoint.objects.select_related("customer").filter(query)
+        }
+    new_customers: list[Customer] = []
+    new_points: list[ContactPoint] = []
+    renamed: dict[int, Customer] = {}
+    pairs: list[tuple[int, Customer, Customer, str]] = []
+    chosen: list[tuple[Customer, bool, str]] = []
+    for number, ((name, _, _), wanted) in enumerate(zip(people, wanted_by_contact, strict=True)):
+        name = name.strip()
+        email_n = next((value for kind, value in wanted if kind == ContactKind.EMAIL), "")
+        customer = None
+        if email_n and (ContactKind.EMAIL, email_n) in points:
+            customer = live_customer(points[(ContactKind.EMAIL, email_n)].customer)
+        created = customer is None
+        if customer is None:
+            customer = Customer(name=name, external_id=None)
+            new_customers.append(customer)
+        elif name and not customer.name:
+            customer.name = name
+            if customer.pk is not None:
+                renamed[customer.pk] = customer
+        for kind, value in wanted:
+            point = points.get((kind, value))
+            if point is None:
+                points[(kind, value)] = ContactPoint(customer=customer, kind=kind, value=value)
+                new_points.append(points[(kind, value)])
+                continue
+            holder = live_customer(point.customer)
+            if holder is not None and holder is not customer and not _same_row(holder, customer):
+                reason = "same_email" if kind == ContactKind.EMAIL else "same_phone"
+                pairs.append((number, customer, holder, reason))
+        chosen.append((customer, created, email_n))
+    Customer.objects.bulk_create(new_customers)
+    for customer in renamed.values():
+        customer.save(update_fields=["name", "updated_at"])
+    ContactPoint.objects.bulk_create(new_points)
+    duplicates: dict[int, list[PossibleDuplicate]] = {}
+    for number, customer, holder, reason in pairs:
+        pair = record_possible_duplicate(customer, holder, reason=reason)
+        if pair is not None:
+            duplicates.setdefault(number, []).append(pair)
+    return [
+        CustomerMatch(
+            customer=customer,
+            created=created,
+            reply_to=email_n,
+            possible_duplicates=tuple(duplicates.get(number, ())),
+        )
+        for number, (customer, created, email_n) in enumerate(chosen)
+    ]
+
+
+def _same_row(one: Customer, other: Customer) -> bool:
+    return one.pk is not None and one.pk == other.pk
+
+
 def find_or_create_customer(
     *,
     name: str = "",

@@ -38,10 +38,10 @@ from cherish.cases.models import Case, Channel, Kind, Message
 from cherish.core import ratelimit
 from cherish.core.clock import now
 from cherish.core.errors import CherishError, RateLimited
-from cherish.core.pipeline import queue_steps
+from cherish.core.pipeline import queue_many_steps, queue_steps
 from cherish.core.references import new_reference, normalise_reference
 from cherish.core.text import clean_text, one_line
-from cherish.customers.actions import match_customer, remember_language
+from cherish.customers.actions import match_customer, match_customers, remember_language
 from cherish.customers.models import Customer
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.models import Staff
@@ -354,6 +354,70 @@ def receive_queued(
 ) -> IntakeResult:
     """Add a queued contact to its case (the applier calls this inside its batch)."""
     return _receive(contact, raw, owners=owners)
+
+
+def batchable(contact: Contact) -> bool:
+    """A queued contact that opens a new case for a customer known by name, email and phone
+    only: ``receive_queued_batch`` takes it (anything that may thread into a case, or names
+    an external id, is received one by one)."""
+    return not (
+        contact.in_reply_to
+        or contact.case_reference
+        or contact.external_id
+        or contact.case is not None
+        or contact.customer_id is not None
+        or contact.logged_by is not None
+        or contact.attachments
+    )
+
+
+@transaction.atomic
+def receive_queued_batch(
+    items: list[tuple[Contact, RawContact]], *, owners: OwnerPicker
+) -> list[IntakeResult]:
+    """Add a batch of ``batchable`` queued contacts to new cases, as ``_receive`` adds each:
+    customers matched (customers.match_customers), cases opened (cases.open_cases: the
+    same events), raw records marked processed and one follow-on pipeline per message, with
+    one statement per table for the whole batch. All or nothing: an error rolls the batch
+    back for the caller to receive its contacts one by one."""
+    matches = match_customers(
+        [(one_line(contact.name), contact.email, contact.phone) for contact, _ in items]
+    )
+    for (contact, _), match in zip(items, matches, strict=True):
+        if contact.language and contact.language_source:
+            remember_language(match.customer, contact.language, source=contact.language_source)
+    opened = case_actions.open_cases(
+        [
+            case_actions.NewCase(
+                customer=match.customer,
+                text=clean_text(contact.text),
+                channel=contact.channel or Channel.WEB,
+                kind=contact.kind or Kind.COMPLAINT,
+                subject=one_line(contact.subject),
+                body_html=contact.body_html,
+                order_reference=contact.order_reference,
+                external_id=contact.message_id,
+                reply_to=match.reply_to,
+                reference=raw.reference,
+            )
+            for (contact, raw), match in zip(items, matches, strict=True)
+        ],
+        owners=owners,
+    )
+    raws = []
+    for (_, raw), (case, message) in zip(items, opened, strict=True):
+        raw.status, raw.case, raw.message, raw.error = RawStatus.PROCESSED, case, message, ""
+        raws.append(raw)
+    RawContact.objects.bulk_update(raws, ["status", "case", "message", "error"])
+    if settings.CHERISH_INTAKE_FOLLOW_ON:
+        queue_many_steps(
+            settings.CHERISH_INTAKE_FOLLOW_ON,
+            [([message.pk, True], f"follow-on:{message.pk}") for _, message in opened],
+        )
+    return [
+        IntakeResult(case=case, message=message, customer=match.customer, opened=True, raw=raw)
+        for (case, message), match, raw in zip(opened, matches, raws, strict=True)
+    ]
 
 
 def result_of(raw: RawContact) -> Any:

@@ -104,7 +104,7 @@ def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -
     queued for the next try); a contact that fails on its own is marked failed instead.
     """
     from cherish.cases.actions import OwnerPicker
-    from cherish.intake.actions import contact_from_record, receive_queued
+    from cherish.intake.actions import batchable, contact_from_record, receive_queued
     from cherish.intake.models import RawContact, RawStatus
 
     waiting = {ticket.raw_id: ticket for ticket in tickets if ticket.raw_id is not None}
@@ -121,13 +121,16 @@ def apply_waiting(tickets: Iterable[Ticket] = (), *, limit: int = BATCH_LIMIT) -
                 .filter(Q(pk__in=list(waiting)) | orphaned)
                 .order_by("pk")[:limit]
             )
-            # One complaint alone: the one-query owner lookup is cheaper than loading the team.
-            owners = OwnerPicker.load() if len(raws) > 1 else None
+            owners = OwnerPicker.load() if raws else None
+            contacts = {raw.pk: contact_from_record(raw.contact or {}) for raw in raws}
+            together = [raw for raw in raws if batchable(contacts[raw.pk])]
+            if together and owners is not None:
+                outcomes.update(_apply_together(together, contacts, owners, waiting))
             for raw in raws:
-                ticket = waiting.get(raw.pk)
-                outcomes[raw.pk] = _apply_one(
-                    raw, contact_from_record(raw.contact or {}), owners, receive_queued, ticket
-                )
+                if raw.pk not in outcomes:
+                    outcomes[raw.pk] = _apply_one(
+                        raw, contacts[raw.pk], owners, receive_queued, waiting.get(raw.pk)
+                    )
         for pk, outcome in outcomes.items():
             ticket = waiting.pop(pk, None)
             if ticket is not None:
@@ -170,6 +173,38 @@ def _grace() -> Any:
     import datetime as dt
 
     return dt.timedelta(seconds=ORPHAN_GRACE_S)
+
+
+def _apply_together(
+    raws: list[Any], contacts: dict[int, Any], owners: Any, waiting: dict[int, Ticket]
+) -> dict[int, Outcome]:
+    """Receive new-case contacts with one statement per table (intake.receive_queued_batch).
+
+    Should that fail (a reference drawn twice, a contact point a racing process added, a
+    refusal in a ticket's ``on_applied``), its savepoint rolls back, the owners picked are
+    put back in line, and the caller applies every contact one by one: each failure is then
+    recorded on its own contact, as before batching.
+    """
+    from cherish.intake.actions import receive_queued_batch
+    from cherish.intake.models import RawStatus
+
+    line = list(owners.line)
+    try:
+        with transaction.atomic():
+            results = receive_queued_batch([(contacts[raw.pk], raw) for raw in raws], owners=owners)
+            for raw, result in zip(raws, results, strict=True):
+                ticket = waiting.get(raw.pk)
+                if ticket is not None and ticket.on_applied is not None:
+                    ticket.on_applied(result)
+    except (InterfaceError, OperationalError):
+        raise
+    except Exception:
+        logger.info("intake applier: batch of %d applied one by one", len(raws), exc_info=True)
+        owners.line = line
+        for raw in raws:  # receive_queued_batch marked them; that rolled back
+            raw.status, raw.case, raw.message = RawStatus.QUEUED, None, None
+        return {}
+    return {raw.pk: result for raw, result in zip(raws, results, strict=True)}
 
 
 def _apply_one(
