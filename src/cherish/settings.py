@@ -254,6 +254,8 @@ CHERISH_STATUS_UPDATE_HOURS: dict[str, dict[str, int]] = {
     "compliment": {},
 }
 CHERISH_ORG_NAME = env.get("ORG_NAME", "Cherish Demo Company")
+# How often the desk's live parts (notifications badge, inbox, case page presence) poll.
+CHERISH_DESK_POLL_SECONDS = env.get_int("DESK_POLL_SECONDS", 10)
 
 # Spam defence on the public pages.
 CHERISH_PUBLIC_RATE_LIMIT = env.get_int("PUBLIC_RATE_LIMIT", 10)  # submissions per IP per hour
@@ -316,4 +318,6 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("feedback_tick", 60),
     ("learning_tick", 300),
     ("scorecard_tick", 600),
+    # Email copies of notifications for staff who asked, whether or not they are looking.
+    ("desk_tick", 60),
 ]

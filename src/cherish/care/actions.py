@@ -500,8 +500,9 @@ def break_commitment(commitment: Commitment, *, by: Staff | None, reason: str) -
 def check_commitment(commitment_id: int) -> list[str]:
     """Send whatever reminder or alert an open commitment is due now; each happens once.
 
-    Before the due time: remind the owner. After it: alert the owner (commitment.overdue);
-    COMMITMENT_LEAD_GRACE later: alert the team lead (commitment.escalated).
+    Before the due time: remind the owner (commitment.due_soon). After it: alert the owner
+    (commitment.overdue); COMMITMENT_LEAD_GRACE later: alert the team lead
+    (commitment.escalated).
     Returns what it did ('reminded', 'overdue', 'escalated').
     """
     commitment = (
@@ -523,6 +524,9 @@ def check_commitment(commitment_id: int) -> list[str]:
             case,
             "commitment_due",
             f"Due {due:%H:%M}: {commitment.what} ({case.reference})",
+        )
+        events.record_commitment_due_soon(
+            case, commitment_id=commitment.pk, due_at=due, owner_id=commitment.owner_id
         )
         commitment.reminded_at = at
         fields.append("reminded_at")

@@ -104,6 +104,19 @@ def record_commitment_broken(
     )
 
 
+def record_commitment_due_soon(
+    case: Case, *, commitment_id: int, due_at: dt.datetime, owner_id: int
+) -> CaseEvent:
+    return record_case_event(
+        case,
+        "commitment.due_soon",
+        by=None,
+        commitment_id=commitment_id,
+        due_at=_iso(due_at),
+        owner_id=owner_id,
+    )
+
+
 def record_commitment_overdue(
     case: Case, *, commitment_id: int, due_at: dt.datetime, notified_id: int
 ) -> CaseEvent:

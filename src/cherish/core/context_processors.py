@@ -43,4 +43,12 @@ def cherish(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {"org_name": settings.CHERISH_ORG_NAME}
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
         context["desk_nav"] = _nav(request)
+        try:
+            # The notifications link polls its unread count (cherish.desk.views_live), so
+            # pages pay nothing for it when they render.
+            context["notifications_url"] = reverse("desk:notifications")
+            context["notifications_badge_url"] = reverse("desk:notification-badge")
+        except NoReverseMatch:
+            pass
+        context["desk_poll_seconds"] = settings.CHERISH_DESK_POLL_SECONDS
     return context

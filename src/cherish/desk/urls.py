@@ -8,12 +8,17 @@ with ``cherish.cases.urls`` under that namespace.
 
 from django.urls import URLPattern, path
 
-from cherish.desk import views, views_inbox
+from cherish.desk import views, views_inbox, views_live
 
 app_name = "desk"
 
 urlpatterns: list[URLPattern] = [
     path("desk/", views_inbox.inbox, name="inbox"),
+    path("desk/notifications/", views_live.notifications, name="notifications"),
+    path("desk/notifications/read/", views_live.read_notifications, name="read-notifications"),
+    path("desk/notifications/email/", views_live.notification_email, name="notification-email"),
+    path("desk/notifications/badge/", views_live.badge, name="notification-badge"),
+    path("desk/cases/<str:reference>/presence/", views_live.presence, name="presence"),
 ]
 
 case_page_routes = [

@@ -1,0 +1,145 @@
+"""What changes while an agent watches: notifications, the navigation badge, presence.
+
+Live parts are refreshed by HTMX polling (``hx-trigger="every Ns"``), not server-sent
+events: ``cherish serve`` runs gunicorn with sync worker threads, where every open event
+stream would hold a thread for as long as the page is open (a desk of 30 agents with three
+tabs each would need 90 threads doing nothing). A poll is an ordinary short request that any
+web process can answer, goes through the same guard and CSRF rules as every page, and
+degrades to a plain link and a reload without JavaScript. The cost is a few seconds of
+delay, which a care desk can live with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from cherish.cases.access import access_case
+from cherish.cases.models import Case
+from cherish.desk import actions
+from cherish.desk import queries_live as queries
+from cherish.desk.guard import DeskRequest, desk_view
+from cherish.desk.models import DeskState
+from cherish.staff.models import Staff
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+
+
+def poll_seconds() -> int:
+    return int(settings.CHERISH_DESK_POLL_SECONDS)
+
+
+class EmailForm(forms.Form):
+    email = forms.BooleanField(required=False)
+
+
+def _page_context(request: DeskRequest, **extra: Any) -> dict[str, Any]:
+    unread_only = request.GET.get("show") == "unread"
+    try:
+        page_number = int(request.GET.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    state = DeskState.objects.filter(staff=request.staff).first()
+    return {
+        "page": queries.notification_page(request.staff, page=page_number, unread_only=unread_only),
+        "unread_only": unread_only,
+        "email_on": bool(state and state.email_notifications),
+        "poll_seconds": poll_seconds(),
+        **extra,
+    }
+
+
+@require_GET
+@desk_view
+def notifications(request: DeskRequest) -> HttpResponse:
+    """The notifications page: newest first, each linking to its case; mark read or all."""
+    actions.sync_notifications(request.staff)
+    context = _page_context(request)
+    template = (
+        "desk/partials/notification_list.html"
+        if _is_partial(request)
+        else "desk/notifications.html"
+    )
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_POST
+@desk_view
+def read_notifications(request: DeskRequest) -> HttpResponse:
+    """Mark the ticked notifications read, or all of them (``all``)."""
+    if request.POST.get("all"):
+        actions.mark_notifications_read(request.staff)
+    else:
+        # Ids are matched against the person's own rows by the action; junk is dropped.
+        ids = [int(v) for v in request.POST.getlist("notification") if v.isdigit()]
+        actions.mark_notifications_read(request.staff, ids=ids)
+    if _is_partial(request):
+        return render(request, "desk/partials/notification_list.html", _page_context(request))
+    return redirect("desk:notifications")
+
+
+@require_POST
+@desk_view
+def notification_email(request: DeskRequest) -> HttpResponse:
+    form = EmailForm(request.POST)
+    form.is_valid()
+    actions.set_notification_email(request.staff, enabled=bool(form.cleaned_data.get("email")))
+    return redirect("desk:notifications")
+
+
+@require_GET
+@desk_view
+def badge(request: DeskRequest) -> HttpResponse:
+    """The navigation's notifications link with its unread count; the page polls it."""
+    actions.sync_notifications(request.staff)
+    return render(
+        request,
+        "desk/partials/nav_badge.html",
+        {"unread": queries.count_unread(request.staff)},
+    )
+
+
+@require_POST
+@desk_view
+def presence(request: DeskRequest, reference: str) -> HttpResponse:
+    """The case page's heartbeat: who else is here, and what arrived since it was opened.
+
+    The page sends the newest message id it shows (``seen_message``) and the reply box's
+    text; someone with words in the reply box counts as replying.
+    """
+    staff = request.staff
+    case = access_case(staff, reference)
+    actions.beat_presence(staff, case, replying=bool(request.POST.get("text", "").strip()))
+    seen = queries.parse_seen(request.POST.get("seen_message"))
+    context = {
+        "case": case,
+        "present": queries.present_on_case(case, besides=staff),
+        "new_messages": queries.messages_since(case, seen, besides=staff)
+        if seen is not None
+        else [],
+        "poll_seconds": poll_seconds(),
+        "seen_message": seen,
+    }
+    return render(request, "desk/partials/presence.html", context)
+
+
+def case_live_context(case: Case, staff: Staff) -> dict[str, Any]:
+    """What the case page's includes need: the presence poller and the seen-message field."""
+    return {
+        "present": queries.present_on_case(case, besides=staff),
+        "seen_message": queries.last_message_id(case),
+        "poll_seconds": poll_seconds(),
+        "presence_url": reverse("desk:presence", args=[case.reference]),
+    }

@@ -1,0 +1,83 @@
+"""The notifications page, the navigation badge and the case page's presence heartbeat."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from cherish.cases import actions as case_actions
+from cherish.customers.actions import find_or_create_customer
+from cherish.desk import actions
+from cherish.desk.models import DeskState, Notification, Presence
+from tests.conftest import login
+
+
+def open_cases(count: int) -> None:
+    customer, _ = find_or_create_customer(name="Dora Doe", email="dora@example.com")
+    for number in range(count):
+        case, _ = case_actions.open_case(customer, text=f"Problem number {number}.")
+        case_actions.add_inbound_message(case, text=f"Still waiting ({number}).", channel="web")
+
+
+@pytest.mark.parametrize("cases", [1, 10], ids=["3 notifications", "30 notifications"])
+def test_notifications_page_costs_the_same_for_any_number(
+    desk_client, agent, cases, django_assert_num_queries
+):
+    open_cases(cases)
+    actions.sync_notifications(agent)
+    desk_client.get(reverse("desk:notifications"))
+    with django_assert_num_queries(14):
+        response = desk_client.get(reverse("desk:notifications"))
+    assert response.status_code == 200
+    assert response.content.decode().count('class="notification unread"') == 3 * cases
+
+
+def test_badge_counts_what_arrived_and_the_page_marks_read(desk_client, agent, complaint):
+    # when: the badge polls after the customer wrote
+    case_actions.add_inbound_message(complaint, text="Hello?", channel="web")
+    badge = desk_client.get(reverse("desk:notification-badge"), headers={"HX-Request": "true"})
+    # then: the complaint itself, its assignment and the new message
+    assert 'data-unread="3"' in badge.content.decode()
+    page = desk_client.get(reverse("desk:notifications")).content.decode()
+    assert f"Carla Customer wrote on {complaint.reference}: “Hello?”" in page
+    # when: one is marked read, then all
+    first = Notification.objects.filter(staff=agent).order_by("id").first()
+    desk_client.post(reverse("desk:read-notifications"), {"notification": [str(first.pk), "x"]})
+    assert Notification.objects.filter(staff=agent, read_at=None).count() == 2
+    response = desk_client.post(reverse("desk:read-notifications"), {"all": "1"})
+    assert response.status_code == 302
+    assert Notification.objects.filter(staff=agent, read_at=None).count() == 0
+    badge = desk_client.get(reverse("desk:notification-badge")).content.decode()
+    assert "data-unread" not in badge
+
+
+def test_email_preference_is_saved_per_person(desk_client, agent):
+    desk_client.post(reverse("desk:notification-email"), {"email": "1"})
+    assert DeskState.objects.get(staff=agent).email_notifications is True
+    page = desk_client.get(reverse("desk:notifications")).content.decode()
+    assert 'name="email" value="1" checked' in page
+    desk_client.post(reverse("desk:notification-email"), {})
+    assert DeskState.objects.get(staff=agent).email_notifications is False
+
+
+def test_presence_shows_colleagues_and_what_arrived(client, agent, other_agent, complaint):
+    # given: Bob has the case open and is writing
+    bob = login(client, other_agent)
+    url = reverse("desk:presence", args=[complaint.reference])
+    bob.post(url, {"seen_message": "0", "text": "Dear Carla,"})
+    # when: Alice's page beats, having shown the first message only
+    seen = complaint.messages.get().pk
+    case_actions.add_inbound_message(complaint, text="I called twice today.", channel="web")
+    bob.logout()
+    alice = login(client, agent)
+    response = alice.post(url, {"seen_message": str(seen), "text": ""})
+    # then
+    html = response.content.decode()
+    assert "<strong>Bob Other</strong> is writing a reply" in html
+    assert "I called twice today." in html
+    assert list(
+        Presence.objects.order_by("staff__user__username").values_list("activity", flat=True)
+    ) == [
+        "viewing",
+        "replying",
+    ]
