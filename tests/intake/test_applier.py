@@ -6,6 +6,7 @@ its own connection, as it does in a web process.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from cherish.cases.models import Case, Message
 from cherish.core.errors import RateLimited
 from cherish.core.models import Job
 from cherish.customers.models import ContactPoint, Customer, PossibleDuplicate
+from cherish.intake import actions as intake_actions
 from cherish.intake import applier as applier_module
 from cherish.intake.actions import (
     Contact,
@@ -32,9 +34,11 @@ from cherish.intake.actions import (
     accept_contact,
     queue_contact,
 )
+from cherish.intake.apikeys import create_api_key
 from cherish.intake.applier import Ticket, apply_waiting, store_together
 from cherish.intake.models import RawContact, RawStatus
 from cherish.staff.actions import create_staff
+from cherish.staff.principal import KeyScope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -318,3 +322,63 @@ def test_a_batch_that_fails_as_a_whole_is_applied_one_by_one(agent: Any, monkeyp
     assert all(isinstance(t.outcome, IntakeResult) for t in tickets)
     assert Case.objects.count() == 2
     assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()
+
+
+@pytest.fixture
+def stuck_applier(monkeypatch: Any) -> Any:
+    """The applier stores what it is handed, then hangs before applying it, until set."""
+    release = threading.Event()
+    real = applier_module.apply_waiting
+
+    def stuck(tickets: Any = (), **kwargs: Any) -> int:
+        release.wait(60)
+        return real(tickets, **kwargs)
+
+    monkeypatch.setattr(applier_module, "apply_waiting", stuck)
+    monkeypatch.setattr(intake_actions, "APPLY_WAIT_S", 0.2)
+    yield release
+    release.set()
+
+
+def test_a_stuck_applier_answers_the_form_received_with_its_reference(
+    agent: Any, stuck_applier: Any
+):
+    client = Client()
+    # when: the form is posted while the applier hangs after storing it
+    response = client.post(
+        "/complain/",
+        {"text": "The sofa arrived torn.", "name": "Dana", "email": "dana@example.com"},
+        follow=True,
+    )
+    # then: the customer reads that it is received, with the reference reserved for it
+    raw = RawContact.objects.get()
+    assert raw.status == RawStatus.QUEUED
+    assert not Case.objects.exists()
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert raw.reference in page and "Thank you, Dana. We have your message." in page
+    # when: the applier comes loose (stopping it finishes the batch in hand)
+    stuck_applier.set()
+    applier_module.stop_appliers()
+    # then: the case has that reference, and the same page now names its owner
+    case = Case.objects.get()
+    assert case.reference == raw.reference
+    assert "Alice Agent" in client.get(response.redirect_chain[-1][0]).content.decode()
+
+
+def test_a_stuck_applier_answers_the_api_202_received(agent: Any, stuck_applier: Any):
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
+    api = Client(headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "order-7"})
+    body = {"customer": {"name": "Dana", "email": "dana@example.com"}, "text": "Torn sofa."}
+    # when: a case is created while the applier hangs after storing it
+    response = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
+    # then: 202, received, with the reference the case will have
+    raw = RawContact.objects.get()
+    assert response.status_code == 202
+    assert response.json() == {"status": "received", "reference": raw.reference}
+    # when: the applier comes loose, a retry with the key gets the case itself
+    stuck_applier.set()
+    applier_module.stop_appliers()
+    again = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
+    assert again.status_code == 201
+    assert again.json()["reference"] == raw.reference == Case.objects.get().reference

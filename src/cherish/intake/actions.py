@@ -127,6 +127,17 @@ class IntakeFailed(Exception):
     """A queued contact that could not be added to a case (recorded on its raw record)."""
 
 
+class IntakePending(Exception):
+    """The contact is durably stored but not yet added to a case: the applier is slow or
+    stuck. Nothing is lost (any applier takes it, ``intake.applier``); the caller tells the
+    customer it is received, with the reference reserved for its case."""
+
+    def __init__(self, raw_id: int, reference: str) -> None:
+        super().__init__(f"contact {raw_id} is stored and waits to be applied")
+        self.raw_id = raw_id
+        self.reference = reference
+
+
 # A request waits this long for the applier before applying its contact itself.
 APPLY_WAIT_S = 10.0
 
@@ -264,7 +275,7 @@ def _accept_queued(
     claim: Callable[[RawContact], None] | None,
     on_applied: Callable[[Any], None] | None,
 ) -> IntakeResult:
-    from cherish.intake.applier import Ticket, applier, apply_waiting
+    from cherish.intake.applier import Ticket, applier
 
     def store() -> RawContact:
         return _store_queued(contact, material, rate_limit, claim)
@@ -276,25 +287,40 @@ def _accept_queued(
     if not ticket.done.wait(APPLY_WAIT_S):
         if ticket.take("caller"):
             # The applier never took it (stuck): store and apply it here, in this thread.
-            ticket = Ticket(queue_contact(contact, material, rate_limit=rate_limit, claim=claim).pk)
-            ticket.on_applied = on_applied
-            apply_waiting([ticket])
+            raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
+            ticket = Ticket(raw.pk, reference=raw.reference or "", on_applied=on_applied)
+            _apply_here(ticket)
         else:
             ticket.done.wait(APPLY_WAIT_S)  # the applier has it in hand
     if isinstance(ticket.outcome, (InterfaceError, OperationalError)):
         # The applier's batch failed on the database: try once more here before answering
         # (the contact is stored if its batch got that far: then it is applied from there).
-        retry = Ticket(ticket.raw_id, on_applied=on_applied)
+        retry = Ticket(ticket.raw_id, reference=ticket.reference, on_applied=on_applied)
         if retry.raw_id is None:
-            retry.raw_id = queue_contact(contact, material, rate_limit=rate_limit, claim=claim).pk
-        apply_waiting([retry])
+            raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
+            retry.raw_id, retry.reference = raw.pk, raw.reference or ""
+        _apply_here(retry)
         ticket = retry
     outcome = ticket.outcome
     if isinstance(outcome, BaseException):
         raise outcome
     if not isinstance(outcome, IntakeResult):
-        raise IntakeFailed(f"contact {ticket.raw_id} is still waiting to be applied")
+        if ticket.raw_id is not None:
+            # Stored, not yet applied (a stuck applier): durable, so received, never a 500.
+            raise IntakePending(ticket.raw_id, ticket.reference)
+        raise IntakeFailed("the contact could not be stored in time")
     return outcome
+
+
+def _apply_here(ticket: Any) -> None:
+    """Apply a stored contact in the request's own thread; the database failing now leaves
+    it stored, and then it is pending, not lost (raised as IntakePending)."""
+    from cherish.intake.applier import apply_waiting
+
+    try:
+        apply_waiting([ticket])
+    except (InterfaceError, OperationalError) as error:
+        raise IntakePending(ticket.raw_id, ticket.reference) from error
 
 
 def queue_contact(

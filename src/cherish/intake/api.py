@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Router
+from ninja import Field, Header, Router, Schema
 
 from cherish.api_common import ApiError, problems
 from cherish.cases import actions as case_actions
@@ -23,6 +23,7 @@ from cherish.core.references import normalise_reference
 from cherish.intake.actions import (
     Contact,
     DuplicateRequest,
+    IntakePending,
     IntakeResult,
     RawMaterial,
     accept_contact,
@@ -75,6 +76,15 @@ def _rebuild_case_answer(raw: RawContact) -> tuple[int, dict[str, Any]] | None:
     return _case_answer(outcome) if isinstance(outcome, IntakeResult) else None
 
 
+class CaseReceivedOut(Schema):
+    """A message stored durably but not yet added to a case (202): the case follows."""
+
+    status: str = "received"
+    reference: str | None = Field(
+        None, description="The new case's reference (none when the message may join a case)."
+    )
+
+
 class _Answer:
     """Records the response in the transaction that applies the contact (``on_applied``)."""
 
@@ -110,7 +120,12 @@ def _replay_after_duplicate(
 
 @router.post(
     "/cases",
-    response={201: CaseCreatedOut, 200: CaseCreatedOut, **problems(400, 401, 409, 413, 422)},
+    response={
+        201: CaseCreatedOut,
+        200: CaseCreatedOut,
+        202: CaseReceivedOut,
+        **problems(400, 401, 409, 413, 422),
+    },
     summary="Create a case (or add to one) from a customer's message",
 )
 @key_scope(KeyScope.CASES_CREATE)
@@ -152,6 +167,11 @@ def create_case(
         )
     except DuplicateRequest:
         return _replay_after_duplicate(request, idempotency_key, scope, body)
+    except IntakePending as pending:
+        # Stored but not yet on a case (a stuck applier): received, not failed. A retry with
+        # the same key gets the case once it is applied.
+        reference = None if contact.case_reference else pending.reference
+        return json_response(202, {"status": "received", "reference": reference})
     # Applied by another process's applier (this one's was stuck): shape the answer here.
     status, data = answer.response or _case_answer(result)
     if answer.response is None:

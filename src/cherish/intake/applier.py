@@ -65,6 +65,8 @@ class Ticket:
     """One request waiting for its contact to be applied (and first stored, with ``store``)."""
 
     raw_id: int | None
+    # The reference reserved for the contact's case when it was stored (set with raw_id).
+    reference: str = ""
     on_applied: Callable[[Outcome], None] | None = None
     # The durable write, for the applier to run in its group commit; None: already stored.
     store: Callable[[], Any] | None = None
@@ -150,21 +152,22 @@ def store_together(tickets: list[Ticket]) -> None:
     broken by its data is finished with its error and the others commit. Sets each stored
     ticket's ``raw_id`` once the transaction has committed.
     """
-    stored: dict[int, int] = {}
+    stored: dict[int, Any] = {}
     refused: dict[int, Exception] = {}
     with transaction.atomic():
         for number, ticket in enumerate(tickets):
             assert ticket.store is not None
             try:
                 with transaction.atomic():
-                    stored[number] = ticket.store().pk
+                    stored[number] = ticket.store()
             except (InterfaceError, OperationalError):
                 raise
             except Exception as error:  # a refusal or a constraint: this ticket only
                 refused[number] = error
     for number, ticket in enumerate(tickets):
         if number in stored:
-            ticket.raw_id = stored[number]
+            ticket.reference = stored[number].reference or ""
+            ticket.raw_id = stored[number].pk
         else:
             ticket.finish(refused[number], here=True)
 

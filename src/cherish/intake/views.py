@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from cherish.cases.models import Case, Channel
+from cherish.cases.models import Case, Channel, Kind
 from cherish.core import ratelimit
 from cherish.core.errors import RateLimited
 from cherish.core.i18n import browser_language, chosen_language
 from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
 from cherish.customers.actions import LanguageSource
-from cherish.intake.actions import Contact, RateLimit, RawMaterial, accept_contact
+from cherish.intake.actions import (
+    Contact,
+    IntakePending,
+    RateLimit,
+    RawMaterial,
+    accept_contact,
+)
 from cherish.intake.forms import ComplaintForm, prepare_for_display
 from cherish.intake.models import RawContact
 
@@ -84,6 +93,10 @@ def complain(request: HttpRequest) -> HttpResponse:
         )
     except RateLimited:
         return _rate_limited(request)
+    except IntakePending as pending:
+        # Stored, not yet on a case (a stuck applier): it is durable, so it is received.
+        token = make_token(THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id})
+        return redirect("intake:thanks", token=token)
     assert result.raw is not None
     token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
     return redirect("intake:thanks", token=token)
@@ -99,6 +112,15 @@ def _page_language(request: HttpRequest) -> tuple[str, str]:
     return "", ""
 
 
+@dataclass(frozen=True)
+class Received:
+    """What the thank-you page shows of a complaint stored but not yet on its case."""
+
+    reference: str
+    kind: str
+    owner: None = None
+
+
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     """The case reference and its owner, for the person who just sent the form.
 
@@ -109,11 +131,23 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     payload = read_token(THANKS_PURPOSE, token, max_age=THANKS_MAX_AGE_S)
     if payload is None:
         raise Http404("This page has expired.")
-    case = Case.objects.select_related("owner", "customer").filter(reference=payload["ref"]).first()
-    if case is None:
+    raw = (
+        RawContact.objects.filter(pk=payload.get("raw"))
+        .only("payload", "case_id", "reference", "contact")
+        .first()
+    )
+    case: Any = None
+    if raw is not None and raw.case_id is not None:
+        # The case this very post opened (its reference may be a fresh draw, should the one
+        # reserved have been taken meanwhile).
+        case = Case.objects.select_related("owner", "customer").filter(pk=raw.case_id).first()
+    elif raw is not None and raw.reference == payload["ref"]:
+        # Received, not yet on a case (the applier was stuck when the form was answered):
+        # the reference reserved for it, and no owner yet.
+        case = Received(raw.reference, str((raw.contact or {}).get("kind") or Kind.COMPLAINT))
+    if case is None or raw is None:
         raise Http404("No such case.")
-    raw = RawContact.objects.filter(pk=payload.get("raw"), case=case).only("payload").first()
-    typed = raw.payload if raw is not None and isinstance(raw.payload, dict) else {}
+    typed = raw.payload if isinstance(raw.payload, dict) else {}
     name = str(typed.get("name") or "")
     response = render(request, "intake/thanks.html", {"case": case, "visitor_name": name})
     # A shared computer's back button should not bring the page back from a cache.
