@@ -11,7 +11,13 @@ from django.urls import reverse
 from cherish.customers.actions import find_or_create_customer
 from cherish.learning import actions, queries
 from cherish.learning.errors import LearningError
-from cherish.learning.models import ActionNotice, CaseTheme, ImprovementAction, Theme
+from cherish.learning.models import (
+    ActionNotice,
+    CaseTheme,
+    CustomerCount,
+    ImprovementAction,
+    Theme,
+)
 from cherish.outbox.models import OutgoingEmail
 from tests.conftest import login
 from tests.learning.conftest import open_complaint
@@ -53,9 +59,23 @@ def _done_action(theme: Theme, by, **kwargs) -> ImprovementAction:
         )
 
 
-def test_effectiveness_compares_equal_windows_per_thousand_customers(late_parcels, lead):
-    # given an action done on DONE, looked at 30 days later
+@pytest.mark.parametrize(
+    "rolled_up_on",
+    [
+        pytest.param(None, id="counted live"),
+        pytest.param(DONE + dt.timedelta(days=40), id="both moments in the daily roll-up"),
+        pytest.param(DONE + dt.timedelta(days=3), id="roll-up ends between the moments"),
+        pytest.param(DONE - dt.timedelta(days=90), id="roll-up run before any customer: empty"),
+    ],
+)
+def test_effectiveness_compares_equal_windows_per_thousand_customers(
+    late_parcels, lead, rolled_up_on
+):
+    # given an action done on DONE, looked at 30 days later (customers counted live, or from
+    # the daily roll-up as it stood on some day, plus the customers created since)
     action = _done_action(late_parcels, lead)
+    if rolled_up_on is not None:
+        actions.refresh_customer_counts(at=rolled_up_on)
     # when
     effect = queries.effectiveness(action, at=DONE + dt.timedelta(days=30))
     # then by hand: customers before = 12 quiet + 8 + 1 complainants = 21;
@@ -176,3 +196,19 @@ def test_lead_plans_an_action_through_the_page(client, late_parcels, lead):
     assert "Not done yet" in page
     listing = client.get(reverse("learning:actions")).content.decode()
     assert "Second courier" in listing
+
+
+def test_customer_counts_roll_up_each_day_once(late_parcels):
+    # given customers created 60 days before DONE (12) and on the days of their complaints
+    # when the roll-up runs on DONE + 2 days, and again the same day
+    written = actions.refresh_customer_counts(at=DONE + dt.timedelta(days=2, hours=5))
+    again = actions.refresh_customer_counts(at=DONE + dt.timedelta(days=2, hours=9))
+    # then one row per day from the first customer's day to the day before, counted once
+    counts = dict(CustomerCount.objects.values_list("day", "customers"))
+    first, last = (DONE - dt.timedelta(days=60)).date(), (DONE + dt.timedelta(days=1)).date()
+    assert (written, again, min(counts), max(counts)) == (62, 0, first, last)
+    # 12 quiet customers, then one complainant on each of 45 and 29..22 days before
+    assert counts[first] == 12
+    assert counts[(DONE - dt.timedelta(days=45)).date()] == 13
+    assert counts[(DONE - dt.timedelta(days=1)).date()] == 21
+    assert counts[last] == 21

@@ -118,7 +118,9 @@ class CaseTheme(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["theme", "case_created_at"], name="casetheme_theme_time"),
-            models.Index(fields=["case_created_at"], name="casetheme_time"),
+            # Covers "complaints per theme in a period" (rising themes, this week) without
+            # reading the rows.
+            models.Index(fields=["case_created_at", "theme"], name="casetheme_time_theme"),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +152,7 @@ class CaseFinding(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["root_cause", "case_created_at"], name="finding_cause_time"),
-            models.Index(fields=["communication"], name="finding_communication"),
+            models.Index(fields=["communication", "case_created_at"], name="finding_comm_time"),
         ]
 
     def __str__(self) -> str:
@@ -416,6 +418,21 @@ class StoryRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} read {self.story_id}"
+
+
+class CustomerCount(models.Model):
+    """How many customers (not merged into another) existed at the end of a UTC day.
+
+    The effectiveness check's denominator, read instead of counting every customer per
+    request; rebuilt once a day by ``learning_tick`` (``refresh_customer_counts``). Customers
+    merged since the last rebuild are still counted until the next one.
+    """
+
+    day = models.DateField(unique=True)
+    customers = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.customers} customers at the end of {self.day}"
 
 
 class WeeklyReport(models.Model):

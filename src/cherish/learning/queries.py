@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from cherish.cases.access import visible_cases
 from cherish.cases.models import Direction, Message
 from cherish.core.clock import now
 from cherish.customers.models import NON_VALUE_STATUSES, Customer, Transaction
@@ -20,7 +19,9 @@ from cherish.learning.models import (
     CaseFinding,
     CaseTheme,
     Communication,
+    Competitor,
     CompetitorMention,
+    CustomerCount,
     ImprovementAction,
     LearningStory,
     Policy,
@@ -33,7 +34,7 @@ from cherish.learning.models import (
     ThemeModel,
     ThemeStatus,
 )
-from cherish.staff.access import scope_of
+from cherish.staff.access import case_rule, scope_of
 from cherish.staff.models import Staff
 
 WEEK = dt.timedelta(days=7)
@@ -95,12 +96,20 @@ def weekly_trend(theme: Theme, *, at: dt.datetime | None = None) -> list[dict[st
     """Complaints per week for the last TREND_WEEKS weeks, oldest first."""
     at = at or now()
     start = at - TREND_WEEKS * WEEK
-    counts = [0] * TREND_WEEKS
-    for created in CaseTheme.objects.filter(
+    # One pass over the (theme, case_created_at) index, counted by the database: a big
+    # theme has thousands of complaints in twelve weeks.
+    weeks = {
+        f"w{i}": Count(
+            "pk",
+            filter=Q(case_created_at__gte=start + i * WEEK)
+            & (Q(case_created_at__lt=start + (i + 1) * WEEK) if i < TREND_WEEKS - 1 else Q()),
+        )
+        for i in range(TREND_WEEKS)
+    }
+    found = CaseTheme.objects.filter(
         theme=theme, case_created_at__gt=start, case_created_at__lte=at
-    ).values_list("case_created_at", flat=True):
-        index = min(TREND_WEEKS - 1, int((created - start) / WEEK))
-        counts[index] += 1
+    ).aggregate(**weeks)
+    counts = [found[f"w{i}"] for i in range(TREND_WEEKS)]
     peak = max(counts) or 1
     return [
         {
@@ -139,12 +148,24 @@ def first_messages(case_ids: list[int]) -> dict[int, str]:
 
 
 def seen_by(rows: QuerySet[Any], viewer: Staff | None) -> QuerySet[Any]:
-    """Rows whose case ``viewer`` may see (the team boundary, cases.access); all rows for
-    the organisation-wide email (no viewer). Counts elsewhere stay organisation-wide:
-    learning is for everyone, the cases behind it only for those who may open them."""
+    """Rows whose case ``viewer`` may see (the team boundary, the rule ``visible_cases``
+    applies); all rows for the organisation-wide email (no viewer). Counts elsewhere stay
+    organisation-wide: learning is for everyone, the cases behind it only for those who
+    may open them.
+
+    The rule is applied to the joined case row, not as ``case IN (visible cases)``: with a
+    million cases that subquery is hundreds of thousands of ids, while the join lets the
+    newest-first lists stop after the rows they show.
+    """
     if viewer is None:
         return rows
-    return rows.filter(case__in=visible_cases(viewer))
+    rule = case_rule(viewer, change=False, prefix="case__")
+    return rows if rule is None else rows.filter(rule)
+
+
+# Quotes are the most typical among this many of a theme's newest complaints, so a big theme
+# never sorts its whole quarter by similarity.
+QUOTE_POOL = 200
 
 
 def theme_quotes(
@@ -152,12 +173,16 @@ def theme_quotes(
 ) -> list[dict[str, Any]]:
     """Real quotes: the recent complaints most typical of the theme."""
     since = now() - dt.timedelta(days=days)
-    mine = seen_by(CaseTheme.objects.filter(theme=theme), viewer)
-    picks = list(
-        mine.filter(case_created_at__gt=since).select_related("case").order_by("-similarity")[:n]
+    mine = (
+        seen_by(CaseTheme.objects.filter(theme=theme), viewer)
+        .select_related("case")
+        .only("case_id", "similarity", "case_created_at", "case__reference")
+        .order_by("-case_created_at")
     )
+    pool = list(mine.filter(case_created_at__gt=since)[:QUOTE_POOL])
+    picks = sorted(pool, key=lambda p: -p.similarity)[:n]
     if len(picks) < n:
-        picks = list(mine.select_related("case")[:n])
+        picks = list(mine[:n])
     texts = first_messages([p.case_id for p in picks])
     return [
         {"reference": p.case.reference, "quote": quote_of(texts.get(p.case_id, ""))} for p in picks
@@ -244,17 +269,37 @@ def effectiveness(action: ImprovementAction, *, at: dt.datetime | None = None) -
 
 
 def _customers_at_each(moments: set[dt.datetime]) -> dict[dt.datetime, int]:
-    """Customers that existed at each moment, in one pass over the table."""
+    """Customers that existed at each moment: the daily roll-up up to the last day it holds
+    at or before the moment, plus the customers created since (an index range). Without a
+    roll-up, one pass over the table."""
     if not moments:
         return {}
-    ordered = sorted(moments)
-    counts = Customer.objects.filter(merged_into__isnull=True).aggregate(
-        **{
-            f"m{i}": Count("pk", filter=Q(created_at__lt=moment))
-            for i, moment in enumerate(ordered)
-        }
-    )
-    return {moment: counts[f"m{i}"] for i, moment in enumerate(ordered)}
+    rolled = dict(CustomerCount.objects.values_list("day", "customers"))
+    if not rolled:
+        ordered = sorted(moments)
+        counts = Customer.objects.filter(merged_into__isnull=True).aggregate(
+            **{
+                f"m{i}": Count("pk", filter=Q(created_at__lt=moment))
+                for i, moment in enumerate(ordered)
+            }
+        )
+        return {moment: counts[f"m{i}"] for i, moment in enumerate(ordered)}
+    first, last = min(rolled), max(rolled)
+    result = {}
+    for moment in moments:
+        day = min(moment.astimezone(dt.UTC).date() - dt.timedelta(days=1), last)
+        if day < first:
+            base, since = 0, None
+        else:
+            while day not in rolled:  # a gap only if the table was edited by hand
+                day -= dt.timedelta(days=1)
+            base = rolled[day]
+            since = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        recent = Customer.objects.filter(merged_into__isnull=True, created_at__lt=moment)
+        if since is not None:
+            recent = recent.filter(created_at__gte=since)
+        result[moment] = base + recent.count()
+    return result
 
 
 def effectiveness_many(
@@ -344,28 +389,34 @@ def policies_causing_pain(*, at: dt.datetime | None = None) -> list[Pain]:
         .annotate(n=Count("pk"))
         .values_list("policy_id", "n")
     )
-    rows = []
-    for policy in Policy.objects.select_related("owner").filter(pk__in=list(counts)):
-        customers = set(
-            PolicyLink.objects.filter(policy=policy, case_created_at__gte=since).values_list(
-                "case__customer_id", flat=True
-            )
+    customers: dict[int, set[int]] = defaultdict(set)
+    for policy_id, customer_id in PolicyLink.objects.filter(case_created_at__gte=since).values_list(
+        "policy_id", "case__customer_id"
+    ):
+        customers[policy_id].add(customer_id)
+    spent = dict(
+        Transaction.objects.filter(
+            customer_id__in=PolicyLink.objects.filter(case_created_at__gte=since).values(
+                "case__customer_id"
+            ),
+            occurred_at__gte=at - dt.timedelta(days=365),
         )
-        value = (
-            Transaction.objects.filter(
-                customer_id__in=customers, occurred_at__gte=at - dt.timedelta(days=365)
-            )
-            .exclude(status__in=NON_VALUE_STATUSES)
-            .aggregate(total=Sum("amount"))["total"]
-        ) or Decimal("0")
-        rows.append(
-            Pain(
-                policy=policy,
-                complaints=counts[policy.pk],
-                customers=len(customers),
-                value_at_risk=value,
-            )
+        .exclude(status__in=NON_VALUE_STATUSES)
+        .values_list("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+    rows = [
+        Pain(
+            policy=policy,
+            complaints=counts[policy.pk],
+            customers=len(customers[policy.pk]),
+            value_at_risk=sum(
+                (spent.get(c, Decimal("0")) for c in customers[policy.pk]), Decimal("0")
+            ),
         )
+        for policy in Policy.objects.select_related("owner").filter(pk__in=list(counts))
+    ]
     rows.sort(key=lambda r: (-r.complaints, -r.value_at_risk, r.policy.title))
     return rows
 
@@ -397,26 +448,43 @@ def policy_cases(
     )
 
 
+# Each group on the reveal page names at most this many cases (the newest the viewer may see).
+EXAMPLES = 10
+
+
 def communications_wrong(
     *, at: dt.datetime | None = None, viewer: Staff | None = None
 ) -> list[dict[str, Any]]:
-    """Our own communications customers found wrong or missing, by kind, with the cases."""
+    """Our own communications customers found wrong or missing, by kind: how many
+    (organisation-wide) and the newest cases behind each that the viewer may see."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
-    findings = (
-        seen_by(CaseFinding.objects.filter(case_created_at__gte=since), viewer)
-        .exclude(communication="")
-        .select_related("case")
-        .order_by("communication", "-case_created_at")
+    recent = CaseFinding.objects.filter(case_created_at__gte=since, communication__gt="")
+    counts = (
+        recent.values_list("communication")
+        .annotate(n=Count("pk"))
+        .values_list("communication", "n")
+        .order_by()
     )
-    groups: dict[str, dict[str, Any]] = {}
     labels = dict(Communication.choices)
-    for finding in findings[:2000]:
-        group = groups.setdefault(
-            finding.communication,
-            {"label": labels.get(finding.communication, finding.communication), "findings": []},
-        )
-        group["findings"].append(finding)
-    return sorted(groups.values(), key=lambda g: -len(g["findings"]))
+    groups = [
+        {
+            "label": labels.get(kind, kind),
+            "count": n,
+            "findings": list(
+                seen_by(recent.filter(communication=kind), viewer)
+                .select_related("case")
+                .only("communication_note", "case_created_at", "case__reference")
+                .order_by("-case_created_at")[:EXAMPLES]
+            ),
+        }
+        for kind, n in counts
+    ]
+    return sorted(groups, key=lambda g: (-g["count"], g["label"]))
+
+
+# The reveal page reads at most this many of the newest findings or mentions for the cases
+# it names; the counts beside them are taken over all of them.
+REVEAL_SCAN = 2000
 
 
 def training_needs(
@@ -425,55 +493,59 @@ def training_needs(
     """People-related root causes by team and cause: counts and case references, never the
     names of the staff involved (a training need, not a blame list)."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
-    findings = (
-        CaseFinding.objects.filter(
-            case_created_at__gte=since, root_cause__category=RootCauseCategory.PEOPLE
-        )
-        .select_related("team", "root_cause", "case")
-        .only("team__name", "root_cause__name", "case__reference", "case_created_at")
-        .order_by("-case_created_at")
-    )
-    visible = (
-        None
-        if viewer is None
-        else set(seen_by(findings, viewer).values_list("case_id", flat=True)[:5000])
+    findings = CaseFinding.objects.filter(
+        case_created_at__gte=since, root_cause__category=RootCauseCategory.PEOPLE
     )
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for finding in findings[:5000]:
-        team = finding.team.name if finding.team else "No team"
-        cause = finding.root_cause.name if finding.root_cause else ""
-        group = groups.setdefault(
-            (team, cause), {"team": team, "cause": cause, "count": 0, "cases": []}
-        )
-        group["count"] += 1
-        if visible is None or finding.case_id in visible:
-            group["cases"].append(finding.case.reference)
+    for team, cause, n in (
+        findings.values_list("team__name", "root_cause__name")
+        .annotate(n=Count("pk"))
+        .values_list("team__name", "root_cause__name", "n")
+        .order_by()
+    ):
+        team = team or "No team"
+        groups[(team, cause)] = {"team": team, "cause": cause, "count": n, "cases": []}
+    for team, cause, reference in (
+        seen_by(findings, viewer)
+        .order_by("-case_created_at")
+        .values_list("team__name", "root_cause__name", "case__reference")[:REVEAL_SCAN]
+    ):
+        cases = groups[(team or "No team", cause)]["cases"]
+        if len(cases) < EXAMPLES:
+            cases.append(reference)
     return sorted(groups.values(), key=lambda g: (g["team"], -g["count"]))
 
 
 def competitor_mentions(
     *, at: dt.datetime | None = None, viewer: Staff | None = None
 ) -> list[dict[str, Any]]:
-    """Which competitors customers name, how often, what they compare, and examples."""
+    """Which competitors customers name, how often, what they compare (organisation-wide),
+    and the newest examples the viewer may see."""
     since = (at or now()) - dt.timedelta(days=REVEAL_DAYS)
-    mentions = (
-        seen_by(CompetitorMention.objects.filter(case_created_at__gte=since), viewer)
-        .select_related("competitor", "case")
-        .order_by("-case_created_at")
-    )
-    groups: dict[int, dict[str, Any]] = {}
-    for mention in mentions[:5000]:
-        group = groups.setdefault(
-            mention.competitor_id,
-            {"competitor": mention.competitor, "count": 0, "aspects": Counter(), "examples": []},
-        )
-        group["count"] += 1
-        group["aspects"].update(mention.aspects)
-        if len(group["examples"]) < 5:
-            group["examples"].append(mention)
-    for group in groups.values():
+    recent = CompetitorMention.objects.filter(case_created_at__gte=since)
+    groups: dict[int, dict[str, Any]] = {
+        competitor_id: {"count": n, "aspects": Counter(), "examples": []}
+        for competitor_id, n in recent.values_list("competitor_id")
+        .annotate(n=Count("pk"))
+        .values_list("competitor_id", "n")
+        .order_by()
+    }
+    # What customers compare, from the newest mentions (all of them below REVEAL_SCAN).
+    for competitor_id, aspects in recent.order_by("-case_created_at").values_list(
+        "competitor_id", "aspects"
+    )[:REVEAL_SCAN]:
+        groups[competitor_id]["aspects"].update(aspects)
+    competitors = Competitor.objects.in_bulk(list(groups))
+    for competitor_id, group in groups.items():
+        group["competitor"] = competitors[competitor_id]
         group["aspects"] = group["aspects"].most_common()
-    return sorted(groups.values(), key=lambda g: -g["count"])
+        group["examples"] = list(
+            seen_by(recent.filter(competitor_id=competitor_id), viewer)
+            .select_related("case")
+            .only("snippet", "case_created_at", "case__reference")
+            .order_by("-case_created_at")[:5]
+        )
+    return sorted(groups.values(), key=lambda g: (-g["count"], g["competitor"].name))
 
 
 # ---------------------------------------------------------------- learning stories

@@ -1,7 +1,8 @@
 """``cherish learning_tick``: put complaints that have no theme yet into one, link
 complaints to the policies staff replies quote, send managers the weekly report (once a
-week), credit staff for customer outcomes on the recognition wall, and fit the themes again
-once a week (or now, with ``--recluster``).
+week), credit staff for customer outcomes on the recognition wall, roll up yesterday's
+customer count (once a day), and fit the themes again once a week (or now, with
+``--recluster``).
 
 Run every few minutes by ``cherish tick``; idempotent.
 """
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         linked = actions.link_policies_from_replies()
         actions.send_weekly_report()
         actions.collect_recognition()
+        actions.refresh_customer_counts()
         if options["verbosity"]:
             self.stdout.write(
                 f"assigned {assigned} unthemed complaints; {linked} linked to policies"
