@@ -10,7 +10,7 @@ import time_machine
 from tests.conftest import login
 from tests.scorecard.conftest import TODAY
 
-from cherish.staff.models import Role
+from cherish.staff.models import Role, Team
 
 
 @pytest.fixture
@@ -168,3 +168,36 @@ def test_a_team_lead_sees_the_scorecard(client, built, travel):
     lead.save(update_fields=["role"])
     login(client, lead)
     assert client.get("/desk/scorecard/").status_code == 200
+
+
+def test_a_lead_sees_only_the_figures_of_the_teams_they_lead(client, built, travel):
+    # given Bob leads Customer Care; c3 (the phone inquiry) belongs to Sales & Service
+    care, bob = built["care"], built["bob"]
+    service = Team.objects.get(name="Sales & Service")
+    bob.role = Role.LEAD
+    bob.save(update_fields=["role"])
+    care.lead = bob
+    care.save(update_fields=["lead"])
+    login(client, bob)
+    # when he opens the scorecard without choosing a team
+    html = client.get("/desk/scorecard/?period=week").content.decode()
+    channels = rows_of(client.get("/desk/scorecard/?period=week&format=csv&table=channels"))
+    # then he sees his team's figures only: no "all teams", no other team, no leave reasons
+    assert f'<option value="{care.pk}" selected>Customer Care</option>' in html
+    assert "All teams" not in html and "Sales &amp; Service" not in html
+    assert 'id="leave-reasons"' not in html
+    assert channels[1:] == [["Email", "1", "1", "50.0"], ["Web form", "1", "1", "50.0"]]
+    # and another team's figures and cases, and the organisation-wide table, are refused
+    assert client.get(f"/desk/scorecard/?team={service.pk}").status_code == 403
+    assert client.get("/desk/scorecard/?team=*&format=csv&table=figures").status_code == 200
+    drill = f"/desk/scorecard/cases/?figure=complaints&period=week&team={service.pk}"
+    assert client.get(drill).status_code == 403
+    assert client.get("/desk/scorecard/?format=csv&table=leave_reasons").status_code == 404
+
+
+def test_a_manager_sees_every_team_and_the_organisation(as_manager, built, travel):
+    html = as_manager.get("/desk/scorecard/?period=week").content.decode()
+    assert '<option value="*">All teams</option>' in html and "Sales &amp; Service" in html
+    assert 'id="leave-reasons"' in html
+    channels = rows_of(as_manager.get("/desk/scorecard/?period=week&format=csv&table=channels"))
+    assert [r[0] for r in channels[1:]] == ["Email", "Phone call", "Web form"]

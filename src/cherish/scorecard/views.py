@@ -7,6 +7,7 @@ scorecard; everyone sees the people view, scoped to whom they may see.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -36,6 +37,31 @@ def may_see_scorecard(staff: Staff) -> bool:
     return scope.everything or staff.role in (Role.LEAD, Role.MANAGER) or bool(scope.led_team_ids)
 
 
+def scorecard_teams(staff: Staff) -> frozenset[int] | None:
+    """The teams whose figures ``staff`` sees: None (every team and the organisation's
+    totals) for managers, administrators and the break-glass account; a lead sees the teams
+    they lead (a lead by role who leads none, their own teams)."""
+    scope = scope_of(staff)
+    if scope.everything or staff.role in (Role.MANAGER, Role.ADMINISTRATOR):
+        return None
+    return scope.led_team_ids or scope.team_ids
+
+
+def _within_teams(filters: Filters, teams: frozenset[int] | None) -> Filters:
+    """A lead's filters: one of their teams (the first by name when none is chosen);
+    another team's figures answer 403."""
+    if teams is None:
+        return filters
+    if filters.team == ALL:
+        first = Team.objects.filter(pk__in=teams).order_by("name", "pk").first()
+        if first is None:
+            raise Forbidden("You lead no team, so there are no figures to show.", code="no_team")
+        return dataclasses.replace(filters, team=str(first.pk))
+    if not filters.team.isdigit() or int(filters.team) not in teams:
+        raise Forbidden("You see the figures of the teams you lead.", code="scorecard_other_team")
+    return filters
+
+
 def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
     get = request.GET
 
@@ -51,7 +77,7 @@ def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
     return filters, period, today
 
 
-def _filter_options() -> dict[str, list[tuple[str, str]]]:
+def _filter_options(teams: frozenset[int] | None) -> dict[str, list[tuple[str, str]]]:
     # From the cube's "every team, channel and kind" rows: a few hundred, not every case.
     topics = (
         WeeklyCube.objects.filter(team=ALL, channel=ALL, kind=ALL)
@@ -61,7 +87,12 @@ def _filter_options() -> dict[str, list[tuple[str, str]]]:
         .order_by("topic")[:200]
     )
     return {
-        "team": [(str(pk), name) for pk, name in Team.objects.values_list("pk", "name")],
+        "team": [
+            (str(pk), name)
+            for pk, name in (
+                Team.objects if teams is None else Team.objects.filter(pk__in=teams)
+            ).values_list("pk", "name")
+        ],
         "channel": list(Channel.choices),
         "kind": list(Kind.choices),
         "topic": [(t, t) for t in topics],
@@ -91,19 +122,23 @@ def index(request: DeskRequest) -> HttpResponse:
             "The scorecard is for team leads and managers.", code="scorecard_leads_only"
         )
     filters, period, today = _parse(request)
+    teams = scorecard_teams(staff)
+    filters = _within_teams(filters, teams)
     card = queries.scorecard(filters, period, today)
     table = request.GET.get("table", "")
     if request.GET.get("format") == "csv":
-        return _scorecard_csv(table, card, filters, period, today)
+        return _scorecard_csv(table, card, filters, period, today, whole=teams is None)
     context = {
         "card": card,
         "filters": filters,
         "period": period,
         "periods": list(figures.PERIODS.values()),
-        "options": _filter_options(),
+        "options": _filter_options(teams),
+        "all_teams": teams is None,
         "channels": queries.breakdown("channel", filters, period, today),
         "loyalty": queries.loyalty_mix(filters, period, today),
-        "leave_reasons": queries.leave_reasons(period, today),
+        # Leave reasons belong to no team: organisation-wide, so not on a lead's scorecard.
+        "leave_reasons": queries.leave_reasons(period, today) if teams is None else None,
         "assumptions": card.context.assumptions,
         "query": request.GET.urlencode(),
         "filter_query": _filter_query(filters, period),
@@ -120,7 +155,13 @@ def _filter_query(filters: Filters, period: Period) -> str:
 
 
 def _scorecard_csv(
-    table: str, card: queries.Scorecard, filters: Filters, period: Period, today: dt.date
+    table: str,
+    card: queries.Scorecard,
+    filters: Filters,
+    period: Period,
+    today: dt.date,
+    *,
+    whole: bool,
 ) -> HttpResponse:
     if table in ("", "figures"):
         return _csv(
@@ -161,7 +202,7 @@ def _scorecard_csv(
             ["level", "answers", "share_percent"],
             ([r.level, r.count, r.share] for r in queries.loyalty_mix(filters, period, today)),
         )
-    if table == "leave_reasons":
+    if table == "leave_reasons" and whole:
         return _csv(
             "scorecard-leave-reasons.csv",
             ["reason", "customers", "share_percent", "benchmark_percent"],
@@ -183,6 +224,7 @@ def cases(request: DeskRequest) -> HttpResponse:
             "The scorecard is for team leads and managers.", code="scorecard_leads_only"
         )
     filters, period, today = _parse(request)
+    filters = _within_teams(filters, scorecard_teams(staff))
     figure = figures.BY_KEY.get(request.GET.get("figure", ""))
     if figure is None or figure.drill is None:
         raise Http404("No such figure")
