@@ -404,9 +404,23 @@ def open_cases(new: list[NewCase], *, owners: OwnerPicker) -> list[tuple[Case, M
     # Round-robin reads last_assigned_at: each owner's time is that of their last case here,
     # a microsecond apart, so the next batch goes on where this one stopped.
     last_case = {owner.pk: n for n, (owner, _) in enumerate(picks) if owner is not None}
-    for pk, n in last_case.items():
-        Staff.objects.filter(pk=pk).update(last_assigned_at=at + dt.timedelta(microseconds=n))
+    _set_last_assigned([(at + dt.timedelta(microseconds=n), pk) for pk, n in last_case.items()])
     return list(zip(cases, messages, strict=True))
+
+
+def _set_last_assigned(times: list[tuple[Any, int]]) -> None:
+    """(time, staff id) pairs as one prepared UPDATE; a queryset update per member cost
+    more CPU than inserting a batch of cases."""
+    if not times:
+        return
+    field = Staff._meta.get_field("last_assigned_at")
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Staff._meta.db_table)} SET {quote(str(field.column))} = %s"
+            f" WHERE {quote(str(Staff._meta.pk.column))} = %s",
+            [(field.get_db_prep_save(at, connection), pk) for at, pk in times],
+        )
 
 
 @transaction.atomic

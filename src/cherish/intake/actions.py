@@ -434,7 +434,7 @@ def receive_queued_batch(
     for (_, raw), (case, message) in zip(items, opened, strict=True):
         raw.status, raw.case, raw.message, raw.error = RawStatus.PROCESSED, case, message, ""
         raws.append(raw)
-    RawContact.objects.bulk_update(raws, ["status", "case", "message", "error"])
+    _mark_processed(raws)
     if settings.CHERISH_INTAKE_FOLLOW_ON:
         queue_many_steps(
             settings.CHERISH_INTAKE_FOLLOW_ON,
@@ -444,6 +444,25 @@ def receive_queued_batch(
         IntakeResult(case=case, message=message, customer=match.customer, opened=True, raw=raw)
         for (case, message), match, raw in zip(opened, matches, raws, strict=True)
     ]
+
+
+def _mark_processed(raws: list[RawContact]) -> None:
+    """One prepared UPDATE run for every record: bulk_update's CASE expressions cost more
+    CPU than the rest of a batch's statements together."""
+    meta = RawContact._meta
+    column = {
+        name: str(getattr(meta.get_field(name), "column", name))
+        for name in ("status", "case", "message", "error")
+    }
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(meta.db_table)} SET {quote(column['status'])} = %s, "
+            f"{quote(column['case'])} = %s, {quote(column['message'])} = %s, "
+            f"{quote(column['error'])} = '' WHERE {quote(str(meta.pk.column))} = %s",
+            [(str(raw.status), raw.case_id, raw.message_id, raw.pk) for raw in raws],
+        )
 
 
 def result_of(raw: RawContact) -> Any:
