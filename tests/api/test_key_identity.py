@@ -238,3 +238,60 @@ def test_an_administrator_creates_a_key_in_the_admin_and_sees_it_once(
         "/admin/intake/apikey/add/", {"name": "both", "staff": agent.pk, "scopes": ["cases:read"]}
     )
     assert refused.status_code == 200 and not ApiKey.objects.filter(name="both").exists()
+
+
+def _key_audit() -> list[tuple[str, str, str, dict[str, Any]]]:
+    from cherish.staff.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action__startswith="apikey.").order_by("at", "id")
+    return [(row.action, row.actor_label, row.via, row.detail) for row in rows]
+
+
+def test_keys_made_and_revoked_on_the_command_line_are_audited(agent: Staff) -> None:
+    # when
+    call_command("createapikey", "alice laptop", "--staff", "alice", stdout=io.StringIO())
+    call_command("createapikey", "shop", "--scope", "cases:read", stdout=io.StringIO())
+    shop = ApiKey.objects.get(name="shop")
+    call_command("createapikey", "--revoke", shop.prefix, stdout=io.StringIO())
+    # then: who (the account on this host), what and which powers; never the key itself
+    logged = _key_audit()
+    assert [(action, via) for action, _, via, _ in logged] == [
+        ("apikey.created", "command"),
+        ("apikey.created", "command"),
+        ("apikey.revoked", "command"),
+    ]
+    assert all(label.endswith("(command line)") for _, label, _, _ in logged)
+    alice_key = ApiKey.objects.get(name="alice laptop")
+    assert logged[0][3] == {
+        "name": "alice laptop",
+        "prefix": alice_key.prefix,
+        "kind": "staff",
+        "staff_id": agent.pk,
+        "scopes": [],
+    }
+    assert logged[1][3]["scopes"] == logged[2][3]["scopes"] == ["cases:read"]
+    assert logged[2][3]["kind"] == "integration"
+
+
+def test_keys_made_and_revoked_in_the_admin_are_audited(admin_staff: Staff, agent: Staff) -> None:
+    client = login(Client(), admin_staff)
+    client.post("/admin/intake/apikey/add/", {"name": "crm", "scopes": ["customers:read"]})
+    client.post("/admin/intake/apikey/add/", {"name": "alice cli", "staff": agent.pk})
+    crm = ApiKey.objects.get(name="crm")
+    client.post(
+        "/admin/intake/apikey/",
+        {"action": "revoke", "_selected_action": [crm.pk]},
+    )
+    crm.refresh_from_db()
+    assert crm.revoked_at is not None
+    logged = _key_audit()
+    assert [(action, label, via) for action, label, via, _ in logged] == [
+        ("apikey.created", "Ada Admin (root)", "admin"),
+        ("apikey.created", "Ada Admin (root)", "admin"),
+        ("apikey.revoked", "Ada Admin (root)", "admin"),
+    ]
+    assert [(d["kind"], d["staff_id"], d["scopes"]) for _, _, _, d in logged] == [
+        ("integration", None, ["customers:read"]),
+        ("staff", agent.pk, []),
+        ("integration", None, ["customers:read"]),
+    ]

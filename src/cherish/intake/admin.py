@@ -9,10 +9,18 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from cherish.core.clock import now
-from cherish.intake.apikeys import PREFIX_LENGTH, new_key
+from cherish.intake.apikeys import PREFIX_LENGTH, new_key, record_key_created, revoke_api_keys
 from cherish.intake.models import ApiKey
+from cherish.staff.access import staff_for_user
+from cherish.staff.audit import origin_of
 from cherish.staff.principal import SCOPE_HELP, parse_scopes
+
+
+def _origin(request: HttpRequest) -> dict[str, str]:
+    origin = origin_of(request)
+    if staff_for_user(request.user) is None:  # the break-glass account may have no profile
+        origin["actor"] = str(request.user.get_username())
+    return origin
 
 
 class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -71,6 +79,7 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj.prefix = key[:PREFIX_LENGTH]
         obj.key_hash = ApiKey.hash_key(key)
         super().save_model(request, obj, form, change)
+        record_key_created(obj, by=staff_for_user(request.user), origin=_origin(request))
         messages.warning(
             request,
             f"The key for “{obj.name}” is {key} — copy it now: it is shown only this once "
@@ -82,5 +91,5 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=now())
+        count = revoke_api_keys(queryset, by=staff_for_user(request.user), origin=_origin(request))
         messages.success(request, f"Revoked {count} key(s).")

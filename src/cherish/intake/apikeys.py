@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,6 +25,7 @@ from ninja.security import HttpBearer
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.intake.models import ApiKey
+from cherish.staff.actions import record_audit
 from cherish.staff.models import Staff
 from cherish.staff.principal import ApiPrincipal, parse_scopes
 
@@ -44,12 +47,19 @@ def new_key() -> str:
 
 
 def create_api_key(
-    name: str, *, staff: Staff | None = None, scopes: list[str] | tuple[str, ...] = ()
+    name: str,
+    *,
+    staff: Staff | None = None,
+    scopes: list[str] | tuple[str, ...] = (),
+    by: Staff | None = None,
+    origin: dict[str, str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key named ``name``; returns the record and the key (shown once, never stored).
 
     With ``staff`` the key acts as that person (scopes do not apply); without, it is an
-    integration's key that may do only what ``scopes`` (KeyScope values) allow.
+    integration's key that may do only what ``scopes`` (KeyScope values) allow. ``by`` and
+    ``origin`` (staff.audit.origin_of, or the command line's) say who made it: written to
+    the audit log as apikey.created with the key's owner and scopes.
     """
     name = name.strip()
     if not name:
@@ -72,11 +82,69 @@ def create_api_key(
             staff=staff,
             scopes=clean_scopes,
         )
+        record_key_created(record, by=by, origin=origin)
     return record, key
 
 
-def revoke_api_key(prefix: str) -> ApiKey:
-    """Revoke the one active key whose prefix starts with ``prefix`` (at least 8 characters)."""
+def _key_facts(key: ApiKey) -> dict[str, Any]:
+    return {
+        "name": key.name,
+        "prefix": key.prefix,
+        "kind": "staff" if key.staff_id else "integration",
+        "staff_id": key.staff_id,
+        "scopes": list(key.scopes or []),
+    }
+
+
+def record_key_created(
+    key: ApiKey, *, by: Staff | None, origin: dict[str, str] | None = None
+) -> None:
+    """Audit a new key: who made it, whom it acts as, what it may do (never the key)."""
+    record_audit(
+        "apikey.created",
+        by=by,
+        target_type="apikey",
+        target_id=str(key.pk),
+        detail=_key_facts(key),
+        origin=origin,
+    )
+
+
+def record_key_revoked(
+    key: ApiKey, *, by: Staff | None, origin: dict[str, str] | None = None
+) -> None:
+    record_audit(
+        "apikey.revoked",
+        by=by,
+        target_type="apikey",
+        target_id=str(key.pk),
+        detail=_key_facts(key),
+        origin=origin,
+    )
+
+
+def revoke_api_keys(
+    keys: Iterable[ApiKey], *, by: Staff | None, origin: dict[str, str] | None = None
+) -> int:
+    """Revoke these keys (those still active); each revocation is audited (apikey.revoked)."""
+    count = 0
+    with transaction.atomic():
+        for key in ApiKey.objects.select_for_update().filter(
+            pk__in=[key.pk for key in keys], revoked_at__isnull=True
+        ):
+            key.revoked_at = now()
+            key.save(update_fields=["revoked_at"])
+            record_key_revoked(key, by=by, origin=origin)
+            count += 1
+    return count
+
+
+def revoke_api_key(
+    prefix: str, *, by: Staff | None = None, origin: dict[str, str] | None = None
+) -> ApiKey:
+    """Revoke the one active key whose prefix starts with ``prefix`` (at least 8 characters).
+
+    Writes apikey.revoked to the audit log (``by``, ``origin`` as for create_api_key)."""
     prefix = prefix.strip()
     if len(prefix) < 8:
         raise ApiKeyError(
@@ -100,6 +168,7 @@ def revoke_api_key(prefix: str) -> ApiKey:
         key = matches[0]
         key.revoked_at = now()
         key.save(update_fields=["revoked_at"])
+        record_key_revoked(key, by=by, origin=origin)
     return key
 
 

@@ -7,6 +7,8 @@ with scopes (``--scope cases:create --scope cases:read``: it acts as the system)
 
 from __future__ import annotations
 
+import getpass
+import socket
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +17,16 @@ from cherish.intake.apikeys import ApiKeyError, create_api_key, revoke_api_key
 from cherish.intake.models import ApiKey
 from cherish.staff.models import Staff
 from cherish.staff.principal import SCOPE_HELP
+
+
+def _origin() -> dict[str, str]:
+    """The audit log's "who and from where" for the command line: the operating-system
+    account that ran the command on this host (there is no staff member behind it)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return {"via": "command", "ip": "", "actor": f"{user}@{socket.gethostname()} (command line)"}
 
 
 def _scope_list() -> str:
@@ -47,7 +59,7 @@ class Command(BaseCommand):
             if options["list"]:
                 self._list()
             elif options["revoke"]:
-                revoked = revoke_api_key(options["revoke"])
+                revoked = revoke_api_key(options["revoke"], origin=_origin())
                 self.stdout.write(f"Revoked {revoked.name} ({revoked.prefix}…).")
             elif options["name"]:
                 self._create(options)
@@ -73,7 +85,7 @@ class Command(BaseCommand):
                 "Say who the key acts as: --staff USERNAME, or an integration's --scope "
                 f"(one or more of: {', '.join(s.value for s in SCOPE_HELP)})."
             )
-        record, key = create_api_key(options["name"], staff=staff, scopes=scopes)
+        record, key = create_api_key(options["name"], staff=staff, scopes=scopes, origin=_origin())
         who = f"acts as {staff.display_name}" if staff else f"scopes {', '.join(record.scopes)}"
         self.stderr.write(
             f"Created API key “{record.name}” ({record.prefix}…, {who}). It is shown only "
