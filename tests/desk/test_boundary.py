@@ -7,6 +7,8 @@ other teams' work, Bea reads Care's case but every change is refused (403, audit
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -174,3 +176,45 @@ def test_a_customer_without_cases_is_seen_only_by_those_who_see_every_customer(
     assert login(client, agent).get(page).status_code == 404
     assert "Lou Lonely" not in client.get(reverse("customers:list")).content.decode()
     assert login(client, manager).get(page).status_code == 200
+
+
+def _handoff_picker(client, case) -> str:
+    page = client.get(reverse("care:case", args=[case.reference])).content.decode()
+    found = re.search(r'<select id="care-handoff-to".*?</select>', page, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_the_handoff_picker_offers_only_whom_the_case_may_go_to(
+    client, complaint, other_agent, lead, billing_agent
+):
+    # given: Alice's case of the care team; Bob and Lena work for it, Bea for billing
+    login(client, complaint.owner)
+    picker = _handoff_picker(client, complaint)
+    assert ("Bob Other" in picker, "Lena Lead" in picker, "Bea Billing" in picker) == (
+        True,
+        True,
+        False,
+    )
+    before = _changes(complaint)
+    # when: Alice hands it to Bea all the same
+    refused = client.post(
+        reverse("care:handoff", args=[complaint.reference]),
+        {"to": billing_agent.pk, "summary": "Over to billing, with the whole story."},
+    )
+    # then: refused, nothing changed, the refusal audited
+    assert refused.status_code == 403
+    assert _changes(complaint) == before
+    assert AuditEntry.objects.filter(outcome="refused").values_list("action", flat=True).get() == (
+        "desk.cross_team_handoff"
+    )
+    # and the team's lead, who may move the case to another team, is offered Bea and may
+    login(client, lead)
+    assert "Bea Billing" in _handoff_picker(client, complaint)
+    moved = client.post(
+        reverse("care:handoff", args=[complaint.reference]),
+        {"to": billing_agent.pk, "summary": "Over to billing, with the whole story."},
+    )
+    assert moved.status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.owner_id, complaint.team_id) == (billing_agent.pk, billing_agent.team_id)

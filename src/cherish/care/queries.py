@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from cherish.care import clocks, tone
 from cherish.care.business_hours import Schedule, default_schedule, end_of_working_day
@@ -42,7 +42,7 @@ from cherish.care.models import (
 from cherish.care.workflow import StageConfig, default_flow
 from cherish.cases.models import Case, CaseEvent, Severity, Stage
 from cherish.core.clock import now
-from cherish.staff.access import scope_of
+from cherish.staff.access import leads_team, scope_of, works_for_team
 from cherish.staff.models import Role, Staff, Team
 
 OWNER_EVENT_TYPES = ("case.owner_assigned", "case.owner_changed")
@@ -372,11 +372,17 @@ def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     merge = CaseMerge.objects.filter(duplicate=case).select_related("into").first()
     escalations = list(ExternalEscalation.objects.filter(case=case))
     gesture_types = list(GestureType.objects.filter(active=True))
-    staff_choices = [
-        s
-        for s in Staff.objects.filter(user__is_active=True).order_by("display_name")
-        if s.pk != case.owner_id
-    ]
+    colleagues = Staff.objects.filter(user__is_active=True).order_by("display_name")
+    # Only the case team's lead or manager moves a case to another team (cases.actions.
+    # reassign_case): anyone else may hand it only to people who work for its team.
+    team_id = case.team_id
+    moves_teams = team_id is None or viewer is None or leads_team(viewer, team_id)
+    if team_id is not None and not moves_teams:
+        colleagues = colleagues.annotate(
+            in_case_team=ExpressionWrapper(works_for_team(team_id), BooleanField())
+        )
+    staff_choices = [s for s in colleagues if s.pk != case.owner_id]
+    handoff_choices = [s for s in staff_choices if moves_teams or getattr(s, "in_case_team", False)]
     snippets = rendered_snippets(case, case.owner)
     recorded = recorded_facts(case, state)
     given = [g for g in gestures if g.is_given]
@@ -403,6 +409,7 @@ def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
         "escalations": escalations,
         "gesture_types": gesture_types,
         "staff_choices": staff_choices,
+        "handoff_choices": handoff_choices,
         "snippets": snippets,
         "viewer": viewer,
         "decidable": _decidable(viewer, case, gestures),

@@ -98,6 +98,20 @@ def case_rule(staff: Staff, *, change: bool, prefix: str = "") -> Q | None:
     )
 
 
+def works_for_team(team_id: int) -> Q:
+    """A filter on Staff: who works for the team — its members, those who also work for it,
+    its lead and its manager (the teams ``scope_of`` counts). Subqueries, not joins, so each
+    person is one row."""
+    team = Team.objects.filter(pk=team_id)
+    extra = Staff.extra_teams.through.objects.filter(team_id=team_id).values("staff_id")
+    return (
+        Q(team_id=team_id)
+        | Q(pk__in=extra)
+        | Q(pk__in=team.values("lead_id"))
+        | Q(pk__in=team.values("manager_id"))
+    )
+
+
 def forget_scope(staff: Staff) -> None:
     """After a change of teams or policy, the next request works the scope out again."""
     staff.__dict__.pop(_SCOPE_ATTR, None)
