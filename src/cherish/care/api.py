@@ -17,7 +17,12 @@ from ninja import Router, Status
 
 from cherish.api_common import ApiError, problems
 from cherish.care import actions, queries
-from cherish.care.access import access_commitment, access_gesture
+from cherish.care.access import (
+    access_case,
+    access_case_to_work,
+    access_commitment,
+    access_gesture,
+)
 from cherish.care.models import (
     CaseLink,
     Commitment,
@@ -443,7 +448,9 @@ def post_handoff(request: HttpRequest, reference: str, payload: HandoffIn) -> di
 def post_merge(request: HttpRequest, reference: str, payload: MergeIn) -> dict[str, Any]:
     """Both timelines are kept; this case is closed and linked as a duplicate."""
     case = _case(reference)
-    actions.merge_cases(case, into=_case(payload.into), by=actor_of(request, KeyScope.CASES_WRITE))
+    actor = person_of(request, KeyScope.CASES_WRITE)
+    # The case kept is changed too: the same boundary as the desk's merge (care/views.py).
+    actions.merge_cases(case, into=access_case_to_work(actor, payload.into), by=actor)
     return _care_out(case)
 
 
@@ -455,12 +462,10 @@ def post_merge(request: HttpRequest, reference: str, payload: MergeIn) -> dict[s
 @key_scope(KeyScope.CASES_WRITE)
 def post_link(request: HttpRequest, reference: str, payload: LinkIn) -> Status:
     case = _case(reference)
-    link = actions.link_cases(
-        case,
-        other=_case(payload.other),
-        type_=payload.type,
-        by=actor_of(request, KeyScope.CASES_WRITE),
-    )
+    actor = actor_of(request, KeyScope.CASES_WRITE)
+    # A staff member links only to a case they may see (as at the desk); the system, any.
+    other = _case(payload.other) if actor is None else access_case(actor, payload.other)
+    link = actions.link_cases(case, other=other, type_=payload.type, by=actor)
     return Status(201, link_out(link, side=case.pk))
 
 

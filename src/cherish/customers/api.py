@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from cherish.api_common import parse_id, problems
 from cherish.core.errors import NotFound
 from cherish.customers import actions
+from cherish.customers.access import visible_customers
 from cherish.customers.models import ContactKind, ContactPoint, Customer
 from cherish.customers.normalise import normalise_email
-from cherish.staff.principal import KeyScope, actor_of, key_scope
+from cherish.staff.principal import KeyScope, actor_of, key_scope, staff_of
 
 from .schemas import CustomerExistsProblem, CustomerIn, CustomerOut, CustomerPatch
 
 router = Router(tags=["customers"])
 
 
-def _customer(customer_id: int | None = None, **filters: object) -> Customer:
-    customers = Customer.objects.prefetch_related("contact_points")
+def _findable(request: HttpRequest) -> QuerySet[Customer]:
+    """The customers this request may find: a staff member's key finds what that person sees
+    at the desk (customers.access); an integration key, every customer."""
+    staff = staff_of(request)
+    return Customer.objects.all() if staff is None else visible_customers(staff)
+
+
+def _hide_other_holder(request: HttpRequest, error: actions.CustomerExists) -> None:
+    """A 409 names the holder of a taken email or id only to a key that may see them."""
+    if not _findable(request).filter(pk=error.existing.pk).exists():
+        error.extra = {"customer_id": ""}
+
+
+def _customer(
+    customer_id: int | None = None, *, within: QuerySet[Customer] | None = None, **filters: object
+) -> Customer:
+    customers = (Customer.objects.all() if within is None else within).prefetch_related(
+        "contact_points"
+    )
     customer = (
         customers.filter(pk=customer_id).first()
         if customer_id is not None
@@ -45,15 +64,19 @@ def _by_public_id(customer_id: str) -> Customer:
 def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Customer]:
     """Needs at least one of email, phone or external_id. Answers 409 ``customer_exists``
     with the existing customer's id when one of them already belongs to someone."""
-    customer = actions.create_customer(
-        name=payload.name,
-        email=payload.email,
-        phone=payload.phone,
-        external_id=payload.external_id,
-        status=payload.status,
-        language=payload.language,
-        by=actor_of(request, KeyScope.CUSTOMERS_WRITE),
-    )
+    try:
+        customer = actions.create_customer(
+            name=payload.name,
+            email=payload.email,
+            phone=payload.phone,
+            external_id=payload.external_id,
+            status=payload.status,
+            language=payload.language,
+            by=actor_of(request, KeyScope.CUSTOMERS_WRITE),
+        )
+    except actions.CustomerExists as error:
+        _hide_other_holder(request, error)
+        raise
     return Status(201, _customer(customer.pk))
 
 
@@ -65,6 +88,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Custome
 @key_scope(KeyScope.CUSTOMERS_READ)
 def customer_by_email(request: HttpRequest, email: str) -> Customer:
     """Case-insensitive. A customer merged into another is answered with the survivor."""
+    within = _findable(request)
     value = normalise_email(email)
     point = (
         ContactPoint.objects.select_related("customer")
@@ -78,6 +102,8 @@ def customer_by_email(request: HttpRequest, email: str) -> Customer:
     while customer.merged_into_id and customer.merged_into_id not in seen:
         seen.add(customer.merged_into_id)
         customer = Customer.objects.get(pk=customer.merged_into_id)
+    if not within.filter(pk=customer.pk).exists():
+        raise NotFound("No customer has this email address.")
     return _customer(customer.pk)
 
 
@@ -88,7 +114,7 @@ def customer_by_email(request: HttpRequest, email: str) -> Customer:
 )
 @key_scope(KeyScope.CUSTOMERS_READ)
 def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
-    return _customer(external_id=external_id[:100])
+    return _customer(within=_findable(request), external_id=external_id[:100])
 
 
 @router.get(
@@ -98,6 +124,7 @@ def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
 )
 @key_scope(KeyScope.CUSTOMERS_READ)
 def read_customer(request: HttpRequest, customer_id: str) -> Customer:
+    # cherish/api.py has already refused a staff key outside its boundary (customer_id).
     return _by_public_id(customer_id)
 
 
@@ -116,28 +143,32 @@ def update_customer(request: HttpRequest, customer_id: str, payload: CustomerPat
     actions.refuse_erased(customer)
     by = actor_of(request, KeyScope.CUSTOMERS_WRITE)
     sent = payload.model_fields_set
-    with transaction.atomic():
-        profile = {
-            name: getattr(payload, name)
-            for name in ("name", "language")
-            if name in sent and getattr(payload, name) is not None
-        }
-        if profile:
-            actions.update_customer(customer, by=by, **profile)
-        if "status" in sent and payload.status is not None:
-            actions.change_customer_status(
-                customer,
-                status=payload.status,
-                reason=payload.leave_reason or "",
-                by=by,
-                source="api",
-            )
-        if payload.external_id or payload.add_emails or payload.add_phones:
-            actions.change_customer_identity(
-                customer,
-                external_id=payload.external_id,
-                add_emails=payload.add_emails,
-                add_phones=payload.add_phones,
-                by=by,
-            )
+    try:
+        with transaction.atomic():
+            profile = {
+                name: getattr(payload, name)
+                for name in ("name", "language")
+                if name in sent and getattr(payload, name) is not None
+            }
+            if profile:
+                actions.update_customer(customer, by=by, **profile)
+            if "status" in sent and payload.status is not None:
+                actions.change_customer_status(
+                    customer,
+                    status=payload.status,
+                    reason=payload.leave_reason or "",
+                    by=by,
+                    source="api",
+                )
+            if payload.external_id or payload.add_emails or payload.add_phones:
+                actions.change_customer_identity(
+                    customer,
+                    external_id=payload.external_id,
+                    add_emails=payload.add_emails,
+                    add_phones=payload.add_phones,
+                    by=by,
+                )
+    except actions.CustomerExists as error:
+        _hide_other_holder(request, error)
+        raise
     return _customer(customer.pk)

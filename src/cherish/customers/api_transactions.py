@@ -10,17 +10,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from cherish.api_common import parse_id, problems
 from cherish.core.errors import NotFound
+from cherish.customers.access import visible_customers, workable_customers
 from cherish.customers.actions import TransactionRow, upsert_transactions
 from cherish.customers.models import Customer, Transaction, TransactionKind, default_currency
 from cherish.customers.normalise import normalise_email, normalise_phone
 from cherish.customers.queries import match_customers
-from cherish.staff.principal import KeyScope, key_scope
+from cherish.staff.principal import KeyScope, key_scope, staff_of
 
 router = Router(tags=["transactions"])
 MAX_BATCH = 1000
@@ -101,6 +103,7 @@ def post_transactions(
     direct_ids = {parse_id(i.customer_id) for i in items if i.customer_id} - {None}
     live = dict(Customer.objects.filter(pk__in=direct_ids).values_list("pk", "merged_into_id"))
     rows: list[TransactionRow] = []
+    indices: list[int] = []  # each row's index in the request
     rejected: list[RejectedOut] = []
     for index, (item, key) in enumerate(zip(items, keys, strict=True)):
         direct = parse_id(item.customer_id) if item.customer_id else None
@@ -114,6 +117,7 @@ def post_transactions(
                 RejectedOut(index=index, external_id=item.external_id, reason="unknown customer")
             )
             continue
+        indices.append(index)
         occurred = item.occurred_at
         if timezone.is_naive(occurred):
             occurred = timezone.make_aware(occurred)
@@ -130,7 +134,45 @@ def post_transactions(
                 metadata=item.metadata,
             )
         )
+    staff = staff_of(request)
+    if staff is not None:
+        rows = _within_reach(rows, indices, rejected, workable_customers(staff))
     return StoredOut(stored=upsert_transactions(rows), rejected=rejected)
+
+
+def _within_reach(
+    rows: list[TransactionRow],
+    indices: list[int],
+    rejected: list[RejectedOut],
+    workable: QuerySet[Customer],
+) -> list[TransactionRow]:
+    """A staff member's key records transactions only for customers whose record that person
+    may change, and never moves one of another customer's (an external id names one
+    transaction): those rows are rejected like an unknown customer, so nothing about
+    customers outside the boundary is revealed."""
+    ids = {row.customer_id for row in rows}
+    existing = dict(
+        Transaction.objects.filter(external_id__in=[row.external_id for row in rows]).values_list(
+            "external_id", "customer_id"
+        )
+    )
+    ids.update(existing.values())
+    reachable = set(workable.filter(pk__in=ids).values_list("pk", flat=True))
+    kept = []
+    for row, index in zip(rows, indices, strict=True):
+        owner = existing.get(row.external_id, row.customer_id)
+        if row.customer_id in reachable and owner in reachable:
+            kept.append(row)
+        else:
+            rejected.append(
+                RejectedOut(
+                    index=index,
+                    external_id=row.external_id,
+                    reason="unknown customer",
+                )
+            )
+    rejected.sort(key=lambda row: row.index)
+    return kept
 
 
 class TransactionFilter(Schema):
@@ -146,7 +188,9 @@ class TransactionFilter(Schema):
 @key_scope(KeyScope.TRANSACTIONS_READ)
 def list_transactions(request: HttpRequest, filters: Query[TransactionFilter]) -> list[Transaction]:
     pk = parse_id(filters.customer_id)
-    if pk is None or not Customer.objects.filter(pk=pk).exists():
+    staff = staff_of(request)
+    customers = Customer.objects.all() if staff is None else visible_customers(staff)
+    if pk is None or not customers.filter(pk=pk).exists():
         raise NotFound("There is no such customer.")
     return list(
         Transaction.objects.filter(customer_id=pk).order_by("-occurred_at", "-id")[: filters.limit]

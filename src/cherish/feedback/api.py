@@ -13,10 +13,12 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from cherish.api_common import ApiError, parse_id, problems
+from cherish.cases.access import visible_cases
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
+from cherish.customers.access import visible_customers
 from cherish.feedback.models import Answer, SurveyResponse
-from cherish.staff.principal import KeyScope, key_scope
+from cherish.staff.principal import KeyScope, key_scope, staff_of
 
 from .schemas import SurveyResponseOut, SurveyResponsePageOut
 
@@ -25,10 +27,16 @@ router = Router(tags=["surveys"])
 MAX_PAGE_SIZE = 100
 
 
-def _responses() -> QuerySet[SurveyResponse]:
-    return SurveyResponse.objects.select_related(
-        "survey", "case", "loop_case", "invitation"
-    ).prefetch_related(
+def _responses(request: HttpRequest) -> QuerySet[SurveyResponse]:
+    """The answers this request may read: a staff member's key reads the answers of the
+    customers (and, for an answer about a case, the cases) that person sees at the desk."""
+    rows = SurveyResponse.objects.all()
+    staff = staff_of(request)
+    if staff is not None:
+        rows = rows.filter(customer__in=visible_customers(staff)).filter(
+            Q(case__isnull=True) | Q(case__in=visible_cases(staff))
+        )
+    return rows.select_related("survey", "case", "loop_case", "invitation").prefetch_related(
         Prefetch(
             "answers",
             queryset=Answer.objects.select_related("question").order_by("question__order"),
@@ -80,7 +88,7 @@ def list_responses(request: HttpRequest, filters: Query[ResponseFilters]) -> dic
     each answer. Filter by survey key, customer id, case reference or change time; pages of
     at most 100, follow ``next_cursor``. Answers change for a few days after they are given:
     poll with ``updated_since`` (or subscribe to the ``survey.answered`` webhook)."""
-    rows = _responses()
+    rows = _responses(request)
     if filters.survey:
         rows = rows.filter(survey__key=filters.survey)
     if filters.customer is not None:
@@ -113,7 +121,7 @@ def list_responses(request: HttpRequest, filters: Query[ResponseFilters]) -> dic
 @key_scope(KeyScope.FEEDBACK_READ)
 def read_response(request: HttpRequest, response_id: str) -> SurveyResponse:
     pk = parse_id(response_id)
-    found = _responses().filter(pk=pk).first() if pk else None
+    found = _responses(request).filter(pk=pk).first() if pk else None
     if found is None:
         raise NotFound(f"There is no survey answer {response_id}.")
     return found

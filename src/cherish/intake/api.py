@@ -16,6 +16,7 @@ from ninja import Field, Header, Router, Schema
 
 from cherish.api_common import ApiError, problems
 from cherish.cases import actions as case_actions
+from cherish.cases.access import access_case_to_work
 from cherish.cases.models import Case, Channel, Message
 from cherish.cases.schemas import CaseCreatedOut, CaseIn, CaseOut, MessageIn, MessageOut
 from cherish.core.errors import CherishError, NotFound
@@ -33,7 +34,7 @@ from cherish.intake.actions import (
 from cherish.intake.api_intake import Claim, claim_idempotency, json_data, json_response
 from cherish.intake.apikeys import api_key_of
 from cherish.intake.models import RawContact
-from cherish.staff.principal import KeyScope, key_scope, person_of
+from cherish.staff.principal import KeyScope, key_scope, person_of, staff_of
 
 router = Router(tags=["cases"])
 
@@ -139,6 +140,11 @@ def create_case(
     """Finds or creates the customer (external_id, then email, then phone), then opens a case
     (201) or, when ``reference`` names an open or recent case of the same customer, adds the
     message to it (200). The raw request is stored first, so nothing is ever lost."""
+    staff = staff_of(request)
+    if staff is not None and payload.reference:
+        # Adding to an existing case changes it: a staff key stays inside its person's
+        # boundary, as the desk's log-contact page does.
+        access_case_to_work(staff, payload.reference)
     body = payload.model_dump(mode="json")
     scope = "POST /cases"
     claim = claim_idempotency(

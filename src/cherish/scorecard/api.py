@@ -10,8 +10,9 @@ from ninja import Query, Router
 from cherish.api_common import problems
 from cherish.core.clock import now
 from cherish.scorecard import figures, queries
+from cherish.scorecard.access import check_may_see_scorecard
 from cherish.scorecard.figures import Filters
-from cherish.staff.principal import KeyScope, key_scope
+from cherish.staff.principal import KeyScope, key_scope, staff_of
 
 from .schemas import ScorecardFilters, ScorecardOut
 
@@ -27,7 +28,11 @@ router = Router(tags=["scorecard"])
 def read_scorecard(request: HttpRequest, filters: Query[ScorecardFilters]) -> dict[str, Any]:
     """Every scorecard figure for this period and the previous one, with its trend, from the
     pre-aggregated roll-ups (refreshed every few minutes). Filter by team, channel, kind and
-    topic; each figure carries its definition."""
+    topic; each figure carries its definition. A staff member's key reads it when that person
+    may (team leads and managers), as at the desk."""
+    staff = staff_of(request)
+    if staff is not None:
+        check_may_see_scorecard(staff)
     period = figures.PERIODS[filters.period]
     chosen = Filters(
         team=filters.team, channel=filters.channel, kind=filters.kind, topic=filters.topic

@@ -22,19 +22,12 @@ from cherish.core.clock import now
 from cherish.core.errors import Forbidden
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.scorecard import figures, queries
+from cherish.scorecard.access import may_see_scorecard
 from cherish.scorecard.figures import Filters, Period
 from cherish.scorecard.models import ALL, NO_VALUE, WeeklyCube
-from cherish.staff.access import scope_of
-from cherish.staff.models import Role, Staff, Team
+from cherish.staff.models import Team
 
 PAGE_SIZE = 50
-LEADS_ONLY = "The scorecard is for team leads and managers."
-
-
-def may_see_scorecard(staff: Staff) -> bool:
-    """Team leads and managers (and the break-glass account); administrators configure."""
-    scope = scope_of(staff)
-    return scope.everything or staff.role in (Role.LEAD, Role.MANAGER) or bool(scope.led_team_ids)
 
 
 def scorecard_teams(staff: Staff) -> frozenset[int] | None:

@@ -95,6 +95,14 @@ def principal_of(request: HttpRequest) -> ApiPrincipal:
     return principal
 
 
+def staff_of(request: HttpRequest) -> Staff | None:
+    """The staff member whose key sent the request; None for an integration key (which acts
+    as the system) or a request without one. Reads use it to stay inside that person's
+    boundary."""
+    principal = getattr(request, "auth", None)
+    return principal.staff if isinstance(principal, ApiPrincipal) else None
+
+
 def require_scope(request: HttpRequest, scope: str) -> ApiPrincipal:
     """The request's principal, if its key has ``scope``; 403 ``missing_scope`` otherwise."""
     principal = principal_of(request)
