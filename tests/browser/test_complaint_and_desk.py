@@ -226,10 +226,10 @@ def test_agent_logs_in_opens_case_and_replies(
     assert page.locator("a.inbox-row-ref").count() == 11 - 1  # the closed one is not open
     page.screenshot(path=str(docs_dir / "inbox.png"), full_page=True)
     # when: filtering by kind swaps the list in place (HTMX)
-    page.get_by_label("Kind").select_option("inquiry")
+    page.get_by_label("Kind", exact=True).select_option("inquiry")
     expect(page.locator("a.inbox-row-ref")).to_have_count(2)
     assert "kind=inquiry" in page.url
-    page.get_by_label("Kind").select_option("")
+    page.get_by_label("Kind", exact=True).select_option("")
     expect(page.locator("a.inbox-row-ref")).to_have_count(10)
     # when: opening the case and replying
     page.get_by_role("link", name=case.reference).click()

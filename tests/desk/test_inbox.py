@@ -67,20 +67,21 @@ def test_inbox_views_and_filters(desk_client, agent, other_agent):
     all_refs = {c.reference for c in cases}
     assert set(rows(desk_client.get("/desk/?view=open"))) == all_refs
     assert set(rows(desk_client.get("/desk/?view=team"))) == all_refs
-    assert rows(desk_client.get("/desk/?view=attention")) == [theirs.reference]
+    assert rows(desk_client.get("/desk/?view=at_risk")) == [theirs.reference]
+    assert rows(desk_client.get("/desk/?view=attention")) == [theirs.reference]  # old bookmark
     assert rows(desk_client.get("/desk/?view=open&kind=inquiry")) == [inquiry.reference]
     assert rows(desk_client.get("/desk/?view=open&channel=email")) == []
     assert set(rows(desk_client.get("/desk/?view=open&stage=received"))) == all_refs
 
 
-def test_unassigned_cases_show_in_attention_view(desk_client, agent, customer):
+def test_unassigned_cases_show_in_unassigned_view(desk_client, agent, customer):
     # given: no one is available, so the case has no owner
     agent.is_available = False
     agent.save()
     case, _ = actions.open_case(customer, text="Anyone there?")
     assert case.owner is None
     # then
-    response = desk_client.get("/desk/?view=attention")
+    response = desk_client.get("/desk/?view=unassigned")
     assert rows(response) == [case.reference]
     assert "Unassigned" in response.content.decode()
 
@@ -147,7 +148,16 @@ def test_search_includes_closed_cases_and_says_when_nothing_matches(desk_client,
 
 @pytest.mark.parametrize(
     "path",
-    ["/desk/", "/desk/?view=open", "/desk/?view=attention", "/desk/?view=team&kind=complaint"],
+    [
+        "/desk/",
+        "/desk/?view=open",
+        "/desk/?view=unassigned",
+        "/desk/?view=at_risk",
+        "/desk/?view=waiting",
+        "/desk/?view=closed",
+        "/desk/?view=team&kind=complaint&sort=-customer",
+        "/desk/?view=open&owner=none&flag=leaving&topic=billing&opened_from=2020-01-01",
+    ],
 )
 def test_inbox_query_count_does_not_grow_with_rows(
     desk_client, agent, path, django_assert_num_queries

@@ -74,6 +74,14 @@ class Rule:
 READ, WORK = Rule("case", "see", "get"), Rule("case", "work")
 RULES: dict[str, Rule] = {
     "desk:inbox": Rule("desk", "staff", "get"),
+    # Bulk changes check every case on its own (reported per row): tried with a reference
+    # that does not exist, the request itself is any staff member's.
+    "desk:inbox-bulk": Rule(
+        "desk", "staff", data={"cases": "CH-222222", "action": "note", "text": "Checked."}
+    ),
+    "desk:take": WORK,
+    "desk:save-view": Rule("desk", "staff", data={"name": "Leaving, by customer"}),
+    "desk:delete-view": Rule("desk", "staff", missing=True),
     "cases:detail": READ,
     "cases:reply": Rule("case", "work", data={"text": "We are on it."}),
     "cases:note": Rule("case", "work", data={"text": "Checked."}),

@@ -12,7 +12,12 @@ from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from cherish.care import clocks, tone
-from cherish.care.business_hours import Schedule, default_schedule, end_of_working_day
+from cherish.care.business_hours import (
+    Schedule,
+    business_seconds_between,
+    default_schedule,
+    end_of_working_day,
+)
 from cherish.care.models import (
     GIVEN_STATUSES,
     AuthorityLimit,
@@ -186,6 +191,85 @@ def clock_summary(
         schedule=schedule,
         at=at or now(),
     )
+
+
+def schedules_for_teams(team_ids: set[int | None]) -> dict[int | None, Schedule]:
+    """``schedule_for_team`` for several teams at once, in 3 queries whatever their number
+    (the inbox shows a clock on every row)."""
+    ids = {pk for pk in team_ids if pk is not None}
+    hours = {
+        row.team_id: row
+        for row in BusinessHours.objects.filter(Q(team_id__in=ids) | Q(team__isnull=True))
+        .prefetch_related("days")
+        .order_by("id")
+    }
+    holidays: dict[int | None, list[dt.date]] = defaultdict(list)
+    for holiday_team, holiday in Holiday.objects.filter(
+        Q(team_id__in=ids) | Q(team__isnull=True)
+    ).values_list("team_id", "date"):
+        holidays[holiday_team].append(holiday)
+    schedules: dict[int | None, Schedule] = {}
+    for team_id in team_ids:
+        days_off = holidays[None] + (holidays[team_id] if team_id is not None else [])
+        row = (hours.get(team_id) if team_id is not None else None) or hours.get(None)
+        if row is None:
+            base = default_schedule()
+            schedules[team_id] = Schedule(tz=base.tz, days=base.days, holidays=frozenset(days_off))
+            continue
+        windows: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
+        for working_day in row.days.all():
+            windows[working_day.weekday].append((working_day.start, working_day.end))
+        schedules[team_id] = Schedule.build(row.time_zone, windows, days_off)
+    return schedules
+
+
+def next_breach_clocks(
+    cases: list[Case], *, at: dt.datetime | None = None
+) -> dict[int, clocks.TargetClock]:
+    """For each open case with a target, the clock that will breach next: the first-response
+    clock until the first personal reply, then the resolution clock (paused while waiting on
+    the customer). 5 queries whatever the number of cases; closed cases are left out."""
+    open_cases = [case for case in cases if case.is_open]
+    if not open_cases:
+        return {}
+    at = at or now()
+    targets = targets_map()
+    states = {
+        state.case_id: state
+        for state in CareState.objects.filter(case_id__in=[c.pk for c in open_cases]).only(
+            "case_id", "resolved_at", "waiting_since", "waited_business_seconds"
+        )
+    }
+    schedules = schedules_for_teams({case.team_id for case in open_cases})
+    result: dict[int, clocks.TargetClock] = {}
+    for case in open_cases:
+        first_target, resolution_target = targets.get((case.kind, case.severity), (None, None))
+        schedule = schedules[case.team_id]
+        if case.first_response_at is None and first_target:
+            result[case.pk] = clocks.TargetClock(
+                name="first_response",
+                elapsed_minutes=business_seconds_between(case.created_at, at, schedule) // 60,
+                target_minutes=first_target,
+                done=False,
+            )
+            continue
+        state = states.get(case.pk)
+        if not resolution_target or (state is not None and state.resolved_at is not None):
+            continue
+        elapsed = clocks.resolution_elapsed_seconds(
+            opened_at=case.created_at,
+            end=at,
+            schedule=schedule,
+            waited_business_seconds=state.waited_business_seconds if state else 0,
+            waiting_since=state.waiting_since if state else None,
+        )
+        result[case.pk] = clocks.TargetClock(
+            name="resolution",
+            elapsed_minutes=elapsed // 60,
+            target_minutes=resolution_target,
+            done=False,
+        )
+    return result
 
 
 # --- people ------------------------------------------------------------------------------

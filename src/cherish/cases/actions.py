@@ -13,6 +13,7 @@ from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from cherish.cases import events, outgoing
+from cherish.cases.access import check_may_work
 from cherish.cases.errors import CaseError, CaseForbidden
 from cherish.cases.models import (
     Attachment,
@@ -570,6 +571,34 @@ def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case
     case.updated_at = now()
     case.save(update_fields=["owner", "team", "handoff_note", "handoff_unread", "updated_at"])
     events.record_owner_changed(case, by=by, old=old, new=to, note=note)
+    return case
+
+
+@transaction.atomic
+def take_case(case: Case, *, by: Staff) -> Case:
+    """``by`` takes an unassigned case ("Take it" on the inbox).
+
+    Refuses a case someone already owns ('already_owned': hand it over with a note
+    instead, so nobody loses the story) and another team's case ('read_only', 403). The
+    row is locked first, so two agents taking the same case at once get one owner. An
+    unrouted case joins the taker's team. Writes case.owner_assigned (rule "taken").
+    """
+    check_may_work(by, case)
+    owner_id = (
+        Case.objects.select_for_update().filter(pk=case.pk).values_list("owner_id", flat=True)
+    ).first()
+    if owner_id is not None:
+        if owner_id == by.pk:
+            raise CaseError("You already own this case.", code="already_owned")
+        raise CaseError(
+            "Someone already owns this case: ask them to hand it over with a note.",
+            code="already_owned",
+        )
+    case.owner = by
+    case.team_id = case.team_id or by.team_id
+    case.updated_at = now()
+    case.save(update_fields=["owner", "team", "updated_at"])
+    events.record_owner_assigned(case, by=by, owner=by, rule="taken")
     return case
 
 

@@ -123,6 +123,9 @@ class Case(models.Model):
                 fields=["kind", "is_open", "-priority", "-updated_at"], name="case_kind_open"
             ),
             models.Index(fields=["is_open", "at_risk", "-priority"], name="case_at_risk"),
+            # The inbox's "waiting on customer" and "recently closed" views and their counts.
+            models.Index(fields=["stage", "-priority", "-updated_at"], name="case_stage"),
+            models.Index(fields=["-closed_at"], name="case_closed"),
         ]
 
     def __str__(self) -> str:

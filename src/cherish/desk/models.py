@@ -107,3 +107,21 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.activity} {self.case_id}"
+
+
+class SavedView(models.Model):
+    """An agent's named inbox view: a built-in view plus filters and a sort, as query
+    parameters (``InboxFilters.saved_params``; never search words, so no customer data)."""
+
+    staff = models.ForeignKey("staff.Staff", on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    params = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "name"], name="saved_view_staff_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -14,6 +14,10 @@ app_name = "desk"
 
 urlpatterns: list[URLPattern] = [
     path("desk/", views_inbox.inbox, name="inbox"),
+    path("desk/inbox/bulk/", views_inbox.bulk, name="inbox-bulk"),
+    path("desk/inbox/take/<str:reference>/", views_inbox.take, name="take"),
+    path("desk/inbox/views/", views_inbox.save_view, name="save-view"),
+    path("desk/inbox/views/<int:view_id>/delete/", views_inbox.delete_view, name="delete-view"),
     path("desk/notifications/", views_live.notifications, name="notifications"),
     path("desk/notifications/read/", views_live.read_notifications, name="read-notifications"),
     path("desk/notifications/email/", views_live.notification_email, name="notification-email"),

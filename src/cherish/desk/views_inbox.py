@@ -1,28 +1,42 @@
-"""The desk inbox: views of the open cases, filters and search, one page at a time.
+"""The desk inbox: views with counts, filters, sort and search, one page at a time; "Take it",
+bulk changes and saved views.
 
 It sits in desk, the top layer, because its views and columns draw on every app below
-(cases' ownership, care's clocks and targets). Thin: parse the filters, call
-``desk.queries``, render; HTMX asks for the results partial, a plain GET gets the page.
+(cases' ownership, care's clocks and targets). Thin: parse, call ``desk.queries`` or the
+cases/care actions, render. HTMX asks for the results partial, a plain GET gets the page;
+every form works as a plain POST too (only the keyboard shortcuts need JavaScript).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import slugify, timesince_filter
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from cherish.care import actions as care_actions
+from cherish.care.clocks import TargetClock, humanise_business_minutes
+from cherish.cases import actions as case_actions
+from cherish.cases.access import access_case_to_work, check_may_work
 from cherish.cases.models import Case, Channel, Kind, Severity, Stage
+from cherish.core.errors import CherishError, Forbidden, NotFound
+from cherish.desk import actions_inbox as desk_actions
 from cherish.desk import queries
-from cherish.desk.guard import DeskRequest, desk_view
+from cherish.desk.forms_inbox import BulkAction, BulkForm, SavedViewForm
+from cherish.desk.guard import DeskRequest, desk_view, record_refusal
+from cherish.staff.models import Staff
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -30,20 +44,6 @@ def _is_partial(request: HttpRequest) -> bool:
     if not htmx:
         return False
     return not htmx.history_restore_request
-
-
-# -- inbox ----------------------------------------------------------------------------------
-
-
-def _tabs(filters: queries.InboxFilters) -> list[dict[str, Any]]:
-    return [
-        {
-            "label": label,
-            "query": urlencode(filters.as_params(view=key, page=1, q="")),
-            "current": not filters.q and filters.view == key,
-        }
-        for key, label in queries.INBOX_VIEWS.items()
-    ]
 
 
 _KIND_LABELS = dict(Kind.choices)
@@ -73,14 +73,37 @@ class InboxRow:
     is_open: bool
     updated_iso: str
     updated_ago: str
+    may_take: bool
+    breach_status: str  # "ok", "warning", "breached" or "" (no running clock)
+    breach_text: str
 
 
-def inbox_rows(cases: list[Case]) -> list[InboxRow]:
+def _breach(clock: TargetClock | None) -> tuple[str, str]:
+    """The next breach in business time: "in 2 h 5 min" or "1 h over" (first reply / fix)."""
+    if clock is None or not clock.target_minutes:
+        return "", ""
+    what = _("reply") if clock.name == "first_response" else _("fix")
+    left = clock.target_minutes - clock.elapsed_minutes
+    if left <= 0:
+        return "breached", _("%(what)s %(time)s over") % {
+            "what": what,
+            "time": humanise_business_minutes(-left),
+        }
+    return clock.status, _("%(what)s in %(time)s") % {
+        "what": what,
+        "time": humanise_business_minutes(left),
+    }
+
+
+def inbox_rows(
+    cases: list[Case], clocks: dict[int, TargetClock], *, viewer: Staff
+) -> list[InboxRow]:
     """The same text the per-row template tags and filters produced, computed directly."""
     url_pattern = reverse("cases:detail", args=[_REFERENCE_SLOT])
     rows = []
     for case in cases:
         updated = template_localtime(case.updated_at)
+        status, text = _breach(clocks.get(case.pk))
         rows.append(
             InboxRow(
                 url=url_pattern.replace(_REFERENCE_SLOT, case.reference),
@@ -102,30 +125,231 @@ def inbox_rows(cases: list[Case]) -> list[InboxRow]:
                 is_open=case.is_open,
                 updated_iso=date_filter(updated, "c"),
                 updated_ago=timesince_filter(case.updated_at),
+                may_take=case.is_open and case.owner_id is None,
+                breach_status=status,
+                breach_text=text,
             )
         )
     return rows
 
 
-@require_GET
-@desk_view
-def inbox(request: DeskRequest) -> HttpResponse:
+_COLUMNS = [
+    ("reference", "Case"),
+    ("customer", "Customer"),
+    ("subject", "About"),
+    ("owner", "Owner"),
+    ("stage", "Stage"),
+    ("opened", "Opened"),
+    ("updated", "Updated"),
+]
+
+
+def _columns(filters: queries.InboxFilters) -> list[dict[str, Any]]:
+    """Table headers as sort links: a click sorts by the column, a second click reverses."""
+    columns = []
+    for key, label in _COLUMNS:
+        current = filters.sort.lstrip("-") == key
+        descending = filters.sort.startswith("-")
+        next_sort = f"-{key}" if current and not descending else key
+        columns.append(
+            {
+                "label": _(label),
+                "query": urlencode(filters.as_params(sort=next_sort, page=1)),
+                "sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return columns
+
+
+def _tabs(filters: queries.InboxFilters, counts: dict[str, queries.Count]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": key,
+            "label": label,
+            "count": counts[key],
+            "query": urlencode(filters.as_params(view=key, page=1, q="")),
+            "current": not filters.q and filters.view == key,
+        }
+        for key, label in queries.INBOX_VIEWS.items()
+    ]
+
+
+def _inbox_context(request: DeskRequest, filters: queries.InboxFilters) -> dict[str, Any]:
     staff = request.staff
-    filters = queries.InboxFilters.from_params(request.GET)
     page = queries.inbox_for(staff, filters)
-    context = {
+    counts = queries.view_counts(staff)
+    here = request.get_full_path()
+    return {
         "page": page,
-        "rows": inbox_rows(page.cases),
+        "rows": inbox_rows(page.cases, page.clocks, viewer=staff),
         "filters": filters,
-        "tabs": _tabs(filters),
+        "tabs": _tabs(filters, counts),
+        "columns": _columns(filters),
         "kinds": Kind.choices,
         "stages": Stage.choices,
         "channels": Channel.choices,
+        **queries.filter_choices(),
+        "saved_views": [
+            {"view": saved, "query": urlencode(saved.params)}
+            for saved in queries.saved_views_of(staff)
+        ],
+        "bulk_actions": BulkAction.choices,
         "previous_query": urlencode(filters.as_params(page=page.page - 1)),
         "next_query": urlencode(filters.as_params(page=page.page + 1)),
         "view_label": queries.INBOX_VIEWS[filters.view],
+        "here": here,
+        "page_size": queries.PAGE_SIZE,
     }
+
+
+@require_GET
+@desk_view
+def inbox(request: DeskRequest) -> HttpResponse:
+    filters = queries.InboxFilters.from_params(request.GET)
+    context = _inbox_context(request, filters)
     template = "desk/partials/inbox_results.html" if _is_partial(request) else "desk/inbox.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _back(request: HttpRequest) -> str:
+    """Where to return after a POST: the inbox address the form came from."""
+    target = str(request.POST.get("next") or "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("desk:inbox")
+
+
+# -- take it and bulk changes ---------------------------------------------------------------
+
+
+@require_POST
+@desk_view
+def take(request: DeskRequest, reference: str) -> HttpResponse:
+    """ "Take it" on one row: the case becomes the agent's (cases.actions.take_case)."""
+    staff = request.staff
+    case = access_case_to_work(staff, reference)
+    try:
+        case_actions.take_case(case, by=staff)
+    except Forbidden:
+        raise
+    except CherishError as error:
+        messages.error(request, f"{case.reference}: {error.message}")
+    else:
+        messages.success(request, _("%(ref)s is yours now.") % {"ref": case.reference})
+    return redirect(_back(request))
+
+
+@dataclass(frozen=True)
+class RowResult:
+    reference: str
+    ok: bool
+    message: str
+
+
+def _bulk_step(form: BulkForm, staff: Staff) -> Callable[[Case], object]:
+    data = form.cleaned_data
+    match data["action"]:
+        case BulkAction.ASSIGN:
+            to: Staff = data["to"]
+            return lambda case: case_actions.reassign_case(case, to=to, note=data["text"], by=staff)
+        case BulkAction.KIND:
+            return lambda case: case_actions.change_kind(case, kind=data["kind"], by=staff)
+        case BulkAction.NOTE:
+            return lambda case: case_actions.add_internal_note(case, text=data["text"], by=staff)
+        case BulkAction.CLOSE:
+            return lambda case: care_actions.advance_stage(
+                case, Stage.CLOSED, by=staff, reason=data["text"]
+            )
+        case _:
+            return lambda case: case_actions.take_case(case, by=staff)
+
+
+def apply_bulk(request: DeskRequest, form: BulkForm) -> list[RowResult]:
+    """Run one action on every selected case, each through its own action (its checks, its
+    events, its own transaction), and say per case what happened: a refusal on one case
+    never undoes or hides another's change. Another team's case is refused ('read_only')
+    and audited like a refused page."""
+    staff = request.staff
+    references: list[str] = form.cleaned_data["cases"]
+    found = queries.bulk_cases(staff, references)
+    step = _bulk_step(form, staff)
+    results = []
+    for reference in references:
+        case = found.get(reference)
+        if case is None:
+            results.append(RowResult(reference, False, _("No such case.")))
+            continue
+        try:
+            check_may_work(staff, case)
+            with transaction.atomic():
+                step(case)
+        except Forbidden as error:
+            record_refusal(request, error, target=reference)
+            results.append(RowResult(reference, False, error.message))
+        except CherishError as error:
+            results.append(RowResult(reference, False, error.message))
+        else:
+            results.append(RowResult(reference, True, _("Done.")))
+    return results
+
+
+@require_POST
+@desk_view
+def bulk(request: DeskRequest) -> HttpResponse:
+    """Bulk assign / change kind / add note / close / take: PRG with a per-case report."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(_back(request))
+    results = apply_bulk(request, form)
+    done = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    if done:
+        messages.success(
+            request,
+            _("%(done)d of %(total)d cases changed.") % {"done": len(done), "total": len(results)},
+        )
+    for result in failed:
+        messages.error(request, f"{result.reference}: {result.message}")
+    return redirect(_back(request))
+
+
+# -- saved views ----------------------------------------------------------------------------
+
+
+@require_POST
+@desk_view
+def save_view(request: DeskRequest) -> HttpResponse:
+    """Save the current view, filters and sort under a name of the agent's own."""
+    form = SavedViewForm(request.POST)
+    back = _back(request)
+    if not form.is_valid():
+        messages.error(request, str(form.errors["name"][0]))
+        return redirect(back)
+    query = back.split("?", 1)[1] if "?" in back else ""
+    filters = queries.InboxFilters.from_params(QueryDict(query))
+    try:
+        saved = desk_actions.save_inbox_view(
+            request.staff, name=form.cleaned_data["name"], params=filters.saved_params
+        )
+    except CherishError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
+    return redirect(f"{reverse('desk:inbox')}?{urlencode(saved.params)}")
+
+
+@require_POST
+@desk_view
+def delete_view(request: DeskRequest, view_id: int) -> HttpResponse:
+    """Delete one of the agent's own saved views (another's is simply not found)."""
+    if not desk_actions.delete_inbox_view(request.staff, view_id=view_id):
+        raise NotFound(_("No such saved view."))
+    messages.success(request, _("View deleted."))
+    return redirect(_back(request))
