@@ -39,6 +39,9 @@ def test_agent_takes_a_complaint_from_received_to_closed(
     page.wait_for_url(re.compile(case.reference))
     panel = page.locator("#care-panel")
     expect(panel).to_contain_text("Care: Received")
+    # the case page shows the workflow read-only; its forms load when asked for
+    panel.get_by_role("link", name="Work on the care workflow").click()
+    expect(panel.get_by_label("Move to")).to_be_visible()
 
     def move_to(label: str) -> None:
         panel.get_by_label("Move to").select_option(label=label)

@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from cherish.cases import actions
 from cherish.cases.models import Case, CaseEvent
-from cherish.customers.actions import find_or_create_customer
+from cherish.core.clock import now
+from cherish.customers.actions import add_important_date, find_or_create_customer
 from tests.cases.test_views import attach, case_url
 
 
@@ -212,3 +213,41 @@ def test_case_page_query_count_does_not_grow(
     # then
     with django_assert_num_queries(baseline):
         desk_client.get(case_url(case))
+
+
+def test_timeline_is_paged_without_repeating_the_conversation(desk_client, complaint, agent):
+    # given: this case's messages and another case's events, more than one page
+    for i in range(3):
+        actions.reply_to_customer(complaint, text=f"Reply {i} on this case.", by=agent)
+    earlier, _ = actions.open_case(complaint.customer, text="An older question about a refund.")
+    for i in range(20):
+        actions.add_internal_note(earlier, text=f"Checked the refund, step {i}.", by=agent)
+    # when
+    html = desk_client.get(case_url(complaint)).content.decode()
+    timeline = html[html.index('id="customer-timeline"') :]
+    # then: a page of items, this case's messages only in the conversation, a link to older
+    assert timeline.count("<li class=") == 20 + 1
+    assert "Reply 0 on this case." not in timeline
+    assert f'href="/desk/cases/{complaint.reference}/?timeline=2#customer-timeline"' in timeline
+    # when: HTMX asks for the next page, it gets the items alone
+    more = desk_client.get(case_url(complaint, "timeline/?page=2"), HTTP_HX_REQUEST="true")
+    assert more.status_code == 200
+    assert more.content.decode().lstrip().startswith("<li class=")
+    assert "Case opened" in more.content.decode()
+    # without JavaScript the link shows the case page at that page
+    plain = desk_client.get(case_url(complaint, "timeline/?page=2"))
+    assert plain["Location"] == case_url(complaint) + "?timeline=2#customer-timeline"
+    assert "Back to the newest" in desk_client.get(plain["Location"]).content.decode()
+
+
+def test_birthday_is_shown_while_the_customer_is_in_contact(desk_client, complaint, agent):
+    # given
+    add_important_date(complaint.customer, kind="birthday", date=now().date(), by=agent)
+    # when
+    html = desk_client.get(case_url(complaint)).content.decode()
+    # then
+    assert "Today matters to them" in html
+    assert "Send a short birthday note" in html
+    # and not on a closed case
+    actions.change_stage(complaint, stage="closed", by=agent)
+    assert "Today matters to them" not in desk_client.get(case_url(complaint)).content.decode()

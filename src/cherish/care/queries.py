@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 
-from cherish.care import clocks, tone
+from cherish.care import clocks, tone, workflow
 from cherish.care.business_hours import (
     Schedule,
     business_seconds_between,
@@ -608,3 +608,64 @@ def default_currency() -> str:
 def tone_hits(text: str) -> list[tone.ToneHit]:
     phrases = TonePhrase.objects.filter(active=True).values_list("phrase", "suggestion")
     return tone.tone_check(text, list(phrases))
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The stage after the current one, and what it still needs before the case may move."""
+
+    label: str
+    missing: list[str]
+
+
+def next_step(flow: list[StageConfig], stage: str, recorded: set[str]) -> NextStep | None:
+    """The next stage of the flow and its unmet requirements (workflow.REQUIREMENT_MESSAGES)."""
+    stages = [step.stage for step in flow]
+    if stage not in stages or stages.index(stage) + 1 >= len(stages):
+        return None
+    following = flow[stages.index(stage) + 1]
+    missing = workflow.missing_requirements(following.required, recorded)
+    return NextStep(
+        label=following.label,
+        missing=[workflow.REQUIREMENT_MESSAGES.get(item, item) for item in missing],
+    )
+
+
+def case_summary(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
+    """What the case page shows of the care workflow before anyone asks for its forms: the
+    stage and the next step, the clocks, what the customer said is fair, what we promised
+    and by when, gestures, and the approvals the viewer may decide.
+
+    Reads the care state, the flow, the target, the team's hours, the owner events and one
+    query each for commitments and gestures (the approval chain only when one is pending):
+    the forms' choices (gesture types, staff, snippets, links, escalations) are left to
+    ``care_panel``, loaded on demand.
+    """
+    at = now()
+    state = care_state_of(case)
+    flow = flow_for(case.kind)
+    current = stage_config(flow, case.stage)
+    summary = clock_summary(case, state=state, at=at)
+    commitments = list(
+        Commitment.objects.filter(case=case).select_related("owner").order_by("due_at", "id")
+    )
+    gestures = list(
+        Gesture.objects.filter(case=case)
+        .select_related("gesture_type", "requested_by", "decided_by", "approver")
+        .order_by("created_at", "id")
+    )
+    recorded = recorded_facts(case, state)
+    decidable = _decidable(viewer, case, gestures)
+    return {
+        "case": case,
+        "state": state,
+        "stage_label": current.label if current else Stage(case.stage).label,
+        "checklist": list(current.checklist) if current else [],
+        "next_step": next_step(flow, case.stage, recorded) if case.is_open else None,
+        "clocks": summary,
+        "commitments": commitments,
+        "open_commitments": [c for c in commitments if c.status == CommitmentStatus.OPEN],
+        "gestures": gestures,
+        "approvals": [g for g in gestures if g.pk in decidable],
+        "now": at,
+    }

@@ -24,7 +24,9 @@ from cherish.cases.models import (
 )
 from cherish.staff.models import Staff
 
-TIMELINE_LIMIT = 200
+TIMELINE_PAGE = 20
+# Older than this, the customer 360 page's timeline tells the story.
+TIMELINE_MAX_PAGE = 50
 _REFERENCE_SLOT = "CH-000000"
 
 
@@ -123,15 +125,27 @@ def describe_event(event: CaseEvent) -> str:
             return event.type.replace(".", " ").replace("_", " ").capitalize()
 
 
-def customer_timeline(case: Case, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
-    """The customer's latest ``limit`` events across all their cases, newest first.
+@dataclass
+class TimelinePage:
+    items: list[TimelineItem]
+    page: int
+    has_next: bool
 
-    Read from the customer-indexed event log (1 query); messages of *other* cases are
-    fetched in one more query so their full text can be read here. Messages of this case
-    are in the conversation already and show as their excerpt.
+
+def customer_timeline(case: Case, *, page: int = 1, per_page: int = TIMELINE_PAGE) -> TimelinePage:
+    """One page of the customer's events across all their cases, newest first, except the
+    messages of this case (the conversation shows them).
+
+    Read from the customer-indexed event log (1 query, ``per_page`` + 1 rows so no COUNT is
+    needed); messages of *other* cases are fetched in one more query so their full text can
+    be read here.
     """
+    page = min(max(page, 1), TIMELINE_MAX_PAGE)
+    offset = (page - 1) * per_page
     events = list(
         CaseEvent.objects.filter(customer_id=case.customer_id)
+        # This case's messages are the conversation beside it: not shown twice.
+        .exclude(case_id=case.pk, type="message.added")
         .select_related("actor", "case")
         .only(
             "id",
@@ -143,8 +157,10 @@ def customer_timeline(case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Timeli
             "case__reference",
             "actor__display_name",
         )
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")[offset : offset + per_page + 1]
     )
+    has_next = len(events) > per_page and page < TIMELINE_MAX_PAGE
+    events = events[:per_page]
     other_message_ids = [
         int(event.data["message_id"])
         for event in events
@@ -181,7 +197,7 @@ def customer_timeline(case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Timeli
                 at_text=date_filter(local, "j M Y H:i"),
             )
         )
-    return items
+    return TimelinePage(items=items, page=page, has_next=has_next)
 
 
 def direction_label(direction: str) -> str:

@@ -31,4 +31,5 @@ case_page_routes = [
     path("desk/cases/<str:reference>/note/", views.note, name="note"),
     path("desk/cases/<str:reference>/update/", views.update, name="update"),
     path("desk/cases/<str:reference>/reassign/", views.reassign, name="reassign"),
+    path("desk/cases/<str:reference>/timeline/", views.timeline, name="timeline"),
 ]

@@ -15,12 +15,15 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from cherish.care import actions as care_actions
+from cherish.care import queries as care_queries
 from cherish.cases import actions as case_actions
 from cherish.cases import queries as case_queries
 from cherish.cases.access import access_case, access_case_to_work
-from cherish.cases.models import Case, Kind, Severity, Stage
+from cherish.cases.models import Case, Kind, Severity
 from cherish.core.errors import CherishError, Forbidden
 from cherish.desk.forms import (
     ChangeCaseForm,
@@ -30,6 +33,7 @@ from cherish.desk.forms import (
     add_cherish_error,
 )
 from cherish.desk.guard import DeskRequest, desk_view
+from cherish.outreach import queries as outreach_queries
 from cherish.staff.models import Staff
 
 
@@ -51,28 +55,43 @@ def _case_context(
     case: Case,
     staff: Staff,
     *,
+    page: bool = True,
+    timeline_page: int = 1,
     reply_form: ReplyForm | None = None,
     note_form: NoteForm | None = None,
     change_form: ChangeCaseForm | None = None,
     reassign_form: ReassignForm | None = None,
     status_message: str = "",
 ) -> dict[str, Any]:
-    return {
+    """What the case page shows; ``page=False`` for an HTMX answer, which renders only the
+    changed part and the timeline, so the side panels' reads are skipped."""
+    context = {
         "case": case,
         "staff": staff,
         "conversation": case_queries.case_conversation(case),
-        "timeline": case_queries.customer_timeline(case),
+        "timeline": case_queries.customer_timeline(case, page=timeline_page),
         "staff_list": case_queries.staff_choices(),
         "customer_url": _customer_url(case),
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
         "change_form": change_form or ChangeCaseForm(),
         "reassign_form": reassign_form or ReassignForm(),
-        "stages": Stage.choices,
         "kinds": Kind.choices,
         "severities": Severity.choices,
         "status_message": status_message,
     }
+    if page:
+        context["care"] = care_queries.case_summary(case, viewer=staff)
+        # Today's moment matters while they are in contact with us, not on a closed case.
+        context["moments"] = outreach_queries.moments_today(case.customer) if case.is_open else []
+    return context
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(int(value or 1), 1)
+    except ValueError:
+        return 1
 
 
 @require_GET
@@ -80,12 +99,27 @@ def _case_context(
 def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
     case = access_case(staff, reference)
-    context = _case_context(case, staff)
+    context = _case_context(case, staff, timeline_page=_page_number(request.GET.get("timeline")))
     # The new owner reads the handoff note first; it counts as read once shown.
     context["show_handoff"] = case.handoff_unread and case.owner_id == staff.pk
     response = render(request, "desk/case_detail.html", context)
     if context["show_handoff"]:
         case_actions.mark_handoff_read(case, by=staff)
+    return response
+
+
+@require_GET
+@desk_view
+def timeline(request: DeskRequest, reference: str) -> HttpResponse:
+    """A further page of the customer timeline: its items for HTMX, else the case page."""
+    case = access_case(request.staff, reference)
+    page = _page_number(request.GET.get("page"))
+    if not _is_partial(request):
+        url = reverse("cases:detail", args=[case.reference])
+        return redirect(f"{url}?timeline={page}#customer-timeline")
+    context = {"case": case, "timeline": case_queries.customer_timeline(case, page=page)}
+    response = render(request, "desk/partials/customer_timeline_items.html", context)
+    patch_vary_headers(response, ("HX-Request",))
     return response
 
 
@@ -120,8 +154,9 @@ def _after_action(
     if ok and not _is_partial(request):
         return redirect(reverse("cases:detail", args=[case.reference]) + anchor)
     case.refresh_from_db()
-    context = _case_context(case, staff, **forms)
-    if _is_partial(request):
+    partial_answer = _is_partial(request)
+    context = _case_context(case, staff, page=not partial_answer, **forms)
+    if partial_answer:
         context["partial"] = partial
         return render(request, "desk/partials/htmx_case_update.html", context)
     context["show_handoff"] = False
@@ -155,8 +190,9 @@ def note(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
     case = access_case_to_work(staff, reference)
     form = NoteForm(request.POST)
+    # Through the care workflow, so @mentions notify the staff named.
     ok = _apply(
-        form, lambda data: case_actions.add_internal_note(case, text=data["text"], by=staff)
+        form, lambda data: care_actions.add_note_with_mentions(case, text=data["text"], by=staff)
     )
     return _after_action(
         request,

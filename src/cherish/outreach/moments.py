@@ -79,7 +79,7 @@ def _day_filter(field_name: str, pairs: list[tuple[int, int]]) -> Q:
     )
 
 
-def _suggestion(kind: str, years: int = 0, note: str = "") -> str:
+def moment_suggestion(kind: str, years: int = 0, note: str = "") -> str:
     if kind == DateKind.BIRTHDAY:
         return "Send a short birthday note in your own words; add a small treat for regulars."
     if kind == "tenure":
@@ -174,7 +174,7 @@ def moments_between(
                 item.kind,
                 title,
                 on,
-                _suggestion(item.kind, note=item.note),
+                moment_suggestion(item.kind, note=item.note),
             )
 
     for customer in customers.filter(_day_filter("customer_since", pairs))[:MAX_MOMENTS]:
@@ -189,7 +189,7 @@ def moments_between(
                 "tenure",
                 f"{years} year{'s' if years != 1 else ''} as a customer",
                 on,
-                _suggestion("tenure", years=years),
+                moment_suggestion("tenure", years=years),
             )
 
     # Order milestones reached this week: the Nth order falls inside the window.
@@ -220,7 +220,12 @@ def moments_between(
             n = reached[customer.pk]
             today, _ = window(customer)
             add(
-                customer, f"order:{n}", "milestone", f"{n}th order", today, _suggestion("milestone")
+                customer,
+                f"order:{n}",
+                "milestone",
+                f"{n}th order",
+                today,
+                moment_suggestion("milestone"),
             )
 
     if found:

@@ -12,17 +12,20 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 
 from cherish.cases.models import Case, CaseEvent, Kind
+from cherish.core.clock import now
 from cherish.customers.models import (
     LEAVE_REASON_BENCHMARK,
     Customer,
     CustomerEvent,
+    ImportantDate,
     LeaveReason,
     LeaveReasonKind,
     Transaction,
 )
 from cherish.customers.queries import CustomerValue, customer_value
+from cherish.outreach.actions import customer_zone
 from cherish.outreach.models import ChurnScore, FollowUp, MomentSent
-from cherish.outreach.moments import next_occurrence
+from cherish.outreach.moments import moment_suggestion, next_occurrence
 
 TIMELINE_PAGE = 40
 OPEN_CASES_SHOWN = 20
@@ -320,3 +323,40 @@ def left_customers(
         .select_related("customer")
         .order_by("-recorded_at")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class TodaysMoment:
+    kind: str  # a DateKind value, or "tenure"
+    title: str
+    suggestion: str
+
+
+def moments_today(customer: Customer, *, at: dt.datetime | None = None) -> list[TodaysMoment]:
+    """The customer's birthday, anniversary, other dates staff added, or anniversary of
+    becoming a customer that falls today in their own time zone: for the case page, so the
+    agent in contact today can mention it. One query (their important dates)."""
+    at = at or now()
+    today = at.astimezone(customer_zone(customer)).date()
+    found = []
+    for item in ImportantDate.objects.filter(customer_id=customer.pk).order_by("date", "id"):
+        on = next_occurrence(item.date, today) if item.recurring else item.date
+        if on == today:
+            found.append(
+                TodaysMoment(
+                    kind=item.kind,
+                    title=item.get_kind_display() + (f": {item.note}" if item.note else ""),
+                    suggestion=moment_suggestion(item.kind, note=item.note),
+                )
+            )
+    since = customer.customer_since
+    if since is not None and next_occurrence(since, today) == today and today.year > since.year:
+        years = today.year - since.year
+        found.append(
+            TodaysMoment(
+                kind="tenure",
+                title=f"{years} year{'s' if years != 1 else ''} as a customer today",
+                suggestion=moment_suggestion("tenure", years=years),
+            )
+        )
+    return found

@@ -27,3 +27,20 @@ def business_duration(minutes: int | None) -> str:
     from cherish.care.clocks import humanise_business_minutes
 
     return humanise_business_minutes(int(minutes or 0))
+
+
+@register.inclusion_tag("care/partials/care_summary.html", takes_context=True)
+def care_summary(context: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """The care workflow read-only (``queries.case_summary``); its forms load on demand."""
+    return {**summary, "request": context.get("request")}
+
+
+@register.inclusion_tag("care/partials/care_approvals.html", takes_context=True)
+def care_approvals(context: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """The gestures on this case waiting for the viewer's decision, for the top of the page."""
+    return {
+        "case": summary["case"],
+        "approvals": summary["approvals"],
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+    }
