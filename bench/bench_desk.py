@@ -488,6 +488,14 @@ def measure(
         for _ in range(requests)
     ]
     kinds = ["complaint", "inquiry", "compliment", "suggestion"]
+    owners = [str(pk) for pk in Staff.objects.order_by("id").values_list("pk", flat=True)]
+    newest = Case.objects.order_by("-id").values_list("created_at", flat=True).first()
+    assert newest is not None
+    months = [
+        f"opened_from={(newest - dt.timedelta(days=30 * (k + 1))).date()}"
+        f"&opened_to={(newest - dt.timedelta(days=30 * k)).date()}"
+        for k in range(6)
+    ]
 
     def cycle(items: list[str], i: int) -> str:
         return items[i % len(items)]
@@ -495,9 +503,17 @@ def measure(
     scenarios = [
         ("inbox: mine", lambda i: "/desk/"),
         ("inbox: all open", lambda i: "/desk/?view=open"),
-        ("inbox: unassigned / at risk", lambda i: "/desk/?view=attention"),
+        ("inbox: unassigned", lambda i: "/desk/?view=unassigned"),
+        ("inbox: at risk", lambda i: "/desk/?view=at_risk"),
         ("inbox: my team", lambda i: "/desk/?view=team"),
+        ("inbox: waiting on customer", lambda i: "/desk/?view=waiting"),
+        ("inbox: recently closed", lambda i: "/desk/?view=closed"),
         ("inbox: all open, filter kind", lambda i: f"/desk/?view=open&kind={cycle(kinds, i)}"),
+        ("inbox: all open, filter owner", lambda i: f"/desk/?view=open&owner={cycle(owners, i)}"),
+        ("inbox: all open, flag leaving", lambda i: "/desk/?view=open&flag=leaving"),
+        ("inbox: all open, opened in a month", lambda i: f"/desk/?view=open&{cycle(months, i)}"),
+        ("inbox: mine, sort by customer", lambda i: "/desk/?sort=customer"),
+        ("inbox: team, sort by updated", lambda i: "/desk/?view=team&sort=-updated"),
         ("inbox: all open, page 20", lambda i: "/desk/?view=open&page=20"),
         ("case page", lambda i: f"/desk/cases/{cycle(open_refs, i)}/"),
         ("search: reference", lambda i: f"/desk/?q={cycle(refs, i)[3:].lower()}"),
