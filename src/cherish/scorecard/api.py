@@ -10,7 +10,7 @@ from ninja import Query, Router
 from cherish.api_common import problems
 from cherish.core.clock import now
 from cherish.scorecard import figures, queries
-from cherish.scorecard.access import check_may_see_scorecard
+from cherish.scorecard.access import check_may_see_scorecard, scorecard_teams, within_teams
 from cherish.scorecard.figures import Filters
 from cherish.staff.principal import KeyScope, key_scope, staff_of
 
@@ -29,14 +29,15 @@ def read_scorecard(request: HttpRequest, filters: Query[ScorecardFilters]) -> di
     """Every scorecard figure for this period and the previous one, with its trend, from the
     pre-aggregated roll-ups (refreshed every few minutes). Filter by team, channel, kind and
     topic; each figure carries its definition. A staff member's key reads it when that person
-    may (team leads and managers), as at the desk."""
-    staff = staff_of(request)
-    if staff is not None:
-        check_may_see_scorecard(staff)
+    may (team leads and managers; a lead, the teams they lead), as at the desk."""
     period = figures.PERIODS[filters.period]
     chosen = Filters(
         team=filters.team, channel=filters.channel, kind=filters.kind, topic=filters.topic
     )
+    staff = staff_of(request)
+    if staff is not None:  # a lead's key: the teams they lead, as on the desk
+        check_may_see_scorecard(staff)
+        chosen = within_teams(chosen, scorecard_teams(staff))
     card = queries.scorecard(chosen, period, filters.today or now().date())
     return {
         "period": period.key,

@@ -7,7 +7,6 @@ scorecard; everyone sees the people view, scoped to whom they may see.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,37 +21,12 @@ from cherish.core.clock import now
 from cherish.core.errors import Forbidden
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.scorecard import figures, queries
-from cherish.scorecard.access import may_see_scorecard
+from cherish.scorecard.access import may_see_scorecard, scorecard_teams, within_teams
 from cherish.scorecard.figures import Filters, Period
 from cherish.scorecard.models import ALL, NO_VALUE, WeeklyCube
 from cherish.staff.models import Team
 
 PAGE_SIZE = 50
-
-
-def scorecard_teams(staff: Staff) -> frozenset[int] | None:
-    """The teams whose figures ``staff`` sees: None (every team and the organisation's
-    totals) for managers, administrators and the break-glass account; a lead sees the teams
-    they lead (a lead by role who leads none, their own teams)."""
-    scope = scope_of(staff)
-    if scope.everything or staff.role in (Role.MANAGER, Role.ADMINISTRATOR):
-        return None
-    return scope.led_team_ids or scope.team_ids
-
-
-def _within_teams(filters: Filters, teams: frozenset[int] | None) -> Filters:
-    """A lead's filters: one of their teams (the first by name when none is chosen);
-    another team's figures answer 403."""
-    if teams is None:
-        return filters
-    if filters.team == ALL:
-        first = Team.objects.filter(pk__in=teams).order_by("name", "pk").first()
-        if first is None:
-            raise Forbidden("You lead no team, so there are no figures to show.", code="no_team")
-        return dataclasses.replace(filters, team=str(first.pk))
-    if not filters.team.isdigit() or int(filters.team) not in teams:
-        raise Forbidden("You see the figures of the teams you lead.", code="scorecard_other_team")
-    return filters
 
 
 def _parse(request: HttpRequest) -> tuple[Filters, Period, dt.date]:
@@ -116,7 +90,7 @@ def index(request: DeskRequest) -> HttpResponse:
         )
     filters, period, today = _parse(request)
     teams = scorecard_teams(staff)
-    filters = _within_teams(filters, teams)
+    filters = within_teams(filters, teams)
     card = queries.scorecard(filters, period, today)
     table = request.GET.get("table", "")
     if request.GET.get("format") == "csv":
@@ -217,7 +191,7 @@ def cases(request: DeskRequest) -> HttpResponse:
             "The scorecard is for team leads and managers.", code="scorecard_leads_only"
         )
     filters, period, today = _parse(request)
-    filters = _within_teams(filters, scorecard_teams(staff))
+    filters = within_teams(filters, scorecard_teams(staff))
     figure = figures.BY_KEY.get(request.GET.get("figure", ""))
     if figure is None or figure.drill is None:
         raise Http404("No such figure")
