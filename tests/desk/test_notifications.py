@@ -145,8 +145,9 @@ def test_sync_costs_the_same_whatever_happened(
     actions.sync_notifications(agent)
     for number in range(replies):
         case_actions.add_inbound_message(complaint, text=f"Reply {number}", channel="web")
-    # savepoint, watermark (locked), settled id, relevant events, known, insert, release
-    with django_assert_num_queries(7):
+    # savepoint, watermark (locked), settled id, relevant events, known, opened, insert,
+    # release
+    with django_assert_num_queries(8):
         made = actions.sync_notifications(agent)
     assert len(made) == replies
 
@@ -230,3 +231,15 @@ def test_notification_page_costs_the_same_for_any_number(agent, django_assert_nu
         page = queries.notification_page(agent)
     # each case: the customer wrote, it was assigned to Alice, the customer wrote again
     assert len(page.rows) == 36 and page.unread == 36
+
+
+def test_what_happened_before_opening_the_case_arrives_read(complaint, agent):
+    # given: Alice opened the case before her badge ever polled
+    actions.mark_case_read(agent, complaint)
+    actions.set_notification_email(agent, enabled=True)
+    # when
+    made = actions.sync_notifications(agent)
+    # then: she has seen those; nothing to read, nothing mailed
+    assert [n.kind for n in made] == ["customer_replied", "assigned"]
+    assert queries.count_unread(agent) == 0
+    assert not OutgoingEmail.objects.exists()

@@ -93,6 +93,7 @@ RULES: dict[str, Rule] = {
     "desk:notification-badge": Rule("desk", "staff", "get"),
     "desk:read-notifications": Rule("desk", "staff", data={"all": "1"}),
     "desk:notification-email": Rule("desk", "staff", data={"email": "1"}),
+    "desk:inbox-news": Rule("desk", "staff", "get"),
     "desk:presence": Rule("case", "see", data={"seen_message": "0", "text": "Hi"}),
     "customers:list": Rule("desk", "staff", "get", data={"q": "a"}),
     "care:due": Rule("desk", "staff", "get"),

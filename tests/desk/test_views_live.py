@@ -26,7 +26,7 @@ def test_notifications_page_costs_the_same_for_any_number(
     open_cases(cases)
     actions.sync_notifications(agent)
     desk_client.get(reverse("desk:notifications"))
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = desk_client.get(reverse("desk:notifications"))
     assert response.status_code == 200
     assert response.content.decode().count('class="notification unread"') == 3 * cases
@@ -81,3 +81,66 @@ def test_presence_shows_colleagues_and_what_arrived(client, agent, other_agent, 
         "viewing",
         "replying",
     ]
+
+
+def test_inbox_marks_cases_with_news_until_opened(desk_client, agent, complaint):
+    mark = f'id="news-{complaint.reference}"><span class="unread-dot"'
+    assert mark in desk_client.get("/desk/").content.decode()
+    # when: Alice opens the case
+    desk_client.get(reverse("cases:detail", args=[complaint.reference]))
+    # then: the mark is gone, and the poll says so too
+    assert mark not in desk_client.get("/desk/").content.decode()
+    poll = reverse("desk:inbox-news") + f"?case={complaint.reference}&case=CH-NOSUCH"
+    assert desk_client.get(poll).content.decode().strip() == (
+        f'<span class="news-mark" id="news-{complaint.reference}" hx-swap-oob="true"></span>'
+    )
+    # when: the customer writes again, the poll brings the mark back
+    case_actions.add_inbound_message(complaint, text="Any news?", channel="web")
+    assert 'class="unread-dot"' in desk_client.get(poll).content.decode()
+
+
+def test_a_reply_on_a_stale_view_is_stopped_then_sent_anyway(desk_client, complaint, other_agent):
+    # given: Alice's page showed the first message; then Bob replied
+    seen = str(complaint.messages.get().pk)
+    case_actions.reply_to_customer(complaint, text="Bob here: refund on its way.", by=other_agent)
+    url = reverse("cases:reply", args=[complaint.reference])
+    # when
+    stopped = desk_client.post(url, {"text": "We will call you.", "seen_message": seen})
+    # then: nothing sent; Bob's reply, Alice's text and the choice are shown
+    html = stopped.content.decode()
+    assert stopped.status_code == 409
+    assert complaint.messages.filter(body_text="We will call you.").count() == 0
+    assert "Bob here: refund on its way." in html
+    assert "We will call you.</textarea>" in html
+    assert 'name="send_anyway" value="1"' in html
+    # when: she sends anyway
+    sent = desk_client.post(
+        url, {"text": "We will call you.", "seen_message": seen, "send_anyway": "1"}
+    )
+    assert sent.status_code == 302
+    assert complaint.messages.filter(body_text="We will call you.").count() == 1
+
+
+def test_a_fresh_view_and_ones_own_messages_do_not_stop_a_change(desk_client, complaint, agent):
+    case_actions.add_internal_note(complaint, text="My own note.", by=agent)
+    seen = str(complaint.messages.order_by("id").first().pk)
+    url = reverse("cases:update", args=[complaint.reference])
+    response = desk_client.post(url, {"kind": "inquiry", "severity": "high", "seen_message": seen})
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.kind, complaint.severity) == ("inquiry", "high")
+
+
+def test_a_stale_change_with_htmx_answers_the_stopped_part(desk_client, complaint):
+    seen = str(complaint.messages.get().pk)
+    case_actions.add_inbound_message(complaint, text="Please cancel instead.", channel="web")
+    url = reverse("cases:update", args=[complaint.reference])
+    response = desk_client.post(
+        url,
+        {"kind": "inquiry", "severity": "high", "seen_message": seen},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert "Please cancel instead." in html and 'name="send_anyway"' in html
+    complaint.refresh_from_db()
+    assert (complaint.kind, complaint.severity) == ("complaint", "normal")

@@ -13,7 +13,8 @@ never exist for a change that was rolled back.
 notifications page, and on the periodic ``desk_tick`` for people who asked for email (who
 may not be looking). It costs the same few queries however many events happened (the
 watermark, the newest settled event, one bounded read of the events relevant to this person,
-the notifications already made from them, one bulk insert, one update), which is why it can
+the notifications already made from them, when they last opened those cases, one bulk
+insert, one update), which is why it can
 run on every poll. Deriving at read time was chosen over a fan-out task per event: a fan-out
 would need a worker to be running for the badge to move, and a task per event per follower
 in the queue; the watermark keeps each read proportional to what happened to this person.
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -134,10 +134,11 @@ def _state_for_update(staff: Staff, at: dt.datetime) -> DeskState:
 def sync_notifications(staff: Staff) -> list[Notification]:
     """Derive ``staff``'s notifications from the case events since their watermark.
 
-    Creates one Notification per relevant event (never two for one event and person), moves
-    the watermark, and, for people who asked for email, queues one email per new
-    notification through the outbox. Returns the notifications it created. Writes no case
-    event. See the module docstring for why this derives rather than fans out.
+    Creates one Notification per relevant event (never two for one event and person; read
+    already when the person has opened the case since), moves the watermark, and, for people
+    who asked for email, queues one email per new unread notification through the outbox.
+    Returns the notifications it created. Writes no case event. See the module docstring for
+    why this derives rather than fans out.
     """
     at = now()
     state = _state_for_update(staff, at)
@@ -149,26 +150,37 @@ def sync_notifications(staff: Staff) -> list[Notification]:
             "event_id", flat=True
         )
     )
-    new = [
-        Notification(
-            staff=staff,
-            case=event.case,
-            event=event,
-            kind=kind,
-            created_at=event.created_at,
-            emailed_at=at if state.email_notifications else None,
+    # What happened before they last opened the case, they have seen: made read, not mailed.
+    opened = dict(
+        CaseRead.objects.filter(staff=staff, case_id__in={e.case_id for e, _ in found}).values_list(
+            "case_id", "read_at"
         )
-        for event, kind in found
-        if event.pk not in known
-    ]
+    )
+    new = []
+    for event, kind in found:
+        if event.pk in known:
+            continue
+        seen = event.case_id in opened and event.created_at <= opened[event.case_id]
+        new.append(
+            Notification(
+                staff=staff,
+                case=event.case,
+                event=event,
+                kind=kind,
+                created_at=event.created_at,
+                read_at=at if seen else None,
+                emailed_at=at if state.email_notifications and not seen else None,
+            )
+        )
+    unseen = [n for n in new if n.read_at is None]
     if new:
         Notification.objects.bulk_create(new, ignore_conflicts=True)
     watermark = min(settled, events[-1].pk) if len(events) == BATCH else settled
     if watermark > state.last_event_id:
         state.last_event_id = watermark
         state.save(update_fields=["last_event_id"])
-    if state.email_notifications and new:
-        _email(staff, new)
+    if state.email_notifications and unseen:
+        _email(staff, unseen)
     return new
 
 
@@ -205,7 +217,13 @@ def mark_notifications_read(staff: Staff, *, ids: Iterable[int] | None = None) -
 def mark_case_read(staff: Staff, case: Case) -> None:
     """``staff`` has seen ``case`` as it is now: its inbox mark and its notifications clear."""
     at = now()
-    CaseRead.objects.update_or_create(staff=staff, case=case, defaults={"read_at": at})
+    # One upsert, so opening a case costs the same the first time and every time after.
+    CaseRead.objects.bulk_create(
+        [CaseRead(staff=staff, case=case, read_at=at)],
+        update_conflicts=True,
+        unique_fields=["staff", "case"],
+        update_fields=["read_at"],
+    )
     Notification.objects.filter(staff=staff, case=case, read_at__isnull=True).update(read_at=at)
 
 
@@ -222,10 +240,12 @@ def set_notification_email(staff: Staff, *, enabled: bool) -> DeskState:
 def beat_presence(staff: Staff, case: Case, *, replying: bool) -> None:
     """Record that ``staff`` has ``case`` open now (and whether they are writing a reply).
 
-    One upsert per heartbeat; it needs no transaction of its own.
+    One upsert per heartbeat (a row in the database: every web process sees it).
     """
     activity = Activity.REPLYING if replying else Activity.VIEWING
-    values: dict[str, Any] = {"activity": activity, "seen_at": now()}
-    updated = Presence.objects.filter(staff=staff, case=case).update(**values)
-    if not updated:
-        Presence.objects.get_or_create(staff=staff, case=case, defaults=values)
+    Presence.objects.bulk_create(
+        [Presence(staff=staff, case=case, activity=activity, seen_at=now())],
+        update_conflicts=True,
+        unique_fields=["staff", "case"],
+        update_fields=["activity", "seen_at"],
+    )

@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
     path("desk/notifications/email/", views_live.notification_email, name="notification-email"),
     path("desk/notifications/badge/", views_live.badge, name="notification-badge"),
     path("desk/cases/<str:reference>/presence/", views_live.presence, name="presence"),
+    path("desk/inbox/news/", views_live.inbox_news, name="inbox-news"),
 ]
 
 case_page_routes = [

@@ -23,8 +23,10 @@ from cherish.care import queries as care_queries
 from cherish.cases import actions as case_actions
 from cherish.cases import queries as case_queries
 from cherish.cases.access import access_case, access_case_to_work
-from cherish.cases.models import Case, Kind, Severity
+from cherish.cases.models import Case, Kind, Message, Severity
 from cherish.core.errors import CherishError, Forbidden
+from cherish.desk import actions as desk_actions
+from cherish.desk import views_live
 from cherish.desk.forms import (
     ChangeCaseForm,
     NoteForm,
@@ -79,6 +81,7 @@ def _case_context(
         "kinds": Kind.choices,
         "severities": Severity.choices,
         "status_message": status_message,
+        **views_live.case_live_context(case, staff),
     }
     if page:
         context["care"] = care_queries.case_summary(case, viewer=staff)
@@ -105,6 +108,8 @@ def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
     response = render(request, "desk/case_detail.html", context)
     if context["show_handoff"]:
         case_actions.mark_handoff_read(case, by=staff)
+    desk_actions.mark_case_read(staff, case)
+    desk_actions.beat_presence(staff, case, replying=False)
     return response
 
 
@@ -148,19 +153,27 @@ def _after_action(
     partial: str,
     ok: bool,
     anchor: str,
+    stale: list[Message] | None = None,
     **forms: Any,
 ) -> HttpResponse:
-    """Answer a case POST: the changed partial (HTMX) or PRG / the page with errors."""
+    """Answer a case POST: the changed partial (HTMX) or PRG / the page with errors.
+
+    A change stopped because the view was stale (``stale``: what arrived since) answers 409
+    with those messages and a "Send anyway" button in the stopped form.
+    """
     if ok and not _is_partial(request):
         return redirect(reverse("cases:detail", args=[case.reference]) + anchor)
     case.refresh_from_db()
     partial_answer = _is_partial(request)
     context = _case_context(case, staff, page=not partial_answer, **forms)
+    if stale:
+        url_name = request.resolver_match.url_name if request.resolver_match else ""
+        context.update(stale_messages=stale, stale_form=url_name, stale_action=request.path)
     if partial_answer:
         context["partial"] = partial
         return render(request, "desk/partials/htmx_case_update.html", context)
     context["show_handoff"] = False
-    return render(request, "desk/case_detail.html", context, status=400)
+    return render(request, "desk/case_detail.html", context, status=409 if stale else 400)
 
 
 @require_POST
@@ -169,7 +182,8 @@ def reply(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
     case = access_case_to_work(staff, reference)
     form = ReplyForm(request.POST)
-    ok = _apply(
+    stale = views_live.stale_messages(request, case, form)
+    ok = not stale and _apply(
         form, lambda data: case_actions.reply_to_customer(case, text=data["text"], by=staff)
     )
     return _after_action(
@@ -179,6 +193,7 @@ def reply(request: DeskRequest, reference: str) -> HttpResponse:
         partial="work",
         ok=ok,
         anchor="#conversation",
+        stale=stale,
         reply_form=None if ok else form,
         status_message="Reply added." if ok else "",
     )
@@ -191,7 +206,8 @@ def note(request: DeskRequest, reference: str) -> HttpResponse:
     case = access_case_to_work(staff, reference)
     form = NoteForm(request.POST)
     # Through the care workflow, so @mentions notify the staff named.
-    ok = _apply(
+    stale = views_live.stale_messages(request, case, form)
+    ok = not stale and _apply(
         form, lambda data: care_actions.add_note_with_mentions(case, text=data["text"], by=staff)
     )
     return _after_action(
@@ -201,6 +217,7 @@ def note(request: DeskRequest, reference: str) -> HttpResponse:
         partial="work",
         ok=ok,
         anchor="#conversation",
+        stale=stale,
         note_form=None if ok else form,
         status_message="Note added." if ok else "",
     )
@@ -220,7 +237,8 @@ def update(request: DeskRequest, reference: str) -> HttpResponse:
         if data["severity"] != case.severity:
             case_actions.change_severity(case, severity=data["severity"], by=staff)
 
-    ok = _apply(form, change)
+    stale = views_live.stale_messages(request, case, form)
+    ok = not stale and _apply(form, change)
     return _after_action(
         request,
         case,
@@ -228,6 +246,7 @@ def update(request: DeskRequest, reference: str) -> HttpResponse:
         partial="header",
         ok=ok,
         anchor="",
+        stale=stale,
         change_form=None if ok else form,
         status_message="Case updated." if ok else "",
     )
@@ -239,7 +258,8 @@ def reassign(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
     case = access_case_to_work(staff, reference)
     form = ReassignForm(request.POST)
-    ok = _apply(
+    stale = views_live.stale_messages(request, case, form)
+    ok = not stale and _apply(
         form,
         lambda data: case_actions.reassign_case(case, to=data["to"], note=data["note"], by=staff),
     )
@@ -250,6 +270,7 @@ def reassign(request: DeskRequest, reference: str) -> HttpResponse:
         partial="header",
         ok=ok,
         anchor="",
+        stale=stale,
         reassign_form=None if ok else form,
         status_message="Case handed over." if ok else "",
     )

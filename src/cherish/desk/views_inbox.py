@@ -33,7 +33,7 @@ from cherish.cases.access import access_case_to_work, check_may_work
 from cherish.cases.models import Case, Channel, Kind, Severity, Stage
 from cherish.core.errors import CherishError, Forbidden, NotFound
 from cherish.desk import actions_inbox as desk_actions
-from cherish.desk import queries
+from cherish.desk import queries, views_live
 from cherish.desk.forms_inbox import BulkAction, BulkForm, SavedViewForm
 from cherish.desk.guard import DeskRequest, desk_view, record_refusal
 from cherish.staff.models import Staff
@@ -199,6 +199,7 @@ def _inbox_context(request: DeskRequest, filters: queries.InboxFilters) -> dict[
         "view_label": queries.INBOX_VIEWS[filters.view],
         "here": here,
         "page_size": queries.PAGE_SIZE,
+        **views_live.inbox_live_context(staff, page.cases),
     }
 
 
