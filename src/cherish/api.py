@@ -35,6 +35,7 @@ from cherish.customers.api_transactions import router as transactions_router
 from cherish.feedback.api import router as feedback_router
 from cherish.intake.api import router as intake_router
 from cherish.intake.apikeys import ApiKeyAuth
+from cherish.learning.api import router as learning_router
 from cherish.outreach.api import router as outreach_router
 from cherish.scorecard.api import router as scorecard_router
 from cherish.staff.audit import audit
@@ -370,3 +371,4 @@ api.add_router("/", triage_router)
 api.add_router("/", outreach_router)
 api.add_router("/", feedback_router)
 api.add_router("/", scorecard_router)
+api.add_router("/", learning_router)

@@ -167,6 +167,13 @@ API_RULES: dict[str, ApiRule] = {
     "GET /api/v1/survey-responses": ApiRule("feedback", "none", "staff"),
     "GET /api/v1/survey-responses/{response_id}": ApiRule("feedback", "customer", "answer"),
     "GET /api/v1/scorecard": ApiRule("feedback", "none", "scorecard"),  # the feedback:read scope
+    "GET /api/v1/learning/themes": ApiRule("learning", "none", "staff"),
+    "GET /api/v1/learning/actions": ApiRule("learning", "none", "staff"),
+    # Leads and managers plan actions, as they see the scorecard; no theme or policy: a 400.
+    "POST /api/v1/learning/actions": ApiRule(
+        "learning", "none", "scorecard", person=True, body={"title": "Plan"}
+    ),
+    "GET /api/v1/learning/stories": ApiRule("learning", "none", "staff"),
 }
 
 KEYS = ["no key", "bad key", "integration with scope", "integration without scope"]

@@ -37,6 +37,8 @@ class KeyScope(StrEnum):
     TRANSACTIONS_READ = "transactions:read"
     TRANSACTIONS_WRITE = "transactions:write"
     FEEDBACK_READ = "feedback:read"
+    LEARNING_READ = "learning:read"
+    LEARNING_WRITE = "learning:write"
 
 
 SCOPE_HELP: dict[KeyScope, str] = {
@@ -49,6 +51,8 @@ SCOPE_HELP: dict[KeyScope, str] = {
     KeyScope.TRANSACTIONS_READ: "Read the customers' orders and payments.",
     KeyScope.TRANSACTIONS_WRITE: "Send orders and payments.",
     KeyScope.FEEDBACK_READ: "Read survey responses.",
+    KeyScope.LEARNING_READ: "Read complaint themes, improvement actions and learning stories.",
+    KeyScope.LEARNING_WRITE: "Plan improvement actions (a team lead's or manager's own key).",
 }
 
 
