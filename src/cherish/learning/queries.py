@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from cherish.cases.models import Direction, Message
+from cherish.cases.models import Case, Direction, Message
 from cherish.core.clock import now
 from cherish.customers.models import NON_VALUE_STATUSES, Customer, Transaction
 from cherish.learning.models import (
@@ -247,14 +249,23 @@ class Effect:
         return round(100 * (self.rate_after - self.rate_before) / self.rate_before)
 
 
-def _complaints_between(action: ImprovementAction, start: dt.datetime, end: dt.datetime) -> int:
-    if action.theme_id is not None:
-        return CaseTheme.objects.filter(
-            theme_id=action.theme_id, case_created_at__gte=start, case_created_at__lt=end
-        ).count()
-    return PolicyLink.objects.filter(
-        policy_id=action.policy_id or 0, case_created_at__gte=start, case_created_at__lt=end
-    ).count()
+def _complaints_around(
+    action: ImprovementAction, done: dt.datetime, window: dt.timedelta
+) -> tuple[int, int]:
+    """The theme's (or policy's) complaints in the window before ``done`` and the one after:
+    one index range, counted twice."""
+    rows: QuerySet[Any] = (
+        CaseTheme.objects.filter(theme_id=action.theme_id)
+        if action.theme_id is not None
+        else PolicyLink.objects.filter(policy_id=action.policy_id or 0)
+    )
+    counts = rows.filter(
+        case_created_at__gte=done - window, case_created_at__lt=done + window
+    ).aggregate(
+        before=Count("pk", filter=Q(case_created_at__lt=done)),
+        after=Count("pk", filter=Q(case_created_at__gte=done)),
+    )
+    return counts["before"], counts["after"]
 
 
 def effectiveness(action: ImprovementAction, *, at: dt.datetime | None = None) -> Effect:
@@ -285,21 +296,32 @@ def _customers_at_each(moments: set[dt.datetime]) -> dict[dt.datetime, int]:
         )
         return {moment: counts[f"m{i}"] for i, moment in enumerate(ordered)}
     first, last = min(rolled), max(rolled)
-    result = {}
+    bases: dict[dt.datetime, tuple[int, dt.datetime | None]] = {}
     for moment in moments:
         day = min(moment.astimezone(dt.UTC).date() - dt.timedelta(days=1), last)
         if day < first:
-            base, since = 0, None
-        else:
-            while day not in rolled:  # a gap only if the table was edited by hand
-                day -= dt.timedelta(days=1)
-            base = rolled[day]
-            since = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        recent = Customer.objects.filter(merged_into__isnull=True, created_at__lt=moment)
-        if since is not None:
-            recent = recent.filter(created_at__gte=since)
-        result[moment] = base + recent.count()
-    return result
+            bases[moment] = (0, None)
+            continue
+        while day not in rolled:  # a gap only if the table was edited by hand
+            day -= dt.timedelta(days=1)
+        since = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        bases[moment] = (rolled[day], since)
+    # The customers created between each moment's roll-up day and the moment: short index
+    # ranges (a day or so each), read in one query.
+    ordered = sorted(moments)
+    ranges = {
+        moment: Q(created_at__lt=moment)
+        & (Q() if bases[moment][1] is None else Q(created_at__gte=bases[moment][1]))
+        for moment in ordered
+    }
+    counts = (
+        Customer.objects.filter(merged_into__isnull=True)
+        .filter(reduce(operator.or_, ranges.values()))
+        .aggregate(
+            **{f"m{i}": Count("pk", filter=ranges[moment]) for i, moment in enumerate(ordered)}
+        )
+    )
+    return {moment: bases[moment][0] + counts[f"m{i}"] for i, moment in enumerate(ordered)}
 
 
 def effectiveness_many(
@@ -321,8 +343,7 @@ def effectiveness_many(
             effects.append(Effect(verdict="not_done", label="Not done yet"))
             continue
         done, window = w
-        before = _complaints_between(action, done - window, done)
-        after = _complaints_between(action, done, done + window)
+        before, after = _complaints_around(action, done, window)
         customers_before = customers[done]
         customers_after = customers[done + window]
         effect = Effect(
@@ -354,6 +375,14 @@ def actions_list(*, status: str = "") -> list[ImprovementAction]:
     if status:
         rows = rows.filter(status=status)
     return list(rows[:200])
+
+
+def action_cases(action: ImprovementAction, *, viewer: Staff, limit: int = 50) -> QuerySet[Case]:
+    """The cases linked to an action that ``viewer`` may see, newest first (the team
+    boundary as a filter on the case rows, not ``pk IN (visible cases)``)."""
+    rows = action.cases.order_by("-created_at")
+    rule = case_rule(viewer, change=False)
+    return (rows if rule is None else rows.filter(rule))[:limit]
 
 
 def published_actions(*, limit: int = 100) -> list[ImprovementAction]:

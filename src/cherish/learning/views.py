@@ -400,7 +400,7 @@ def action_detail(request: DeskRequest, action_id: int) -> HttpResponse:
             "effect": queries.effectiveness(action),
             "form": form,
             "link_form": LinkCaseForm(),
-            "cases": action.cases.filter(pk__in=visible_cases(staff)).order_by("-created_at")[:50],
+            "cases": queries.action_cases(action, viewer=staff),
             "notices": action.notices.count(),
             "may_shape": access.may_shape_learning(staff),
             "may_publish": access.may_publish(staff),
