@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
 
+from cherish.care.asked_for import asked_for, reflection
 from cherish.care.business_hours import add_business_minutes
 from cherish.care.queries import schedule_for_team, target_for
 from cherish.cases import actions as case_actions
@@ -169,6 +170,16 @@ def _next_step(kind: str, due: dt.date | None, named: list[Staff]) -> str:
     )
 
 
+def _with_reflection(case: Case, first: Message, kind: str, next_step: str) -> str:
+    """The next step, preceded by what the customer asked for and, with care, their threat
+    to leave (triage has run before the acknowledgement, so the case's flags are known)."""
+    if kind not in (Kind.COMPLAINT, Kind.INQUIRY):
+        return next_step
+    leaving = "leaving" in ((case.signals or {}).get("flags") or {})
+    heard = reflection(asked_for(first.body_text), leaving=leaving and kind == Kind.COMPLAINT)
+    return f"{heard} {next_step}" if heard else next_step
+
+
 @transaction.atomic
 def send_acknowledgement(message_id: int) -> Message | None:
     """Acknowledge the case opened by inbound message ``message_id``; None when not due.
@@ -245,7 +256,7 @@ def _acknowledgement_text(
         "org_name": settings.CHERISH_ORG_NAME,
         "reference": case.reference,
         "excerpt": quote_excerpt(first.body_text, QUOTE_CHARS),
-        "next_step": _next_step(kind, due, named),
+        "next_step": _with_reflection(case, first, kind, _next_step(kind, due, named)),
         "due_date": format_day(due) if due else "",
         "case_link": portal_url(case),
     }

@@ -47,6 +47,7 @@ CUSTOMER_FACING = (
     "intake/portal_intake.py",
     "cases/outgoing.py",
     "care/acknowledgement.py",
+    "care/asked_for.py",
     "care/customer_updates.py",
     "care/templates/care/partials/customer_commitments.html",
     "feedback/templates/feedback/public_base.html",
