@@ -44,7 +44,7 @@ def sign_in(browser: Any, live_server: Any, username: str, **options: Any) -> An
 
 
 def test_a_customer_reply_reaches_the_owners_open_inbox_without_a_reload(
-    browser, live_server, transactional_db, settings, agent, complaint
+    browser, live_server, transactional_db, settings, agent, complaint, docs_dir
 ):
     # given: Alice has read the complaint and has her inbox open
     settings.SITE_URL = live_server.url
@@ -75,6 +75,7 @@ def test_a_customer_reply_reaches_the_owners_open_inbox_without_a_reload(
     expect(item).to_have_count(1)
     expect(item).to_contain_text(f"Carla Customer wrote on {complaint.reference}")
     expect(item).to_contain_text("the lid is cracked")
+    alice.screenshot(path=str(docs_dir / "notifications.png"))
     alice.get_by_role("button", name="Mark all read").click()
     expect(alice.locator(".notification.unread")).to_have_count(0)
     expect(alice.locator("#nav-notifications .nav-count")).to_have_count(0, timeout=WAIT_MS)
@@ -84,7 +85,7 @@ def test_a_customer_reply_reaches_the_owners_open_inbox_without_a_reload(
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
 def test_two_agents_on_one_case_see_each_other_and_a_stale_reply_is_stopped(
-    browser, live_server, transactional_db, agent, other_agent, complaint, javascript
+    browser, live_server, transactional_db, agent, other_agent, complaint, javascript, docs_dir
 ):
     # given: Alice has the case open, then Bob opens it too
     case_url = f"{live_server.url}/desk/cases/{complaint.reference}/"
@@ -109,6 +110,9 @@ def test_two_agents_on_one_case_see_each_other_and_a_stale_reply_is_stopped(
         "We will send a new parcel today."
     )
     assert not complaint.messages.filter(body_text="We will send a new parcel today.").exists()
+    if javascript:
+        warning.scroll_into_view_if_needed()
+        bob.screenshot(path=str(docs_dir / "case-collision.png"))
     # when: he sends it anyway
     warning.get_by_role("button", name="Send anyway").click()
     # then

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -144,3 +146,21 @@ def test_a_stale_change_with_htmx_answers_the_stopped_part(desk_client, complain
     assert "Please cancel instead." in html and 'name="send_anyway"' in html
     complaint.refresh_from_db()
     assert (complaint.kind, complaint.severity) == ("complaint", "normal")
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/desk/", ["/desk/"]),
+        ("/desk/care/", ["/desk/care/"]),
+        ("/desk/notifications/", ["/desk/notifications/"]),
+    ],
+    ids=["inbox", "due", "notifications"],
+)
+def test_one_navigation_item_is_current(desk_client, path, current):
+    html = desk_client.get(path).content.decode()
+    html = html[html.index('<header class="topbar">') : html.index("</header>")]
+    lit = re.findall(
+        r'<a (?:class="[^"]*" id="[^"]*" )?href="([^"]+)"[^>]*aria-current="page"', html
+    )
+    assert lit == current

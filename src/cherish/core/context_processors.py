@@ -24,8 +24,11 @@ DESK_NAV = [
 ]
 
 
-def _nav(request: HttpRequest) -> list[dict[str, Any]]:
-    items = []
+def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The navigation, with the one item the page belongs to marked current: the longest
+    address the page's path starts with (``/desk/notifications/`` is not the inbox at
+    ``/desk/``). ``also``: other links in the bar that may win the match and light nothing."""
+    items: list[dict[str, Any]] = []
     for label, name in DESK_NAV:
         if name == "admin:index" and not getattr(request.user, "is_staff", False):
             continue
@@ -33,16 +36,18 @@ def _nav(request: HttpRequest) -> list[dict[str, Any]]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append(
-            {"label": label, "url": url, "current": request.path.startswith(url) and url != "/"}
-        )
+        items.append({"label": label, "url": url, "current": False})
+    urls: list[str] = [*(str(item["url"]) for item in items), *also]
+    matches = [url for url in urls if url != "/" and request.path.startswith(url)]
+    best = max(matches, key=len, default=None)
+    for item in items:
+        item["current"] = item["url"] == best
     return items
 
 
 def cherish(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {"org_name": settings.CHERISH_ORG_NAME}
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        context["desk_nav"] = _nav(request)
         try:
             # The notifications link polls its unread count (cherish.desk.views_live), so
             # pages pay nothing for it when they render.
@@ -50,5 +55,8 @@ def cherish(request: HttpRequest) -> dict[str, Any]:
             context["notifications_badge_url"] = reverse("desk:notification-badge")
         except NoReverseMatch:
             pass
+        context["desk_nav"] = _nav(
+            request, also=(context["notifications_url"],) if "notifications_url" in context else ()
+        )
         context["desk_poll_seconds"] = settings.CHERISH_DESK_POLL_SECONDS
     return context
