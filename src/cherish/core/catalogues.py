@@ -115,7 +115,10 @@ def extract_messages(paths: Iterable[Path]) -> list[Found]:
         if path.suffix == ".html":
             if "{% load i18n" not in source and "i18n %}" not in source:
                 continue
-            source = templatize(source, origin=str(path))
+            # Inside one pair of brackets Python's tokenizer ignores indentation, which a
+            # templatized page (markup indented any way) would otherwise break; the line
+            # numbers stay those of the template.
+            source = "(" + templatize(source, origin=str(path)) + "\n)"
         elif "gettext" not in source:
             continue
         where = str(path.relative_to(PACKAGE_DIR))
