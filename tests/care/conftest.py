@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from tests.conftest import staff_api
+from tests.outbox.conftest import mail_sink, tasks  # noqa: F401 - fixtures for this directory
 
 from cherish.care.models import AuthorityLimit, CareState, GestureType
 from cherish.cases.models import Case, CaseEvent

@@ -22,7 +22,7 @@ from cherish.cases.models import Case, CaseEvent
 from cherish.core.pipeline import queue_steps, run_steps_task
 from cherish.core.text import ABBREVIATIONS
 from cherish.intake.actions import Contact, accept_contact
-from cherish.outbox.models import MessageTemplate, OutgoingEmail
+from cherish.outbox.models import DeliveryStatus, MessageTemplate, OutgoingEmail
 from cherish.staff.models import Team
 
 FRIDAY = dt.datetime(2024, 9, 6, 15, 0, tzinfo=dt.UTC)
@@ -310,3 +310,36 @@ def _next_steps(key: str) -> str:
 def _own_text(kind: str) -> str:
     (body,) = [b for key, _, _, b in DEFAULT_TEMPLATES if key == f"ack.{kind}"]
     return (body + _next_steps(f"ack.{kind}")).lower()
+
+
+def test_the_respond_step_sends_the_acknowledgement_itself(agent, mail_sink, tasks):
+    # given
+    result = contact("The fridge you delivered leaks water all over my kitchen floor.")
+    tasks.clear()
+    # when: the step runs as a worker runs it
+    assert tasks.call(respond_to_contact_task, result.message.pk, True) == "acknowledged"
+    # then: the email left with it; no delivery task waits behind the backlog
+    (email,) = OutgoingEmail.objects.filter(case_pk=result.case.pk)
+    assert (email.status, email.attempts, email.last_error) == (DeliveryStatus.SENT, 1, "")
+    assert [m["Message-ID"] for m in mail_sink.messages()] == [email.message_id]
+    assert tasks.names() == []
+
+
+def test_an_acknowledgement_the_mail_server_refuses_now_is_retried_by_a_task(
+    agent, mail_sink, tasks
+):
+    # given the mail server down
+    mail_sink.stop()
+    result = contact("The fridge you delivered leaks water all over my kitchen floor.")
+    tasks.clear()
+    # when
+    assert tasks.call(respond_to_contact_task, result.message.pk, True) == "acknowledged"
+    # then: the failure is recorded and a delivery task will try again
+    (email,) = OutgoingEmail.objects.filter(case_pk=result.case.pk)
+    assert (email.status, email.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "ConnectionRefusedError" in email.last_error
+    assert tasks.names() == ["deliver_email_task"]
+    # and once the server is back, that task sends it once
+    mail_sink.start()
+    assert tasks.run() == ["sent"]
+    assert [m["Message-ID"] for m in mail_sink.messages()] == [email.message_id]

@@ -19,6 +19,7 @@ from cherish.care.clocks import WARNING_SHARE
 from cherish.care.models import CareState, Commitment, CommitmentStatus
 from cherish.cases.models import Case, Direction, Message, Stage
 from cherish.core.clock import now
+from cherish.outbox.actions import delivering_here
 
 BATCH = 500
 
@@ -29,11 +30,15 @@ BATCH = 500
 def respond_to_contact_task(message_id: int, opened: bool) -> str:
     """Care's respond step for every accepted contact (queued by intake.accept_contact).
 
-    A contact that opened a case is acknowledged (when due); one that continues a case
-    waiting on the customer resumes it now, the wait ending when the customer wrote.
+    A contact that opened a case is acknowledged (when due), the email sent by this worker
+    right away: behind a backlog, a separate delivery task would wait for every job queued
+    meanwhile. One that continues a case waiting on the customer resumes it now, the wait
+    ending when the customer wrote.
     """
     if opened:
-        return "acknowledged" if send_acknowledgement(message_id) is not None else "not due"
+        with delivering_here():
+            sent = send_acknowledgement(message_id)
+        return "acknowledged" if sent is not None else "not due"
     message = (
         Message.objects.filter(pk=message_id, direction=Direction.INBOUND)
         .select_related("case")

@@ -7,10 +7,13 @@ enqueue, the sweeper finds the row by ``next_attempt_at``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from email.utils import make_msgid
 from typing import Any
 
@@ -34,8 +37,10 @@ from cherish.outbox.models import (
 )
 from cherish.outbox.tasks import deliver_email_task, deliver_webhook_task
 
+logger = logging.getLogger(__name__)
 # A queued row whose task has not run this long after it was due is presumed lost.
 SWEEP_GRACE = dt.timedelta(minutes=2)
+_delivering_here: ContextVar[bool] = ContextVar("outbox_delivering_here", default=False)
 _REFERENCE_TAG = re.compile(r"\[CH-[0-9A-Z]{6}\]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -103,8 +108,38 @@ def queue_email(
         created_at=at,
         next_attempt_at=at,
     )
-    enqueue_on_commit(deliver_email_task, email.pk)
+    if _delivering_here.get():
+        transaction.on_commit(lambda: _deliver_here(email.pk))
+    else:
+        enqueue_on_commit(deliver_email_task, email.pk)
     return email
+
+
+@contextlib.contextmanager
+def delivering_here() -> Iterator[None]:
+    """Emails queued inside the block are sent by this process as soon as their
+    transaction commits, instead of by a delivery task.
+
+    For background work whose point is to answer a customer (care's respond step): the
+    answer leaves as soon as it is written rather than behind every task queued meanwhile,
+    and costs no second task. The email row is still the truth: a failure is recorded and
+    retried by a task as usual, and a process killed before it sends leaves a pending row
+    that ``sweep_outbox`` hands to a task.
+    """
+    token = _delivering_here.set(True)
+    try:
+        yield
+    finally:
+        _delivering_here.reset(token)
+
+
+def _deliver_here(email_id: int) -> None:
+    try:
+        deliver_email_task.call(email_id)
+    except Exception:
+        # The row is committed: a task (or, failing that, the sweeper) sends it.
+        logger.warning("could not send email %s here; queueing it", email_id, exc_info=True)
+        enqueue_on_commit(deliver_email_task, email_id)
 
 
 # Every case event asks who subscribes; most installations have none or a handful. Keep the
