@@ -3,6 +3,8 @@
 The database queue (django-tasks-db) by default; with ``CHERISH_TASK_BACKEND=rq`` an RQ
 worker on Redis, started with django-tasks-rq's job class: RQ's own job class would call the
 django-tasks ``Task`` object itself and fail every job with "'Task' object is not callable".
+The RQ worker runs each job itself rather than in a work horse forked per job
+(core.rq_worker).
 Start as many as the load needs, on as many machines: they share nothing but the database
 and the queue.
 """
@@ -16,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 RQ_JOB_CLASS = "django_tasks_rq.backend.Job"
+RQ_WORKER_CLASS = "cherish.core.rq_worker.Worker"
 
 
 class Command(BaseCommand):
@@ -30,7 +33,14 @@ class Command(BaseCommand):
         backend = settings.TASKS["default"]
         queues = list(backend.get("QUEUES") or ["default"])
         if backend["BACKEND"].startswith("django_tasks_rq"):
-            argv = [*queues, "--with-scheduler", "--job-class", RQ_JOB_CLASS]
+            argv = [
+                *queues,
+                "--with-scheduler",
+                "--job-class",
+                RQ_JOB_CLASS,
+                "--worker-class",
+                RQ_WORKER_CLASS,
+            ]
             if options["burst"]:
                 argv.append("--burst")
             if options["max_tasks"]:
