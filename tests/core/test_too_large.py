@@ -107,3 +107,17 @@ def test_the_reason_comes_in_the_visitors_language(browser_client: Client, db: A
     assert "wir konnten es nicht lesen, und es wurde nichts gespeichert." in html
     assert "<h1>Erzählen Sie uns, was passiert ist</h1>" in html
     assert not RawContact.objects.exists()
+
+
+def test_an_htmx_post_gets_the_reason_alone_for_the_top_of_its_page(
+    browser_client: Client, db: Any
+) -> None:
+    # when: a part of a page posts by HTMX (which swaps the answer into that part)
+    response = browser_client.post("/complain/", _many_fields(), headers={"HX-Request": "true"})
+    # then: the sentence alone, put at the top of the page's main region, not a whole page
+    page = response.content.decode()
+    assert response.status_code == 413
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#main", "afterbegin show:top")
+    assert TOO_MANY_FIELDS in page and 'role="alert"' in page
+    assert "<html" not in page and 'name="text"' not in page
+    assert not Case.objects.exists() and not RawContact.objects.exists()

@@ -5,7 +5,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS fields or more than DATA_UPLOAD_MAX_NUMBER_FILES f
 raising while the CSRF check reads the form, before any view runs; the answer used to be the
 bare "Bad Request (400)" page, and the customer lost their way. Here that refusal becomes the
 page they posted from, answered 413 with a message that says nothing was saved and what to
-change. The API keeps its own problem-details answer (cherish.api).
+change. The API keeps its own problem-details answer (cherish.api). A post sent by HTMX
+(a desk form swapping a part of its page) gets the message alone, placed at the top of the
+page's main region: swapping a whole page into a part would bury it, and the form keeps what
+was typed.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
     if not isinstance(exception, TOO_LARGE) or request.path_info.startswith("/api/"):
         return defaults.bad_request(request, exception)
     message = too_large_message(exception)
+    if request.headers.get("HX-Request") == "true":
+        return _htmx_alert(request, message)
     page = _page_again(request, message)
     if page is None:
         back = request.headers.get("Referer", "")
@@ -100,3 +105,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
         page = render(request, "core/too_large.html", {"message": message})
     page.status_code = 413
     return page
+
+
+def _htmx_alert(request: HttpRequest, message: str) -> HttpResponse:
+    """The message for the page that sent an HTMX post (core/static/cherish/cherish.js swaps
+    a 413, which HTMX leaves unswapped by default)."""
+    response = render(request, "core/partials/too_large_alert.html", {"message": message})
+    response.status_code = 413
+    response["HX-Retarget"] = "#main"
+    response["HX-Reswap"] = "afterbegin show:top"
+    return response
