@@ -69,6 +69,10 @@ def notes(rows: list[Row]) -> str:
                 extra.append(f"{o.resent} acknowledgement(s) re-sent with the same Message-ID")
             if o.jobs_not_done:
                 extra.append(f"{o.jobs_not_done} job(s) not done at the end")
+            if o.other_emails:
+                extra.append(f"{o.other_emails} other automatic email(s), e.g. surveys")
+            if o.duplicates:
+                extra.append("duplicated: " + "; ".join(o.duplicates[:5]))
         lines.append(f"- **{row.name}** ({row.seconds:.0f} s): " + "; ".join(row.notes + extra))
     return "\n".join(lines)
 

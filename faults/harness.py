@@ -624,6 +624,12 @@ def send_smtp(port: int, complaint: Complaint) -> int:
 # ----------------------------------------------------------------------------- outcome
 
 
+OUTBOX_OF = (
+    "SELECT subject, is_automatic, case_pk, case_message_pk, created_at, status, attempts "
+    "FROM outbox_outgoingemail WHERE to_address = ? ORDER BY id"
+)
+
+
 @dataclass
 class Outcome:
     """What the database and the sink hold for one run, compared with what clients were told."""
@@ -641,6 +647,10 @@ class Outcome:
     statuses: dict[int, int]
     last_answer_at: float | None
     jobs_not_done: int
+    # Which complaints were duplicated, and how their client's attempts were answered.
+    duplicates: list[str] = field(default_factory=list)
+    # Other mail the customers received (survey invitations), by Message-ID.
+    other_emails: int = 0
 
     @classmethod
     def measure(cls, target: Cherish, loads: list[Load], sink: Sink) -> Outcome:
@@ -648,7 +658,9 @@ class Outcome:
         emails = {c.email for c in complaints}
         prefixes = sorted({load.run for load in loads})
         cases: dict[str, list[tuple[int, bool]]] = {}
-        acks: dict[str, set[str]] = {}
+        # The acknowledgements are the automatic messages on cases; other automatic mail (a
+        # survey invitation) is not a second answer to the complaint.
+        ack_ids: set[str] = set()
         for prefix in prefixes:
             like = f"{prefix}.%@example.com"
             for email, case_id, triaged in target.db.rows(
@@ -658,13 +670,16 @@ class Outcome:
                 (like,),
             ):
                 cases.setdefault(email, []).append((case_id, bool(triaged)))
-            for to, message_id in target.db.rows(
-                "SELECT to_address, message_id FROM outbox_outgoingemail "
-                "WHERE is_automatic AND to_address LIKE ?",
-                (like,),
-            ):
-                acks.setdefault(to, set()).add(message_id)
-        received = [r for r in sink.snapshot() if r[1] in emails]
+            ack_ids.update(
+                message_id
+                for (message_id,) in target.db.rows(
+                    "SELECT message_id FROM outbox_outgoingemail WHERE is_automatic "
+                    "AND case_message_pk IS NOT NULL AND to_address LIKE ?",
+                    (like,),
+                )
+            )
+        to_customers = [r for r in sink.snapshot() if r[1] in emails]
+        received = [r for r in to_customers if r[0] in ack_ids]
         by_id = Counter(r[0] for r in received)
         sent_to: dict[str, set[str]] = {}
         for message_id, to, _ in received:
@@ -673,6 +688,13 @@ class Outcome:
         stored = [e for e in emails if cases.get(e)]
         jobs = target.db.rows("SELECT count(*) FROM core_job WHERE status != 'done'")[0][0]
         statuses = Counter(a.status for c in complaints for a in c.attempts)
+        duplicates = [
+            f"{c.channel} {c.key}: {len(cases.get(c.email, []))} cases, "
+            f"{len(sent_to.get(c.email, ()))} acknowledgements "
+            f"{target.db.rows(OUTBOX_OF, (c.email,))}; answers {[a.status for a in c.attempts]}"
+            for c in complaints
+            if len(cases.get(c.email, [])) > 1 or len(sent_to.get(c.email, ())) > 1
+        ]
         return cls(
             acknowledged=len(acked),
             stored=len(stored),
@@ -688,6 +710,8 @@ class Outcome:
             statuses=dict(sorted(statuses.items())),
             last_answer_at=max((r[2] for r in received), default=None),
             jobs_not_done=int(jobs),
+            duplicates=duplicates,
+            other_emails=len({r[0] for r in to_customers}) - len(by_id),
         )
 
     def settled(self) -> bool:
