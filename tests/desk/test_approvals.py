@@ -59,6 +59,12 @@ def test_the_routed_lead_approves_and_the_case_says_who_asked_and_who_approved(
     )
     page = client.get(reverse("care:case", args=[complaint.reference])).content.decode()
     assert "requested by Alice Agent; sent to Lena Lead for approval; approved by Lena Lead" in page
+    logged = AuditEntry.objects.get(action="gesture.approved")
+    assert (logged.actor_id, logged.target_id, logged.detail) == (
+        lead.pk,
+        str(routed.pk),
+        {"case": complaint.reference, "requested_by_id": agent.pk},
+    )
 
 
 def test_someone_above_the_routed_approver_in_the_team_may_decide(client, manager, routed):

@@ -48,6 +48,7 @@ MAY = {
     "export": {"manager_a"},
     "targets": {"lead_a", "manager_a"},
     "all-mail": {"manager_a", "administrator"},  # the outbox: every team's outgoing mail
+    "audit": {"manager_a", "administrator"},  # read and export the audit log
     "shape": {"lead_a", "manager_a"},  # learning: themes, register, actions
     "scorecard": {"lead_a", "manager_a"},
 }
@@ -184,6 +185,7 @@ RULES: dict[str, Rule] = {
     "staff:pulse-plan": Rule("desk", "staff", missing=True),
     "staff:pulse-close": Rule("desk", "staff", missing=True),
     "staff:creed": Rule("desk", "staff", "get"),
+    "staff:audit-log": Rule("desk", "audit", "get"),
     "scorecard:index": Rule("desk", "scorecard", "get"),
     "scorecard:cases": Rule("desk", "scorecard", "get", data={"figure": "complaints"}),
     "scorecard:people": Rule("desk", "staff", "get"),

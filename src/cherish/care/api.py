@@ -23,6 +23,7 @@ from cherish.care.access import (
     access_commitment,
     access_gesture,
 )
+from cherish.care.audit import audit_decision
 from cherish.care.models import (
     CaseLink,
     Commitment,
@@ -392,6 +393,7 @@ def _decide(
     actor = person_of(request, KeyScope.CASES_WRITE)
     row = access_gesture(actor, gesture_id, case=case)
     actions.decide_gesture(row, approve=approve, by=actor, reason=payload.reason)
+    audit_decision(request, row, approve=approve, by=actor)
     return _gesture_rows().get(pk=row.pk)
 
 

@@ -29,6 +29,7 @@ from cherish.care.access import (
     access_commitment,
     access_gesture,
 )
+from cherish.care.audit import audit_decision
 from cherish.cases.models import Case
 from cherish.core.errors import CherishError, Forbidden, NotFound
 from cherish.desk.guard import DeskRequest, desk_view, record_refusal
@@ -252,6 +253,7 @@ def _decide(request: DeskRequest, gesture_id: int, *, approve: bool) -> HttpResp
     status = 400
     try:
         actions.decide_gesture(row, approve=approve, by=staff, reason=data.get("reason", ""))
+        audit_decision(request, row, approve=approve, by=staff)
     except CherishError as exc:
         if isinstance(exc, Forbidden):
             record_refusal(request, exc, target=f"gesture:{row.pk}")

@@ -20,8 +20,18 @@ DESK_NAV = [
     ("People", "staff:wall"),
     ("Could not read", "intake:unreadable"),
     ("Tasks", "outbox:tasks"),
+    ("Audit log", "staff:audit-log"),
     ("Admin", "admin:index"),
 ]
+# Roles whose default permissions include reading the audit log (staff/roles.py). By role
+# name, not permission, so the link costs no query: the desk guard has loaded request.user.staff.
+AUDIT_ROLES = {"manager", "administrator"}
+
+
+def _reads_audit_log(request: HttpRequest) -> bool:
+    user = request.user
+    role = getattr(getattr(user, "staff", None), "role", "")
+    return bool(getattr(user, "is_superuser", False)) or role in AUDIT_ROLES
 
 
 def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -31,6 +41,8 @@ def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, 
     items: list[dict[str, Any]] = []
     for label, name in DESK_NAV:
         if name == "admin:index" and not getattr(request.user, "is_staff", False):
+            continue
+        if name == "staff:audit-log" and not _reads_audit_log(request):
             continue
         try:
             url = reverse(name)

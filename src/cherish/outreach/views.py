@@ -41,10 +41,24 @@ from cherish.outreach.forms import (
 )
 from cherish.outreach.models import FollowUp, FollowUpAnswer
 from cherish.outreach.moments import moments_between
+from cherish.staff.audit import audit
 
 
 def _refused(request: HttpRequest, error: CherishError) -> None:
     messages.error(request, error.message)
+
+
+def _audit_customer(request: DeskRequest, action: str, customer_id: int, **detail: Any) -> None:
+    """The audit log's line for an act on a customer's personal data (issue #9: who viewed,
+    exported, erased, merged, from where, when); ids only, never the customer's data."""
+    audit(
+        request,
+        action,
+        by=request.staff,
+        target_type="customer",
+        target_id=customer_id,
+        detail=detail or None,
+    )
 
 
 # ---------------------------------------------------------------- customer 360
@@ -70,6 +84,7 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
     if request.htmx and request.GET.get("partial") == "timeline":
         return render(request, "outreach/partials/timeline.html", {"customer": customer, **context})
     context.update(queries.customer_360(customer, at=now(), cases=cases))
+    _audit_customer(request, "customer.viewed", customer.pk)
     context.update(
         may_erase=may(request.staff, "erase"),
         may_export=may(request.staff, "export"),
@@ -173,6 +188,7 @@ def merge(request: DeskRequest) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
         return redirect("outreach:duplicates")
+    _audit_customer(request, "customer.merged", survivor.pk, duplicate_id=duplicate.pk)
     messages.success(request, f"Merged {duplicate} into {survivor}. You can undo this below.")
     return redirect("outreach:customer", survivor.pk)
 
@@ -188,6 +204,7 @@ def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
         return redirect("outreach:customer", customer.pk)
+    _audit_customer(request, "customer.unmerged", customer.pk, restored_id=restored.pk)
     messages.success(request, f"Merge undone: {restored} is a separate customer again.")
     return redirect("outreach:customer", customer.pk)
 
@@ -198,6 +215,7 @@ def export(request: DeskRequest, pk: int) -> StreamingHttpResponse:
     customer = access_customer(request.staff, pk)
     check_may(request.staff, "export")
     privacy.record_customer_exported(customer, by=request.staff)
+    _audit_customer(request, "customer.exported", customer.pk)
     response = StreamingHttpResponse(
         privacy.export_customer_zip(customer), content_type="application/zip"
     )
@@ -220,6 +238,7 @@ def erase(request: DeskRequest, pk: int) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
     else:
+        _audit_customer(request, "customer.erased", customer.pk)
         messages.success(request, "Personal data erased. Case statistics are kept.")
     return redirect("outreach:customer", customer.pk)
 

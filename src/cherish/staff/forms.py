@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from cherish.staff.models import Staff, Team
 
@@ -98,3 +99,22 @@ class TeamFilterForm(forms.Form):
     team = forms.ModelChoiceField(
         label="Team", queryset=Team.objects.all(), required=False, empty_label="All teams"
     )
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters (GET)."""
+
+    action = forms.CharField(
+        required=False,
+        max_length=60,
+        label=_("Action"),
+        help_text=_("The start of it is enough, e.g. “customer.” or “apikey.”."),
+    )
+    outcome = forms.ChoiceField(
+        required=False,
+        label=_("Outcome"),
+        choices=[("", _("Any")), ("done", _("Done")), ("refused", _("Refused"))],
+    )
+    actor = forms.CharField(required=False, max_length=100, label=_("Who"))
+    since = forms.DateField(required=False, label=_("From (YYYY-MM-DD)"))
+    until = forms.DateField(required=False, label=_("Until (YYYY-MM-DD)"))

@@ -1,4 +1,5 @@
-"""Reads about people: the recognition wall, nominations, pulse results, the creed."""
+"""Reads about people: the recognition wall, nominations, pulse results, the creed; and the
+audit log."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from cherish.core.clock import now
 from cherish.staff.models import (
+    AuditEntry,
     Creed,
     Nomination,
     PulseParticipation,
@@ -175,3 +177,36 @@ def open_pulses(*, at: dt.datetime | None = None) -> list[PulseSurvey]:
 
 def answered(survey: PulseSurvey, staff: Staff) -> bool:
     return PulseParticipation.objects.filter(survey=survey, staff=staff).exists()
+
+
+# ---------------------------------------------------------------- the audit log
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    """What the audit log page filters by; empty means "any"."""
+
+    action: str = ""  # a prefix: "customer." finds every act on customers
+    outcome: str = ""  # done | refused
+    actor: str = ""  # part of the name or username
+    since: dt.date | None = None
+    until: dt.date | None = None  # inclusive
+
+
+def audit_entries(filters: AuditFilters) -> QuerySet[AuditEntry]:
+    """The audit log, newest first, as the filters say (the ``at`` index serves the dates)."""
+    rows = AuditEntry.objects.all()
+    if filters.action:
+        rows = rows.filter(action__startswith=filters.action)
+    if filters.outcome:
+        rows = rows.filter(outcome=filters.outcome)
+    if filters.actor:
+        rows = rows.filter(actor_label__icontains=filters.actor)
+    if filters.since:
+        rows = rows.filter(at__date__gte=filters.since)
+    if filters.until:
+        rows = rows.filter(at__date__lte=filters.until)
+    return rows.order_by("-at", "-id")

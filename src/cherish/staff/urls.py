@@ -14,4 +14,5 @@ urlpatterns = [
     path("desk/people/pulse/<int:survey_id>/plans/", views.pulse_plan, name="pulse-plan"),
     path("desk/people/pulse/<int:survey_id>/close/", views.pulse_close, name="pulse-close"),
     path("desk/people/creed/", views.creed, name="creed"),
+    path("desk/audit/", views.audit_log, name="audit-log"),
 ]

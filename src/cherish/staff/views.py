@@ -1,20 +1,28 @@
 """Desk pages for people: the recognition wall, peer thanks, nominations, the anonymous
-pulse and the creed. Parse, call, render."""
+pulse and the creed; the audit log. Parse, call, render."""
 
 from __future__ import annotations
 
+import csv
+import json
+from collections.abc import Iterator
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError, Forbidden
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.staff import actions, queries
-from cherish.staff.access import is_manager
+from cherish.staff.access import has_permission, is_manager
+from cherish.staff.audit import audit
 from cherish.staff.forms import (
     AnswerForm,
+    AuditFilterForm,
     CreedForm,
     NominationForm,
     PlanForm,
@@ -22,7 +30,7 @@ from cherish.staff.forms import (
     TeamFilterForm,
     ThanksForm,
 )
-from cherish.staff.models import PulseSurvey, Role, Staff
+from cherish.staff.models import AuditEntry, PulseSurvey, Role, Staff
 
 
 def _may_lead(staff: Staff) -> bool:
@@ -215,4 +223,89 @@ def creed(request: DeskRequest) -> HttpResponse:
         request,
         "staff/creed.html",
         {"form": form, "may_edit": is_manager(staff), "creed": queries.creed_text()},
+    )
+
+
+# ---------------------------------------------------------------- the audit log
+
+AUDIT_COLUMNS = [
+    "at",
+    "who",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "via",
+    "ip",
+    "detail",
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _audit_rows(rows: Iterator[AuditEntry]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(AUDIT_COLUMNS)
+    for row in rows:
+        yield writer.writerow(
+            [
+                row.at.isoformat(),
+                row.actor_label,
+                row.action,
+                row.outcome,
+                row.target_type,
+                row.target_id,
+                row.via,
+                row.ip,
+                json.dumps(row.detail, sort_keys=True, ensure_ascii=False),
+            ]
+        )
+
+
+@require_GET
+@desk_view
+def audit_log(request: DeskRequest) -> HttpResponseBase:
+    """Who viewed, exported, erased, merged, approved, changed a role or a setting, or was
+    refused, from where and when: read and exported (CSV) by managers and administrators
+    (the view_audit_log permission). An export is itself written to the log."""
+    staff = request.staff
+    if not has_permission(staff, "view_audit_log"):
+        raise Forbidden(
+            _("The audit log is for managers and administrators."), code="audit_log_not_allowed"
+        )
+    form = AuditFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = queries.AuditFilters(
+        action=(data.get("action") or "").strip(),
+        outcome=data.get("outcome") or "",
+        actor=(data.get("actor") or "").strip(),
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    rows = queries.audit_entries(filters)
+    if request.GET.get("format") == "csv":
+        audit(
+            request,
+            "audit.exported",
+            by=staff,
+            target_type="audit",
+            detail={k: str(v) for k, v in data.items() if v},
+        )
+        response = StreamingHttpResponse(
+            _audit_rows(rows.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="audit-log-{now():%Y%m%d-%H%M}.csv"'
+        )
+        return response
+    page = Paginator(rows, queries.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staff/audit_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
     )
