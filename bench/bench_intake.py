@@ -210,6 +210,7 @@ def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -
     conn.close()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     failures = 0
+    latencies = []
     for i in range(n):
         k = offset + i
         body = urllib.parse.urlencode(
@@ -222,15 +223,18 @@ def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -
                 "website": "",
             }
         )
+        sent = time.perf_counter()
         conn.request("POST", "/complain/", body=body, headers=headers)
         response = conn.getresponse()
         response.read()
+        latencies.append(time.perf_counter() - sent)
         if response.status != 302:
             failures += 1
-    done.put((time.perf_counter(), failures))  # type: ignore[attr-defined]
+    done.put((time.perf_counter(), failures, latencies))  # type: ignore[attr-defined]
 
 
-def run_http(port: int, n: int, offset: int, procs: int) -> float:
+def run_http(port: int, n: int, offset: int, procs: int) -> tuple[float, list[float]]:
+    """(complaints per second, every request's latency in seconds)."""
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(procs + 1)
     done = ctx.Queue()
@@ -246,10 +250,11 @@ def run_http(port: int, n: int, offset: int, procs: int) -> float:
     results = [done.get() for _ in children]
     for child in children:
         child.join()
-    failures = sum(f for _, f in results)
+    failures = sum(f for _, f, _ in results)
     if failures:
         raise RuntimeError(f"{failures} POSTs were not answered 302")
-    return per * procs / (max(t for t, _ in results) - started)
+    latencies = [latency for _, _, some in results for latency in some]
+    return per * procs / (max(t for t, _, _ in results) - started), latencies
 
 
 def _descendants(pid: int) -> list[int]:
@@ -292,7 +297,7 @@ def worker_memory_mib(pid: int) -> dict[str, float]:
     return values
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -304,6 +309,8 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
             "--no-worker",
             "--no-smtp",
             "--no-migrate",
+            "--workers",
+            str(workers),
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         stdout=subprocess.DEVNULL,
@@ -338,6 +345,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4, help="processes for concurrent/http")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: any free)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for http")
     args = parser.parse_args()
     paths = set(args.paths.split(","))
     out = ROOT / "bench" / "out" / f"intake-{os.getpid()}"
@@ -393,14 +401,16 @@ def main() -> None:
         if "http" in paths:
             connection.close()
             port = args.port or free_port()
-            server = start_server(port)
+            server = start_server(port, args.workers)
             try:
                 workers = server_workers(server.pid)
                 cpu_before = worker_cpu_s(workers)
-                rates = [
+                runs = [
                     run_http(port, args.n, offset + r * args.n, args.procs)
                     for r in range(args.runs)
                 ]
+                rates = [rate for rate, _ in runs]
+                latencies = sorted(latency for _, some in runs for latency in some)
                 cpu_ms = (worker_cpu_s(workers) - cpu_before) * 1000 / (args.n * args.runs)
                 memory = [worker_memory_mib(pid) for pid in workers]
             finally:
@@ -409,12 +419,18 @@ def main() -> None:
             offset += args.runs * args.n
             lines.append(
                 summary(
-                    f"HTTP POST /complain/ (gunicorn 2x4, {args.procs} client processes)",
+                    f"HTTP POST /complain/ (gunicorn {args.workers}x4, {args.procs} client"
+                    " processes)",
                     rates,
                     args.runs,
                     args.n,
                 )
-                + f"; worker CPU {cpu_ms:.1f} ms/complaint"
+                + f"; worker CPU {cpu_ms:.1f} ms/complaint; latency p50 / p95 / p99 "
+                + " / ".join(
+                    f"{latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000:.0f}"
+                    for q in (0.50, 0.95, 0.99)
+                )
+                + " ms"
             )
             for number, figures in enumerate(memory, 1):
                 lines.append(

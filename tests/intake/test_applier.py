@@ -382,3 +382,17 @@ def test_a_stuck_applier_answers_the_api_202_received(agent: Any, stuck_applier:
     again = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
     assert again.status_code == 201
     assert again.json()["reference"] == raw.reference == Case.objects.get().reference
+
+
+def test_a_case_opened_one_by_one_after_a_batch_goes_to_the_next_in_line(
+    three_agents: list[Any], customer: Any
+):
+    # given: a batch of four complaints went round the three agents once and a bit
+    tickets = [Ticket(_queue(n).pk) for n in range(4)]
+    apply_waiting(tickets)
+    batch_owners = [t.outcome.case.owner for t in tickets]
+    assert len(set(batch_owners[:3])) == 3 and batch_owners[3] == batch_owners[0]
+    # when: a case is opened one by one (an email, a call)
+    case, _ = case_actions.open_case(customer, text="By phone.", channel="phone")
+    # then: it goes to the agent whose turn it is (the batch's second), not by id
+    assert case.owner == batch_owners[1]
