@@ -10,7 +10,8 @@ own permissions (roles: staff/roles.py), on a customer one can see; a refusal is
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cherish.core.errors import Forbidden, NotFound
 from cherish.customers.models import Customer
@@ -38,21 +39,30 @@ def sees_every_customer(staff: Staff) -> bool:
     return has_permission(staff, "view_all_customers") or case_rule(staff, change=False) is None
 
 
+def _with_a_case(rule: Q) -> QuerySet[Customer]:
+    """Customers with at least one case matching ``rule``. A correlated EXISTS, checked per
+    candidate through the cases' customer index: a search or a page narrows the customers
+    first, where ``pk IN (customers joined to every case in bounds)`` built that whole set
+    for each query (2-4x slower on the 20k-case bench data, worse as it grows)."""
+    cases = apps.get_model("cases", "Case")._default_manager  # by name: cases sits above
+    return Customer.objects.filter(Exists(cases.filter(rule, customer_id=OuterRef("pk"))))
+
+
 def visible_customers(staff: Staff) -> QuerySet[Customer]:
     """The customers this staff member may see (see the module docstring)."""
     if sees_every_customer(staff):
         return Customer.objects.all()
-    rule = case_rule(staff, change=False, prefix="cases__")
+    rule = case_rule(staff, change=False)
     assert rule is not None  # sees_every_customer answered the None case
-    return Customer.objects.filter(pk__in=Customer.objects.filter(rule).values("pk"))
+    return _with_a_case(rule)
 
 
 def workable_customers(staff: Staff) -> QuerySet[Customer]:
     """The customers whose record this staff member may change: one of their cases is his."""
-    rule = case_rule(staff, change=True, prefix="cases__")
+    rule = case_rule(staff, change=True)
     if rule is None:
         return Customer.objects.all()
-    return Customer.objects.filter(pk__in=Customer.objects.filter(rule).values("pk"))
+    return _with_a_case(rule)
 
 
 def _pk(customer_id: int | str) -> int:
