@@ -32,13 +32,18 @@ def _english_after():
         ("outreach:radar", "<h1>Abwanderungsradar</h1>", "Nobody looks at risk"),
         ("outreach:duplicates", "<h1>Mögliche doppelte Kunden</h1>", "No likely duplicates"),
         ("outreach:leave-reasons", "<h1>Warum Kunden gehen</h1>", "Recently left"),
+        ("staff:wall", "<h1>Wand der Anerkennung</h1>", "Thank a colleague"),
+        ("staff:nominations", "Hervorragender Service, ", "Nominations this month"),
+        ("staff:pulses", "<h1>Stimmungsbild</h1>", "No pulse yet"),
+        ("staff:creed", "<h1>Unser Leitbild für den Kundenservice</h1>", "home page"),
+        ("staff:audit-log", "<h1>Prüfprotokoll</h1>", "Export as CSV"),
     ],
 )
 def test_desk_page_speaks_german_to_a_german_browser(
     client, agent, admin_staff, url_name, german, english
 ):
     # all outgoing mail is for managers and administrators only
-    login(client, admin_staff if url_name == "outbox:tasks" else agent)
+    login(client, admin_staff if url_name in ("outbox:tasks", "staff:audit-log") else agent)
     page = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
     html = page.content.decode()
     assert page.status_code == 200
