@@ -67,3 +67,13 @@ def test_due_page_shows_dates_as_german_writes_them(client, agent, complaint):
         html = client.get(reverse("care:due"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert f"<strong>Rückruf</strong> (Anruf) bis {due:%d.%m.%Y %H:%M}" in html
     assert '<span class="badge badge-overdue">überfällig</span>' in html
+
+
+def test_customer_360_speaks_german(client, agent, complaint):
+    login(client, agent)
+    url = reverse("outreach:customer", args=[complaint.customer_id])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert '<h2 id="h-value">Wert</h2>' in html
+    assert "Offene Fälle (1 von 1)" in html and ">Personenbezogene Daten löschen</button>" in html
+    for english in ("Contact and preferences", "Open cases", "Important dates", "Timeline"):
+        assert english not in html
