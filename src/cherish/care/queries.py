@@ -79,25 +79,29 @@ def stage_config(flow: list[StageConfig], stage: str) -> StageConfig | None:
 
 
 def schedule_for_team(team_id: int | None) -> Schedule:
-    """The team's business hours (or the organisation's, or nine-to-five UTC) with holidays."""
-    rows = {
-        row.team_id: row
-        for row in BusinessHours.objects.filter(Q(team_id=team_id) | Q(team__isnull=True))
-        .prefetch_related("days")
-        .order_by("id")
-    }
-    hours = rows.get(team_id) if team_id is not None else None
-    hours = hours or rows.get(None)
+    """The team's business hours (or the organisation's, or nine-to-five UTC) with holidays.
+
+    Two queries: the hours rows joined to their working days, and the holidays.
+    """
+    found: dict[int | None, tuple[str, dict[int, list[tuple[dt.time, dt.time]]]]] = {}
+    for row_team, zone, weekday, start, end in (
+        BusinessHours.objects.filter(Q(team_id=team_id) | Q(team__isnull=True))
+        .order_by("id", "days__weekday", "days__start")
+        .values_list("team_id", "time_zone", "days__weekday", "days__start", "days__end")
+    ):
+        _, week = found.setdefault(row_team, (zone, defaultdict(list)))
+        if weekday is not None:
+            week[weekday].append((start, end))
+    chosen = found.get(team_id) if team_id is not None else None
+    chosen = chosen or found.get(None)
     holidays = Holiday.objects.filter(Q(team_id=team_id) | Q(team__isnull=True)).values_list(
         "date", flat=True
     )
-    if hours is None:
+    if chosen is None:
         base = default_schedule()
         return Schedule(tz=base.tz, days=base.days, holidays=frozenset(holidays))
-    days: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
-    for day in hours.days.all():
-        days[day.weekday].append((day.start, day.end))
-    return Schedule.build(hours.time_zone, days, holidays)
+    zone, week = chosen
+    return Schedule.build(zone, week, holidays)
 
 
 class ScheduleCache:
@@ -631,6 +635,17 @@ def next_step(flow: list[StageConfig], stage: str, recorded: set[str]) -> NextSt
     )
 
 
+def _state_read_with(case: Case) -> CareState:
+    """The care state read in the same query as ``case`` (``select_related("care")``, as the
+    case page does), else read now."""
+    if not Case.care.is_cached(case):
+        return care_state_of(case)
+    try:
+        return case.care
+    except CareState.DoesNotExist:
+        return CareState(case_id=case.pk)
+
+
 def case_summary(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     """What the case page shows of the care workflow before anyone asks for its forms: the
     stage and the next step, the clocks, what the customer said is fair, what we promised
@@ -642,7 +657,7 @@ def case_summary(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     ``care_panel``, loaded on demand.
     """
     at = now()
-    state = care_state_of(case)
+    state = _state_read_with(case)
     flow = flow_for(case.kind)
     current = stage_config(flow, case.stage)
     summary = clock_summary(case, state=state, at=at)

@@ -58,14 +58,17 @@ def check_may_work(staff: Staff, case: Case) -> None:
         )
 
 
-def access_case(staff: Staff, reference: str) -> Case:
-    """The case with this reference (any spelling: ``ch-7k2qx9``, ``7K2QX9``) or NotFound."""
+def access_case(staff: Staff, reference: str, *, also: tuple[str, ...] = ()) -> Case:
+    """The case with this reference (any spelling: ``ch-7k2qx9``, ``7K2QX9``) or NotFound.
+
+    ``also`` names further relations to read in the same query (a page's panels: ``care``).
+    """
     canonical = normalise_reference(reference)
     if canonical is None:
         raise NotFound("No such case.")
     case = (
         visible_cases(staff)
-        .select_related("customer", "owner", "team")
+        .select_related("customer", "owner", "team", *also)
         .filter(reference=canonical)
         .first()
     )

@@ -69,8 +69,12 @@ def _label(choices: type[Any], value: Any) -> str:
 
 def describe_event(event: CaseEvent) -> str:
     """One short sentence for an event on the timeline."""
-    data = event.data or {}
-    match event.type:
+    return describe(event.type, event.data if isinstance(event.data, dict) else {})
+
+
+def describe(type_: str, data: dict[str, Any]) -> str:
+    """One short sentence for an event of ``type_`` with ``data`` on the timeline."""
+    match type_:
         case "case.opened":
             return (
                 f"Case opened ({_label(Kind, data.get('kind'))}, "
@@ -122,7 +126,7 @@ def describe_event(event: CaseEvent) -> str:
                 f"{data.get('old') or '—'} → {data.get('new')}"
             )
         case _:
-            return event.type.replace(".", " ").replace("_", " ").capitalize()
+            return type_.replace(".", " ").replace("_", " ").capitalize()
 
 
 @dataclass
@@ -142,32 +146,25 @@ def customer_timeline(case: Case, *, page: int = 1, per_page: int = TIMELINE_PAG
     """
     page = min(max(page, 1), TIMELINE_MAX_PAGE)
     offset = (page - 1) * per_page
-    events = list(
+    # Plain rows, not model instances: building three models per item was most of its time.
+    rows = list(
         CaseEvent.objects.filter(customer_id=case.customer_id)
         # This case's messages are the conversation beside it: not shown twice.
         .exclude(case_id=case.pk, type="message.added")
-        .select_related("actor", "case")
-        .only(
-            "id",
-            "type",
-            "data",
-            "created_at",
-            "case_id",
-            "actor_id",
-            "case__reference",
-            "actor__display_name",
-        )
-        .order_by("-created_at", "-id")[offset : offset + per_page + 1]
+        .order_by("-created_at", "-id")
+        .values_list(
+            "type", "data", "created_at", "case_id", "case__reference", "actor__display_name"
+        )[offset : offset + per_page + 1]
     )
-    has_next = len(events) > per_page and page < TIMELINE_MAX_PAGE
-    events = events[:per_page]
+    has_next = len(rows) > per_page and page < TIMELINE_MAX_PAGE
+    rows = rows[:per_page]
     other_message_ids = [
-        int(event.data["message_id"])
-        for event in events
-        if event.type == "message.added"
-        and event.case_id != case.pk
-        and isinstance(event.data, dict)
-        and event.data.get("message_id")
+        int(data["message_id"])
+        for type_, data, _, case_id, _, _ in rows
+        if type_ == "message.added"
+        and case_id != case.pk
+        and isinstance(data, dict)
+        and data.get("message_id")
     ]
     bodies: dict[int, str] = {}
     if other_message_ids:
@@ -176,24 +173,24 @@ def customer_timeline(case: Case, *, page: int = 1, per_page: int = TIMELINE_PAG
         )
     items = []
     url_pattern = reverse("cases:detail", args=[_REFERENCE_SLOT])
-    for event in events:
-        data = event.data if isinstance(event.data, dict) else {}
-        is_message = event.type == "message.added"
-        local = template_localtime(event.created_at)
-        is_other = event.case_id != case.pk
+    for type_, raw, created_at, case_id, reference, actor in rows:
+        data = raw if isinstance(raw, dict) else {}
+        is_message = type_ == "message.added"
+        local = template_localtime(created_at)
+        is_other = case_id != case.pk
         items.append(
             TimelineItem(
-                at=event.created_at,
-                case_reference=event.case.reference,
+                at=created_at,
+                case_reference=reference,
                 is_other_case=is_other,
-                actor=event.actor.display_name if event.actor else "",
+                actor=actor or "",
                 kind="message" if is_message else "event",
                 direction=str(data.get("direction", "")) if is_message else "",
                 label=direction_label(str(data.get("direction", ""))) if is_message else "",
-                text=str(data.get("excerpt", "")) if is_message else describe_event(event),
+                text=str(data.get("excerpt", "")) if is_message else describe(type_, data),
                 body=bodies.get(int(data.get("message_id") or 0), "") if is_message else "",
-                url=url_pattern.replace(_REFERENCE_SLOT, event.case.reference) if is_other else "",
-                at_iso=date_filter(local, "c"),
+                url=url_pattern.replace(_REFERENCE_SLOT, reference) if is_other else "",
+                at_iso=local.isoformat(),
                 at_text=date_filter(local, "j M Y H:i"),
             )
         )
