@@ -64,11 +64,14 @@ def test_customer_files_complaint_on_a_phone_and_sees_reference(
     context.close()
 
 
-def test_complaint_form_works_without_javascript(browser, live_server, transactional_db, agent):
+def test_complaint_form_works_without_javascript(
+    browser, live_server, transactional_db, agent, axe
+):
     # given
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server.url}/complain/")
+    axe(page, javascript=False)
     # when: first without any way to reach the customer, then corrected
     page.get_by_label("What happened?").fill("The bus driver was very kind to my son.")
     page.get_by_label("Your name").fill("Tom Lee")
@@ -76,6 +79,7 @@ def test_complaint_form_works_without_javascript(browser, live_server, transacti
     page.get_by_role("button", name="Send").click()
     assert "There is a problem" in page.content()
     assert Case.objects.count() == 0
+    axe(page, javascript=False)
     page.get_by_role("link", name=re.compile("Give an email address")).click()
     page.keyboard.type("tom@example.com")
     page.get_by_role("button", name="Send").click()
@@ -84,6 +88,57 @@ def test_complaint_form_works_without_javascript(browser, live_server, transacti
     case = Case.objects.get()
     assert case.kind == "compliment"
     assert page.locator("#case-reference").inner_text() == case.reference
+    axe(page, javascript=False)
+    context.close()
+
+
+def _focused(page):
+    return page.evaluate(
+        """() => {
+          const e = document.activeElement;
+          const box = e.getBoundingClientRect();
+          return {tag: e.tagName.toLowerCase(), type: e.type || "", name: e.name || "",
+                  value: e.value || "", text: (e.innerText || "").trim(),
+                  visible: box.width > 0 && box.height > 0 && box.right > 0 && box.bottom > 0};
+        }"""
+    )
+
+
+def test_complaint_form_by_keyboard_only(browser, live_server, transactional_db, agent, axe):
+    # given
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/complain/")
+    axe(page)
+    typed = {
+        "text": "The parcel locker would not open and the helpline hung up on me.",
+        "name": "Ines Keyboard",
+        "email": "ines@example.com",
+    }
+    visited = []
+    # when: the visitor moves with Tab only, chooses with Space, types and sends with Enter
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        here = _focused(page)
+        visited.append(here)
+        # then: focus never lands on something the visitor cannot see
+        assert here["visible"], f"focus on a hidden element: {here}"
+        if here["name"] == "kind" and here["value"] == "complaint":
+            page.keyboard.press("Space")
+        elif here["name"] in typed:
+            page.keyboard.type(typed.pop(here["name"]))
+        elif here["tag"] == "button" and here["text"] == "Send":
+            page.keyboard.press("Enter")
+            break
+    page.wait_for_url(re.compile(r"/complain/thanks/"))
+    # then: everything was reached in reading order and the complaint is in
+    names = [v["name"] for v in visited if v["name"]]
+    assert names.index("kind") < names.index("text") < names.index("name") < names.index("email")
+    assert not typed
+    case = Case.objects.get()
+    assert (case.kind, case.customer.name) == ("complaint", "Ines Keyboard")
+    assert page.locator("#case-reference").inner_text() == case.reference
+    axe(page)
     context.close()
 
 
