@@ -23,6 +23,12 @@ Event ids are handed out when a row is inserted, not when its transaction commit
 PostgreSQL an event with a smaller id can become visible after a larger one. The watermark
 therefore only moves past events older than ``SETTLE``; younger ones are read again on the
 next poll and the unique (staff, event) constraint keeps that from notifying twice.
+
+Whether a customer's message concerns someone (they own or follow the case) is decided when
+it is read, not when it was written: a case handed to you a few seconds after the customer
+wrote still tells you they wrote. Someone back after a long absence pays for one longer read
+(the events since their watermark, narrowed by type, at most BATCH relevant ones), after
+which their watermark is near now again.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from cherish.outbox.actions import queue_email
 from cherish.staff.models import Staff
 
 SETTLE = dt.timedelta(seconds=60)
+SETTLE_SCAN = 500
 # Events read per sync at most; a person further behind catches up over the next polls.
 BATCH = 500
 
@@ -72,15 +79,17 @@ MESSAGE = "message.added"
 
 
 def _settled_event_id(at: dt.datetime) -> int:
-    """The newest event older than SETTLE (0 if none): walks the primary key backwards over
-    the last minute of events only."""
-    row = (
-        CaseEvent.objects.filter(created_at__lt=at - SETTLE)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return row or 0
+    """The newest event older than SETTLE (0 if none), from the newest SETTLE_SCAN events
+    read backwards along the primary key: a filter on the time would let the database pick
+    a time index and read millions of rows. When all of those are younger (a desk writing
+    more than SETTLE_SCAN events a minute), the one before the oldest is taken, so the
+    watermark keeps up; only there could an event committed a minute late be passed over."""
+    cutoff = at - SETTLE
+    newest = list(CaseEvent.objects.order_by("-id").values_list("id", "created_at")[:SETTLE_SCAN])
+    for event_id, created_at in newest:
+        if created_at < cutoff:
+            return int(event_id)
+    return int(newest[-1][0]) - 1 if len(newest) == SETTLE_SCAN else 0
 
 
 def _relevant_events(staff: Staff, after: int) -> list[CaseEvent]:
@@ -99,7 +108,9 @@ def _relevant_events(staff: Staff, after: int) -> list[CaseEvent]:
     return list(
         CaseEvent.objects.filter(pk__gt=after)
         .filter(addressed | customer_wrote | Q(type=MENTION))
-        .filter(case__in=visible_cases(staff))
+        # Correlated, so only the events in the id range are checked against the boundary
+        # (an IN over every case the person may see would read them all).
+        .filter(Exists(visible_cases(staff).filter(pk=OuterRef("case_id"))))
         .exclude(actor=staff)
         .select_related("case", "case__customer", "actor")
         .order_by("id")[:BATCH]

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext
 
 from cherish.cases.access import visible_cases
@@ -77,7 +77,9 @@ def describe(notification: Notification) -> str:
 def _notifications(staff: Staff) -> QuerySet[Notification]:
     """``staff``'s notifications about cases they may still see (a case handed to another
     team since is not theirs to read about any more)."""
-    return Notification.objects.filter(staff=staff, case__in=visible_cases(staff))
+    return Notification.objects.filter(staff=staff).filter(
+        Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
+    )
 
 
 def count_unread(staff: Staff) -> int:
