@@ -8,38 +8,38 @@ from cherish.staff.models import Staff, Team
 
 class ThanksForm(forms.Form):
     staff = forms.ModelChoiceField(
-        label="Colleague", queryset=Staff.objects.filter(user__is_active=True)
+        label=_("Colleague"), queryset=Staff.objects.filter(user__is_active=True)
     )
     message = forms.CharField(
-        label="What they did to help", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What they did to help"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class NominationForm(forms.Form):
     nominee = forms.ModelChoiceField(
-        label="Colleague", queryset=Staff.objects.filter(user__is_active=True)
+        label=_("Colleague"), queryset=Staff.objects.filter(user__is_active=True)
     )
     reason = forms.CharField(
-        label="Why they deserve it",
+        label=_("Why they deserve it"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Their recognitions this month are attached as evidence.",
+        help_text=_("Their recognitions this month are attached as evidence."),
     )
 
 
 class PulseForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=200)
     questions = forms.CharField(
-        label="Questions, one a line",
+        label=_("Questions, one a line"),
         widget=forms.Textarea(attrs={"rows": 4}),
         initial="I can give customers the service they deserve.\n"
         "My tools help me do my job.\n"
         "I get the support I need from my lead.",
     )
     opens_at = forms.DateTimeField(
-        label="Opens", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Opens"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     closes_at = forms.DateTimeField(
-        label="Closes", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Closes"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
 
@@ -48,7 +48,7 @@ SCORES = [(str(i), str(i)) for i in range(1, 6)]
 
 class AnswerForm(forms.Form):
     comment = forms.CharField(
-        label="Anything else (optional, shown only with five or more answers)",
+        label=_("Anything else (optional, shown only with five or more answers)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -61,7 +61,7 @@ class AnswerForm(forms.Form):
                 choices=SCORES,
                 coerce=int,
                 widget=forms.RadioSelect,
-                help_text="1 strongly disagree, 5 strongly agree",
+                help_text=_("1 strongly disagree, 5 strongly agree"),
             )
         self.order_fields([f"q{i}" for i in range(len(questions))] + ["comment"])
 
@@ -74,22 +74,22 @@ class AnswerForm(forms.Form):
 
 
 class PlanForm(forms.Form):
-    title = forms.CharField(label="What we will do", max_length=200)
-    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.all(), required=False)
+    title = forms.CharField(label=_("What we will do"), max_length=200)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     owner = forms.ModelChoiceField(
-        label="Owner", queryset=Staff.objects.filter(user__is_active=True), required=False
+        label=_("Owner"), queryset=Staff.objects.filter(user__is_active=True), required=False
     )
     due_date = forms.DateField(
-        label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     detail = forms.CharField(
-        label="Detail", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Detail"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class CreedForm(forms.Form):
     text = forms.CharField(
-        label="Our customer-service creed",
+        label=_("Our customer-service creed"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 6}),
     )
@@ -97,7 +97,7 @@ class CreedForm(forms.Form):
 
 class TeamFilterForm(forms.Form):
     team = forms.ModelChoiceField(
-        label="Team", queryset=Team.objects.all(), required=False, empty_label="All teams"
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("All teams")
     )
 
 

@@ -40,7 +40,7 @@ def _may_lead(staff: Staff) -> bool:
 def _survey(survey_id: int) -> PulseSurvey:
     survey = PulseSurvey.objects.filter(pk=survey_id).first()
     if survey is None:
-        raise Http404("No such pulse.")
+        raise Http404(_("No such pulse."))
     return survey
 
 
@@ -67,9 +67,9 @@ def thank(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Thank you sent. It is on the wall.")
+            messages.success(request, _("Thank you sent. It is on the wall."))
     else:
-        messages.error(request, "Choose a colleague and say what they did.")
+        messages.error(request, _("Choose a colleague and say what they did."))
     return redirect("staff:wall")
 
 
@@ -86,7 +86,7 @@ def nominations(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             form.add_error(error.field, error.message)
         else:
-            messages.success(request, "Nomination sent, with the evidence attached.")
+            messages.success(request, _("Nomination sent, with the evidence attached."))
             return redirect("staff:nominations")
     month = actions.month_start(now())
     return render(
@@ -104,7 +104,7 @@ def pulses(request: DeskRequest) -> HttpResponse:
     form = PulseForm(request.POST or None)
     if request.method == "POST":
         if not _may_lead(staff):
-            raise Forbidden("Only team leads and managers open a pulse.")
+            raise Forbidden(_("Only team leads and managers open a pulse."))
         if form.is_valid():
             try:
                 survey = actions.open_pulse(
@@ -117,7 +117,7 @@ def pulses(request: DeskRequest) -> HttpResponse:
             except CherishError as error:
                 form.add_error(error.field, error.message)
             else:
-                messages.success(request, "Pulse opened.")
+                messages.success(request, _("Pulse opened."))
                 return redirect("staff:pulse", survey.pk)
     surveys = PulseSurvey.objects.order_by("-opens_at")[:50]
     return render(
@@ -142,7 +142,7 @@ def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
         except CherishError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Thank you. Your answer is anonymous.")
+            messages.success(request, _("Thank you. Your answer is anonymous."))
             return redirect("staff:pulse", survey.pk)
     filter_form = TeamFilterForm(request.GET or None)
     team = filter_form.cleaned_data["team"] if filter_form.is_valid() else None
@@ -177,13 +177,13 @@ def pulse_plan(request: DeskRequest, survey_id: int) -> HttpResponse:
     staff = request.staff
     survey = _survey(survey_id)
     if not _may_lead(staff):
-        raise Forbidden("Only team leads and managers record action plans.")
+        raise Forbidden(_("Only team leads and managers record action plans."))
     form = PlanForm(request.POST)
     if form.is_valid():
         actions.record_pulse_plan(survey, by=staff, **form.cleaned_data)
-        messages.success(request, "Action plan recorded.")
+        messages.success(request, _("Action plan recorded."))
     else:
-        messages.error(request, "Say what we will do.")
+        messages.error(request, _("Say what we will do."))
     return redirect("staff:pulse", survey.pk)
 
 
@@ -193,13 +193,13 @@ def pulse_close(request: DeskRequest, survey_id: int) -> HttpResponse:
     staff = request.staff
     survey = _survey(survey_id)
     if not _may_lead(staff):
-        raise Forbidden("Only team leads and managers close a pulse.")
+        raise Forbidden(_("Only team leads and managers close a pulse."))
     try:
         actions.close_pulse(survey, by=staff)
     except CherishError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Pulse closed; results are shown for groups of five or more.")
+        messages.success(request, _("Pulse closed; results are shown for groups of five or more."))
     return redirect("staff:pulse", survey.pk)
 
 
@@ -210,14 +210,14 @@ def creed(request: DeskRequest) -> HttpResponse:
     form = CreedForm(request.POST or None, initial={"text": queries.creed_text()})
     if request.method == "POST":
         if not is_manager(staff):
-            raise Forbidden("Only managers change the creed.")
+            raise Forbidden(_("Only managers change the creed."))
         if form.is_valid():
             try:
                 actions.edit_creed(text=form.cleaned_data["text"], by=staff)
             except CherishError as error:
                 form.add_error("text", error.message)
             else:
-                messages.success(request, "Creed saved. Staff and customers see it now.")
+                messages.success(request, _("Creed saved. Staff and customers see it now."))
                 return redirect("staff:creed")
     return render(
         request,
