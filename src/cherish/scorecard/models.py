@@ -65,7 +65,11 @@ class CaseFact(models.Model):
             models.Index(fields=["created_week", "kind"], name="fact_created"),
             models.Index(fields=["closed_week", "kind"], name="fact_closed"),
             models.Index(fields=["known_week", "kind"], name="fact_known"),
-            models.Index(fields=["owner_id", "closed_week"], name="fact_owner"),
+            # The people view counts each person's recoveries from the index alone (at 1M
+            # cases, reading the rows of a period's closed cases took half a second).
+            models.Index(
+                fields=["owner_id", "closed_week", "well_recovered"], name="fact_owner_recovered"
+            ),
             models.Index(fields=["customer_id", "created_at"], name="fact_customer"),
         ]
 
