@@ -77,3 +77,21 @@ def test_customer_360_speaks_german(client, agent, complaint):
     assert "Offene Fälle (1 von 1)" in html and ">Personenbezogene Daten löschen</button>" in html
     for english in ("Contact and preferences", "Open cases", "Important dates", "Timeline"):
         assert english not in html
+
+
+def test_a_pulse_page_speaks_german(client, agent, lead):
+    login(client, lead)
+    opened = client.post(
+        reverse("staff:pulses"),
+        {
+            "title": "Werkzeuge",
+            "questions": "Meine Werkzeuge helfen mir.",
+            "opens_at": "2026-01-01T09:00",
+            "closes_at": "2099-01-01T09:00",
+        },
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert opened.status_code == 302
+    html = client.get(opened["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Anonym senden" in html and "Was wir daraufhin tun" in html
+    assert "Send anonymously" not in html and "Results appear" not in html
