@@ -253,6 +253,10 @@ def build(out: Path, n_cases: int, seed: int) -> None:
     wanted = {"cases": n_cases, "seed": seed, "builder": 3}
     if db.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
         print(f"reusing {db}")
+        # The code may be newer than the data: its migrations and static files (the pages
+        # read the manifest) are brought up to date; the rows stay.
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         return
     connection.close()
     for suffix in ("", "-wal", "-shm"):

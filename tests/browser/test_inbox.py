@@ -1,5 +1,6 @@
-"""The inbox in real Chromium: keyboard-only triage, "Take it", a 50-case bulk reassign and
-saved views, each submitted through the page's own forms."""
+"""The inbox in real Chromium: keyboard-only triage, "Take it", a 50-case bulk reassign,
+saved views and a saved reply (macro) found, inserted, edited and applied, each submitted
+through the page's own forms."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import pytest
 from tests.conftest import PASSWORD
 
+from cherish.care.demo import seed_defaults
+from cherish.care.models import Commitment, Snippet
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, CaseEvent
 from cherish.customers.actions import find_or_create_customer
@@ -158,3 +161,43 @@ def test_save_open_and_delete_a_view(browser, live_server, transactional_db, age
     page.get_by_role("button", name="Delete the view “About to leave”").click()
     expect(page.locator(".flash")).to_contain_text("View deleted.")
     assert not SavedView.objects.exists()
+
+
+def test_find_insert_edit_and_apply_a_saved_reply(
+    browser, live_server, transactional_db, agent, customer
+):
+    # given: two saved replies; the case is Alice's
+    seed_defaults()
+    Snippet.objects.create(title="Refund on its way", body="Your refund is on its way.")
+    Snippet.objects.create(
+        title="Call back tomorrow",
+        body="Dear {customer_first_name}, I am {agent_name}; I will call you about "
+        "{case_reference} tomorrow.",
+        stage="listening",
+        commitment_what="Call the customer back",
+        commitment_how="call",
+        commitment_days=1,
+        tag="call back",
+    )
+    case, _ = case_actions.open_case(customer, text="The parcel arrived broken.")
+    page = signed_in(browser, live_server, f"/desk/cases/{case.reference}/")
+    # when: typing filters the list, Insert fills the reply box, the agent makes it personal
+    page.get_by_text("Saved replies").click()
+    page.get_by_label("Find a saved reply").fill("call")
+    expect(page.locator("[data-macro]:visible")).to_have_count(1)
+    page.get_by_role("button", name="Insert").click()
+    box = page.locator("#reply-text")
+    expect(box).to_have_value(
+        f"Dear Carla, I am Alice Agent; I will call you about {case.reference} tomorrow."
+    )
+    expect(box).to_be_focused()
+    box.press("End")
+    box.type(" I am sorry the parcel was broken.")
+    page.get_by_role("button", name="Send reply and apply the saved reply's actions").click()
+    # then: the edited reply went out and the stage, promise and tag came with it
+    expect(page.locator(".flash")).to_contain_text("the saved reply's actions are applied")
+    case.refresh_from_db()
+    assert case.messages.get(direction="out").body_text.endswith("the parcel was broken.")
+    assert case.stage == "listening"
+    assert "call back" in case.badges
+    assert Commitment.objects.filter(case=case, what="Call the customer back").exists()

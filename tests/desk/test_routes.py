@@ -83,6 +83,7 @@ RULES: dict[str, Rule] = {
     "desk:take": WORK,
     "desk:save-view": Rule("desk", "staff", data={"name": "Leaving, by customer"}),
     "desk:delete-view": Rule("desk", "staff", missing=True),
+    "desk:macro-reply": Rule("case", "work", data={"text": "We are on it.", "macro": "999999"}),
     "cases:detail": READ,
     "cases:reply": Rule("case", "work", data={"text": "We are on it."}),
     "cases:note": Rule("case", "work", data={"text": "Checked."}),

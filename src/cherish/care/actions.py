@@ -36,6 +36,7 @@ from cherish.care.models import (
     Impact,
     LinkType,
     Notification,
+    Snippet,
 )
 from cherish.care.workflow import REQUIREMENT_MESSAGES, missing_requirements, refusal_code
 from cherish.cases import actions as case_actions
@@ -930,6 +931,70 @@ def add_note_with_mentions(case: Case, *, text: str, by: Staff) -> Message:
     """
     message = case_actions.add_internal_note(case, text=text, by=by)
     notify_mentions(case, message, by=by)
+    return message
+
+
+# --- saved replies (macros) ------------------------------------------------------------
+
+_TAG = re.compile(r"^[\w][\w -]{0,39}$")
+
+
+@transaction.atomic
+def tag_case(case: Case, *, tag: str, by: Staff | None, macro: str = "") -> Case:
+    """Add a tag to the case's inbox badges (no-op when it is there already).
+
+    Refuses an empty or odd tag ('bad_tag': letters, digits, spaces and dashes, at most 40).
+    Unlike a risk flag it does not put the case at risk. Writes case.tagged.
+    """
+    tag = " ".join(tag.split()).lower()
+    if not _TAG.match(tag):
+        raise CareError(
+            "A tag is a word or two (letters, digits, dashes), at most 40 characters.",
+            code="bad_tag",
+            field="tag",
+        )
+    _lock_case(case)
+    badges = list(Case.objects.filter(pk=case.pk).values_list("badges", flat=True).first() or [])
+    if tag in badges:
+        return case
+    badges.append(tag)
+    Case.objects.filter(pk=case.pk).update(badges=badges, updated_at=now())
+    case.badges = badges
+    events.record_case_tagged(case, by=by, tag=tag, macro=macro)
+    return case
+
+
+@transaction.atomic
+def apply_macro(case: Case, macro: Snippet, *, text: str, by: Staff) -> Message:
+    """Send a saved reply and apply its actions in one step, through the same actions as by
+    hand: the reply (cases.actions.reply_to_customer), then the stage (advance_stage, with
+    its requirements), the commitment (record_commitment, due ``commitment_days`` after now)
+    and the tag (tag_case).
+
+    ``text`` is what the agent sends (the macro's body as they edited it); empty means the
+    macro's body as it stands. Any refusal — an empty reply, a stage whose requirements are
+    missing, a bad commitment — undoes the whole step: nothing is sent, nothing changes.
+    Writes message.added, the events of each action, and macro.applied.
+    """
+    text = text.strip() or queries.rendered_body(case, macro, by)
+    message = case_actions.reply_to_customer(case, text=text, by=by)
+    done = ["reply"]
+    if macro.stage and macro.stage != case.stage:
+        advance_stage(case, macro.stage, by=by, reason=f"Saved reply “{macro.title}”")
+        done.append("stage")
+    if macro.commitment_what:
+        record_commitment(
+            case,
+            what=macro.commitment_what,
+            due_at=now() + dt.timedelta(days=macro.commitment_days or 1),
+            how=macro.commitment_how or CommitmentHow.EMAIL,
+            by=by,
+        )
+        done.append("commitment")
+    if macro.tag:
+        tag_case(case, tag=macro.tag, by=by, macro=macro.title)
+        done.append("tag")
+    events.record_macro_applied(case, by=by, macro_id=macro.pk, title=macro.title, actions=done)
     return message
 
 

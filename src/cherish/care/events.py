@@ -330,3 +330,15 @@ def record_target_breached(
         target_minutes=target_minutes,
         lead_id=lead_id,
     )
+
+
+def record_case_tagged(case: Case, *, by: Staff | None, tag: str, macro: str = "") -> CaseEvent:
+    return record_case_event(case, "case.tagged", by=by, tag=tag, macro=macro)
+
+
+def record_macro_applied(
+    case: Case, *, by: Staff | None, macro_id: int, title: str, actions: list[str]
+) -> CaseEvent:
+    return record_case_event(
+        case, "macro.applied", by=by, macro_id=macro_id, title=title, actions=actions
+    )

@@ -380,18 +380,39 @@ class Gesture(models.Model):
 
 
 class Snippet(models.Model):
-    """A reply starter. Placeholders: {customer_first_name} {owner_first_name} {reference}."""
+    """A saved reply (a macro): a reply starter plus optional actions applied with it.
+
+    Placeholders (care.tone.PLACEHOLDERS): {customer_first_name} {customer_name}
+    {case_reference} {agent_name} {agent_first_name}, and the older {owner_first_name}
+    {reference}. The actions — move to a stage, make a commitment due in N days, add a
+    tag — are applied in one step with the reply by ``care.actions.apply_macro``.
+    """
 
     title = models.CharField(max_length=100)
     body = models.TextField()
     kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)
     active = models.BooleanField(default=True)
+    stage = models.CharField(
+        max_length=16, choices=Stage.choices, blank=True, help_text="Move the case to this stage."
+    )
+    commitment_what = models.CharField(
+        max_length=300, blank=True, help_text="Promise this (with the reply), e.g. a call back."
+    )
+    commitment_how = models.CharField(max_length=16, choices=CommitmentHow.choices, blank=True)
+    commitment_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The promise is due this many days after the reply."
+    )
+    tag = models.CharField(max_length=40, blank=True, help_text="Add this tag to the case.")
 
     class Meta:
         ordering = ["title"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def has_actions(self) -> bool:
+        return bool(self.stage or self.commitment_what or self.tag)
 
 
 class TonePhrase(models.Model):

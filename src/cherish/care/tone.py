@@ -11,7 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-PLACEHOLDERS = ("customer_first_name", "owner_first_name", "reference")
+PLACEHOLDERS = (
+    "customer_first_name",
+    "customer_name",
+    "case_reference",
+    "agent_name",
+    "agent_first_name",
+    # The first snippets' names, kept so saved replies written with them still fill in.
+    "owner_first_name",
+    "reference",
+)
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 # A reply this similar to a snippet is, for the customer, the snippet.
 UNEDITED_SIMILARITY = 0.93

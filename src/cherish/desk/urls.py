@@ -8,7 +8,7 @@ with ``cherish.cases.urls`` under that namespace.
 
 from django.urls import URLPattern, path
 
-from cherish.desk import views, views_inbox, views_live
+from cherish.desk import views, views_inbox, views_live, views_macros
 
 app_name = "desk"
 
@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern] = [
     path("desk/inbox/take/<str:reference>/", views_inbox.take, name="take"),
     path("desk/inbox/views/", views_inbox.save_view, name="save-view"),
     path("desk/inbox/views/<int:view_id>/delete/", views_inbox.delete_view, name="delete-view"),
+    path("desk/cases/<str:reference>/macro/", views_macros.macro_reply, name="macro-reply"),
     path("desk/notifications/", views_live.notifications, name="notifications"),
     path("desk/notifications/read/", views_live.read_notifications, name="read-notifications"),
     path("desk/notifications/email/", views_live.notification_email, name="notification-email"),

@@ -70,7 +70,7 @@
       },
       o: function () { if (row) window.location.href = row.dataset.url; },
       r: function () { if (row) window.location.href = row.dataset.url + "#reply-text"; },
-      n: function () { if (row) window.location.href = row.dataset.url + "#note-text"; },
+      n: function () { if (row) window.location.href = row.dataset.url + "#reply-text"; },
       t: function () {
         const take = row && row.querySelector("[data-take]");
         if (take) take.click();
