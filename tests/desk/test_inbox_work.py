@@ -109,7 +109,11 @@ def test_filters_by_owner_team_flag_and_date(desk_client, agent, other_agent):
     assert rows(desk_client.get("/desk/?view=open&flag=leaving")) == [theirs[0].reference]
     assert rows(desk_client.get("/desk/?view=open&flag=legal")) == []
     dated = "/desk/?view=open&opened_from=2024-04-30&opened_to=2024-05-01"
-    assert rows(desk_client.get(dated)) == [old.reference]
+    response = desk_client.get(dated)
+    assert rows(response) == [old.reference]
+    assert (
+        '<time datetime="2024-05-01T00:00:00+00:00">1 May 2024</time>' in response.content.decode()
+    )
 
 
 def test_breach_column_shows_the_next_clock_in_business_time(desk_client, agent, care_defaults):

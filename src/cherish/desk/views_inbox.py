@@ -71,6 +71,8 @@ class InboxRow:
     owner_name: str
     stage_label: str
     is_open: bool
+    opened_iso: str
+    opened_text: str
     updated_iso: str
     updated_ago: str
     may_take: bool
@@ -103,6 +105,7 @@ def inbox_rows(
     rows = []
     for case in cases:
         updated = template_localtime(case.updated_at)
+        opened = template_localtime(case.created_at)
         status, text = _breach(clocks.get(case.pk))
         rows.append(
             InboxRow(
@@ -123,6 +126,8 @@ def inbox_rows(
                 owner_name=case.owner.display_name if case.owner else "",
                 stage_label=str(_STAGE_LABELS.get(case.stage, case.stage)),
                 is_open=case.is_open,
+                opened_iso=date_filter(opened, "c"),
+                opened_text=date_filter(opened, "j M Y"),
                 updated_iso=date_filter(updated, "c"),
                 updated_ago=timesince_filter(case.updated_at),
                 may_take=case.is_open and case.owner_id is None,
