@@ -198,7 +198,7 @@ NOT_PAGES: dict[str, str] = {
 }
 # Every other route is a form's POST target (a page above shows the form).
 _POST_ONLY = re.compile(
-    r"^(cases:(reply|note|update|reassign)|desk:(inbox-bulk|take|save-view|delete-view|"
+    r"^(cases:(reply|note|update|reassign)|desk:(inbox-bulk|take|save-view|delete-view|macro-reply|"
     r"read-notifications|notification-email)|care:(?!due$|case$)|triage:|outreach:(change-status|"
     r"add-date|remove-date|erase|send-note|reach-out|win-back|unmerge|merge|dismiss-duplicate)|"
     r"outbox:retry-|feedback:(opt-out|set-target)|staff:(thank|pulse-plan|pulse-close)|"

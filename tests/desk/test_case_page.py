@@ -188,7 +188,7 @@ def test_attachment_links_on_case_page(desk_client, complaint):
     assert f'href="/desk/attachments/{item.public_id}/"' in html
 
 
-CASE_PAGE_QUERIES = 28
+CASE_PAGE_QUERIES = 29
 
 
 def count_queries(client, url):
@@ -215,7 +215,8 @@ def test_case_page_query_count_does_not_grow(
     # the timeline and other cases' messages; the staff to hand over to; who else is here
     # and the newest message (2); the care workflow (flow, hours, holidays, target, owner
     # events, commitments, gestures); today's dates; the customer's value and other open
-    # complaints; marking the case read and this visit seen (6 writes).
+    # complaints; the saved replies under the reply box; marking the case read and this
+    # visit seen (6 writes).
     assert baseline == CASE_PAGE_QUERIES
     grow(27)
     assert Case.objects.count() == 30
