@@ -75,7 +75,8 @@ def test_customer_360_speaks_german(client, agent, complaint):
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
     assert '<h2 id="h-value">Wert</h2>' in html
     assert "Offene Fälle (1 von 1)" in html and ">Personenbezogene Daten löschen</button>" in html
-    for english in ("Contact and preferences", "Open cases", "Important dates", "Timeline"):
+    assert "Zur Bestätigung ERASE eingeben" in html
+    for english in ("Contact and preferences", "Open cases", "Important dates", "Every year"):
         assert english not in html
 
 

@@ -3,32 +3,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from cherish.customers.models import DateKind, LeaveReasonKind, RelationshipStatus
-
-
-class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=RelationshipStatus.choices)
-    reason = forms.ChoiceField(
-        choices=[("", "—"), *LeaveReasonKind.choices], required=False, label="Why they left"
-    )
-    note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class ImportantDateForm(forms.Form):
-    kind = forms.ChoiceField(choices=DateKind.choices)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(required=False, max_length=200)
-    recurring = forms.BooleanField(required=False, initial=True, label="Every year")
-
-
-class MomentNoteForm(forms.Form):
-    moment_key = forms.CharField(max_length=40, widget=forms.HiddenInput)
-    year = forms.IntegerField(min_value=2000, max_value=2200, widget=forms.HiddenInput)
-    subject = forms.CharField(max_length=200)
-    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Note")
-
 
 class AnswerForm(forms.Form):
     comment = forms.CharField(
@@ -37,18 +11,3 @@ class AnswerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         label=gettext_lazy("Anything you would like to tell us? (optional)"),
     )
-
-
-class EraseForm(forms.Form):
-    confirm = forms.CharField(max_length=20, label="Type ERASE to confirm")
-
-    def clean_confirm(self) -> str:
-        value = self.cleaned_data["confirm"].strip()
-        if value != "ERASE":
-            raise forms.ValidationError("Type ERASE in capitals to confirm.")
-        return value
-
-
-class MergeForm(forms.Form):
-    survivor = forms.IntegerField(min_value=1)
-    duplicate = forms.IntegerField(min_value=1)

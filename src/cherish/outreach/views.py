@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 # Export and erase call the one eraser above every app (cherish/privacy.py). These two views
@@ -31,8 +32,8 @@ from cherish.customers.access import (
 from cherish.customers.models import CustomerEvent, ImportantDate
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.outreach import actions, identity, queries
-from cherish.outreach.forms import (
-    AnswerForm,
+from cherish.outreach.forms import AnswerForm
+from cherish.outreach.forms_staff import (
     EraseForm,
     ImportantDateForm,
     MergeForm,
@@ -69,7 +70,9 @@ def _audit_customer(request: DeskRequest, action: str, customer_id: int, **detai
 def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
     customer = access_customer(request.staff, pk)
     if customer.merged_into_id:
-        messages.info(request, "This record was merged; showing the customer it was merged into.")
+        messages.info(
+            request, _("This record was merged; showing the customer it was merged into.")
+        )
         return redirect("outreach:customer", customer.merged_into_id)
     types = [t for t in request.GET.getlist("type") if t in queries.TIMELINE_TYPES]
     before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
@@ -112,11 +115,11 @@ def change_status(request: DeskRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
                 by=request.staff,
             )
-            messages.success(request, "Relationship status saved.")
+            messages.success(request, _("Relationship status saved."))
         except CherishError as error:
             _refused(request, error)
     else:
-        messages.error(request, "Choose a valid status.")
+        messages.error(request, _("Choose a valid status."))
     return redirect("outreach:customer", customer.pk)
 
 
@@ -127,9 +130,9 @@ def add_date(request: DeskRequest, pk: int) -> HttpResponse:
     form = ImportantDateForm(request.POST)
     if form.is_valid():
         customer_actions.add_important_date(customer, by=request.staff, **form.cleaned_data)
-        messages.success(request, "Date saved.")
+        messages.success(request, _("Date saved."))
     else:
-        messages.error(request, "Give a kind of date and a valid date.")
+        messages.error(request, _("Give a kind of date and a valid date."))
     return redirect("outreach:customer", customer.pk)
 
 
@@ -158,7 +161,7 @@ def duplicates(request: DeskRequest) -> HttpResponse:
 def dismiss_duplicate(request: DeskRequest) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the two customers that are different people.")
+        messages.error(request, _("Choose the two customers that are different people."))
         return redirect("outreach:duplicates")
     staff = request.staff
     first = access_customer_to_work(staff, form.cleaned_data["survivor"])
@@ -168,7 +171,11 @@ def dismiss_duplicate(request: DeskRequest) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
     else:
-        messages.success(request, f"{first} and {second} are kept apart and not offered again.")
+        messages.success(
+            request,
+            _("%(first)s and %(second)s are kept apart and not offered again.")
+            % {"first": first, "second": second},
+        )
     return redirect("outreach:duplicates")
 
 
@@ -177,7 +184,7 @@ def dismiss_duplicate(request: DeskRequest) -> HttpResponse:
 def merge(request: DeskRequest) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose two customers to merge.")
+        messages.error(request, _("Choose two customers to merge."))
         return redirect("outreach:duplicates")
     staff = request.staff
     survivor = access_customer(staff, form.cleaned_data["survivor"])
@@ -189,7 +196,11 @@ def merge(request: DeskRequest) -> HttpResponse:
         _refused(request, error)
         return redirect("outreach:duplicates")
     _audit_customer(request, "customer.merged", survivor.pk, duplicate_id=duplicate.pk)
-    messages.success(request, f"Merged {duplicate} into {survivor}. You can undo this below.")
+    messages.success(
+        request,
+        _("Merged %(duplicate)s into %(survivor)s. You can undo this below.")
+        % {"duplicate": duplicate, "survivor": survivor},
+    )
     return redirect("outreach:customer", survivor.pk)
 
 
@@ -205,7 +216,10 @@ def unmerge(request: DeskRequest, pk: int, event_id: int) -> HttpResponse:
         _refused(request, error)
         return redirect("outreach:customer", customer.pk)
     _audit_customer(request, "customer.unmerged", customer.pk, restored_id=restored.pk)
-    messages.success(request, f"Merge undone: {restored} is a separate customer again.")
+    messages.success(
+        request,
+        _("Merge undone: %(customer)s is a separate customer again.") % {"customer": restored},
+    )
     return redirect("outreach:customer", customer.pk)
 
 
@@ -231,7 +245,7 @@ def erase(request: DeskRequest, pk: int) -> HttpResponse:
     check_may(request.staff, "erase")
     form = EraseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Type ERASE in capitals to confirm.")
+        messages.error(request, _("Type ERASE in capitals to confirm."))
         return redirect("outreach:customer", customer.pk)
     try:
         privacy.erase_customer(customer, by=request.staff)
@@ -239,7 +253,7 @@ def erase(request: DeskRequest, pk: int) -> HttpResponse:
         _refused(request, error)
     else:
         _audit_customer(request, "customer.erased", customer.pk)
-        messages.success(request, "Personal data erased. Case statistics are kept.")
+        messages.success(request, _("Personal data erased. Case statistics are kept."))
     return redirect("outreach:customer", customer.pk)
 
 
@@ -277,7 +291,7 @@ def send_note(request: DeskRequest, pk: int) -> HttpResponse:
     customer = access_customer_to_work(request.staff, pk)
     form = MomentNoteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Write a subject and a note.")
+        messages.error(request, _("Write a subject and a note."))
         return redirect("outreach:moments")
     try:
         actions.send_moment_note(customer, by=request.staff, **form.cleaned_data)
