@@ -61,15 +61,18 @@ def test_tabs_show_each_views_count(desk_client, agent, other_agent):
 
 
 def test_counts_are_capped(desk_client, agent, monkeypatch):
-    # given: a cap of 2 (1,000 in production) and 3 of my cases
+    # given: caps of 1 for tabs and 2 for the total (99 and 1,000 in production), 3 cases
+    monkeypatch.setattr(queries, "TAB_COUNT_CAP", 1)
     monkeypatch.setattr(queries, "COUNT_CAP", 2)
-    agent.team.members.exclude(pk=agent.pk).delete()
     open_cases(3)
+    Case.objects.update(badges=["leaving"])
     # when
     response = desk_client.get("/desk/")
+    flagged = desk_client.get("/desk/?flag=leaving")
     # then
-    assert tab_counts(response)["mine"] == "2+"
+    assert tab_counts(response)["mine"] == "1+"
     assert "1–3 of 2+" in response.content.decode()
+    assert "1–3 of 1+" in flagged.content.decode()
 
 
 def test_page_total_counts_the_filtered_list(desk_client, agent, customer):

@@ -1,8 +1,10 @@
 """Reads for the desk inbox. Each runs a fixed number of queries, whatever the number of rows.
 
-Counts are *capped*: a view's count reads at most ``COUNT_CAP + 1`` index entries
-(``SELECT COUNT(*) FROM (… LIMIT 1001)``) and shows "1,000+" beyond, so the tab counts and
-the page total stay cheap at a million cases whatever the view or filter. Every built-in
+Counts are *capped*: a count reads at most ``cap + 1`` rows (``SELECT COUNT(*) FROM (…
+LIMIT cap + 1)``) and shows "99+" or "1,000+" beyond, so the tab counts and the page total
+stay cheap at a million cases whatever the view or filter. The seven tabs count to
+``TAB_COUNT_CAP`` (99, like a mail client's badge); the page total to ``COUNT_CAP`` (1,000),
+or to the tab cap when a topic or flag filter has to read JSON row by row. Every built-in
 view seeks an index of the case table (see ``cases.models.Case.Meta.indexes``); the owner,
 team and date filters do too; topic and flag filters read JSON and are only bounded by the
 LIMIT (see bench/README.md).
@@ -32,6 +34,7 @@ PAGE_SIZE = 50
 # Offsets stay cheap on the inbox indexes up to here; past it, search or filter instead.
 MAX_PAGE = 100
 COUNT_CAP = 1000
+TAB_COUNT_CAP = 99
 RECENTLY_CLOSED_DAYS = 7
 
 INBOX_VIEWS: dict[str, Any] = {
@@ -172,21 +175,23 @@ class InboxFilters:
 
 @dataclass(frozen=True)
 class Count:
-    """A capped count: ``value`` is exact up to COUNT_CAP; ``more`` says there are more."""
+    """A capped count: ``value`` is exact up to ``cap``; ``more`` says there are more."""
 
     value: int
+    cap: int
 
     @property
     def more(self) -> bool:
-        return self.value > COUNT_CAP
+        return self.value > self.cap
 
     def __str__(self) -> str:
-        return f"{COUNT_CAP:,}+" if self.more else f"{self.value:,}"
+        return f"{self.cap:,}+" if self.more else f"{self.value:,}"
 
 
-def capped_count(cases: QuerySet[Case]) -> Count:
-    """COUNT over at most COUNT_CAP + 1 rows (1 query; the LIMIT bounds the index read)."""
-    return Count(cases.order_by()[: COUNT_CAP + 1].count())
+def capped_count(cases: QuerySet[Case], cap: int | None = None) -> Count:
+    """COUNT over at most ``cap`` + 1 rows (1 query; the LIMIT bounds the rows read)."""
+    cap = COUNT_CAP if cap is None else cap
+    return Count(cases.order_by()[: cap + 1].count(), cap)
 
 
 def view_cases(staff: Staff, view: str, *, base: QuerySet[Case] | None = None) -> QuerySet[Case]:
@@ -216,8 +221,8 @@ def view_cases(staff: Staff, view: str, *, base: QuerySet[Case] | None = None) -
 
 
 def view_counts(staff: Staff) -> dict[str, Count]:
-    """Every built-in view's capped count (one query each)."""
-    return {view: capped_count(view_cases(staff, view)) for view in INBOX_VIEWS}
+    """Every built-in view's count, capped at TAB_COUNT_CAP (one query each)."""
+    return {view: capped_count(view_cases(staff, view), TAB_COUNT_CAP) for view in INBOX_VIEWS}
 
 
 def _filtered(cases: QuerySet[Case], filters: InboxFilters) -> QuerySet[Case]:
@@ -309,7 +314,7 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
         cases=shown,
         has_next=len(rows) > PAGE_SIZE,
         searching=searching,
-        total=capped_count(cases),
+        total=capped_count(cases, TAB_COUNT_CAP if filters.topic or filters.flag else None),
         clocks=next_breach_clocks(shown),
     )
 
