@@ -37,6 +37,7 @@ def _english_after():
         ("staff:pulses", "<h1>Stimmungsbild</h1>", "No pulse yet"),
         ("staff:creed", "<h1>Unser Leitbild für den Kundenservice</h1>", "home page"),
         ("staff:audit-log", "<h1>Prüfprotokoll</h1>", "Export as CSV"),
+        ("scorecard:people", "<h1>Was Kundinnen und Kunden über unsere Leute sagen</h1>", "Credit"),
     ],
 )
 def test_desk_page_speaks_german_to_a_german_browser(
