@@ -298,7 +298,9 @@ def send_note(request: DeskRequest, pk: int) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
     else:
-        messages.success(request, f"Your note to {customer} is on its way.")
+        messages.success(
+            request, _("Your note to %(customer)s is on its way.") % {"customer": customer}
+        )
     return redirect("outreach:moments")
 
 
@@ -325,7 +327,11 @@ def reach_out(request: DeskRequest, pk: int) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
         return redirect("outreach:radar")
-    messages.success(request, f"Outreach case {case.reference} opened for {case.owner}.")
+    messages.success(
+        request,
+        _("Outreach case %(reference)s opened for %(owner)s.")
+        % {"reference": case.reference, "owner": case.owner},
+    )
     return redirect("outreach:radar")
 
 
@@ -356,7 +362,9 @@ def win_back(request: DeskRequest, pk: int) -> HttpResponse:
     except CherishError as error:
         _refused(request, error)
     else:
-        messages.success(request, f"Win-back case {case.reference} opened.")
+        messages.success(
+            request, _("Win-back case %(reference)s opened.") % {"reference": case.reference}
+        )
     return redirect("outreach:leave-reasons")
 
 
