@@ -201,3 +201,27 @@ def test_a_manager_sees_every_team_and_the_organisation(as_manager, built, trave
     assert 'id="leave-reasons"' in html
     channels = rows_of(as_manager.get("/desk/scorecard/?period=week&format=csv&table=channels"))
     assert [r[0] for r in channels[1:]] == ["Email", "Phone call", "Web form"]
+
+
+def test_people_view_lead_sees_the_people_of_the_teams_they_lead(client, built, travel):
+    # given Bob leads Customer Care; Sam works in Sales & Service
+    from cherish.staff.actions import create_staff
+
+    care, bob = built["care"], built["bob"]
+    create_staff(
+        username="sam",
+        password="x-pass-123",
+        display_name="Sam Service",
+        team=Team.objects.get(name="Sales & Service"),
+    )
+    bob.role = Role.LEAD
+    bob.save(update_fields=["role"])
+    care.lead = bob
+    care.save(update_fields=["lead"])
+    login(client, bob)
+    # when
+    rows = rows_of(client.get("/desk/scorecard/people/?period=week&format=csv"))
+    teams = rows_of(client.get("/desk/scorecard/people/?period=week&format=csv&table=teams"))
+    # then his team's people (and their figures), never another team's
+    assert [r[0] for r in rows[1:]] == ["Alice Agent", "Bob Other", "Mia Manager"]
+    assert [t[0] for t in teams[1:]] == ["Customer Care"]
