@@ -52,3 +52,18 @@ def test_rate_limit_counts_per_identity(db):
     assert ratelimit.count("test", "5.6.7.8") == 0
     ratelimit.reset("test", "1.2.3.4")
     assert ratelimit.count("test", "1.2.3.4") == 0
+
+
+def test_sqlite_commits_reach_the_disk_before_they_return(db):
+    """#10.6: in WAL mode synchronous=NORMAL may lose the last commits on a power cut, after
+    the customer was told we have their complaint."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's durability setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        (level,) = cursor.fetchone()
+        cursor.execute("PRAGMA journal_mode")
+        (journal,) = cursor.fetchone()
+    assert (level, journal) == (2, "wal")  # 2 is FULL
