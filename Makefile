@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint bench faults faults-short constraints messages clean
+.PHONY: demo serve test lint bench faults faults-short faults-ci constraints messages clean
 
 # constraints.txt holds the versions CI passed with: install exactly those.
 $(BIN)/cherish: pyproject.toml constraints.txt
@@ -37,9 +37,13 @@ bench: $(BIN)/cherish
 faults: $(BIN)/cherish
 	$(BIN)/python -m faults --write docs/reliability.md
 
-## The short fault suite CI runs: R1, R2, R3 at 1,000 complaints
+## The short fault suite: R1, R2, R3 at 1,000 complaints
 faults-short: $(BIN)/cherish
 	$(BIN)/python -m faults --short
+
+## The smallest fault runs that still kill real processes: R1, R2, R3 at 150, side by side
+faults-ci: $(BIN)/cherish
+	$(BIN)/python -m faults --ci
 
 ## Compile the translation catalogues (pure Python, no GNU gettext) and list missing texts
 messages: $(BIN)/cherish

@@ -1,13 +1,14 @@
 """``python -m faults``: run the fault suite against real ``cherish serve`` processes.
 
     .venv/bin/python -m faults                     # everything (make faults), ~15 min
-    .venv/bin/python -m faults --short             # R1, R2, R3 at 1,000 complaints (CI)
+    .venv/bin/python -m faults --short             # R1, R2, R3 at 1,000 complaints
+    .venv/bin/python -m faults --ci                # R1, R2, R3 small and side by side (CI)
     .venv/bin/python -m faults --only R2,R7        # some scenarios
     .venv/bin/python -m faults --write docs/reliability.md
 
 Prints one row per scenario and exits 1 if any target is missed. Uses 127.0.0.1 ports
-8300-8399 and a scratch directory under $CHERISH_FAULTS_DIR (default /tmp), removed
-afterwards unless --keep.
+8300-8399 (CHERISH_FAULTS_PORTS=FIRST-LAST changes them) and a scratch directory under
+$CHERISH_FAULTS_DIR (default /tmp), removed afterwards unless --keep.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from faults.harness import fresh_base, log
 from faults.scenarios import ANSWER_WITHIN_S, SCENARIOS, Row, Suite, run_in_background
 
 SHORT = ["R1", "R2", "R3"]
+CI_SIZE = 150
 # R8 waits ten minutes for the mail server; it runs beside the others.
 FULL = ["R8", "R1", "R2", "R3", "R4", "R6", "R7", "R1S", "R2S", "R9", "R10"]
 BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
@@ -98,6 +100,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--short", action="store_true", help="R1, R2, R3 at 1,000 complaints")
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help=f"R1, R2, R3 at {CI_SIZE} complaints (R3: 5 tree kills), side by side",
+    )
+    parser.add_argument(
+        "--parallel", action="store_true", help="run the scenarios side by side, not in turn"
+    )
     parser.add_argument("--only", help="comma-separated scenarios, e.g. R2,R7")
     parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
@@ -107,13 +117,19 @@ def main() -> int:
     names = (
         [n.strip().upper() for n in args.only.split(",")]
         if args.only
-        else (SHORT if args.short else FULL)
+        else (SHORT if args.short or args.ci else FULL)
     )
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
-    base = fresh_base("short" if args.short else "run")
-    suite = Suite(base=base, short=args.short, size=args.n)
+    base = fresh_base("ci" if args.ci else "short" if args.short else "run")
+    suite = Suite(
+        base=base,
+        short=args.short or args.ci,
+        ci=args.ci,
+        size=args.n or (CI_SIZE if args.ci else None),
+    )
+    parallel = args.parallel or args.ci
     started = time.monotonic()
     rows: list[Row] = []
     background: list[tuple[object, list[Row]]] = []
@@ -147,7 +163,7 @@ def main() -> int:
                 print(table([row]), flush=True)
                 return row
 
-            if name == "R8" and len(names) > 1:
+            if (parallel or name == "R8") and len(names) > 1:
                 background.append(run_in_background(run))
             else:
                 rows.append(run())

@@ -59,10 +59,17 @@ class Postgres:
     def url(self, database: str = "cherish") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, *, template: str | None = None) -> str:
         createdb = _pg_bin("createdb") or "createdb"
-        self._as_postgres(createdb, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        copy = ["-T", template] if template else []
+        self._as_postgres(
+            createdb, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *copy, name
+        )
         return self.url(name)
+
+    def copy_database(self, url: str, name: str) -> None:
+        """A new database ``name`` copied from the one at ``url`` (nobody may be connected)."""
+        self.create_database(name, template=url.rsplit("/", 1)[1])
 
     def create(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
