@@ -291,3 +291,46 @@ def test_rate_limit_per_address_answers_429(client, agent, settings):
 
 def test_thanks_url_name_is_reversible(db):
     assert reverse("intake:thanks", args=["abc"]) == "/complain/thanks/abc/"
+
+
+def test_the_same_form_sent_again_is_one_complaint(client, agent):
+    # given a complaint whose thank-you page never reached the customer
+    client.post(URL, valid())
+    case = Case.objects.get()
+    before = counts()
+    # when the customer sends the same form again
+    again = client.post(URL, valid(email="DANA@example.com"))
+    # then: the thank-you page of the first, and no second case (what arrived is kept, marked
+    # ignored, when it was stored before it could be recognised)
+    page = thanks_page(client, again).content.decode()
+    assert f'id="case-reference">{case.reference}<' in page
+    assert {**counts(), "raw": 0} == {**before, "raw": 0}
+    assert RawContact.objects.exclude(status=RawStatus.IGNORED).count() == 1
+    # while other words from the same address are a complaint of their own
+    client.post(URL, valid(text="And the delivery driver was rude to my mother at the door."))
+    assert Case.objects.count() == 2
+
+
+def test_the_same_words_after_a_refused_first_try_are_taken(client, agent):
+    # given a first try whose raw record was marked failed (it never became a case)
+    client.post(URL, valid())
+    RawContact.objects.update(status=RawStatus.FAILED)
+    Case.objects.all().delete()
+    # when sent again, then taken as new
+    thanks_page(client, client.post(URL, valid()))
+    assert Case.objects.count() == 1
+    assert RawContact.objects.filter(status=RawStatus.PROCESSED).count() == 1
+
+
+def test_a_form_sent_again_through_the_batch_applier_stores_nothing(
+    client, transactional_db, agent, settings
+):
+    # given the queued path (outside a transaction: the intake applier stores and applies)
+    settings.CHERISH_INTAKE_QUEUE = True
+    client.post(URL, valid())
+    case = Case.objects.get()
+    # when sent again
+    page = thanks_page(client, client.post(URL, valid())).content.decode()
+    # then: the first's page; the second was refused inside the applier's group commit
+    assert f'id="case-reference">{case.reference}<' in page
+    assert (Case.objects.count(), RawContact.objects.count()) == (1, 1)

@@ -22,6 +22,7 @@ waits for it. The result, the events and the pipeline are the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -31,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import NewAttachment, OwnerPicker
@@ -649,3 +651,50 @@ def _receive(
             settings.CHERISH_INTAKE_FOLLOW_ON, [message.pk, opened], key=f"follow-on:{message.pk}"
         )
     return IntakeResult(case=case, message=message, customer=customer, opened=opened, raw=raw)
+
+
+# A form sent again with the same words from the same address within this long is the same
+# complaint: its first answer was lost (a dropped connection, a server restarting), or the
+# customer pressed "send" twice.
+RESEND_WINDOW_S = 24 * 60 * 60
+
+
+class Resent(DuplicateRequest):
+    """The same form was already received (``earlier``); answer with that one."""
+
+    def __init__(self, earlier: RawContact) -> None:
+        super().__init__(f"the same as raw contact {earlier.pk}")
+        self.earlier = earlier
+
+    @property
+    def reference(self) -> str:
+        case = self.earlier.case
+        return case.reference if case is not None else str(self.earlier.reference)
+
+
+def resend_claim(channel: str, *, sender: str, text: str) -> Callable[[RawContact], None]:
+    """A ``claim`` for accept_contact that makes a form sent again one complaint, not two.
+
+    Marks the stored record with a fingerprint of channel, sender and words, and raises
+    Resent (nothing stored) when a record with that fingerprint was received within
+    RESEND_WINDOW_S and not refused: the form has no Idempotency-Key, so without this a
+    customer whose thank-you page never arrived opened a second case by sending again.
+    """
+    words = "\0".join(("resend", channel, sender.lower(), text.strip()))
+    fingerprint = hashlib.sha256(words.encode()).hexdigest()
+
+    def claim(raw: RawContact) -> None:
+        since = now() - dt.timedelta(seconds=RESEND_WINDOW_S)
+        earlier = (
+            RawContact.objects.filter(fingerprint=fingerprint, received_at__gte=since)
+            .filter(Q(reference__isnull=False) | Q(case__isnull=False))
+            .exclude(pk=raw.pk)
+            .exclude(status__in=[RawStatus.FAILED, RawStatus.IGNORED])
+            .order_by("pk")
+            .first()
+        )
+        if earlier is not None:
+            raise Resent(earlier)
+        RawContact.objects.filter(pk=raw.pk).update(fingerprint=fingerprint)
+
+    return claim

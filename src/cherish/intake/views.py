@@ -23,7 +23,9 @@ from cherish.intake.actions import (
     IntakePending,
     RateLimit,
     RawMaterial,
+    Resent,
     accept_contact,
+    resend_claim,
 )
 from cherish.intake.forms import ComplaintForm, prepare_for_display
 from cherish.intake.models import RawContact
@@ -90,9 +92,16 @@ def complain(request: HttpRequest) -> HttpResponse:
             contact,
             raw=RawMaterial(payload=form.raw_payload(), sender=data["email"] or data["phone"]),
             rate_limit=limit,
+            claim=resend_claim(
+                Channel.WEB, sender=data["email"] or data["phone"], text=data["text"]
+            ),
         )
     except RateLimited:
         return _rate_limited(request)
+    except Resent as resent:
+        # Sent again (its first answer was lost): the thank-you page of the first.
+        token = make_token(THANKS_PURPOSE, {"ref": resent.reference, "raw": resent.earlier.pk})
+        return redirect("intake:thanks", token=token)
     except IntakePending as pending:
         # Stored, not yet on a case (a stuck applier): it is durable, so it is received.
         token = make_token(THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id})
