@@ -123,3 +123,55 @@ def test_correction_view_through_http(desk_client, agent):
     case.refresh_from_db()
     assert case.triage["urgency"] == "high"
     assert Correction.objects.get().field == "urgency"
+
+
+def _reading(**overrides: object) -> dict[str, object]:
+    return {
+        "kind": "compliment",
+        "kind_confidence": 0.51,
+        "emotion": "neutral",
+        "intensity": 0.2,
+        "urgency": "normal",
+        "urgency_reason": "",
+        "flags": [],
+        "topic": "delivery",
+        "phase": "after",
+        "language": "en",
+        "reasons": {},
+        "model_version": "test",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        # an unsure reading (the fault suite saw 0.508 for "…arrived with the lid smashed")
+        {"kind_confidence": 0.51},
+        # sure, but the customer is unhappy or something alarming was raised
+        {"kind_confidence": 0.95, "emotion": "frustration"},
+        {"kind_confidence": 0.95, "flags": ["leaving"]},
+        {"kind": "suggestion", "kind_confidence": 0.6},
+    ],
+)
+def test_a_complaint_is_not_thanked_for_kind_words_on_an_unsure_or_unhappy_reading(
+    agent, reading
+):
+    from cherish.triage.actions import apply_triage
+
+    case = _receive("My parcel arrived with the lid smashed and the glass inside in pieces.")
+    apply_triage(case.messages.get(), _reading(**reading))
+    case.refresh_from_db()
+    assert case.kind == "complaint"
+    assert not CaseEvent.objects.filter(case=case, type="compliment.credited").exists()
+    # the reading is kept for staff to see and correct
+    assert TriageRecord.objects.get(case=case).kind == reading.get("kind", "compliment")
+
+
+def test_a_sure_and_glad_reading_still_makes_a_compliment(agent):
+    from cherish.triage.actions import apply_triage
+
+    case = _receive("Alice was wonderful, thank you!")
+    apply_triage(case.messages.get(), _reading(kind_confidence=0.93, emotion="gratitude"))
+    case.refresh_from_db()
+    assert case.kind == "compliment"

@@ -94,7 +94,8 @@ def _label_text(messages: list[Message]) -> str:
 def apply_triage(message: Message, result: dict[str, Any]) -> TriageRecord:
     """Store a triage result for an inbound message and let it steer the case.
 
-    The case's kind follows triage for its first message unless staff set the kind; severity
+    The case's kind follows triage for its first message unless staff set the kind, and a
+    complaint turns into a compliment or suggestion only on a sure, untroubled reading; severity
     only rises (never overrides a person's higher rating). The case's signals (raised flags,
     strongest emotion and urgency, stated tenure) only gain from a message: badges, at-risk
     and inbox priority follow them, so a polite "thanks" never erases an earlier "leaving".
@@ -119,8 +120,9 @@ def apply_triage(message: Message, result: dict[str, Any]) -> TriageRecord:
     first_message = not Message.objects.filter(
         case=case, direction=Direction.INBOUND, created_at__lt=message.created_at
     ).exists()
+    kind = _kind_to_follow(str(case.kind), result)
     if first_message and not case.kind_set_by_staff:
-        case_actions.change_kind(case, kind=result["kind"], by=None)
+        case_actions.change_kind(case, kind=kind, by=None)
     wanted = URGENCY_SEVERITY.get(result.get("urgency", ""), case.severity)
     severity = wanted if SEVERITY_RANK[wanted] > SEVERITY_RANK[case.severity] else case.severity
     signals, raised = case_signals.merge_result(
@@ -157,11 +159,28 @@ def apply_triage(message: Message, result: dict[str, Any]) -> TriageRecord:
             message_id=message.pk,
             words=signals["flags"][flag]["words"],
         )
-    if first_message and result["kind"] == Kind.COMPLIMENT:
+    if first_message and kind == Kind.COMPLIMENT and case.kind == Kind.COMPLIMENT:
         _credit_named_staff(case, message.body_text)
     if _sure_of_language(result):
         remember_language(case.customer, result["language"], source=LanguageSource.MESSAGE)
     return record
+
+
+# Thanking an unhappy customer for their "kind words" is the worst answer we can give: a
+# complaint (the customer's choice on the form, or what every contact starts as) becomes a
+# compliment or a suggestion only on a sure reading without any sign of unhappiness. The
+# reading itself is kept on the record and the panel, where staff can correct the kind.
+_KIND_SURE = 0.8
+_UNHAPPY = frozenset({"anger", "frustration", "disappointment", "worry"})
+
+
+def _kind_to_follow(current: str, result: dict[str, Any]) -> str:
+    wanted = str(result["kind"])
+    if current == Kind.COMPLAINT and wanted in (Kind.COMPLIMENT, Kind.SUGGESTION):
+        unsure = float(result.get("kind_confidence") or 0.0) < _KIND_SURE
+        if unsure or result.get("emotion") in _UNHAPPY or result.get("flags"):
+            return current
+    return wanted
 
 
 def _sure_of_language(result: dict[str, Any]) -> bool:
