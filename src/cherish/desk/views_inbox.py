@@ -179,6 +179,12 @@ def _tabs(filters: queries.InboxFilters, counts: dict[str, queries.Count]) -> li
     ]
 
 
+def _saved_query(params: dict[str, str]) -> str:
+    """A saved view's address, its parameters in the inbox's own order (PostgreSQL's jsonb
+    does not keep the order they were saved in)."""
+    return urlencode(queries.InboxFilters.from_params(params).saved_params)
+
+
 def _inbox_context(request: DeskRequest, filters: queries.InboxFilters) -> dict[str, Any]:
     staff = request.staff
     page = queries.inbox_for(staff, filters)
@@ -195,7 +201,7 @@ def _inbox_context(request: DeskRequest, filters: queries.InboxFilters) -> dict[
         "channels": Channel.choices,
         **queries.filter_choices(),
         "saved_views": [
-            {"view": saved, "query": urlencode(saved.params)}
+            {"view": saved, "query": _saved_query(saved.params)}
             for saved in queries.saved_views_of(staff)
         ],
         "bulk_actions": BulkAction.choices,
@@ -348,7 +354,7 @@ def save_view(request: DeskRequest) -> HttpResponse:
         messages.error(request, error.message)
         return redirect(back)
     messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
-    return redirect(f"{reverse('desk:inbox')}?{urlencode(saved.params)}")
+    return redirect(f"{reverse('desk:inbox')}?{_saved_query(saved.params)}")
 
 
 @require_POST
