@@ -97,3 +97,23 @@ def test_a_pulse_page_speaks_german(client, agent, lead):
     html = client.get(opened["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Anonym senden" in html and "Was wir daraufhin tun" in html
     assert "Send anonymously" not in html and "Results appear" not in html
+
+
+def test_main_menu_speaks_german(client, agent):
+    login(client, agent)
+    html = client.get(reverse("care:due"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<nav class="topnav" aria-label="Hauptmenü">' in html
+    for german in (">Posteingang</a>", ">Kunden</a>", ">Umfragen</a>", ">Lernen</a>"):
+        assert german in html
+    for english in (">Inbox</a>", ">Customers</a>", ">Surveys</a>", ">Learning</a>"):
+        assert english not in html
+
+
+def test_scorecard_speaks_german(client, lead):
+    login(client, lead)
+    html = client.get(reverse("scorecard:index"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Kennzahlen</h1>" in html
+    assert ">Kundinnen und Kunden halten</h2>" in html and ">Kanalmix</h2>" in html
+    assert ">4 Wochen</option>" in html and "Annahmen hinter den Schätzungen" in html
+    for english in ("Keeping customers", "Channel mix", "Loyalty levels", "All channels"):
+        assert english not in html

@@ -5,23 +5,24 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 # The desk's main navigation: (label, url name). Entries whose page is not installed are
 # skipped, so an app adds its page here and the link appears once its URL exists.
 DESK_NAV = [
-    ("Inbox", "desk:inbox"),
-    ("Due & approvals", "care:due"),
-    ("Customers", "customers:list"),
-    ("Moments", "outreach:moments"),
-    ("Churn radar", "outreach:radar"),
-    ("Scorecard", "scorecard:index"),
-    ("Surveys", "feedback:surveys"),
-    ("Learning", "learning:index"),
-    ("People", "staff:wall"),
-    ("Could not read", "intake:unreadable"),
-    ("Tasks", "outbox:tasks"),
-    ("Audit log", "staff:audit-log"),
-    ("Admin", "admin:index"),
+    (_("Inbox"), "desk:inbox"),
+    (_("Due & approvals"), "care:due"),
+    (_("Customers"), "customers:list"),
+    (_("Moments"), "outreach:moments"),
+    (_("Churn radar"), "outreach:radar"),
+    (_("Scorecard"), "scorecard:index"),
+    (_("Surveys"), "feedback:surveys"),
+    (_("Learning"), "learning:index"),
+    (_("People"), "staff:wall"),
+    (_("Could not read"), "intake:unreadable"),
+    (_("Tasks"), "outbox:tasks"),
+    (_("Audit log"), "staff:audit-log"),
+    (_("Admin"), "admin:index"),
 ]
 # Roles whose default permissions include reading the audit log (staff/roles.py). By role
 # name, not permission, so the link costs no query: the desk guard has loaded request.user.staff.

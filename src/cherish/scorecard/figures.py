@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cherish.cases.models import Kind
 from cherish.scorecard.models import (
@@ -26,6 +27,9 @@ from cherish.scorecard.models import (
     RollupState,
     WeeklyCube,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Totals = dict[str, Any]
 
@@ -51,7 +55,7 @@ class Filters:
 @dataclass(frozen=True)
 class Period:
     key: str
-    label: str
+    label: StrOrPromise
     weeks: int
     points: int  # periods in the trend chart, this one included
 
@@ -59,10 +63,10 @@ class Period:
 PERIODS = {
     p.key: p
     for p in (
-        Period("week", "Week", 1, 12),
-        Period("4weeks", "4 weeks", 4, 12),
-        Period("quarter", "13 weeks", 13, 8),
-        Period("year", "52 weeks", 52, 3),
+        Period("week", _("Week"), 1, 12),
+        Period("4weeks", _("4 weeks"), 4, 12),
+        Period("quarter", _("13 weeks"), 13, 8),
+        Period("year", _("52 weeks"), 52, 3),
     )
 }
 DEFAULT_PERIOD = "4weeks"
