@@ -139,3 +139,26 @@ def test_a_staff_key_links_and_merges_only_cases_it_may_see(complaint, agent, bi
     # then: the billing case is "not found" to her, as on the desk
     assert (link.status_code, merge.status_code) == (404, 404)
     assert _fingerprint() == before
+
+
+def test_a_staff_key_lists_only_the_linked_cases_it_may_see(
+    complaint, agent, billing_agent, billing_team
+):
+    from cherish.care.actions import link_cases
+    from cherish.cases.models import Case
+    from cherish.staff.actions import set_org_policy
+
+    # given: the care team's complaint linked to a case of the billing team
+    billing_case, _ = case_actions.open_case(
+        complaint.customer, text="I was charged twice for the same order.", channel="web"
+    )
+    Case.objects.filter(pk=billing_case.pk).update(team=billing_team, owner=billing_agent)
+    billing_case.refresh_from_db()
+    link_cases(complaint, other=billing_case, by=None)
+    alice = _staff_client(agent)
+    links = f"/api/v1/cases/{complaint.reference}/links"
+    # then: Alice's key does not learn the other team's reference
+    assert alice.get(links).json() == []
+    # unless the organisation lets her read other teams' cases
+    set_org_policy(other_teams_may_read=True, by=None)
+    assert [row["reference"] for row in alice.get(links).json()] == [billing_case.reference]

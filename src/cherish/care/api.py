@@ -54,11 +54,12 @@ from cherish.care.schemas import (
     TextIn,
     link_out,
 )
+from cherish.cases.access import visible_cases
 from cherish.cases.models import Case
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
 from cherish.staff.models import Staff
-from cherish.staff.principal import KeyScope, actor_of, key_scope, person_of
+from cherish.staff.principal import KeyScope, actor_of, key_scope, person_of, staff_of
 
 router = Router(tags=["care"])
 
@@ -196,6 +197,11 @@ def list_gestures(request: HttpRequest, reference: str) -> Any:
 def list_links(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     case = _case(reference)
     rows = CaseLink.objects.filter(Q(case=case) | Q(other=case)).select_related("case", "other")
+    staff = staff_of(request)
+    if staff is not None:
+        # A staff member's key lists only the linked cases that person may see at the desk.
+        seen = visible_cases(staff).values("pk")
+        rows = rows.filter(Q(case=case, other__in=seen) | Q(other=case, case__in=seen))
     return [link_out(row, side=case.pk) for row in rows.order_by("created_at", "id")]
 
 

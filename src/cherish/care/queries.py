@@ -45,6 +45,7 @@ from cherish.care.models import (
     WorkflowStage,
 )
 from cherish.care.workflow import StageConfig, default_flow
+from cherish.cases.access import visible_cases
 from cherish.cases.models import Case, CaseEvent, Severity, Stage
 from cherish.core.clock import now
 from cherish.staff.access import leads_team, scope_of, works_for_team
@@ -470,9 +471,12 @@ def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
         )
     )
     collaborators = list(Collaborator.objects.filter(case=case).select_related("staff"))
-    links = list(
-        CaseLink.objects.filter(Q(case=case) | Q(other=case)).select_related("case", "other")
-    )
+    link_rows = CaseLink.objects.filter(Q(case=case) | Q(other=case))
+    if viewer is not None:
+        # Only the linked cases the viewer may open: another team's reference stays theirs.
+        seen = visible_cases(viewer).values("pk")
+        link_rows = link_rows.filter(Q(case=case, other__in=seen) | Q(other=case, case__in=seen))
+    links = list(link_rows.select_related("case", "other"))
     linked = [
         {"case": link.other if link.case_id == case.pk else link.case, "type": link.type}
         for link in links
