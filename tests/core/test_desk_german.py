@@ -117,3 +117,12 @@ def test_scorecard_speaks_german(client, lead):
     assert ">4 Wochen</option>" in html and "Annahmen hinter den Schätzungen" in html
     for english in ("Keeping customers", "Channel mix", "Loyalty levels", "All channels"):
         assert english not in html
+
+
+def test_learning_themes_page_speaks_german(client, agent):
+    login(client, agent)
+    html = client.get(reverse("learning:index"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Worüber sich Kundinnen und Kunden beschweren</h1>" in html
+    assert ">Verbesserungsmaßnahmen</a>" in html and ">Alle Themen</h2>" in html
+    for english in ("What customers complain about", "Rising this week", "Policy register"):
+        assert english not in html
