@@ -218,3 +218,33 @@ def test_the_handoff_picker_offers_only_whom_the_case_may_go_to(
     assert moved.status_code == 302
     complaint.refresh_from_db()
     assert (complaint.owner_id, complaint.team_id) == (billing_agent.pk, billing_agent.team_id)
+
+
+@pytest.mark.parametrize("how", ["extra", "lead", "manager"])
+def test_teams_beyond_ones_own_are_in_bounds_through_the_desk(
+    client, complaint, care_team, billing_agent, how
+):
+    # given: Bea of Billing also works for, leads or manages Customer Care (the guard loads
+    # her profile with a "more teams" mark and reads those teams only then)
+    if how == "extra":
+        billing_agent.extra_teams.add(care_team)
+    else:
+        setattr(care_team, how, billing_agent)
+        care_team.save()
+    login(client, billing_agent)
+    # when / then
+    assert client.get(reverse("cases:detail", args=[complaint.reference])).status_code == 200
+    inbox = client.get(reverse("desk:inbox"), {"view": "open"}).content.decode()
+    assert complaint.reference in inbox
+
+
+def test_a_changed_policy_applies_at_the_next_request(client, complaint, billing_agent):
+    # given: Bea reads Care's case while the organisation allows it
+    set_org_policy(other_teams_may_read=True, by=None)
+    login(client, billing_agent)
+    page = reverse("cases:detail", args=[complaint.reference])
+    assert client.get(page).status_code == 200
+    # when: an administrator turns it off (in whatever process)
+    set_org_policy(other_teams_may_read=False, by=None)
+    # then: the policy is read with the staff profile on every request, never kept
+    assert client.get(page).status_code == 404

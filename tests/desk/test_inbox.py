@@ -146,6 +146,18 @@ def test_search_includes_closed_cases_and_says_when_nothing_matches(desk_client,
     assert "No cases match “xylophone”." in response.content.decode()
 
 
+# Session, user, and staff with the organisation policy and "more teams" mark (3: no team or
+# policy query of their own for an agent of one team); the page and its total (2); breach
+# clocks (5); the seven tab counts; owner and team lists (2); saved views; unread marks (2);
+# the creed.
+INBOX_QUERIES = 23
+
+
+def test_inbox_query_count(desk_client, agent):
+    open_cases(3)
+    assert count_queries(desk_client, "/desk/") == INBOX_QUERIES
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -28,7 +28,7 @@ def test_notifications_page_costs_the_same_for_any_number(
     open_cases(cases)
     actions.sync_notifications(agent)
     desk_client.get(reverse("desk:notifications"))
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         response = desk_client.get(reverse("desk:notifications"))
     assert response.status_code == 200
     assert response.content.decode().count('class="notification unread"') == 3 * cases

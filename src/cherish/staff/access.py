@@ -14,11 +14,12 @@ The team rules of the desk (ARCHITECTURE: "nobody sees or does what is not their
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from cherish.staff.models import OrgPolicy, Role, Staff, Team
 
@@ -27,6 +28,31 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
     """The staff profile of a logged-in, active user; None for anyone else."""
     if not user.is_authenticated or not user.is_active:
         return None
+    if not _STAFF_CACHE.is_cached(user):
+        # The first look this request: load the profile with the organisation's read policy
+        # and whether they work for any team beyond their own in the same query, so the team
+        # boundary (``scope_of``) needs no query of its own for most staff. Read from the
+        # database every request, so a changed policy or team applies at once in every process.
+        more_teams = Team.objects.filter(
+            Q(lead_id=OuterRef("pk"))
+            | Q(manager_id=OuterRef("pk"))
+            | Q(extra_members=OuterRef("pk"))
+        )
+        loaded = (
+            Staff.objects.annotate(
+                **{
+                    _POLICY_ATTR: Subquery(
+                        OrgPolicy.objects.filter(pk=1).values("other_teams_may_read")[:1]
+                    ),
+                    _MORE_TEAMS_ATTR: Exists(more_teams),
+                }
+            )
+            .filter(user_id=user.pk)
+            .first()
+        )
+        if loaded is not None:
+            Staff.user.field.set_cached_value(loaded, user)
+        _STAFF_CACHE.set_cached_value(user, loaded)
     try:
         staff: Staff = user.staff  # type: ignore[attr-defined]
         return staff
@@ -46,6 +72,14 @@ class Scope:
 
 
 _SCOPE_ATTR = "_cherish_scope"
+# Set by ``staff_for_user``: the policy's other_teams_may_read as of this request (None: no
+# policy saved yet, the default applies).
+_POLICY_ATTR = "_cherish_other_teams_may_read"
+# Set by ``staff_for_user``: do they lead, manage or also work for any team (False: their
+# teams are just ``Staff.team``).
+_MORE_TEAMS_ATTR = "_cherish_more_teams"
+# The cache of ``user.staff`` (the reverse one-to-one).
+_STAFF_CACHE = Staff.user.field.remote_field
 
 
 def scope_of(staff: Staff) -> Scope:
@@ -53,9 +87,13 @@ def scope_of(staff: Staff) -> Scope:
     cached: Scope | None = getattr(staff, _SCOPE_ATTR, None)
     if cached is not None:
         return cached
-    rows = Team.objects.filter(
-        Q(members=staff) | Q(extra_members=staff) | Q(lead=staff) | Q(manager=staff)
-    ).values_list("pk", "lead_id", "manager_id")
+    rows: Iterable[tuple[int, int | None, int | None]]
+    if staff.__dict__.get(_MORE_TEAMS_ATTR) is False:
+        rows = [] if staff.team_id is None else [(staff.team_id, None, None)]
+    else:
+        rows = Team.objects.filter(
+            Q(members=staff) | Q(extra_members=staff) | Q(lead=staff) | Q(manager=staff)
+        ).values_list("pk", "lead_id", "manager_id")
     team_ids = set()
     led = set()
     for pk, lead_id, manager_id in rows:
@@ -67,7 +105,7 @@ def scope_of(staff: Staff) -> Scope:
         team_ids=frozenset(team_ids),
         led_team_ids=frozenset(led),
         everything=bool(staff.user.is_superuser),
-        read_other_teams=org_policy().other_teams_may_read,
+        read_other_teams=_read_other_teams(staff),
     )
     setattr(staff, _SCOPE_ATTR, scope)
     return scope
@@ -115,6 +153,15 @@ def works_for_team(team_id: int) -> Q:
 def forget_scope(staff: Staff) -> None:
     """After a change of teams or policy, the next request works the scope out again."""
     staff.__dict__.pop(_SCOPE_ATTR, None)
+    staff.__dict__.pop(_POLICY_ATTR, None)
+    staff.__dict__.pop(_MORE_TEAMS_ATTR, None)
+
+
+def _read_other_teams(staff: Staff) -> bool:
+    if _POLICY_ATTR in staff.__dict__:
+        loaded: bool | None = staff.__dict__[_POLICY_ATTR]
+        return bool(loaded) if loaded is not None else OrgPolicy().other_teams_may_read
+    return org_policy().other_teams_may_read
 
 
 def org_policy() -> OrgPolicy:
