@@ -126,3 +126,17 @@ def test_learning_themes_page_speaks_german(client, agent):
     assert ">Verbesserungsmaßnahmen</a>" in html and ">Alle Themen</h2>" in html
     for english in ("What customers complain about", "Rising this week", "Policy register"):
         assert english not in html
+
+
+@pytest.mark.parametrize(
+    ("url_name", "german", "english"),
+    [
+        ("learning:policies", "<h1>Regelwerk</h1>", "Add a policy"),
+        ("learning:actions", "<h1>Verbesserungsmaßnahmen</h1>", "Plan an improvement action"),
+    ],
+)
+def test_learning_register_pages_speak_german(client, lead, url_name, german, english):
+    login(client, lead)
+    html = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert german in html and ">Zuständig</label>" in html and ">Titel</label>" in html
+    assert english not in html and ">Owner</" not in html
