@@ -140,3 +140,12 @@ def test_learning_register_pages_speak_german(client, lead, url_name, german, en
     html = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert german in html and ">Zuständig</label>" in html and ">Titel</label>" in html
     assert english not in html and ">Owner</" not in html
+
+
+def test_survey_overview_speaks_german(client, lead):
+    login(client, lead)
+    html = client.get(reverse("feedback:surveys"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Umfragen</h1>" in html and ">Antwortquoten</h2>" in html
+    assert ">Was Kundinnen und Kunden erwarten</h2>" in html and ">Ziel festlegen</button>" in html
+    for english in ("Response rates", "What customers expect", "Current resolution targets"):
+        assert english not in html
