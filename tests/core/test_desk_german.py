@@ -149,3 +149,17 @@ def test_survey_overview_speaks_german(client, lead):
     assert ">Was Kundinnen und Kunden erwarten</h2>" in html and ">Ziel festlegen</button>" in html
     for english in ("Response rates", "What customers expect", "Current resolution targets"):
         assert english not in html
+
+
+@pytest.mark.parametrize(
+    ("url_name", "german", "english"),
+    [
+        ("learning:stories", "<h1>Geschichten zum Lernen</h1>", "How lessons are circulated"),
+        ("learning:weekly", "<h1>Was uns unsere Kundinnen und Kunden gesagt haben</h1>", "Rising"),
+    ],
+)
+def test_learning_stories_and_week_speak_german(client, lead, url_name, german, english):
+    login(client, lead)
+    html = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert german in html
+    assert english not in html
