@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Q
 
 from cherish.staff.models import OrgPolicy, Role, Staff, Team
 
@@ -33,24 +34,12 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
         # and whether they work for any team beyond their own in the same query, so the team
         # boundary (``scope_of``) needs no query of its own for most staff. Read from the
         # database every request, so a changed policy or team applies at once in every process.
-        more_teams = Team.objects.filter(
-            Q(lead_id=OuterRef("pk"))
-            | Q(manager_id=OuterRef("pk"))
-            | Q(extra_members=OuterRef("pk"))
-        )
-        loaded = (
-            Staff.objects.annotate(
-                **{
-                    _POLICY_ATTR: Subquery(
-                        OrgPolicy.objects.filter(pk=1).values("other_teams_may_read")[:1]
-                    ),
-                    _MORE_TEAMS_ATTR: Exists(more_teams),
-                }
-            )
-            .filter(user_id=user.pk)
-            .first()
-        )
+        # Plain SQL: building the same query with Subquery/Exists cost as much CPU as the
+        # two queries it replaces (measured, bench/README.md "#9 desk guard").
+        loaded = next(iter(Staff.objects.raw(_staff_sql(), [user.pk])), None)
         if loaded is not None:
+            more = loaded.__dict__[_MORE_TEAMS_ATTR]
+            loaded.__dict__[_MORE_TEAMS_ATTR] = None if more is None else bool(more)
             Staff.user.field.set_cached_value(loaded, user)
         _STAFF_CACHE.set_cached_value(user, loaded)
     try:
@@ -58,6 +47,21 @@ def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> Staff | None:
         return staff
     except Staff.DoesNotExist:
         return None
+
+
+@cache
+def _staff_sql() -> str:
+    staff = Staff._meta.db_table
+    team = Team._meta.db_table
+    extra = Staff.extra_teams.through._meta.db_table
+    policy = OrgPolicy._meta.db_table
+    return (
+        f"SELECT s.*,"
+        f" (SELECT p.other_teams_may_read FROM {policy} p WHERE p.id = 1) AS {_POLICY_ATTR},"
+        f" (EXISTS (SELECT 1 FROM {team} t WHERE t.lead_id = s.id OR t.manager_id = s.id)"
+        f" OR EXISTS (SELECT 1 FROM {extra} e WHERE e.staff_id = s.id)) AS {_MORE_TEAMS_ATTR}"
+        f" FROM {staff} s WHERE s.user_id = %s"
+    )
 
 
 @dataclass(frozen=True, slots=True)
