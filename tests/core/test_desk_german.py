@@ -163,3 +163,18 @@ def test_learning_stories_and_week_speak_german(client, lead, url_name, german, 
     html = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert german in html
     assert english not in html
+
+
+def test_learning_story_form_and_policy_page_speak_german(client, lead):
+    from cherish.learning.models import Policy
+
+    login(client, lead)
+    html = client.get(reverse("learning:story-new"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Geschichte zum Lernen schreiben</h1>" in html and ">Was wir gelernt haben<" in html
+    assert "Save the story" not in html and "What happened" not in html
+    now = dt.datetime.now(dt.UTC)
+    policy = Policy.objects.create(title="Rückgabe", created_at=now, updated_at=now)
+    url = reverse("learning:policy", args=[policy.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h2>Beschwerden dazu</h2>" in html and "Zuständig: Niemand." in html
+    assert "Complaints about it" not in html and "Change this policy" not in html
