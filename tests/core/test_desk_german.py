@@ -178,3 +178,23 @@ def test_learning_story_form_and_policy_page_speak_german(client, lead):
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "<h2>Beschwerden dazu</h2>" in html and "Zuständig: Niemand." in html
     assert "Complaints about it" not in html and "Change this policy" not in html
+
+
+def test_a_learning_story_page_speaks_german(client, lead):
+    from cherish.learning import actions as learning_actions
+
+    story = learning_actions.write_story(
+        None,
+        case=None,
+        kind="failure",
+        title="Das Paket, dem niemand nachging",
+        what_happened="Ein Paket ging verloren.",
+        what_we_learned="Eine Person ist von Anfang bis Ende zuständig.",
+        by=lead,
+    )
+    login(client, lead)
+    url = reverse("learning:story", args=[story.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h2>Was geschehen ist</h2>" in html and "Von 1 Person gelesen." in html
+    assert ">An Teams weitergeben</legend>" in html
+    assert "What happened" not in html and "Circulate to teams" not in html
