@@ -198,3 +198,21 @@ def test_a_learning_story_page_speaks_german(client, lead):
     assert "<h2>Was geschehen ist</h2>" in html and "Von 1 Person gelesen." in html
     assert ">An Teams weitergeben</legend>" in html
     assert "What happened" not in html and "Circulate to teams" not in html
+
+
+def test_learning_flash_messages_speak_german(client, lead):
+    from cherish.learning import actions as learning_actions
+
+    story = learning_actions.write_story(
+        None,
+        case=None,
+        kind="failure",
+        title="Rückruf vergessen",
+        what_happened="Niemand rief zurück.",
+        what_we_learned="Zusagen gehören in den Kalender.",
+        by=lead,
+    )
+    login(client, lead)
+    url = reverse("learning:story-circulate", args=[story.pk])
+    page = client.post(url, {}, HTTP_ACCEPT_LANGUAGE="de", follow=True)
+    assert "Wählen Sie mindestens ein Team." in page.content.decode()

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.cases.access import (
@@ -93,13 +94,13 @@ def rename_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
     access.require_shaper(staff)
     form = RenameThemeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the theme a name of at most 200 characters.")
+        messages.error(request, _("Give the theme a name of at most 200 characters."))
         return redirect("learning:theme", theme.pk)
     try:
         actions.rename_theme(theme, by=staff, **form.cleaned_data)
     except CherishError as error:
         return _back(request, error, "learning:theme", theme.pk)
-    messages.success(request, "Theme renamed. Re-clustering will keep this name.")
+    messages.success(request, _("Theme renamed. Re-clustering will keep this name."))
     return redirect("learning:theme", theme.pk)
 
 
@@ -111,7 +112,7 @@ def merge_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
     access.require_shaper(staff)
     form = MergeThemeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the theme to merge into.")
+        messages.error(request, _("Choose the theme to merge into."))
         return redirect("learning:theme", theme.pk)
     try:
         into = actions.merge_themes(theme, into=form.cleaned_data["into"], by=staff)
@@ -142,7 +143,7 @@ def recluster(request: DeskRequest) -> HttpResponse:
     access.require_shaper(staff)
     result = actions.recluster_themes()
     if result.model is None:
-        messages.info(request, "There are not enough complaints to find themes yet.")
+        messages.info(request, _("There are not enough complaints to find themes yet."))
     else:
         messages.success(
             request,
@@ -170,7 +171,7 @@ def case_finding(request: DeskRequest, reference: str) -> HttpResponse:
             except CherishError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Root cause recorded.")
+                messages.success(request, _("Root cause recorded."))
                 return redirect("learning:case-finding", case.reference)
     else:
         initial = {}
@@ -258,7 +259,7 @@ def policy_detail(request: DeskRequest, policy_id: int) -> HttpResponse:
             except CherishError as error:
                 form.add_error(error.field, error.message)
             else:
-                messages.success(request, "Policy saved.")
+                messages.success(request, _("Policy saved."))
                 return redirect("learning:policy", policy.pk)
     return render(
         request,
@@ -284,7 +285,7 @@ def policy_new(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             form.add_error(error.field, error.message)
         else:
-            messages.success(request, "Policy added to the register.")
+            messages.success(request, _("Policy added to the register."))
             return redirect("learning:policy", policy.pk)
     return render(
         request,
@@ -304,9 +305,9 @@ def case_policy(request: DeskRequest, reference: str) -> HttpResponse:
         actions.link_policy(
             case, policy=form.cleaned_data["policy"], by=staff, source=PolicyLinkSource.TAGGED
         )
-        messages.success(request, "Complaint linked to the policy.")
+        messages.success(request, _("Complaint linked to the policy."))
     else:
-        messages.error(request, "Choose a policy from the list.")
+        messages.error(request, _("Choose a policy from the list."))
     return redirect("learning:case-finding", case.reference)
 
 
@@ -360,7 +361,7 @@ def action_new(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             form.add_error(error.field, error.message)
         else:
-            messages.success(request, "Improvement action planned.")
+            messages.success(request, _("Improvement action planned."))
             return redirect("learning:action", action.pk)
     rows = queries.actions_list()
     return render(
@@ -390,7 +391,7 @@ def action_detail(request: DeskRequest, action_id: int) -> HttpResponse:
             except CherishError as error:
                 form.add_error(error.field, error.message)
             else:
-                messages.success(request, "Improvement action saved.")
+                messages.success(request, _("Improvement action saved."))
                 return redirect("learning:action", action.pk)
     return render(
         request,
@@ -419,7 +420,7 @@ def action_link_case(request: DeskRequest, action_id: int) -> HttpResponse:
         try:
             case = access_case(staff, form.cleaned_data["reference"])
         except NotFound:
-            messages.error(request, "There is no case with that reference.")
+            messages.error(request, _("There is no case with that reference."))
         else:
             actions.link_action_case(action, case=case, by=staff)
             messages.success(request, f"{case.reference} linked.")
@@ -449,7 +450,7 @@ def action_unpublish(request: DeskRequest, action_id: int) -> HttpResponse:
     action = access.access_action(staff, action_id)
     access.require_manager(staff)
     actions.unpublish_action(action, by=staff)
-    messages.success(request, "Taken off the public page.")
+    messages.success(request, _("Taken off the public page."))
     return redirect("learning:action", action.pk)
 
 
@@ -500,7 +501,9 @@ def story_new(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Story saved. Circulate it to the teams who should read it.")
+            messages.success(
+                request, _("Story saved. Circulate it to the teams who should read it.")
+            )
             return redirect("learning:story", story.pk)
     return render(
         request,
@@ -543,7 +546,7 @@ def story_circulate(request: DeskRequest, story_id: int) -> HttpResponse:
         added = actions.circulate_story(story, teams=list(form.cleaned_data["teams"]), by=staff)
         messages.success(request, f"Circulated to {added} more team{'s' if added != 1 else ''}.")
     else:
-        messages.error(request, "Choose at least one team.")
+        messages.error(request, _("Choose at least one team."))
     return redirect("learning:story", story.pk)
 
 
