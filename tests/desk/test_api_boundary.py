@@ -162,3 +162,23 @@ def test_a_staff_key_lists_only_the_linked_cases_it_may_see(
     # unless the organisation lets her read other teams' cases
     set_org_policy(other_teams_may_read=True, by=None)
     assert [row["reference"] for row in alice.get(links).json()] == [billing_case.reference]
+
+
+def test_reading_a_customer_through_the_api_is_in_the_audit_log(complaint, agent):
+    from cherish.staff.models import AuditEntry
+
+    carla = complaint.customer
+    alice = _staff_client(agent)
+    _, token = create_api_key("webshop", scopes=["customers:read"])
+    webshop = Client(headers={"Authorization": f"Bearer {token}"})
+    public_id = alice.get("/api/v1/customers/by-email/carla@example.com").json()["id"]
+    assert alice.get(f"/api/v1/customers/{public_id}").status_code == 200
+    assert webshop.get(f"/api/v1/customers/{public_id}").status_code == 200
+    viewed = AuditEntry.objects.filter(action="customer.viewed").order_by("pk")
+    assert [(e.actor_id, e.target_id, e.via) for e in viewed] == [
+        (agent.pk, str(carla.pk), "api"),
+        (agent.pk, str(carla.pk), "api"),
+        (None, str(carla.pk), "api"),
+    ]
+    # ids only: nothing of hers is written into the log
+    assert "carla@example.com" not in str(list(viewed.values()))

@@ -13,6 +13,7 @@ from cherish.customers import actions
 from cherish.customers.access import visible_customers
 from cherish.customers.models import ContactKind, ContactPoint, Customer
 from cherish.customers.normalise import normalise_email
+from cherish.staff.audit import audit
 from cherish.staff.principal import KeyScope, actor_of, key_scope, staff_of
 
 from .schemas import CustomerExistsProblem, CustomerIn, CustomerOut, CustomerPatch
@@ -25,6 +26,19 @@ def _findable(request: HttpRequest) -> QuerySet[Customer]:
     at the desk (customers.access); an integration key, every customer."""
     staff = staff_of(request)
     return Customer.objects.all() if staff is None else visible_customers(staff)
+
+
+def _viewed(request: HttpRequest, customer: Customer) -> Customer:
+    """Log who read a customer's personal data through the API, as the desk's 360 page does
+    (issue #9: who viewed, from where, when); ids only, never the data."""
+    audit(
+        request,
+        "customer.viewed",
+        by=staff_of(request),
+        target_type="customer",
+        target_id=customer.pk,
+    )
+    return customer
 
 
 def _hide_other_holder(request: HttpRequest, error: actions.CustomerExists) -> None:
@@ -104,7 +118,7 @@ def customer_by_email(request: HttpRequest, email: str) -> Customer:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     if not within.filter(pk=customer.pk).exists():
         raise NotFound("No customer has this email address.")
-    return _customer(customer.pk)
+    return _viewed(request, _customer(customer.pk))
 
 
 @router.get(
@@ -114,7 +128,7 @@ def customer_by_email(request: HttpRequest, email: str) -> Customer:
 )
 @key_scope(KeyScope.CUSTOMERS_READ)
 def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
-    return _customer(within=_findable(request), external_id=external_id[:100])
+    return _viewed(request, _customer(within=_findable(request), external_id=external_id[:100]))
 
 
 @router.get(
@@ -125,7 +139,7 @@ def customer_by_external_id(request: HttpRequest, external_id: str) -> Customer:
 @key_scope(KeyScope.CUSTOMERS_READ)
 def read_customer(request: HttpRequest, customer_id: str) -> Customer:
     # cherish/api.py has already refused a staff key outside its boundary (customer_id).
-    return _by_public_id(customer_id)
+    return _viewed(request, _by_public_id(customer_id))
 
 
 @router.patch(
