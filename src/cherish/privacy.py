@@ -37,6 +37,7 @@ from cherish.staff.models import Staff
 
 # Highest layer first: see ARCHITECTURE.md for the order of the apps.
 APPS = [
+    "desk",
     "learning",
     "scorecard",
     "feedback",
