@@ -8,6 +8,7 @@ validation, authentication, not found, malformed JSON) into this shape with the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -134,3 +135,16 @@ def parse_id(value: str) -> int | None:
         return None
     number = int(value)
     return number if number > 0 else None
+
+
+def since_utc(value: dt.datetime) -> dt.datetime:
+    """An ``updated_since`` filter as an aware UTC time the database accepts.
+
+    A naive time is UTC. Python allows offsets up to 24 hours, PostgreSQL only up to 16: in
+    UTC the offset is gone. A time so early that UTC falls before year 1 means "from the start".
+    """
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    try:
+        return aware.astimezone(dt.UTC)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)

@@ -383,3 +383,23 @@ def test_a_message_to_an_unknown_case_is_404(api: Client, agent: Staff) -> None:
     response = post_json(api, "/api/v1/cases/CH-ZZZZZZ/messages", {"direction": "in", "text": "x"})
     assert_problem(response, 404, "not_found")
     assert not RawContact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        # offsets PostgreSQL refuses (it allows 16 hours, Python 24), found by schemathesis
+        "0750-05-11T11:11:34-16:26",
+        "2024-01-01T00:00:00+23:59",
+        # so early that UTC falls before year 1: from the start
+        "0001-01-01T00:00:00+05:00",
+    ],
+)
+def test_updated_since_takes_any_offset_on_every_database(
+    api: Client, agent: Staff, complaint: Any, since: str
+) -> None:
+    cases = api.get("/api/v1/cases", {"updated_since": since})
+    answers = api.get("/api/v1/survey-responses", {"updated_since": since})
+    assert (cases.status_code, answers.status_code) == (200, 200)
+    if since.startswith("2024"):
+        assert [row["reference"] for row in cases.json()["items"]] == [complaint.reference]

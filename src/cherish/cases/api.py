@@ -13,10 +13,9 @@ import json
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from cherish.api_common import ApiError, parse_id, problems
+from cherish.api_common import ApiError, parse_id, problems, since_utc
 from cherish.cases.access import visible_cases
 from cherish.cases.models import Case, CaseEvent, Direction, Kind, Message
 from cherish.core.errors import NotFound
@@ -116,9 +115,7 @@ def filtered_cases(filters: CaseFilters) -> QuerySet[Case]:
         customer_id = parse_id(filters.customer)
         cases = cases.filter(customer_id=customer_id) if customer_id else cases.none()
     if filters.updated_since:
-        since = filters.updated_since
-        if timezone.is_naive(since):
-            since = timezone.make_aware(since, dt.UTC)
+        since = since_utc(filters.updated_since)
         cases = cases.filter(updated_at__gte=since)
     if filters.cursor:
         at, pk = _decode_cursor(filters.cursor)

@@ -9,10 +9,9 @@ import json
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from cherish.api_common import ApiError, parse_id, problems
+from cherish.api_common import ApiError, parse_id, problems, since_utc
 from cherish.cases.access import visible_cases
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
@@ -98,9 +97,7 @@ def list_responses(request: HttpRequest, filters: Query[ResponseFilters]) -> dic
         reference = normalise_reference(filters.case)
         rows = rows.filter(case__reference=reference) if reference else rows.none()
     if filters.updated_since:
-        since = filters.updated_since
-        if timezone.is_naive(since):
-            since = timezone.make_aware(since, dt.UTC)
+        since = since_utc(filters.updated_since)
         rows = rows.filter(updated_at__gte=since)
     if filters.cursor:
         at, pk = _decode_cursor(filters.cursor)
