@@ -56,6 +56,9 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # Its own process group, so stop() also ends whatever it started (a worker's
+            # child that outlived it would take jobs from the next test's queue).
+            start_new_session=True,
         )
 
 
@@ -76,10 +79,15 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
-        return proc.wait(timeout=timeout)
+        status = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait()
+        status = proc.wait()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return status
 
 
 def wait_for(
