@@ -51,7 +51,7 @@ def cherish_env(data_dir: Path, **values: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "cherish", *args],
             env=env,
             cwd=ROOT,
@@ -61,6 +61,8 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
             # child that outlived it would take jobs from the next test's queue).
             start_new_session=True,
         )
+    proc.cherish_data_dir = env.get("CHERISH_DATA_DIR", "")  # type: ignore[attr-defined]
+    return proc
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
@@ -86,7 +88,25 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
         status = proc.wait()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    _kill_strays(getattr(proc, "cherish_data_dir", ""))
     return status
+
+
+def _kill_strays(data_dir: str) -> None:
+    """End every process still working on this test's data directory, whatever started it:
+    an RQ worker's leftover (seen outliving its worker and its process group) would take
+    jobs from the next test's queue."""
+    if not data_dir:
+        return
+    mark = f"CHERISH_DATA_DIR={data_dir}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
 
 
 def wait_for(
