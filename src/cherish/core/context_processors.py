@@ -61,15 +61,10 @@ def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, 
 def cherish(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {"org_name": settings.CHERISH_ORG_NAME}
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        try:
-            # The notifications link polls its unread count (cherish.desk.views_live), so
-            # pages pay nothing for it when they render.
-            context["notifications_url"] = reverse("desk:notifications")
-            context["notifications_badge_url"] = reverse("desk:notification-badge")
-        except NoReverseMatch:
-            pass
-        context["desk_nav"] = _nav(
-            request, also=(context["notifications_url"],) if "notifications_url" in context else ()
-        )
+        # The notifications link polls its unread count (cherish.desk.views_live), so pages
+        # pay nothing for it when they render.
+        context["notifications_url"] = reverse("desk:notifications")
+        context["notifications_badge_url"] = reverse("desk:notification-badge")
+        context["desk_nav"] = _nav(request, also=(context["notifications_url"],))
         context["desk_poll_seconds"] = settings.CHERISH_DESK_POLL_SECONDS
     return context
