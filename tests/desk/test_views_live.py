@@ -164,3 +164,18 @@ def test_one_navigation_item_is_current(desk_client, path, current):
         r'<a (?:class="[^"]*" id="[^"]*" )?href="([^"]+)"[^>]*aria-current="page"', html
     )
     assert lit == current
+
+
+@pytest.mark.parametrize("role", ["agent", "lead", "manager", "admin_staff"])
+def test_every_navigation_link_opens_for_the_reader(client, request, role, care_defaults):
+    """The navigation offers only pages the reader may open: no link answers 'Not allowed'."""
+    staff = request.getfixturevalue(role)
+    login(client, staff)
+    html = client.get("/desk/").content.decode()
+    html = html[html.index('<header class="topbar">') : html.index("</header>")]
+    links = re.findall(r'<a (?:class="[^"]*" id="[^"]*" )?href="(/desk/[^"]*)"', html)
+    assert "/desk/" in links
+    for link in links:
+        assert client.get(link).status_code == 200, (role, link)
+    if role == "agent":
+        assert "/desk/scorecard/" not in links and "/desk/outbox/" not in links

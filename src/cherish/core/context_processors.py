@@ -24,15 +24,31 @@ DESK_NAV = [
     (_("Audit log"), "staff:audit-log"),
     (_("Admin"), "admin:index"),
 ]
-# Roles whose default permissions include reading the audit log (staff/roles.py). By role
-# name, not permission, so the link costs no query: the desk guard has loaded request.user.staff.
-AUDIT_ROLES = {"manager", "administrator"}
+# Pages only some roles may open, by the roles whose default permissions or rules allow them
+# (staff/roles.py, scorecard/access.py, outbox/views.py). By role name, not permission, so the
+# links cost no query: the desk guard has loaded request.user.staff. A link the reader would
+# only get "Not allowed" from is not shown; the page itself still checks.
+ROLE_GATED = {
+    "staff:audit-log": {"manager", "administrator"},
+    "scorecard:index": {"lead", "manager"},
+    "outbox:tasks": {"manager", "administrator"},
+}
 
 
-def _reads_audit_log(request: HttpRequest) -> bool:
+def _may_open(request: HttpRequest, name: str) -> bool:
+    roles = ROLE_GATED.get(name)
+    if roles is None:
+        return True
     user = request.user
-    role = getattr(getattr(user, "staff", None), "role", "")
-    return bool(getattr(user, "is_superuser", False)) or role in AUDIT_ROLES
+    if getattr(user, "is_superuser", False):
+        return True
+    staff = getattr(user, "staff", None)
+    if getattr(staff, "role", "") in roles:
+        return True
+    # An agent who leads a team reads that team's scorecard (scorecard.access); the guard has
+    # usually worked out the staff member's scope already, and this costs no query when not.
+    scope = getattr(staff, "_cherish_scope", None) if staff is not None else None
+    return name == "scorecard:index" and bool(getattr(scope, "led_team_ids", None))
 
 
 def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -43,7 +59,7 @@ def _nav(request: HttpRequest, *, also: tuple[str, ...] = ()) -> list[dict[str, 
     for label, name in DESK_NAV:
         if name == "admin:index" and not getattr(request.user, "is_staff", False):
             continue
-        if name == "staff:audit-log" and not _reads_audit_log(request):
+        if not _may_open(request, name):
             continue
         try:
             url = reverse(name)

@@ -7,6 +7,7 @@ import importlib
 import random
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
@@ -64,6 +65,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<6} password {password:<14} {what}")
         self.stdout.write("Other demo staff (ben, chloe, dev, ema) use the password cherish-demo.")
         self.stdout.write("The public complaint page is http://127.0.0.1:8000/complain/")
+        inbound = ", ".join(settings.CHERISH_INBOUND_ADDRESSES)
+        self.stdout.write(f"Mail to {inbound} at SMTP 127.0.0.1:2525 opens or continues a case.")
 
     def _load(self, rng: random.Random, *, n_customers: int, n_cases: int) -> None:
         with transaction.atomic():
