@@ -67,3 +67,37 @@ def test_sqlite_commits_reach_the_disk_before_they_return(db):
         cursor.execute("PRAGMA journal_mode")
         (journal,) = cursor.fetchone()
     assert (level, journal) == (2, "wal")  # 2 is FULL
+
+
+@pytest.mark.parametrize(
+    "text, quote",
+    [
+        (
+            "Guten Tag,\n\nmeine Bestellung 4711 ist überfällig. Ich bin enttäuscht.\n\n"
+            "Mit freundlichen Grüßen\nJürgen Weiß",
+            "meine Bestellung 4711 ist überfällig. Ich bin enttäuscht.",
+        ),
+        (
+            "Hello team,\nMy parcel never came.\nKind regards,\nAna Li\n+44 20 7946 0000",
+            "My parcel never came.",
+        ),
+        ("Bonjour,\nLe colis est abîmé.\nCordialement\nMarie", "Le colis est abîmé."),
+        ("Dear Sir or Madam,\nThe heater broke.\n-- \nAna Li\nACME Ltd", "The heater broke."),
+        ("The heater broke.\n> On Monday you wrote:\n> we are sorry", "The heater broke."),
+        # a greeting inside the first sentence is the customer's words
+        ("Hello, my order is late and I am upset.", "Hello, my order is late and I am upset."),
+        # "Thanks" in the middle of a long message is not its end
+        (
+            "It broke.\nThanks.\nThen it broke again.\nAnd again.\nI called twice.\n"
+            "Nobody came.\nI waited all week.\nStill nothing.\nPlease call me.",
+            "It broke. Thanks. Then it broke again. And again. I called twice. Nobody came. "
+            "I waited all week. Still nothing. Please call me.",
+        ),
+        # nothing but a greeting: the customer's words as they are
+        ("Hi", "Hi"),
+    ],
+)
+def test_the_quote_leaves_out_greeting_and_sign_off(text, quote):
+    from cherish.core.text import quote_excerpt
+
+    assert quote_excerpt(text) == quote
