@@ -45,6 +45,19 @@ def test_held_out_set_is_never_training_data():
         "Time to find a new bank.",
         "Je résilie mon abonnement.",
         "Ich bestelle nie wieder bei Ihnen.",
+        # beyond English: the last order, the competitor, the lost customer
+        "Das war das letzte Mal, dass ich bei Ihnen bestelle.",
+        "Sie haben gerade einen treuen Kunden verloren.",
+        "Ich schaue mich schon nach anderen Anbietern um.",
+        "Dann kaufe ich eben woanders ein.",
+        "C'est la dernière fois que je commande ici.",
+        "Je vais aller chez la concurrence.",
+        "Es la última vez que compro en su tienda.",
+        "Me voy con otra compañía.",
+        "Dit is de laatste keer dat ik bij jullie bestel.",
+        "Ik stap over naar een andere aanbieder.",
+        "Vou mudar de operadora.",
+        "Nunca mais vou comprar aqui.",
     ],
 )
 def test_implicit_leaving_is_caught(triager, text):
@@ -59,6 +72,12 @@ def test_implicit_leaving_is_caught(triager, text):
         "The last time I ordered it arrived broken too.",
         "The staff member told me to go elsewhere for help with the form.",
         "How do I close a joint account after my husband died?",
+        "Die letzte Bestellung kam beschädigt an.",
+        "Ich möchte nicht kündigen, ich will nur eine Lösung.",
+        "La dernière fois, le colis était abîmé aussi.",
+        "La última vez que pedí, llegó roto.",
+        "De vorige keer was het pakket ook beschadigd.",
+        "A última encomenda chegou partida.",
     ],
 )
 def test_leaving_words_without_leaving_intent(triager, text):
