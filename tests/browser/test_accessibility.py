@@ -150,6 +150,9 @@ PAGES: dict[str, Page] = {
     "desk:inbox": Page("agent", lambda: reverse("desk:inbox")),
     "desk:notifications": Page("agent", lambda: reverse("desk:notifications")),
     "cases:detail": Page("agent", _case_url("cases:detail")),
+    # Without HTMX these open the case page with the hand-over form / saved replies in place.
+    "cases:handover": Page("agent", _case_url("cases:handover")),
+    "cases:macros": Page("agent", _case_url("cases:macros")),
     "customers:list": Page(MANAGER, lambda: reverse("customers:list")),
     "care:due": Page("chloe", lambda: reverse("care:due")),
     "care:case": Page("agent", _case_url("care:case")),

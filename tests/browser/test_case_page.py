@@ -158,3 +158,25 @@ def test_lead_sees_the_approval_at_the_top_and_decides_it(
     expect(page.locator("#care-approvals")).to_have_count(0)
     assert Gesture.objects.get().status == "approved"
     context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_hand_over_loads_its_list_when_opened_and_submits(
+    browser, live_server, transactional_db, agent, other_agent, complaint, javascript
+):
+    # given: the case page, whose hand-over list is not read until asked for
+    path = f"/desk/cases/{complaint.reference}/"
+    context, page = _sign_in(browser, live_server, "alice", path, javascript=javascript)
+    expect(page.locator("#reassign-to")).to_have_count(0)
+    # when: the disclosure opens (HTMX loads the form; without JavaScript its link does)
+    page.locator("#handover summary").click()
+    if not javascript:
+        page.get_by_role("link", name="Choose who takes it over").click()
+    page.get_by_label("New owner").select_option(str(other_agent.pk))
+    page.get_by_label("Handoff note").fill("She prefers a call after five; the refund is agreed.")
+    page.locator("#handover").get_by_role("button", name="Hand over").click()
+    # then
+    expect(page.locator(".case-owner strong")).to_have_text("Bob Other")
+    complaint.refresh_from_db()
+    assert complaint.owner == other_agent
+    context.close()

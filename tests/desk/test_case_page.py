@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -9,6 +11,7 @@ from cherish.cases import actions
 from cherish.cases.models import Case, CaseEvent
 from cherish.core.clock import now
 from cherish.customers.actions import add_important_date, find_or_create_customer
+from cherish.desk.models import CaseRead, Presence
 from tests.cases.test_views import attach, case_url
 
 
@@ -188,7 +191,10 @@ def test_attachment_links_on_case_page(desk_client, complaint):
     assert f'href="/desk/attachments/{item.public_id}/"' in html
 
 
-CASE_PAGE_QUERIES = 27
+# A repeat view (the read mark current, the presence beat fresh): reads only.
+CASE_PAGE_QUERIES = 19
+# The first view also writes the read mark and the presence beat: BEGIN, 2 upserts, COMMIT.
+FIRST_VIEW_WRITES = 4
 
 
 def count_queries(client, url):
@@ -210,21 +216,59 @@ def test_case_page_query_count_does_not_grow(
 
     grow(3)
     case = Case.objects.order_by("id").first()
-    baseline = count_queries(desk_client, case_url(case))
     # Session, user, and staff with the organisation policy and "more teams" mark (3: an
     # agent of one team needs no team query, see staff.access.staff_for_user); the case
-    # with its care state; messages, attachments;
-    # the timeline and other cases' messages; the staff to hand over to; who else is here
-    # and the newest message (2); the care workflow (flow, hours, holidays, target, owner
-    # events, commitments, gestures); today's dates; the customer's value and other open
-    # complaints; the saved replies under the reply box; marking the case read and this
-    # visit seen (6 writes).
-    assert baseline == CASE_PAGE_QUERIES
+    # with its care state; messages, attachments; the timeline and other cases' messages;
+    # the viewer's read mark and presence with who else is here (1); the care workflow
+    # (flow, hours, holidays, target, owner events, commitments, gestures); today's dates;
+    # the customer's value and other open complaints. The hand-over list and the saved
+    # replies load when opened.
+    first = count_queries(desk_client, case_url(case))
+    baseline = count_queries(desk_client, case_url(case))
+    assert (first, baseline) == (CASE_PAGE_QUERIES + FIRST_VIEW_WRITES, CASE_PAGE_QUERIES)
     grow(27)
     assert Case.objects.count() == 30
     # then
     with django_assert_num_queries(baseline):
         desk_client.get(case_url(case))
+
+
+def test_a_repeat_view_writes_nothing_until_something_happens_on_the_case(
+    desk_client, complaint, agent
+):
+    # given: the case opened once (read mark and presence written)
+    desk_client.get(case_url(complaint))
+    marks = (
+        CaseRead.objects.get(staff=agent, case=complaint).read_at,
+        Presence.objects.get(staff=agent, case=complaint).seen_at,
+    )
+    # when: opened again at once
+    with CaptureQueriesContext(connection) as ctx:
+        desk_client.get(case_url(complaint))
+    # then: no write at all
+    assert not [q for q in ctx.captured_queries if not q["sql"].lstrip().startswith("SELECT")]
+    assert marks == (
+        CaseRead.objects.get(staff=agent, case=complaint).read_at,
+        Presence.objects.get(staff=agent, case=complaint).seen_at,
+    )
+    # when: the customer writes, then the agent opens the case again
+    actions.add_inbound_message(complaint, text="Any news?", channel="web")
+    desk_client.get(case_url(complaint))
+    # then: the read mark moved past the customer's message
+    complaint.refresh_from_db()
+    assert CaseRead.objects.get(staff=agent, case=complaint).read_at >= complaint.last_inbound_at
+
+
+def test_a_stale_presence_beat_is_renewed_by_a_view(desk_client, complaint, agent):
+    # given: a beat from a minute ago
+    desk_client.get(case_url(complaint))
+    old = now() - dt.timedelta(minutes=1)
+    Presence.objects.filter(staff=agent, case=complaint).update(seen_at=old, activity="replying")
+    # when
+    desk_client.get(case_url(complaint))
+    # then
+    beat = Presence.objects.get(staff=agent, case=complaint)
+    assert beat.seen_at > old and beat.activity == "viewing"
 
 
 def test_timeline_is_paged_without_repeating_the_conversation(desk_client, complaint, agent):
@@ -263,3 +307,23 @@ def test_birthday_is_shown_while_the_customer_is_in_contact(desk_client, complai
     # and not on a closed case
     actions.change_stage(complaint, stage="closed", by=agent)
     assert "Today matters to them" not in desk_client.get(case_url(complaint)).content.decode()
+
+
+def test_hand_over_form_loads_only_when_asked_for(desk_client, complaint, other_agent):
+    # given: the case page as it first comes: no list of everyone to hand over to
+    page = desk_client.get(case_url(complaint)).content.decode()
+    assert 'id="handover"' in page
+    assert 'id="reassign-to"' not in page
+    # when: the disclosure opens (HTMX), carrying the page's newest message
+    part = desk_client.get(
+        case_url(complaint, "handover/") + "?seen=7", headers={"HX-Request": "true"}
+    ).content.decode()
+    # then: the form with the colleagues, and the page's "seen" mark for the stale check
+    assert 'id="reassign-to"' in part
+    assert other_agent.display_name in part
+    assert 'name="seen_message" value="7"' in part
+    # and without JavaScript: the case page with the form in place
+    response = desk_client.get(case_url(complaint, "handover/"))
+    assert response.status_code == 302
+    page = desk_client.get(response["Location"].split("#")[0]).content.decode()
+    assert 'id="reassign-to"' in page

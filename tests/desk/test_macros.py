@@ -30,8 +30,27 @@ def macro_url(case):
     return f"/desk/cases/{case.reference}/macro/"
 
 
+def test_saved_replies_load_only_when_the_picker_opens(desk_client, complaint, call_back):
+    # given: the case page as it first comes
+    page = desk_client.get(f"/desk/cases/{complaint.reference}/").content.decode()
+    # then: the picker is there, its replies are not (read only when opened)
+    assert 'id="macro-picker"' in page
+    assert "Find a saved reply" not in page
+    # when: the picker opens (HTMX)
+    part = desk_client.get(
+        f"/desk/cases/{complaint.reference}/macros/", headers={"HX-Request": "true"}
+    ).content.decode()
+    # then
+    assert "Find a saved reply" in part
+    assert "Call back tomorrow" in part
+    # and without JavaScript the link opens the case page with the list in place
+    response = desk_client.get(f"/desk/cases/{complaint.reference}/macros/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?macros=1#macro-picker")
+
+
 def test_case_page_lists_saved_replies_with_placeholders_filled(desk_client, complaint, call_back):
-    html = desk_client.get(f"/desk/cases/{complaint.reference}/").content.decode()
+    html = desk_client.get(f"/desk/cases/{complaint.reference}/?macros=1").content.decode()
     assert "Find a saved reply" in html
     assert (
         f"Dear Carla, I am Alice Agent and I now look after {complaint.reference}. "

@@ -90,6 +90,8 @@ RULES: dict[str, Rule] = {
     "cases:update": Rule("case", "work", data={"kind": "inquiry", "severity": "low"}),
     "cases:reassign": Rule("case", "work", data={"note": "Over to you, with the whole story."}),
     "cases:timeline": READ,
+    "cases:handover": READ,
+    "cases:macros": READ,
     "cases:attachment": READ,
     "desk:notifications": Rule("desk", "staff", "get"),
     "desk:notification-badge": Rule("desk", "staff", "get"),

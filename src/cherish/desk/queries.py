@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from cherish.care.clocks import TargetClock
-from cherish.care.queries import next_breach_clocks
+from cherish.care.queries import next_breach_clocks, rendered_snippets
 from cherish.cases import search
 from cherish.cases.access import visible_cases
 from cherish.cases.models import Case, Channel, Kind, Stage
@@ -372,3 +372,29 @@ def bulk_cases(staff: Staff, references: list[str]) -> dict[str, Case]:
         .select_related("customer", "owner", "team")
         .filter(reference__in=references)
     }
+
+
+_STAGE_LABELS = dict(Stage.choices)
+
+
+def macro_choices(case: Case, writer: Staff | None) -> list[dict[str, Any]]:
+    """Every saved reply for the case's kind, filled in for ``writer``, with its actions as
+    short labels and the text the picker's filter searches (1 query)."""
+    macros = []
+    for snippet, body in rendered_snippets(case, writer):
+        actions = []
+        if snippet.stage:
+            actions.append(str(_STAGE_LABELS.get(snippet.stage, snippet.stage)))
+        if snippet.commitment_what:
+            actions.append(snippet.commitment_what)
+        if snippet.tag:
+            actions.append(f"#{snippet.tag}")
+        macros.append(
+            {
+                "snippet": snippet,
+                "body": body,
+                "actions": actions,
+                "search": f"{snippet.title} {body}".lower(),
+            }
+        )
+    return macros

@@ -34,4 +34,6 @@ case_page_routes = [
     path("desk/cases/<str:reference>/update/", views.update, name="update"),
     path("desk/cases/<str:reference>/reassign/", views.reassign, name="reassign"),
     path("desk/cases/<str:reference>/timeline/", views.timeline, name="timeline"),
+    path("desk/cases/<str:reference>/handover/", views.handover, name="handover"),
+    path("desk/cases/<str:reference>/macros/", views.macros, name="macros"),
 ]

@@ -25,7 +25,8 @@ from cherish.cases import queries as case_queries
 from cherish.cases.access import access_case, access_case_to_work
 from cherish.cases.models import Case, Kind, Message, Severity
 from cherish.core.errors import CherishError, Forbidden
-from cherish.desk import actions as desk_actions
+from cherish.desk import queries as desk_queries
+from cherish.desk import queries_live as live_queries
 from cherish.desk import views_live
 from cherish.desk.forms import (
     ChangeCaseForm,
@@ -64,15 +65,26 @@ def _case_context(
     change_form: ChangeCaseForm | None = None,
     reassign_form: ReassignForm | None = None,
     status_message: str = "",
+    show_handover: bool = False,
+    show_macros: bool = False,
 ) -> dict[str, Any]:
     """What the case page shows; ``page=False`` for an HTMX answer, which renders only the
-    changed part and the timeline, so the side panels' reads are skipped."""
+    changed part and the timeline, so the side panels' reads are skipped.
+
+    The hand-over form (everyone the case can go to) and the saved replies (each filled in
+    for the writer) are read only when shown: after an error in them, or when asked for
+    without JavaScript (``?handover=1``, ``?macros=1``); otherwise each loads over HTMX when
+    its disclosure opens (``handover``, ``macros`` below).
+    """
+    conversation = case_queries.case_conversation(case)
+    show_handover = show_handover or bool(reassign_form is not None and reassign_form.errors)
     context = {
         "case": case,
         "staff": staff,
-        "conversation": case_queries.case_conversation(case),
+        "conversation": conversation,
         "timeline": case_queries.customer_timeline(case, page=timeline_page),
-        "staff_list": case_queries.staff_choices(),
+        "staff_list": case_queries.staff_choices() if show_handover else None,
+        "show_macros": show_macros,
         "customer_url": _customer_url(case),
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
@@ -81,7 +93,7 @@ def _case_context(
         "kinds": Kind.choices,
         "severities": Severity.choices,
         "status_message": status_message,
-        **views_live.case_live_context(case, staff),
+        **views_live.case_live_context(case, staff, conversation=conversation),
     }
     if page:
         context["care"] = care_queries.case_summary(case, viewer=staff)
@@ -103,14 +115,20 @@ def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
     staff = request.staff
     # The care state comes with the case: one query fewer for the care panel.
     case = access_case(staff, reference, also=("care",))
-    context = _case_context(case, staff, timeline_page=_page_number(request.GET.get("timeline")))
+    context = _case_context(
+        case,
+        staff,
+        timeline_page=_page_number(request.GET.get("timeline")),
+        show_handover=bool(request.GET.get("handover")),
+        show_macros=bool(request.GET.get("macros")),
+    )
     # The new owner reads the handoff note first; it counts as read once shown.
     context["show_handoff"] = case.handoff_unread and case.owner_id == staff.pk
     response = render(request, "desk/case_detail.html", context)
     if context["show_handoff"]:
         case_actions.mark_handoff_read(case, by=staff)
-    desk_actions.mark_case_read(staff, case)
-    desk_actions.beat_presence(staff, case, replying=False)
+    # Opening the case reads it and says "viewing" to others: written only when that changed.
+    views_live.record_view(staff, case, context["view_state"])
     return response
 
 
@@ -125,6 +143,43 @@ def timeline(request: DeskRequest, reference: str) -> HttpResponse:
         return redirect(f"{url}?timeline={page}#customer-timeline")
     context = {"case": case, "timeline": case_queries.customer_timeline(case, page=page)}
     response = render(request, "desk/partials/customer_timeline_items.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+@desk_view
+def handover(request: DeskRequest, reference: str) -> HttpResponse:
+    """The hand-over form with everyone the case can go to, for the "Hand over" disclosure
+    (HTMX); without HTMX, the case page with the form in place."""
+    case = access_case(request.staff, reference)
+    if not _is_partial(request):
+        url = reverse("cases:detail", args=[case.reference])
+        return redirect(f"{url}?handover=1#handover")
+    # The page's newest message, so a hand-over after news arrived is still stopped.
+    seen = request.GET.get("seen", "")
+    context = {
+        "case": case,
+        "staff_list": case_queries.staff_choices(),
+        "reassign_form": ReassignForm(),
+        "seen_message": int(seen) if seen.isdigit() else live_queries.last_message_id(case),
+    }
+    response = render(request, "desk/partials/handover_form.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+@desk_view
+def macros(request: DeskRequest, reference: str) -> HttpResponse:
+    """The saved replies, filled in for the writer, for the picker under the reply box
+    (HTMX); without HTMX, the case page with them in place."""
+    case = access_case(request.staff, reference)
+    if not _is_partial(request):
+        url = reverse("cases:detail", args=[case.reference])
+        return redirect(f"{url}?macros=1#macro-picker")
+    context = {"case": case, "macros": desk_queries.macro_choices(case, request.staff)}
+    response = render(request, "desk/partials/macro_list.html", context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 

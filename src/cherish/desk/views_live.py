@@ -172,14 +172,40 @@ def stale_messages(request: DeskRequest, case: Case, form: forms.Form) -> list[M
     return stale
 
 
-def case_live_context(case: Case, staff: Staff) -> dict[str, Any]:
-    """What the case page's includes need: the presence poller and the seen-message field."""
+def case_live_context(
+    case: Case, staff: Staff, *, conversation: Sequence[Message] | None = None
+) -> dict[str, Any]:
+    """What the case page's includes need: the presence poller and the seen-message field.
+
+    Reads the viewer's own read and presence marks with the others' presence (1 query;
+    ``view_state`` says what opening the page still has to write), and takes the newest
+    message from ``conversation`` when the page read it anyway.
+    """
+    seconds = poll_seconds()
+    state = queries.case_view_state(staff, case, fresh_seconds=seconds)
+    seen = (
+        max((message.pk for message in conversation), default=0)
+        if conversation is not None
+        else queries.last_message_id(case)
+    )
     return {
-        "present": queries.present_on_case(case, besides=staff),
-        "seen_message": queries.last_message_id(case),
-        "poll_seconds": poll_seconds(),
-        "presence_url": reverse("desk:presence", args=[case.reference]),
+        "present": state.present,
+        "view_state": state,
+        "seen_message": seen,
+        "poll_seconds": seconds,
     }
+
+
+def record_view(staff: Staff, case: Case, state: queries.CaseViewState) -> None:
+    """Write what opening the case changed: the read mark, notifications, the presence beat
+    (nothing at all when a fresh beat and a current read mark are already there)."""
+    actions.record_case_view(
+        staff,
+        case,
+        read=not state.read_is_current,
+        notifications=state.has_unread_notifications,
+        presence=not state.presence_is_fresh,
+    )
 
 
 def inbox_live_context(staff: Staff, cases: Sequence[Case]) -> dict[str, Any]:

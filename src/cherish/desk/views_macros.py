@@ -62,4 +62,7 @@ def macro_reply(request: DeskRequest, reference: str) -> HttpResponse:
             response["HX-Redirect"] = target
             return response
         return redirect(target + "#conversation")
-    return _after_action(request, case, staff, partial="work", ok=False, anchor="", reply_form=form)
+    # The list stays open under the box, so another saved reply can be chosen.
+    return _after_action(
+        request, case, staff, partial="work", ok=False, anchor="", reply_form=form, show_macros=True
+    )
