@@ -301,6 +301,12 @@ CHERISH_INTAKE_QUEUE = env.get_bool("INTAKE_QUEUE", True)
 # A background job's lease (core.leases): a worker renews it every third of this while it
 # works; when the worker dies the job is handed on within about this long plus a sweep.
 CHERISH_TASK_LEASE_S = env.get_int("TASK_LEASE_S", 60)
+# Context managers the database-queue worker enters around each group of jobs it runs in one
+# transaction (core.job_worker): the outbox sends the group's emails together after commit.
+CHERISH_BATCH_WORKER = env.get_bool("BATCH_WORKER", True)
+CHERISH_JOB_GROUP_HOOKS: list[str] = env.get_list(
+    "JOB_GROUP_HOOKS", ["cherish.outbox.actions.delivering_together"]
+)
 
 # Periodic jobs run by `cherish tick --loop` (started by `cherish serve`): (command, seconds).
 # The two sweepers run often: they are what re-runs work whose worker died, and a customer

@@ -1,7 +1,8 @@
 """A real ``cherish worker`` killed in the middle of a complaint's follow-on job.
 
-Before leases, the job stayed RUNNING for ever: triaged perhaps, never acknowledged. Now its
-lease runs out, the sweeper queues it again, a worker finishes it, and the customer gets
+Before leases, the job stayed RUNNING for ever: triaged perhaps, never acknowledged. Now the
+next worker of the machine takes it back as soon as it sees the holder's process gone (or
+its lease runs out and the sweeper queues it again), a worker finishes it, and the customer gets
 exactly one acknowledgement at a real SMTP server. On the database queue and on RQ (where the
 process running the job is the worker's forked work-horse).
 """
@@ -89,7 +90,10 @@ def test_a_killed_worker_job_is_finished_by_another_and_acknowledged_once(
         first_worker.wait(timeout=10)
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
-    assert TriageRecord.objects.filter(message__case=case).count() == 1
+    # The database queue's worker runs a group of jobs in one transaction, so the killed
+    # attempt left nothing half-done; on RQ each step committed on its own.
+    triaged_before = 0 if not queue else 1
+    assert TriageRecord.objects.filter(message__case=case).count() == triaged_before
     assert not Message.objects.filter(case=case, direction=Direction.OUTBOUND).exists()
 
     # then the sweeper hands the job on once its lease lapses, and a new worker finishes it

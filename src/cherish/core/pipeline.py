@@ -25,7 +25,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist
 
 from cherish.core.clock import now
-from cherish.core.leases import KeepAlive, lease_seconds, worker_name
+from cherish.core.leases import KeepAlive, dead_workers, lease_seconds, worker_name
 from cherish.core.models import Job, JobStatus
 from cherish.core.tasks import tasks_share_default_database
 
@@ -131,16 +131,42 @@ def claim_job(job_id: str, worker: str) -> Job | None:
         return None
     job = Job.objects.get(pk=job_id)
     if job.attempts > MAX_ATTEMPTS:
-        # Only crashes get here (a step's own failures stop at MAX_ATTEMPTS): a job that
-        # keeps killing its worker must not take every worker down with it for ever.
-        Job.objects.filter(pk=job.pk, worker=worker).update(
-            status=JobStatus.FAILED,
-            locked_until=None,
-            finished_at=at,
-            last_error=f"gave up: its worker was lost {job.attempts - 1} times. {job.last_error}",
-        )
+        give_up_lost(job, worker, at)
         return None
     return job
+
+
+def give_up_lost(job: Job, worker: str, at: dt.datetime) -> None:
+    """Fail a job just claimed for the (MAX_ATTEMPTS + 1)th time.
+
+    Only crashes get here (a step's own failures stop at MAX_ATTEMPTS): a job that keeps
+    killing its worker must not take every worker down with it for ever.
+    """
+    Job.objects.filter(pk=job.pk, worker=worker).update(
+        status=JobStatus.FAILED,
+        locked_until=None,
+        finished_at=at,
+        last_error=f"gave up: its worker was lost {job.attempts - 1} times. {job.last_error}",
+    )
+
+
+def release_dead_holders() -> list[tuple[Any, str]]:
+    """Put back in the queue, at once, the running jobs held by a worker of this machine
+    whose process is gone (core.leases.is_dead): a killed worker or a whole ``cherish serve``
+    killed and started again need not wait for their leases. Their attempt still counts.
+    Holders on other machines are left to their leases. Returns (pk, task_id) of each."""
+    held = Job.objects.filter(status=JobStatus.RUNNING).values_list("worker", flat=True)
+    dead = dead_workers(set(held))
+    if not dead:
+        return []
+    with transaction.atomic():
+        rows = Job.objects.filter(status=JobStatus.RUNNING, worker__in=dead)
+        released = list(rows.values_list("pk", "task_id"))
+        rows.filter(pk__in=[pk for pk, _ in released]).update(
+            status=JobStatus.PENDING, locked_until=None, due_at=now()
+        )
+    logger.warning("took back %d job(s) from stopped worker(s) %s", len(released), ", ".join(dead))
+    return released
 
 
 @task()
@@ -155,14 +181,14 @@ def run_steps_task(job_id: str) -> str:
             try:
                 run_step(job.steps[position], *job.args)
             except Exception as error:
-                return _record_failure(job, position, error, holder)
+                return record_failure(job, position, error, holder)
     Job.objects.filter(pk=job.pk, **holder).update(
         status=JobStatus.DONE, locked_until=None, finished_at=now(), last_error=""
     )
     return "done"
 
 
-def _record_failure(job: Job, position: int, error: Exception, holder: dict[str, Any]) -> str:
+def record_failure(job: Job, position: int, error: Exception, holder: dict[str, Any]) -> str:
     dotted = job.steps[position]
     message = f"attempt {job.attempts}, step {dotted}: {type(error).__name__}: {error}"[:5000]
     if job.attempts >= MAX_ATTEMPTS:
@@ -200,7 +226,7 @@ def sweep_jobs(*, limit: int = 500) -> dict[str, int]:
     several processes at once: claiming is atomic, so a job woken twice still runs once.
     """
     at = now()
-    lapsed = list(
+    lapsed = release_dead_holders() + list(
         Job.objects.filter(status=JobStatus.RUNNING, locked_until__lt=at).values_list(
             "pk", "task_id"
         )[:limit]

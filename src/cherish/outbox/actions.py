@@ -26,8 +26,10 @@ from cherish.core.clock import now
 from cherish.core.emailaddress import normalise_address
 from cherish.core.errors import CherishError
 from cherish.core.i18n import language_of
+from cherish.core.leases import lease_seconds
 from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import one_line
+from cherish.outbox.delivery import SmtpSession
 from cherish.outbox.models import (
     DeliveryStatus,
     MessageTemplate,
@@ -35,12 +37,15 @@ from cherish.outbox.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cherish.outbox.tasks import deliver_email_task, deliver_webhook_task
+from cherish.outbox.retry import deliver_claimed
+from cherish.outbox.tasks import EMAIL_POLICY, deliver_email_task, deliver_webhook_task
 
 logger = logging.getLogger(__name__)
 # A queued row whose task has not run this long after it was due is presumed lost.
 SWEEP_GRACE = dt.timedelta(minutes=2)
 _delivering_here: ContextVar[bool] = ContextVar("outbox_delivering_here", default=False)
+# Inside delivering_together: the emails delivering_here would send one by one, collected.
+_together: ContextVar[list[int] | None] = ContextVar("outbox_together", default=None)
 _REFERENCE_TAG = re.compile(r"\[CH-[0-9A-Z]{6}\]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -91,6 +96,18 @@ def queue_email(
             field="to",
         )
     at = now()
+    together = _together.get() if _delivering_here.get() else None
+    if together is not None:
+        # Claimed as it is written (sending, with a lease): the worker sends it after its
+        # transaction commits, and if it dies first the lease runs out and the sweeper
+        # hands the row on, as for any claimed row.
+        claimed: dict[str, Any] = {
+            "status": DeliveryStatus.SENDING,
+            "attempts": 1,
+            "locked_until": at + dt.timedelta(seconds=EMAIL_POLICY.lease_s or lease_seconds()),
+        }
+    else:
+        claimed = {}
     email = OutgoingEmail.objects.create(
         to_address=address,
         from_name=one_line(from_name, 200),
@@ -107,8 +124,13 @@ def queue_email(
         case_message_pk=case_message_pk,
         created_at=at,
         next_attempt_at=at,
+        **claimed,
     )
-    if _delivering_here.get():
+    if together is not None:
+        # Collected only once its transaction commits: a row a rolled-back savepoint took
+        # away is never sent.
+        transaction.on_commit(lambda: together.append(email.pk))
+    elif _delivering_here.get():
         transaction.on_commit(lambda: _deliver_here(email.pk))
     else:
         enqueue_on_commit(deliver_email_task, email.pk)
@@ -131,6 +153,30 @@ def delivering_here() -> Iterator[None]:
         yield
     finally:
         _delivering_here.reset(token)
+
+
+@contextlib.contextmanager
+def delivering_together() -> Iterator[None]:
+    """Around a worker's group of jobs run in one transaction (CHERISH_JOB_GROUP_HOOKS): the
+    emails ``delivering_here`` would send one by one, each with two commits and a connection
+    of its own, are written already claimed and sent together once that transaction has
+    committed, over one SMTP connection (outbox.retry.deliver_claimed). Nothing is sent when
+    the block raises (the transaction rolled back)."""
+    collected: list[int] = []
+    token = _together.set(collected)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    if collected:
+        with SmtpSession() as session:
+            deliver_claimed(
+                OutgoingEmail,
+                collected,
+                session.send,
+                task=deliver_email_task,
+                policy=EMAIL_POLICY,
+            )
 
 
 def _deliver_here(email_id: int) -> None:

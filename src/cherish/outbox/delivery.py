@@ -8,6 +8,7 @@ import hmac
 import json
 import smtplib
 import ssl
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -103,44 +104,103 @@ def send_email(email: OutgoingEmail) -> dict[str, Any]:
 
     5xx answers are permanent (retrying cannot help); everything else is retried.
     """
-    server = parse_email_url(settings.EMAIL_URL)
-    message = build_email(email)
-    smtp: smtplib.SMTP
-    if server.implicit_tls:
-        smtp = smtplib.SMTP_SSL(
-            server.host, server.port, timeout=SMTP_TIMEOUT_S, context=tls_context()
-        )
-    else:
-        smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT_S)
+    with SmtpSession() as session:
+        return session.send(email)
+
+
+class SmtpSession:
+    """One connection to the mail server for several emails (a worker's batch of
+    acknowledgements): one TCP and SMTP greeting instead of one per email.
+
+    After any failure the connection is dropped and the next email opens a new one; when the
+    server could not be reached at all, the rest of the batch fails with the same error at
+    once instead of each waiting for its own connection to be refused.
+    """
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+        self.unreachable: BaseException | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.unreachable is not None:
+            raise self.unreachable
+        server = parse_email_url(settings.EMAIL_URL)
+        try:
+            smtp: smtplib.SMTP
+            if server.implicit_tls:
+                smtp = smtplib.SMTP_SSL(
+                    server.host, server.port, timeout=SMTP_TIMEOUT_S, context=tls_context()
+                )
+            else:
+                smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT_S)
+        except (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as error:
+            self.unreachable = error
+            raise
+        try:
+            if server.starttls:
+                smtp.starttls(context=tls_context())
+            if server.username:
+                smtp.login(server.username, server.password)
+        except BaseException:
+            _quit(smtp)
+            raise
+        return smtp
+
+    def send(self, email: OutgoingEmail) -> dict[str, Any]:
+        """Send one email on the session's connection; raise as ``send_email`` does."""
+        message = build_email(email)
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            refused = self.smtp.send_message(
+                message, from_addr=settings.DEFAULT_FROM_EMAIL, to_addrs=[email.to_address]
+            )
+            if refused:
+                raise PermanentFailure(f"recipient refused: {refused}")
+        except BaseException:
+            self.close()
+            _raise_classified()
+            raise
+        return {}
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
     try:
-        if server.starttls:
-            smtp.starttls(context=tls_context())
-        if server.username:
-            smtp.login(server.username, server.password)
-        refused = smtp.send_message(
-            message, from_addr=settings.DEFAULT_FROM_EMAIL, to_addrs=[email.to_address]
-        )
-        if refused:
-            raise PermanentFailure(f"recipient refused: {refused}")
-    except smtplib.SMTPNotSupportedError as error:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _raise_classified() -> None:
+    """Inside ``except``: re-raise the SMTP error being handled as a PermanentFailure when
+    retrying cannot help; return (the caller re-raises it as it is) otherwise."""
+    error = sys.exc_info()[1]
+    if isinstance(error, smtplib.SMTPNotSupportedError):
         # An internationalised address (RFC 6531) needs SMTPUTF8 from our relay; retrying
         # the same relay cannot help, and the desk's outbox list shows this reason.
         raise PermanentFailure(f"the mail server cannot send to this address: {error}") from error
-    except smtplib.SMTPRecipientsRefused as error:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
             raise PermanentFailure(f"recipient refused: {error.recipients}") from error
-        raise
-    except smtplib.SMTPResponseException as error:
-        if 500 <= error.smtp_code < 600 and not isinstance(error, smtplib.SMTPSenderRefused):
-            raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
-        raise
-    finally:
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
-    return {}
+        return
+    if (
+        isinstance(error, smtplib.SMTPResponseException)
+        and 500 <= error.smtp_code < 600
+        and not isinstance(error, smtplib.SMTPSenderRefused)
+    ):
+        raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
 
 
 def smtp_answers(timeout_s: float = 5) -> bool:

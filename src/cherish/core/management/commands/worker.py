@@ -1,6 +1,8 @@
 """``cherish worker``: runs background tasks from the configured backend.
 
-The database queue (django-tasks-db) by default; with ``CHERISH_TASK_BACKEND=rq`` an RQ
+The database queue by default, run by core.job_worker (leased jobs in batches, one
+transaction per group of jobs, the other tasks in between; CHERISH_BATCH_WORKER=0 runs
+django-tasks-db's own one-task-at-a-time worker instead); with ``CHERISH_TASK_BACKEND=rq`` an RQ
 worker on Redis, started with django-tasks-rq's job class: RQ's own job class would call the
 django-tasks ``Task`` object itself and fail every job with "'Task' object is not callable".
 The RQ worker runs each job itself rather than in a work horse forked per job
@@ -16,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from cherish.core.job_worker import JobWorker
 
 RQ_JOB_CLASS = "django_tasks_rq.backend.Job"
 RQ_WORKER_CLASS = "cherish.core.rq_worker.Worker"
@@ -46,6 +50,14 @@ class Command(BaseCommand):
             if options["max_tasks"]:
                 argv += ["--max-jobs", str(options["max_tasks"])]
             call_command("rqworker", *argv)
+            return
+        if settings.CHERISH_BATCH_WORKER:
+            JobWorker(
+                interval=options["interval"],
+                burst=options["burst"],
+                max_tasks=options["max_tasks"],
+                queue_names=queues,
+            ).run()
             return
         kwargs: dict[str, Any] = {
             "interval": options["interval"],
