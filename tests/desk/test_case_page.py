@@ -192,7 +192,7 @@ def test_attachment_links_on_case_page(desk_client, complaint):
 
 
 # A repeat view (the read mark current, the presence beat fresh): reads only.
-CASE_PAGE_QUERIES = 19
+CASE_PAGE_QUERIES = 18
 # The first view also writes the read mark and the presence beat: BEGIN, 2 upserts, COMMIT.
 FIRST_VIEW_WRITES = 4
 
@@ -221,7 +221,7 @@ def test_case_page_query_count_does_not_grow(
     # with its care state; messages, attachments; the timeline and other cases' messages;
     # the viewer's read mark and presence with who else is here (1); the care workflow
     # (flow, hours, holidays, target, owner events, commitments, gestures); today's dates;
-    # the customer's value and other open complaints. The hand-over list and the saved
+    # the customer's value with their other open complaints (1). The hand-over list and the saved
     # replies load when opened.
     first = count_queries(desk_client, case_url(case))
     baseline = count_queries(desk_client, case_url(case))

@@ -82,3 +82,36 @@ def test_win_back_refused_when_customer_died(desk_client, customer, agent):
     change_customer_status(customer, status="left", reason="died", by=agent)
     desk_client.post(reverse("outreach:win-back", args=[customer.pk]))
     assert customer.cases.count() == 0
+
+
+def test_key_fact_figures_match_customer_value_in_one_query(
+    customer, complaint, txn, django_assert_num_queries
+):
+    from decimal import Decimal
+
+    from cherish.customers.models import Transaction
+    from cherish.customers.queries import customer_value, key_fact_figures
+
+    # given: purchases inside and outside the last 12 months, one refunded; two more
+    # complaints, one of them closed
+    at = now()
+    txn(customer, "T-1", at - dt.timedelta(days=3), amount="19.99")
+    txn(customer, "T-2", at - dt.timedelta(days=200), amount="0.10")
+    txn(customer, "T-3", at - dt.timedelta(days=400), amount="50")
+    txn(customer, "T-4", at - dt.timedelta(days=1), amount="7")
+    Transaction.objects.filter(external_id="T-4").update(status="refunded")
+    case_actions.open_case(customer, text="Another problem")
+    closed, _ = case_actions.open_case(customer, text="An old problem")
+    type(closed).objects.filter(pk=closed.pk).update(is_open=False)
+    # when
+    with django_assert_num_queries(1):
+        value, others = key_fact_figures(customer, besides_case_id=complaint.pk, as_of=at)
+    # then: the same figures as the ORM's aggregate, and one other open complaint
+    assert value == customer_value(customer, as_of=at)
+    assert (value.lifetime, value.last_12_months, value.transaction_count) == (
+        Decimal("70.09"),
+        Decimal("20.09"),
+        4,
+    )
+    assert value.first_at is not None and value.first_at.tzinfo is not None
+    assert others == 1

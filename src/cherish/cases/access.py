@@ -66,15 +66,15 @@ def access_case(staff: Staff, reference: str, *, also: tuple[str, ...] = ()) -> 
     canonical = normalise_reference(reference)
     if canonical is None:
         raise NotFound("No such case.")
-    case = (
+    # The reference is unique: no ORDER BY (``first()`` would add one, and its cost to build).
+    found = list(
         visible_cases(staff)
         .select_related("customer", "owner", "team", *also)
-        .filter(reference=canonical)
-        .first()
+        .filter(reference=canonical)[:1]
     )
-    if case is None:
+    if not found:
         raise NotFound("No such case.")
-    return case
+    return found[0]
 
 
 def access_case_to_work(staff: Staff, reference: str) -> Case:

@@ -9,8 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from cherish.customers.models import (
     NON_VALUE_STATUSES,
@@ -87,6 +90,65 @@ def customer_value(customer: Customer, *, as_of: dt.datetime) -> CustomerValue:
         first_at=row["first_at"],
         last_at=row["last_at"],
     )
+
+
+def _sql_datetime(value: Any) -> dt.datetime | None:
+    """A datetime from plain SQL: SQLite answers text (UTC), PostgreSQL an aware datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def key_fact_figures(
+    customer: Customer, *, besides_case_id: int, as_of: dt.datetime
+) -> tuple[CustomerValue, int]:
+    """``customer_value`` and how many other complaints of the customer are open (not
+    ``besides_case_id``), in one plain statement: the case page's "before you answer" facts.
+    The ORM's aggregate with filters cost more CPU to build than both reads take to run."""
+    excluded = sorted(NON_VALUE_STATUSES)
+    marks = ", ".join(["%s"] * len(excluded))
+    counted = f"t.status NOT IN ({marks})"
+    cases_table = customer.cases.model._meta.db_table
+    sql = f"""
+        SELECT
+          SUM(CASE WHEN {counted} THEN t.amount ELSE 0 END),
+          SUM(CASE WHEN {counted} AND t.occurred_at >= %s THEN t.amount ELSE 0 END),
+          COUNT(t.id), MIN(t.occurred_at), MAX(t.occurred_at), MAX(t.currency),
+          (SELECT COUNT(*) FROM {cases_table} c
+            WHERE c.customer_id = %s AND c.is_open = %s AND c.kind = %s AND c.id <> %s)
+        FROM {Transaction._meta.db_table} t
+        WHERE t.customer_id = %s
+    """
+    year_ago = connection.ops.adapt_datetimefield_value(as_of - dt.timedelta(days=365))
+    params = [
+        *excluded,
+        *excluded,
+        year_ago,
+        customer.pk,
+        True,
+        "complaint",
+        besides_case_id,
+        customer.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        lifetime, recent, count, first_at, last_at, currency, others = cursor.fetchone()
+    value = CustomerValue(
+        lifetime=_money(lifetime),
+        last_12_months=_money(recent),
+        currency=currency or "",
+        transaction_count=int(count),
+        first_at=_sql_datetime(first_at),
+        last_at=_sql_datetime(last_at),
+    )
+    return value, int(others)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 
 from cherish.core.clock import now
 from cherish.customers.models import RelationshipStatus
-from cherish.customers.queries import customer_value
+from cherish.customers.queries import key_fact_figures
 
 register = template.Library()
 
@@ -62,12 +62,11 @@ def _tenure_fact(since: dt.date | None, today: dt.date, signals: Any) -> dict[st
 
 def key_facts(case: Any, *, at: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The three facts an agent must know before answering: tenure, other open complaints,
-    and what the relationship is worth (or why they left). Two queries plus the customer."""
+    and what the relationship is worth (or why they left). One query plus the customer."""
     at = at or now()
     customer = case.customer
-    value = customer_value(customer, as_of=at)
+    value, others = key_fact_figures(customer, besides_case_id=case.pk, as_of=at)
     since = customer.customer_since or (value.first_at.date() if value.first_at else None)
-    others = customer.cases.filter(is_open=True, kind="complaint").exclude(pk=case.pk).count()
     facts = [_tenure_fact(since, at.date(), getattr(case, "signals", None))]
     facts.append(
         {
