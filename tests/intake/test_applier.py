@@ -110,6 +110,27 @@ def test_owners_take_turns_across_batches(three_agents: list[Any]):
         assert len(set(owners[start : start + 3])) == 3, owners
 
 
+def test_a_change_to_the_team_between_batches_is_seen_by_the_next_batch(
+    three_agents: list[Any],
+):
+    # given: a batch went round the three agents (the process keeps what it read of them)
+    apply_waiting([Ticket(_queue(n).pk) for n in range(3)])
+    # when: one agent goes off duty and another is renamed before the next batch
+    alice, bob, _ = three_agents
+    alice.is_available = False
+    alice.save(update_fields=["is_available"])
+    bob.display_name = "Bob Renamed"
+    bob.save(update_fields=["display_name"])
+    second = [Ticket(_queue(n).pk) for n in range(3, 7)]
+    apply_waiting(second)
+    # then: the off-duty agent gets none of them, and the events carry the new name
+    owners = [t.outcome.case.owner for t in second]
+    assert alice not in owners
+    assert Counter(o.display_name for o in owners) == {"Bob Renamed": 2, "Cleo Third": 2}
+    renamed = next(t.outcome.case for t in second if t.outcome.case.owner == bob)
+    assert renamed.events.get(type="case.owner_assigned").data["owner_name"] == "Bob Renamed"
+
+
 def test_follow_on_pipeline_queued_once_per_complaint_even_when_applied_twice(agent: Any):
     # given: three stored complaints
     raws = [_queue(n) for n in range(3)]
