@@ -421,3 +421,29 @@ def test_a_case_opened_one_by_one_after_a_batch_goes_to_the_next_in_line(
     case, _ = case_actions.open_case(customer, text="By phone.", channel="phone")
     # then: it goes to the agent whose turn it is (the batch's second), not by id
     assert case.owner == batch_owners[1]
+
+
+def test_a_request_never_writes_outside_a_transaction(agent: Any):
+    # A write outside a transaction takes SQLite's lock in its busy handler (sleeping in steps,
+    # not woken when the lock frees) instead of the writer queue: a request thread must not.
+    loose: list[str] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        verb = sql.lstrip().split(" ", 1)[0].upper()
+        writes = verb in {"INSERT", "UPDATE", "DELETE", "REPLACE"}
+        if writes and not context["connection"].in_atomic_block:
+            loose.append(sql)
+        return execute(sql, params, many, context)
+
+    _, key = create_api_key("webshop", scopes=list(KeyScope))
+    api = Client(headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "order-8"})
+    body = {"customer": {"name": "Dana", "email": "dana@example.com"}, "text": "Torn sofa."}
+    with connection.execute_wrapper(watch):
+        # when: a form is sent and thanked, and a case is created by a key used for the first
+        # time (its last use is written)
+        form = {"text": "The sofa arrived torn.", "name": "Eve", "email": "eve@example.com"}
+        assert Client().post("/complain/", form, follow=True).status_code == 200
+        created = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
+        assert created.status_code == 201
+    # then: every write of the request threads was in a transaction
+    assert loose == []

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
@@ -34,6 +34,7 @@ from cherish.api_common import PROBLEM_CONTENT_TYPE, ApiError, problem_body
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.intake.actions import DuplicateRequest
+from cherish.intake.apikeys import SqlOnce, columns_of
 from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
 
 # How long a retry waits for the first request with its key to finish before answering 409.
@@ -99,11 +100,13 @@ class Claim:
             raise DuplicateRequest(self.key) from error
 
     def remember(self, status: int, data: dict[str, Any]) -> None:
-        """Store the response; call inside the transaction that did the work."""
+        """Store the response; call inside the transaction that did the work (outside one,
+        it takes its own: a write waits in the writer queue, not in SQLite's busy handler)."""
         if self.record is not None:
-            IdempotencyKey.objects.filter(pk=self.record.pk, status_code__isnull=True).update(
-                status_code=status, response=data
-            )
+            with transaction.atomic():
+                IdempotencyKey.objects.filter(pk=self.record.pk, status_code__isnull=True).update(
+                    status_code=status, response=data
+                )
 
     def remember_refusal(self, error: CherishError) -> None:
         """A business refusal is the answer to this request too: retries get the same one."""
@@ -148,7 +151,9 @@ def claim_idempotency(
     fingerprint = request_fingerprint(scope, body)
     deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
     while True:
-        existing = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
+        # Plain SQL: this read runs for every request with a key, and the ORM's query
+        # building cost more CPU than the read.
+        existing = next(iter(IdempotencyKey.objects.raw(_KEY_SQL.sql(), [api_key.pk, key])), None)
         if existing is None:
             return Claim(api_key=api_key, key=key, fingerprint=fingerprint)
         if existing.request_hash != fingerprint:
@@ -166,7 +171,9 @@ def claim_idempotency(
             if replay is not None:
                 return Claim(replay=replay)
         elif existing.created_at < now() - IDEMPOTENCY_STALE_AFTER:
-            IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
+            # Writes in a transaction wait in the writer queue, not in SQLite's busy handler.
+            with transaction.atomic():
+                IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
             continue
         if time.monotonic() >= deadline:
             raise ApiError(
@@ -176,6 +183,15 @@ def claim_idempotency(
                 status=409,
             )
         time.sleep(0.05)
+
+
+_KEY_SQL = SqlOnce(
+    lambda: (
+        f"SELECT {columns_of(IdempotencyKey)} FROM"
+        f" {connection.ops.quote_name(IdempotencyKey._meta.db_table)}"
+        " WHERE api_key_id = %s AND key = %s"
+    )
+)
 
 
 def _answer_from_contact(
@@ -200,8 +216,9 @@ def _answer_from_contact(
     rebuilt = rebuild(raw)
     if rebuilt is None:
         return None
-    IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).update(
-        status_code=rebuilt[0], response=rebuilt[1]
-    )
+    with transaction.atomic():
+        IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).update(
+            status_code=rebuilt[0], response=rebuilt[1]
+        )
     record.refresh_from_db()
     return replay_response(record)
