@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from cherish.core import startup
 from cherish.core.supervisor import Supervisor
 
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
@@ -78,12 +79,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not options["no_migrate"]:
+        if not options["no_migrate"] and not startup.migrated():
             call_command("migrate", interactive=False, verbosity=0)
             call_command("createcachetable", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
+            startup.remember_migrated()
+        if not startup.static_collected():
+            call_command("collectstatic", interactive=False, verbosity=0)
+            startup.remember_static()
         self._site_url(options["bind"])
         cherish = [sys.executable, "-m", "cherish"]
+        # This command has run Django's system checks; each child running them again cost
+        # 1.5 s of CPU (the URL check imports every page and the API) at every (re)start.
+        checked = "--skip-checks"
         children: dict[str, list[str]] = {
             "web": [
                 sys.executable,
@@ -105,10 +112,10 @@ class Command(BaseCommand):
         available = get_commands()
         if not options["no_worker"]:
             for number in range(1, max(1, options["task_workers"]) + 1):
-                children[f"worker-{number}"] = [*cherish, "worker"]
-            children["tick"] = [*cherish, "tick", "--loop"]
+                children[f"worker-{number}"] = [*cherish, "worker", checked]
+            children["tick"] = [*cherish, "tick", "--loop", checked]
         if not options["no_smtp"] and "smtpd" in available:
-            children["smtpd"] = [*cherish, "smtpd"]
+            children["smtpd"] = [*cherish, "smtpd", checked]
         supervisor = Supervisor(children)
         self.stdout.write(
             f"Cherish is running at http://{options['bind']}/ "
