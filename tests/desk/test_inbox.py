@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from cherish.cases import actions
 from cherish.cases.models import Case
+from cherish.core.clock import now
 from cherish.customers.actions import find_or_create_customer
+from cherish.desk import queries
 
 
 def rows(response):
@@ -158,6 +161,10 @@ def test_inbox_query_count(desk_client, agent):
     assert count_queries(desk_client, "/desk/") == INBOX_QUERIES
 
 
+EVERY_VIEW = list(queries.INBOX_VIEWS)
+EVERY_SORT = [f"{way}{key}" for key in queries.SORTS for way in ("", "-")]
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -169,12 +176,20 @@ def test_inbox_query_count(desk_client, agent):
         "/desk/?view=closed",
         "/desk/?view=team&kind=complaint&sort=-customer",
         "/desk/?view=open&owner=none&flag=leaving&topic=billing&opened_from=2020-01-01",
+        *(f"/desk/?view=open&sort={sort}" for sort in EVERY_SORT),
+        *(f"/desk/?view={view}&sort=-updated&flag=angry" for view in EVERY_VIEW),
+        "/desk/?view=team&owner=1&team=1&topic=billing&opened_from=2020-01-01&opened_to=2030-01-01",
+        "/desk/?view=open&team=999&channel=email&stage=received",
     ],
 )
+@pytest.mark.parametrize("big", [False, True], ids=["small-view", "big-view"])
 def test_inbox_query_count_does_not_grow_with_rows(
-    desk_client, agent, path, django_assert_num_queries
+    desk_client, agent, path, big, monkeypatch, django_assert_num_queries
 ):
-    # given
+    # given: with a count cap of 2 every view is "big", and a page in another order than
+    # the view's own takes the big-view path (an index read in order, or the outer join)
+    if big:
+        monkeypatch.setattr(queries, "COUNT_CAP", 2)
     open_cases(3, prefix="Few")
     baseline = count_queries(desk_client, path)
     open_cases(27, prefix="Many")
@@ -182,3 +197,48 @@ def test_inbox_query_count_does_not_grow_with_rows(
     # then
     with django_assert_num_queries(baseline):
         desk_client.get(path)
+
+
+@pytest.fixture
+def varied_cases(agent, other_agent):
+    """Open cases with different customers, subjects, stages, owners (some unassigned) and
+    times, and two closed ones, so every sort puts them in a different order."""
+    cases = open_cases(14, prefix="Varied")
+    stages = ["received", "listening", "waiting", "responding"]
+    for i, case in enumerate(cases):
+        Case.objects.filter(pk=case.pk).update(
+            subject=f"About {(i * 7) % 5}",
+            stage=stages[i % 4],
+            owner=None if i % 5 == 0 else (agent if i % 2 else other_agent),
+            created_at=case.created_at - dt.timedelta(hours=(i * 5) % 11),
+            updated_at=case.updated_at - dt.timedelta(hours=(i * 3) % 7),
+            badges=["angry"] if i % 3 == 0 else [],
+        )
+        case.customer.name = f"Customer {'ZYXWVUTSRQPONM'[i]}" if i % 4 else "Same Name"
+        case.customer.save(update_fields=["name"])
+    for case in cases[-2:]:
+        Case.objects.filter(pk=case.pk).update(is_open=False, stage="closed", closed_at=now())
+    return cases
+
+
+@pytest.mark.parametrize("view", ["mine", "unassigned", "team", "open", "waiting", "closed"])
+def test_big_views_list_the_same_pages_in_every_order(desk_client, varied_cases, view, monkeypatch):
+    """A view over the count cap is read another way for a sort that is not its own order
+    (an open-only index read in that order; customers or staff as the outer loop): the same
+    cases in the same order as the plain query lists them."""
+    monkeypatch.setattr(queries, "PAGE_SIZE", 4)
+    for sort in EVERY_SORT:
+        for extra in ("", "&flag=angry", "&page=2", "&page=3"):
+            path = f"/desk/?view={view}&sort={sort}{extra}"
+            monkeypatch.setattr(queries, "COUNT_CAP", 1000)
+            plain = rows(desk_client.get(path))
+            monkeypatch.setattr(queries, "COUNT_CAP", 1)
+            assert rows(desk_client.get(path)) == plain, path
+
+
+def test_every_case_flag_has_its_inbox_index():
+    from cherish.cases.models import FLAGS
+    from cherish.triage.case_signals import CASE_FLAGS
+
+    # The inbox filters by any flag triage raises through cases' per-flag partial index.
+    assert set(CASE_FLAGS) == set(FLAGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy
@@ -50,6 +51,55 @@ class Stage(models.TextChoices):
 
 
 SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+# The risk flags a case's badges may carry (triage raises them: triage.case_signals.CASE_FLAGS
+# names the same words). The inbox filters on each through an index of its own (below).
+FLAGS = ("urgent", "angry", "safety", "vulnerable", "legal", "leaving", "public")
+
+
+class HasBadge(models.Func):
+    """True when ``badges`` (a JSON list of words) holds ``word``: the inbox's flag filter.
+
+    The word is written into the SQL as a literal, never a parameter: SQLite uses a partial
+    index only for a term identical to its WHERE, and a bound parameter is not (so
+    ``badges__icontains`` read the JSON of every open case until it had a page). Only the
+    plain words of ``FLAGS`` are accepted, so the literal is safe.
+    """
+
+    output_field = models.BooleanField()
+
+    def __init__(self, word: str) -> None:
+        if word not in FLAGS:
+            raise ValueError(f"not a case flag: {word!r}")
+        self.word = word
+        super().__init__(models.F("badges"))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"instr({column}, '\"{self.word}\"') > 0", params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} @> '[\"{self.word}\"]'::jsonb", params
+
+
+class TriageTopic(models.Func):
+    """The topic of the case's latest triage (``triage["topic"]``) as text, written the same
+    way in the query and in the index ``case_topic``, so SQLite and PostgreSQL seek it (a
+    JSON key lookup with a bound path is not the indexed expression)."""
+
+    output_field = models.CharField()
+
+    def __init__(self) -> None:
+        super().__init__(models.F("triage"))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"json_extract({column}, '$.topic')", params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"({column} ->> 'topic')", params
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -115,17 +165,76 @@ class Case(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["owner", "is_open", "-priority", "-updated_at"], name="case_mine"),
+            # The inbox views, in the inbox's own order. The last columns let the team
+            # boundary (owner, team) be checked in the index: a count or a page of a view
+            # that others' cases share reads no row it does not show.
+            models.Index(
+                fields=["owner", "is_open", "-priority", "-updated_at", "team"], name="case_mine"
+            ),
             models.Index(fields=["team", "is_open", "-priority", "-updated_at"], name="case_team"),
-            models.Index(fields=["is_open", "-priority", "-updated_at"], name="case_open"),
+            models.Index(
+                fields=["is_open", "-priority", "-updated_at", "team", "owner"], name="case_open"
+            ),
             models.Index(fields=["customer", "-created_at"], name="case_customer"),
             models.Index(
                 fields=["kind", "is_open", "-priority", "-updated_at"], name="case_kind_open"
             ),
-            models.Index(fields=["is_open", "at_risk", "-priority"], name="case_at_risk"),
+            models.Index(
+                fields=["is_open", "at_risk", "-priority", "-updated_at", "team", "owner"],
+                name="case_at_risk",
+            ),
             # The inbox's "waiting on customer" and "recently closed" views and their counts.
-            models.Index(fields=["stage", "-priority", "-updated_at"], name="case_stage"),
+            models.Index(
+                fields=["stage", "-priority", "-updated_at", "team", "owner"], name="case_stage"
+            ),
             models.Index(fields=["-closed_at"], name="case_closed"),
+            # The inbox's topic filter (TriageTopic) and one small partial index per flag
+            # (HasBadge: only the open and closed cases carrying it), in the inbox order.
+            models.Index(
+                TriageTopic(),
+                "is_open",
+                models.F("priority").desc(),
+                models.F("updated_at").desc(),
+                "team",
+                "owner",
+                name="case_topic",
+            ),
+            *(
+                models.Index(
+                    fields=["is_open", "-priority", "-updated_at", "team", "owner"],
+                    condition=models.Q(HasBadge(word)),
+                    name=f"case_flag_{word}",
+                )
+                for word in FLAGS
+            ),
+            # The inbox's other sorts over open cases, read in order for a view too big to
+            # sort (desk.queries.inbox_for): the sort column, the id that breaks ties, then
+            # what the views and the team boundary check on each entry without reading the
+            # row. Open cases only (the WHERE is the query's bare "is_open" term).
+            *(
+                models.Index(
+                    fields=[column, "id", "owner", "team", "at_risk", "stage"],
+                    condition=models.Q(is_open=True),
+                    name=f"case_open_{name}",
+                )
+                for name, column in (
+                    ("subject", "subject"),
+                    ("opened", "created_at"),
+                    ("updated", "updated_at"),
+                )
+            ),
+            models.Index(
+                fields=["stage", "id", "owner", "team", "at_risk"],
+                condition=models.Q(is_open=True),
+                name="case_open_stage",
+            ),
+            # By owner, in id order: the owner sort reads the staff by name, then each
+            # one's open cases from here (desk.queries._page_ids_outer_join).
+            models.Index(
+                fields=["owner", "id", "team", "at_risk", "stage"],
+                condition=models.Q(is_open=True),
+                name="case_open_owner",
+            ),
         ]
 
     def __str__(self) -> str:

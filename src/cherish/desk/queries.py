@@ -4,10 +4,15 @@ Counts are *capped*: a count reads at most ``cap + 1`` rows (``SELECT COUNT(*) F
 LIMIT cap + 1)``) and shows "99+" or "1,000+" beyond, so the tab counts and the page total
 stay cheap at a million cases whatever the view or filter. The seven tabs count to
 ``TAB_COUNT_CAP`` (99, like a mail client's badge); the page total to ``COUNT_CAP`` (1,000),
-or to the tab cap when a topic or flag filter has to read JSON row by row. Every built-in
-view seeks an index of the case table (see ``cases.models.Case.Meta.indexes``); the owner,
-team and date filters do too; topic and flag filters read JSON and are only bounded by the
-LIMIT (see bench/README.md).
+or to the tab cap under a channel filter (no index: it reads rows one by one).
+
+Every built-in view seeks an index of the case table (``cases.models.Case.Meta.indexes``)
+that also holds the owner and team, so the team boundary is checked without reading rows;
+the owner, team, date, topic (``TriageTopic``) and flag (``HasBadge``, a partial index per
+flag) filters seek theirs. A view over the count cap shown in another order than its own
+is read in that order instead of sorted whole: an open-only index per sort column, or the
+customers or staff as the outer loop for the name sorts (``inbox_for``). Figures at 1M
+cases are in bench/README.md.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Lookup, OrderBy, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import Exact, IsNull
 from django.utils.translation import gettext_lazy
 
 from cherish.care.clocks import TargetClock
 from cherish.care.queries import next_breach_clocks, rendered_snippets
 from cherish.cases import search
-from cherish.cases.access import visible_cases
-from cherish.cases.models import Case, Channel, Kind, Stage
+from cherish.cases.access import visible_cases, visible_cases_of
+from cherish.cases.models import Case, Channel, HasBadge, Kind, Stage, TriageTopic
 from cherish.core.clock import now
+from cherish.core.db import Unindexed
+from cherish.customers.models import Customer
 from cherish.desk.models import SavedView
 from cherish.staff.models import Staff, Team
 from cherish.triage.actions import TOPIC_CHOICES
@@ -64,6 +73,15 @@ SORTS: dict[str, tuple[str, ...]] = {
     "updated": ("updated_at", "id"),
 }
 DEFAULT_SORT = "priority"
+# Sorts by another table's column: (table, column, the case's key to it); a big view's page
+# reads that table first (see _page_ids_outer_join).
+JOIN_SORTS = {
+    "customer": (Customer._meta.db_table, "name", "customer_id"),
+    "owner": (Staff._meta.db_table, "display_name", "owner_id"),
+}
+# Sorts with an open-only index of their own (cases.models: case_open_*), read in order for
+# a view too big to sort (see inbox_for).
+SCAN_SORTS = frozenset({"subject", "stage", "opened", "updated"})
 FILTER_NAMES = (
     "kind",
     "stage",
@@ -196,30 +214,71 @@ def capped_count(cases: QuerySet[Case], cap: int | None = None) -> Count:
     return Count(cases.order_by()[: cap + 1].count(), cap)
 
 
-def view_cases(staff: Staff, view: str, *, base: QuerySet[Case] | None = None) -> QuerySet[Case]:
+def _visible(staff: Staff, view: str, filters: InboxFilters | None = None) -> QuerySet[Case]:
+    """The cases ``staff`` may see, without the team boundary's ``OR`` where the view or an
+    owner or team filter keeps to cases inside it anyway ("mine", "my team")."""
+    owner = filters.owner if filters is not None else ""
+    team = filters.team if filters is not None else ""
+    return visible_cases_of(
+        staff,
+        owner_id=staff.pk if view == "mine" else (int(owner) if owner.isdigit() else None),
+        team_id=staff.team_id if view == "team" else (int(team) if team else None),
+    )
+
+
+def view_cases(
+    staff: Staff,
+    view: str,
+    *,
+    base: QuerySet[Case] | None = None,
+    scan: bool = False,
+    seek_open: bool | None = None,
+) -> QuerySet[Case]:
     """The cases of one built-in view, each written so it seeks an index of its own.
 
     ``is_open__in=[True]`` rather than ``is_open=True``: on SQLite Django writes the latter as
     a bare ``WHERE "is_open"``, which cannot seek the (…, is_open, …) indexes; ``IN (1)`` can.
+    The bare term is there too: it is the WHERE of the open-only sort indexes
+    (``case_open_*``), which SQLite uses only when the query carries that very term.
+
+    ``scan``: the same cases, with the view's own terms kept out of SQLite's index choice
+    (``core.db.Unindexed``), for a big view read in another order (see ``inbox_for``), or
+    checked on a filter's narrower index (``seek_open``: that index starts with is_open).
     """
-    cases = base if base is not None else visible_cases(staff)
-    open_cases = cases.filter(is_open__in=[True])
+    cases = base if base is not None else _visible(staff, view)
+    open_cases = cases.filter(is_open=True)
+    if not scan if seek_open is None else seek_open:
+        open_cases = open_cases.filter(is_open__in=[True])
     match view:
         case "mine":
-            return open_cases.filter(owner_id=staff.pk)
+            return open_cases.filter(_equal("owner_id", staff.pk, scan))
         case "unassigned":
-            return open_cases.filter(owner__isnull=True)
+            return open_cases.filter(_equal("owner_id", None, scan))
         case "at_risk":
-            return open_cases.filter(at_risk__in=[True])
+            return open_cases.filter(_equal("at_risk", True, scan))
         case "team":
-            return open_cases.filter(team_id=staff.team_id) if staff.team_id else cases.none()
+            if not staff.team_id:
+                return cases.none()
+            return open_cases.filter(_equal("team_id", staff.team_id, scan))
         case "waiting":
-            return cases.filter(stage=Stage.WAITING_ON_CUSTOMER)
+            return open_cases.filter(_equal("stage", Stage.WAITING_ON_CUSTOMER, scan))
         case "closed":
             since = now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
             return cases.filter(closed_at__gte=since)
         case _:
             return open_cases
+
+
+def _equal(field: str, value: Any, scan: bool) -> Q | Lookup[Any]:
+    """``field`` equals ``value`` (or IS NULL), as a term SQLite may seek an index with, or,
+    with ``scan``, one it may only check (``Unindexed``)."""
+    if not scan:
+        if value is None:
+            return Q(**{f"{field}__isnull": True})
+        return Q(**{f"{field}__in": [value]})
+    if value is None:
+        return IsNull(Unindexed(field), True)
+    return Exact(Unindexed(field), value)
 
 
 def view_counts(staff: Staff) -> dict[str, Count]:
@@ -251,24 +310,27 @@ def view_counts(staff: Staff) -> dict[str, Count]:
     return {view: Count(values[view], TAB_COUNT_CAP) for view in INBOX_VIEWS}
 
 
-def _filtered(cases: QuerySet[Case], filters: InboxFilters) -> QuerySet[Case]:
+def _filtered(
+    cases: QuerySet[Case], filters: InboxFilters, *, scan: bool = False
+) -> QuerySet[Case]:
     if filters.kind:
-        cases = cases.filter(kind=filters.kind)
+        cases = cases.filter(_equal("kind", filters.kind, scan))
     if filters.stage:
-        cases = cases.filter(stage=filters.stage)
+        cases = cases.filter(_equal("stage", filters.stage, scan))
     if filters.channel:
         cases = cases.filter(channel=filters.channel)
-    if filters.owner == "none":
-        cases = cases.filter(owner__isnull=True)
-    elif filters.owner:
-        cases = cases.filter(owner_id=int(filters.owner))
+    if filters.owner:
+        owner = None if filters.owner == "none" else int(filters.owner)
+        cases = cases.filter(_equal("owner_id", owner, scan))
     if filters.team:
-        cases = cases.filter(team_id=int(filters.team))
+        cases = cases.filter(_equal("team_id", int(filters.team), scan))
     if filters.topic:
-        cases = cases.filter(triage__topic=filters.topic)
+        topic = Unindexed(TriageTopic()) if scan else TriageTopic()
+        cases = cases.filter(Exact(topic, filters.topic))  # seeks case_topic
     if filters.flag:
-        # badges is a JSON list of plain words; the quoted word matches one whole badge.
-        cases = cases.filter(badges__icontains=f'"{filters.flag}"')
+        # Seeks the flag's partial index; with ``scan``, checked on each row read instead.
+        flag = HasBadge(filters.flag)
+        cases = cases.filter(Exact(Unindexed(flag), True) if scan else flag)
     if filters.opened_from:
         start = dt.datetime.combine(dt.date.fromisoformat(filters.opened_from), dt.time.min)
         cases = cases.filter(created_at__gte=start.replace(tzinfo=dt.UTC))
@@ -283,6 +345,53 @@ def _ordering(filters: InboxFilters) -> tuple[str, ...]:
         return ("-closed_at", "-id")
     order = SORTS[filters.sort.lstrip("-")]
     return _reverse(order) if filters.sort.startswith("-") else order
+
+
+def _page_ids_outer_join(
+    cases: QuerySet[Case], sort: str, *, offset: int, limit: int
+) -> RawSQL | None:
+    """The ids of one page of ``cases`` sorted by customer or owner name, read with the
+    customers (or staff) table as the outer loop (``CROSS JOIN``, the one join order SQLite
+    never changes): by name through its index, each one's cases by id, stopping after the
+    page. SQLite's own plan joins every case of the view first and sorts them all (seconds
+    for a team's 150k open cases). The owner sort puts the unassigned first (last when
+    reversed), as ``ORDER BY`` on the outer join does. None when the view's SQL is not one
+    plain ``WHERE`` on the case table (then the caller sorts as usual)."""
+    if connections[cases.db].vendor != "sqlite":
+        return None  # PostgreSQL weighs the LIMIT itself (and has no CROSS JOIN … ON)
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    outer, name, column = JOIN_SORTS[key]
+    table = Case._meta.db_table
+    sql, params = cases.order_by().values("pk").query.sql_with_params()
+    head, found, where = sql.partition(f' FROM "{table}" WHERE ')
+    if not found or " JOIN " in head:
+        return None
+    direction = " DESC" if descending else ""
+    end = offset + limit
+    joined = (
+        f'SELECT "{table}"."id" FROM "{outer}" CROSS JOIN "{table}" '
+        f'ON "{table}"."{column}" = "{outer}"."id" WHERE {where} '
+        f'ORDER BY "{outer}"."{name}"{direction}, "{table}"."id"{direction} LIMIT {end}'
+    )
+    if key != "owner":
+        return RawSQL(f"SELECT * FROM ({joined}) LIMIT {limit} OFFSET {offset}", params)
+    nobody = (
+        f'SELECT "{table}"."id" FROM "{table}" WHERE {where} AND "{table}"."{column}" IS NULL '
+        f'ORDER BY "{table}"."id"{direction} LIMIT {end}'
+    )
+    # SQLite reads a UNION ALL branch by branch, in the order written.
+    first, second = (joined, nobody) if descending else (nobody, joined)
+    return RawSQL(
+        f"SELECT * FROM (SELECT * FROM ({first}) UNION ALL SELECT * FROM ({second})) "
+        f"LIMIT {limit} OFFSET {offset}",
+        (*params, *params),
+    )
+
+
+def _sorted_not_seeked(key: str) -> OrderBy:
+    """An ORDER BY term SQLite sorts by rather than reads an index in (``Unindexed``)."""
+    column = Unindexed(key.lstrip("-"))
+    return column.desc() if key.startswith("-") else column.asc()
 
 
 @dataclass
@@ -317,22 +426,48 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
     Reads PAGE_SIZE + 1 rows to know whether there is a next page, a capped total, and the
     next clock to breach for every open case on the page (care's targets and business hours).
     """
-    cases: QuerySet[Case] = visible_cases(staff)
     searching = bool(filters.q)
-    if searching:
-        matches = search.case_filter(filters.q)
-        if matches is not None:
-            cases = cases.filter(matches)
-    elif filters.stage == Stage.CLOSED:
-        cases = cases.filter(is_open__in=[False])
-    else:
-        cases = view_cases(staff, filters.view, base=cases)
-    cases = _filtered(cases, filters)
+    view = "" if searching or filters.stage == Stage.CLOSED else filters.view
+
+    def matching(*, scan: bool) -> QuerySet[Case]:
+        cases = _visible(staff, view, filters)
+        if searching:
+            matches = search.case_filter(filters.q)
+            if matches is not None:
+                cases = cases.filter(matches)
+        elif filters.stage == Stage.CLOSED:
+            cases = cases.filter(is_open__in=[False])
+        else:
+            # A flag or topic's own index is the narrow one: the view is checked on it.
+            narrow = bool(filters.flag or filters.topic) and not scan
+            cases = view_cases(
+                staff, filters.view, base=cases, scan=scan or narrow, seek_open=not scan
+            )
+        return _filtered(cases, filters, scan=scan)
+
+    cases = matching(scan=False)
+    # The channel has no index: its count reads the view's rows one by one, so to 99.
+    total = capped_count(cases, TAB_COUNT_CAP if filters.channel else None)
+    order: tuple[str | OrderBy, ...] = _ordering(filters)
     offset = (filters.page - 1) * PAGE_SIZE
+    if total.more and view not in ("", "closed") and filters.sort.lstrip("-") in SCAN_SORTS:
+        # A big view in another order than its own: read the open-only index of that
+        # column in order and check the view on each entry (one page of reading), rather
+        # than sort every case of the view (a whole team's: seconds at a million cases).
+        cases = matching(scan=True)
+    elif total.more and view not in ("", "closed") and filters.sort.lstrip("-") in JOIN_SORTS:
+        scanned = matching(scan=True)
+        ids = _page_ids_outer_join(scanned, filters.sort, offset=offset, limit=PAGE_SIZE + 1)
+        if ids is not None:
+            cases, offset = cases.filter(pk__in=ids), 0
+    elif view == "closed" and filters.sort != DEFAULT_SORT:
+        # A week's closures, sorted: not the whole table walked in the sort's own index
+        # order in search of them (SQLite's choice, and seconds when there are few).
+        order = tuple(_sorted_not_seeked(key) for key in _ordering(filters))
     rows = list(
         cases.select_related("customer", "owner")
         .defer("triage", "signals", "handoff_note", "customer__notes")
-        .order_by(*_ordering(filters))[offset : offset + PAGE_SIZE + 1]
+        .order_by(*order)[offset : offset + PAGE_SIZE + 1]
     )
     shown = rows[:PAGE_SIZE]
     return InboxPage(
@@ -340,7 +475,7 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
         cases=shown,
         has_next=len(rows) > PAGE_SIZE,
         searching=searching,
-        total=capped_count(cases, TAB_COUNT_CAP if filters.topic or filters.flag else None),
+        total=total,
         clocks=next_breach_clocks(shown),
     )
 
