@@ -454,11 +454,12 @@ class SqlTimer:
 
 
 def measure(
-    requests: int, seed: int, only: str = ""
-) -> list[tuple[str, float, float, float, float, float, float]]:
+    requests: int, seed: int, only: str = "", sweep: bool = False
+) -> list[tuple[str, float, float, float, float, float, float, float]]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from django.utils.http import urlencode
 
     from cherish.cases.access import visible_cases
     from cherish.cases.models import Case
@@ -504,6 +505,51 @@ def measure(
     def cycle(items: list[str], i: int) -> str:
         return items[i % len(items)]
 
+    # Saved views (issue #13): the agent keeps a few; opening one is its address.
+    from cherish.desk.actions_inbox import save_inbox_view
+    from cherish.desk.models import SavedView
+    from cherish.staff.access import staff_for_user
+
+    saved = {
+        "Angry in my team": {"view": "team", "flag": "angry"},
+        "Unassigned billing": {"view": "unassigned", "topic": "billing"},
+        "Team by customer": {"view": "team", "sort": "customer"},
+        "Oldest open": {"view": "open", "sort": "opened"},
+        "Waiting, newest": {"view": "waiting", "sort": "-updated"},
+    }
+    for name, params in saved.items():
+        if not SavedView.objects.filter(staff=agent, name=name).exists():
+            save_inbox_view(agent, name=name, params=params)
+    saved_urls = [f"/desk/?{urlencode(params)}" for params in saved.values()]
+    other_team = (
+        Staff.objects.exclude(team_id=agent.team_id).values_list("team_id", flat=True).first()
+    )
+    mine_by_team = staff_for_user(agent.user)
+    assert mine_by_team is not None
+    views = ["mine", "unassigned", "at_risk", "team", "open", "waiting", "closed"]
+    sorts = ["priority", "reference", "customer", "subject", "owner", "stage", "opened", "updated"]
+    every = [
+        (f"inbox sort: {view}, {way}{key}", _url(f"/desk/?view={view}&sort={way}{key}"))
+        for view in ("team", "open", "mine")
+        for key in sorts
+        for way in ("", "-")
+    ]
+    every += [
+        (f"inbox filter: {view}, {name}", _url(f"/desk/?view={view}&{query}"))
+        for view in views
+        for name, query in (
+            ("owner", f"owner={owners[3]}"),
+            ("unassigned", "owner=none"),
+            ("own team", f"team={agent.team_id}"),
+            ("other team", f"team={other_team}"),
+            ("topic", "topic=billing"),
+            ("flag leaving", "flag=leaving"),
+            ("flag legal (none)", "flag=legal"),
+            ("a month", months[2]),
+            ("kind", "kind=inquiry"),
+            ("channel", "channel=phone"),
+        )
+    ]
     scenarios = [
         ("inbox: mine", lambda i: "/desk/"),
         ("inbox: all open", lambda i: "/desk/?view=open"),
@@ -519,6 +565,8 @@ def measure(
         ("inbox: mine, sort by customer", lambda i: "/desk/?sort=customer"),
         ("inbox: team, sort by updated", lambda i: "/desk/?view=team&sort=-updated"),
         ("inbox: all open, page 20", lambda i: "/desk/?view=open&page=20"),
+        ("inbox: saved views", lambda i: cycle(saved_urls, i)),
+        *(every if sweep else []),
         ("case page", lambda i: f"/desk/cases/{cycle(open_refs, i)}/"),
         ("search: reference", lambda i: f"/desk/?q={cycle(refs, i)[3:].lower()}"),
         ("search: email", lambda i: f"/desk/?q={cycle(emails, i)}"),
@@ -529,8 +577,8 @@ def measure(
     for label, url_for in scenarios:
         if only and only not in label:
             continue
-        for i in range(10):  # warm caches and the FTS tables
-            client.get(url_for(i))
+        for i in range(3 if label.startswith(("inbox sort", "inbox filter")) else 10):
+            client.get(url_for(i))  # warm caches and the FTS tables
         timings = []
         cpu_ms = []
         sql_ms = []
@@ -558,10 +606,15 @@ def measure(
                 percentile(sql_ms, 95),
                 queries / requests,
                 statistics.median(cpu_ms),
+                percentile(cpu_ms, 95),
             )
         )
         print(f"  {label:32} done", file=sys.stderr)
     return results
+
+
+def _url(url: str) -> Any:
+    return lambda i: url
 
 
 def case_page_parts(requests: int, seed: int) -> list[tuple[str, float, float, float]]:
@@ -663,6 +716,11 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--only", default="", help="only scenarios whose label contains this")
     parser.add_argument("--no-parts", action="store_true", help="skip the case page's parts")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also every sort (both ways) of three views and every filter of every view",
+    )
     args = parser.parse_args()
 
     out = configure(args.cases)
@@ -680,19 +738,20 @@ def main() -> None:
         f"{Customer.objects.count():,} customers, {Message.objects.count():,} messages, "
         f"{CaseEvent.objects.count():,} events; {args.requests} requests per row\n"
     )
-    rows = measure(args.requests, args.seed, args.only)
+    rows = measure(args.requests, args.seed, args.only, args.sweep)
     print(
-        f"{'scenario':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 SQL':>8} {'queries':>8}"
-        f" {'CPU p50':>8}"
+        f"{'scenario':44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 SQL':>8} {'queries':>8}"
+        f" {'CPU p50':>8} {'CPU p95':>8}"
     )
-    for label, p50, p95, worst, sql95, queries, cpu50 in rows:
+    for label, p50, p95, worst, sql95, queries, cpu50, cpu95 in rows:
         print(
-            f"{label:34} {p50:8.1f} {p95:8.1f} {worst:8.1f} {sql95:8.1f} {queries:8.1f}"
-            f" {cpu50:8.1f}"
+            f"{label:44} {p50:8.1f} {p95:8.1f} {worst:8.1f} {sql95:8.1f} {queries:8.1f}"
+            f" {cpu50:8.1f} {cpu95:8.1f}"
         )
     print("\n(p95 SQL: the 95th percentile of the time spent in the database per request;")
     print(" the rest is Python: middleware, view, templates, panels. CPU p50: the median")
     print(" CPU time of this process per request, which a loaded machine inflates less.)")
+    print(f"(uptime at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} load average)")
     if args.no_parts:
         return
     print(f"\ncase page, part by part ({args.requests} open cases; each part rendered alone):")
