@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cherish.cases import actions
 from cherish.cases.models import Case, CaseEvent
+from cherish.cases.queries import TIMELINE_PAGE
 from cherish.core.clock import now
 from cherish.customers.actions import add_important_date, find_or_create_customer
 from cherish.desk.models import CaseRead, Presence
@@ -192,7 +193,7 @@ def test_attachment_links_on_case_page(desk_client, complaint):
 
 
 # A repeat view (the read mark current, the presence beat fresh): reads only.
-CASE_PAGE_QUERIES = 18
+CASE_PAGE_QUERIES = 14
 # The first view also writes the read mark and the presence beat: BEGIN, 2 upserts, COMMIT.
 FIRST_VIEW_WRITES = 4
 
@@ -220,7 +221,7 @@ def test_case_page_query_count_does_not_grow(
     # agent of one team needs no team query, see staff.access.staff_for_user); the case
     # with its care state; messages, attachments; the timeline and other cases' messages;
     # the viewer's read mark and presence with who else is here (1); the care workflow
-    # (flow, hours, holidays, target, owner events, commitments, gestures); today's dates;
+    # (flow, hours, holidays, target and owner events in 1; commitments, gestures); today's dates;
     # the customer's value with their other open complaints (1). The hand-over list and the saved
     # replies load when opened.
     first = count_queries(desk_client, case_url(case))
@@ -276,13 +277,13 @@ def test_timeline_is_paged_without_repeating_the_conversation(desk_client, compl
     for i in range(3):
         actions.reply_to_customer(complaint, text=f"Reply {i} on this case.", by=agent)
     earlier, _ = actions.open_case(complaint.customer, text="An older question about a refund.")
-    for i in range(20):
+    for i in range(TIMELINE_PAGE):
         actions.add_internal_note(earlier, text=f"Checked the refund, step {i}.", by=agent)
     # when
     html = desk_client.get(case_url(complaint)).content.decode()
     timeline = html[html.index('id="customer-timeline"') :]
     # then: a page of items, this case's messages only in the conversation, a link to older
-    assert timeline.count("<li class=") == 20 + 1
+    assert timeline.count("<li class=") == TIMELINE_PAGE + 1
     assert "Reply 0 on this case." not in timeline
     assert f'href="/desk/cases/{complaint.reference}/?timeline=2#customer-timeline"' in timeline
     # when: HTMX asks for the next page, it gets the items alone

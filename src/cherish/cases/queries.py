@@ -24,9 +24,11 @@ from cherish.cases.models import (
 )
 from cherish.staff.models import Staff
 
-TIMELINE_PAGE = 20
+# A page of the timeline beside the conversation: what happened lately, with "Older" for more
+# (each item costs its row, its sentence and its markup on every view of the case).
+TIMELINE_PAGE = 10
 # Older than this, the customer 360 page's timeline tells the story.
-TIMELINE_MAX_PAGE = 50
+TIMELINE_MAX_PAGE = 100
 _REFERENCE_SLOT = "CH-000000"
 
 
@@ -173,10 +175,15 @@ def customer_timeline(case: Case, *, page: int = 1, per_page: int = TIMELINE_PAG
         )
     items = []
     url_pattern = reverse("cases:detail", args=[_REFERENCE_SLOT])
+    # "j M Y H:i" by hand: the month's (translated) name once per month, not a date format
+    # with its translations per item.
+    months: dict[int, str] = {}
     for type_, raw, created_at, case_id, reference, actor in rows:
         data = raw if isinstance(raw, dict) else {}
         is_message = type_ == "message.added"
         local = template_localtime(created_at)
+        if local.month not in months:
+            months[local.month] = date_filter(local, "M")
         is_other = case_id != case.pk
         items.append(
             TimelineItem(
@@ -191,7 +198,7 @@ def customer_timeline(case: Case, *, page: int = 1, per_page: int = TIMELINE_PAG
                 body=bodies.get(int(data.get("message_id") or 0), "") if is_message else "",
                 url=url_pattern.replace(_REFERENCE_SLOT, reference) if is_other else "",
                 at_iso=local.isoformat(),
-                at_text=date_filter(local, "j M Y H:i"),
+                at_text=f"{local.day} {months[local.month]} {local.year} {local:%H:%M}",
             )
         )
     return TimelinePage(items=items, page=page, has_next=has_next)
