@@ -248,3 +248,28 @@ def test_a_changed_policy_applies_at_the_next_request(client, complaint, billing
     set_org_policy(other_teams_may_read=False, by=None)
     # then: the policy is read with the staff profile on every request, never kept
     assert client.get(page).status_code == 404
+
+
+def test_may_see_answers_as_the_boundary_filter_does(
+    agent, lead, billing_agent, complaint, billing_case, admin_staff
+):
+    from cherish.care.actions import add_collaborator
+    from cherish.cases.access import may_see, visible_cases
+    from cherish.staff.access import forget_scope, staff_for_user
+
+    # given: an unrouted case, a collaboration across teams, and both policies
+    customer, _ = find_or_create_customer(name="Una Unrouted", email="una@example.com")
+    unrouted, _ = case_actions.open_case(customer, text="Who reads this?", channel="web")
+    Case.objects.filter(pk=unrouted.pk).update(team=None, owner=None)
+    add_collaborator(billing_case, staff=lead, by=None)
+    cases = list(Case.objects.all())
+    for policy in (False, True):
+        set_org_policy(other_teams_may_read=policy, by=None)
+        for person in (agent, lead, billing_agent, admin_staff):
+            viewer = staff_for_user(person.user)
+            assert viewer is not None
+            forget_scope(viewer)
+            # then: case by case, the same answer as the filter every list uses
+            for case in cases:
+                expected = visible_cases(viewer).filter(pk=case.pk).exists()
+                assert may_see(viewer, case) == expected, (policy, person, case.reference)

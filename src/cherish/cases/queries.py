@@ -33,9 +33,11 @@ _REFERENCE_SLOT = "CH-000000"
 
 
 def case_conversation(case: Case) -> list[Message]:
-    """The case's messages, oldest first, with their authors and attachments (2 queries)."""
+    """The case's messages, oldest first, with their authors and attachments (2 queries).
+    The page shows the plain text: the HTML original and the mail's id are not read."""
     return list(
         Message.objects.filter(case_id=case.pk)
+        .defer("body_html", "external_id")
         .select_related("author")
         .prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
