@@ -74,7 +74,7 @@ def test_agent_corrects_and_clears_and_adds_flags_with_htmx(
     panel.get_by_label("Topic").select_option("billing")
     panel.get_by_label("Urgency").select_option("critical")
     panel.get_by_role("button", name="Save correction").click()
-    expect(panel.get_by_role("status")).to_contain_text("topic is now billing")
+    expect(panel.get_by_role("status")).to_contain_text("Topic is now billing")
     assert set(Correction.objects.values_list("field", "new_value")) == {
         ("topic", "billing"),
         ("urgency", "critical"),

@@ -216,3 +216,138 @@ def test_learning_flash_messages_speak_german(client, lead):
     url = reverse("learning:story-circulate", args=[story.pk])
     page = client.post(url, {}, HTTP_ACCEPT_LANGUAGE="de", follow=True)
     assert "Wählen Sie mindestens ein Team." in page.content.decode()
+
+
+def _english_left(html: str) -> list[str]:
+    """Texts on a page rendered in German that are, word for word, an English text the German
+    catalogue translates differently: marked, but shown untranslated (a label translated when
+    its module was imported, a word built in Python)."""
+    from html.parser import HTMLParser
+
+    from cherish.core import catalogues
+
+    catalogue = catalogues.read_catalogue("de")
+    english = {
+        message.id
+        for message in catalogue
+        if isinstance(message.id, str)
+        and message.string
+        and message.string != message.id
+        and len(message.id) > 3
+        and "%" not in message.id
+    }
+    # A German word that happens to be an English text too ("Filter") is German here.
+    english -= {message.string for message in catalogue if isinstance(message.string, str)}
+    found: list[str] = []
+
+    class Texts(HTMLParser):
+        hidden = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.hidden += tag in ("script", "style")
+            found.extend(
+                value
+                for name, value in attrs
+                if name in ("aria-label", "placeholder", "title") and value in english
+            )
+
+        def handle_endtag(self, tag):
+            self.hidden -= tag in ("script", "style")
+
+        def handle_data(self, data):
+            text = " ".join(data.split())
+            if not self.hidden and text in english:
+                found.append(text)
+
+    Texts().feed(html)
+    return found
+
+
+@pytest.fixture
+def learning_pages(complaint, lead):
+    from cherish.learning import actions as learning_actions
+    from cherish.learning.models import CaseTheme, Theme
+
+    now = dt.datetime.now(dt.UTC)
+    theme = Theme.objects.create(
+        name="Kaputte Pakete", case_count=1, top_terms=["kaputt"], created_at=now, updated_at=now
+    )
+    CaseTheme.objects.create(
+        case=complaint,
+        theme=theme,
+        similarity=1.0,
+        words=["kaputt"],
+        case_created_at=now,
+        assigned_at=now,
+    )
+    action = learning_actions.save_improvement_action(
+        None, title="Zweiter Paketdienst", theme=theme, status="done", by=lead
+    )
+    return {
+        "learning:theme": [theme.pk],
+        "learning:reveal": [],
+        "learning:action": [action.pk],
+        "learning:case-finding": [complaint.reference],
+        "learning:index": [],
+        "learning:actions": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("url_name", "german"),
+    [
+        ("learning:theme", '<h2 id="trend-h">Beschwerden pro Woche</h2>'),
+        ("learning:reveal", "<h1>Was Beschwerden zeigen</h1>"),
+        ("learning:action", '<h2 id="effect-h">Hat es gewirkt?</h2>'),
+        ("learning:case-finding", "Aus diesem Fall eine Geschichte zum Lernen schreiben"),
+    ],
+)
+def test_learning_detail_pages_speak_german(client, lead, learning_pages, url_name, german):
+    login(client, lead)
+    url = reverse(url_name, args=learning_pages[url_name])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert german in html
+    left = _english_left(html)
+    assert left == [], " | ".join(left)
+
+
+def test_case_page_and_its_panels_speak_german(client, agent, complaint):
+    from cherish.triage.tasks import triage_message
+
+    triage_message(complaint.messages.first().pk)
+    care_actions.add_note_with_mentions(complaint, text="Bitte rasch prüfen.", by=agent)
+    login(client, agent)
+    url = reverse("cases:detail", args=[complaint.reference])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Wie Cherish das gelesen hat" in html
+    left = _english_left(html)
+    assert left == [], " | ".join(left)
+    for english in ("How Cherish read this", "Make a commitment", "Record the resolution"):
+        assert english not in html
+    care = client.get(reverse("care:case", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="de")
+    html = care.content.decode()
+    assert "Eine Zusage machen" in html and "Das +1 erfassen" in html
+    left = _english_left(html)
+    assert left == [], " | ".join(left)
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "desk:inbox",
+        "desk:notifications",
+        "care:due",
+        "customers:list",
+        "feedback:surveys",
+        "scorecard:index",
+        "learning:policies",
+        "learning:stories",
+        "learning:weekly",
+        "staff:wall",
+    ],
+)
+def test_desk_pages_leave_no_marked_text_in_english(client, lead, complaint, url_name):
+    login(client, lead)
+    html = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    left = _english_left(html)
+    assert left == [], " | ".join(left)

@@ -198,7 +198,7 @@ def test_inbox_sorts_and_badges_by_case_signals(desk_client, agent, customer):
     response = desk_client.get("/desk/", {"view": "attention"})
     html = response.content.decode()
     assert leaving.reference in html and calm.reference not in html
-    assert 'class="badge badge-leaving">leaving<' in html
+    assert 'class="badge badge-leaving">Leaving<' in html
     mine = desk_client.get("/desk/").content.decode()
     assert mine.index(leaving.reference) < mine.index(calm.reference)
 

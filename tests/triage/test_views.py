@@ -62,7 +62,7 @@ def test_correct_topic_with_htmx_returns_the_panel(desk_client, read_case):
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="triage-panel"')
-    assert f"topic is now {new_topic}" in html
+    assert f"Topic is now {new_topic}" in html
     assert Correction.objects.get().new_value == new_topic
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from cherish.care.models import (
     CommitmentHow,
@@ -22,7 +23,7 @@ from cherish.staff.models import Staff
 def _staff_choices() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=Staff.objects.filter(user__is_active=True),
-        error_messages={"invalid_choice": "Choose a colleague from the list."},
+        error_messages={"invalid_choice": _("Choose a colleague from the list.")},
     )
 
 
@@ -46,7 +47,7 @@ class PlusOneForm(forms.Form):
 class FollowUpForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=FollowUpOutcome.choices,
-        error_messages={"required": "Choose how the follow-up went."},
+        error_messages={"required": _("Choose how the follow-up went.")},
     )
     note = forms.CharField(required=False, max_length=2000)
 
@@ -54,10 +55,10 @@ class FollowUpForm(forms.Form):
 class AssessmentForm(forms.Form):
     severity = forms.ChoiceField(choices=Severity.choices)
     complexity = forms.ChoiceField(
-        choices=Complexity.choices, error_messages={"required": "Choose a complexity."}
+        choices=Complexity.choices, error_messages={"required": _("Choose a complexity.")}
     )
     impact = forms.ChoiceField(
-        choices=Impact.choices, error_messages={"required": "Choose the impact."}
+        choices=Impact.choices, error_messages={"required": _("Choose the impact.")}
     )
     needs_immediate_action = forms.BooleanField(required=False)
     note = forms.CharField(required=False, max_length=2000)
@@ -68,12 +69,12 @@ class CommitmentForm(forms.Form):
     due_at = forms.DateTimeField(
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         error_messages={
-            "required": "Say by when you will do it.",
-            "invalid": "Give the date and time as on the form.",
+            "required": _("Say by when you will do it."),
+            "invalid": _("Give the date and time as on the form."),
         },
     )
     how = forms.ChoiceField(
-        choices=CommitmentHow.choices, error_messages={"required": "Choose how."}
+        choices=CommitmentHow.choices, error_messages={"required": _("Choose how.")}
     )
 
 
@@ -89,14 +90,14 @@ class GestureForm(forms.Form):
     gesture_type = forms.ModelChoiceField(
         queryset=GestureType.objects.filter(active=True),
         to_field_name="key",
-        error_messages={"required": "Choose a kind of gesture."},
+        error_messages={"required": _("Choose a kind of gesture.")},
     )
     value = forms.DecimalField(
         min_value=Decimal("0"),
         max_digits=10,
         decimal_places=2,
         required=False,
-        error_messages={"min_value": "A gesture cannot be worth less than nothing."},
+        error_messages={"min_value": _("A gesture cannot be worth less than nothing.")},
     )
     currency = forms.CharField(max_length=3, required=False)
     description = forms.CharField(required=False, max_length=300)
@@ -123,23 +124,28 @@ class CollaboratorForm(forms.Form):
 
 
 class LinkForm(forms.Form):
-    other = forms.CharField(max_length=12, error_messages={"required": "Give the case reference."})
+    other = forms.CharField(
+        max_length=12, error_messages={"required": _("Give the case reference.")}
+    )
     type = forms.ChoiceField(choices=LinkType.choices, required=False)
 
 
 class MergeForm(forms.Form):
     into = forms.CharField(
-        max_length=12, error_messages={"required": "Give the reference of the case to keep."}
+        max_length=12, error_messages={"required": _("Give the reference of the case to keep.")}
     )
 
 
 class EscalationForm(forms.Form):
     body = forms.ChoiceField(
-        choices=EscalationBody.choices, error_messages={"required": "Choose the external body."}
+        choices=EscalationBody.choices, error_messages={"required": _("Choose the external body.")}
     )
     body_name = forms.CharField(required=False, max_length=150)
     escalated_on = forms.DateField(
-        error_messages={"required": "Give the date.", "invalid": "Give the date as YYYY-MM-DD."}
+        error_messages={
+            "required": _("Give the date."),
+            "invalid": _("Give the date as YYYY-MM-DD."),
+        }
     )
     reference = forms.CharField(required=False, max_length=100)
     outcome = forms.CharField(required=False, max_length=5000)

@@ -4,13 +4,17 @@ Sources: Gitomer's react → respond → recover → +1 (seed 000) and ISO 10002
 acknowledgement → assessment → response → closing (seed 003); the 7 Cs' "committed
 follow-through" (seed 004) gives the follow-up. The organisation edits these in the admin
 (care.WorkflowStage); the data migration 0002 seeds the same texts. The constants here are
-the fallback when a kind has no rows.
+the fallback when a kind has no rows. Labels and checklist items are marked (gettext_noop) and shown
+through gettext: a text still as seeded reads in the staff member's language, a reworded one
+as the organisation wrote it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 
 @dataclass(frozen=True)
@@ -26,112 +30,167 @@ class StageConfig:
 _COMPLAINT = [
     (
         "received",
-        "Received",
+        gettext_noop("Received"),
         [
-            "Read everything the customer has told us, on this case and earlier ones.",
-            "Check how they feel and whether anything is urgent.",
+            gettext_noop(
+                "Read everything the customer has told us, on this case and earlier ones."
+            ),
+            gettext_noop("Check how they feel and whether anything is urgent."),
         ],
         [],
     ),
     (
         "acknowledged",
-        "Acknowledged",
+        gettext_noop("Acknowledged"),
         [
-            "Acknowledge personally, by name — never “thank you for your inquiry”.",
-            "Reflect what they told you and say what happens next and by when.",
-            "Record the initial assessment: severity, complexity, impact, immediate action.",
+            gettext_noop("Acknowledge personally, by name — never “thank you for your inquiry”."),
+            gettext_noop("Reflect what they told you and say what happens next and by when."),
+            gettext_noop(
+                "Record the initial assessment: severity, complexity, impact, immediate action."
+            ),
         ],
         [],
     ),
     (
         "listening",
-        "Listening",
+        gettext_noop("Listening"),
         [
-            "Tell them you understand how they feel.",
-            "Ask them to tell you more; listen patiently.",
-            "Restate the problem in their words.",
+            gettext_noop("Tell them you understand how they feel."),
+            gettext_noop("Ask them to tell you more; listen patiently."),
+            gettext_noop("Restate the problem in their words."),
         ],
         [],
     ),
     (
         "responding",
-        "Responding",
+        gettext_noop("Responding"),
         [
-            "Apologise, and thank them for telling us.",
-            "Ask what they would consider fair — and record their answer.",
-            "Make a commitment: what, by when, how.",
+            gettext_noop("Apologise, and thank them for telling us."),
+            gettext_noop("Ask what they would consider fair — and record their answer."),
+            gettext_noop("Make a commitment: what, by when, how."),
         ],
         [],
     ),
     (
         "recovering",
-        "Recovering",
+        gettext_noop("Recovering"),
         [
-            "Resolve the issue quickly and completely.",
-            "Keep every commitment, or tell them before it falls due.",
-            "Record the resolution.",
+            gettext_noop("Resolve the issue quickly and completely."),
+            gettext_noop("Keep every commitment, or tell them before it falls due."),
+            gettext_noop("Record the resolution."),
         ],
         [],
     ),
     (
         "plus_one",
-        "+1",
+        gettext_noop("+1"),
         [
-            "Add something beyond putting it right: the +1.",
-            "Within your authority, just do it; above it, ask your lead in one click.",
+            gettext_noop("Add something beyond putting it right: the +1."),
+            gettext_noop(
+                "Within your authority, just do it; above it, ask your lead in one click."
+            ),
         ],
         [],
     ),
     (
         "following_up",
-        "Following up",
+        gettext_noop("Following up"),
         [
-            "Check that the fix worked and that they are satisfied.",
-            "Record their answer — or why a check was not possible.",
+            gettext_noop("Check that the fix worked and that they are satisfied."),
+            gettext_noop("Record their answer — or why a check was not possible."),
         ],
         ["resolution"],
     ),
     (
         "closed",
-        "Closed",
-        ["Tell them it is closed and that replying reopens it."],
+        gettext_noop("Closed"),
+        [gettext_noop("Tell them it is closed and that replying reopens it.")],
         ["resolution", "follow_up"],
     ),
 ]
 
 _INQUIRY = [
-    ("received", "Received", ["Read the question and anything they asked before."], []),
-    ("acknowledged", "Acknowledged", ["Let them know who is answering and by when."], []),
     (
-        "responding",
-        "Answering",
-        ["Answer fully and personally.", "Answer the next question before they ask it."],
+        "received",
+        gettext_noop("Received"),
+        [gettext_noop("Read the question and anything they asked before.")],
         [],
     ),
-    ("closed", "Closed", ["They have a personal answer."], ["personal_reply"]),
+    (
+        "acknowledged",
+        gettext_noop("Acknowledged"),
+        [gettext_noop("Let them know who is answering and by when.")],
+        [],
+    ),
+    (
+        "responding",
+        gettext_noop("Answering"),
+        [
+            gettext_noop("Answer fully and personally."),
+            gettext_noop("Answer the next question before they ask it."),
+        ],
+        [],
+    ),
+    (
+        "closed",
+        gettext_noop("Closed"),
+        [gettext_noop("They have a personal answer.")],
+        ["personal_reply"],
+    ),
 ]
 
 _COMPLIMENT = [
-    ("received", "Received", ["Enjoy it — and see who they are praising."], []),
     (
-        "acknowledged",
-        "Thanked",
-        ["Thank them personally.", "Pass the praise on to the people named."],
+        "received",
+        gettext_noop("Received"),
+        [gettext_noop("Enjoy it — and see who they are praising.")],
         [],
     ),
-    ("closed", "Closed", ["They have been thanked by a person."], ["personal_reply"]),
+    (
+        "acknowledged",
+        gettext_noop("Thanked"),
+        [
+            gettext_noop("Thank them personally."),
+            gettext_noop("Pass the praise on to the people named."),
+        ],
+        [],
+    ),
+    (
+        "closed",
+        gettext_noop("Closed"),
+        [gettext_noop("They have been thanked by a person.")],
+        ["personal_reply"],
+    ),
 ]
 
 _SUGGESTION = [
-    ("received", "Received", ["Read the idea and what prompted it."], []),
     (
-        "acknowledged",
-        "Acknowledged",
-        ["Thank them for the idea.", "Say what will happen with it and when they will hear."],
+        "received",
+        gettext_noop("Received"),
+        [gettext_noop("Read the idea and what prompted it.")],
         [],
     ),
-    ("responding", "Responding", ["Tell them what was decided, and why."], []),
-    ("closed", "Closed", ["They know what became of their idea."], ["personal_reply"]),
+    (
+        "acknowledged",
+        gettext_noop("Acknowledged"),
+        [
+            gettext_noop("Thank them for the idea."),
+            gettext_noop("Say what will happen with it and when they will hear."),
+        ],
+        [],
+    ),
+    (
+        "responding",
+        gettext_noop("Responding"),
+        [gettext_noop("Tell them what was decided, and why.")],
+        [],
+    ),
+    (
+        "closed",
+        gettext_noop("Closed"),
+        [gettext_noop("They know what became of their idea.")],
+        ["personal_reply"],
+    ),
 ]
 
 DEFAULT_FLOW_DATA: dict[str, list[tuple[str, str, list[str], list[str]]]] = {
@@ -148,9 +207,9 @@ def default_flow(kind: str) -> list[StageConfig]:
         StageConfig(
             kind=kind,
             stage=stage,
-            label=label,
+            label=gettext(label),
             order=(index + 1) * 10,
-            checklist=tuple(checklist),
+            checklist=tuple(gettext(item) for item in checklist),
             required=tuple(required),
         )
         for index, (stage, label, checklist, required) in enumerate(rows)
@@ -159,12 +218,14 @@ def default_flow(kind: str) -> list[StageConfig]:
 
 # What each requirement asks of the agent, in the refusal message.
 REQUIREMENT_MESSAGES = {
-    "fair_outcome": "record what the customer would consider fair",
-    "resolution": "record the resolution (what was done to put it right)",
-    "plus_one": "record the +1 gesture",
-    "follow_up": "record the follow-up (a satisfaction check, or why it was not possible)",
-    "assessment": "record the initial assessment",
-    "personal_reply": "send the customer a personal reply",
+    "fair_outcome": gettext_lazy("record what the customer would consider fair"),
+    "resolution": gettext_lazy("record the resolution (what was done to put it right)"),
+    "plus_one": gettext_lazy("record the +1 gesture"),
+    "follow_up": gettext_lazy(
+        "record the follow-up (a satisfaction check, or why it was not possible)"
+    ),
+    "assessment": gettext_lazy("record the initial assessment"),
+    "personal_reply": gettext_lazy("send the customer a personal reply"),
 }
 
 

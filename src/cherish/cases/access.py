@@ -16,6 +16,7 @@ Every desk and API read of cases goes through ``visible_cases``; every change th
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from cherish.cases.errors import CaseForbidden
 from cherish.cases.models import Attachment, Case, CaseQuerySet
@@ -75,7 +76,8 @@ def check_may_work(staff: Staff, case: Case) -> None:
     """Raise CaseForbidden ('read_only') for a case the staff member may only read."""
     if not may_work(staff, case):
         raise CaseForbidden(
-            f"{case.reference} belongs to another team: you may read it, not change it.",
+            gettext("%(reference)s belongs to another team: you may read it, not change it.")
+            % {"reference": case.reference},
             code="read_only",
         )
 

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from cherish.cases import events, outgoing
 from cherish.cases.access import check_may_work
@@ -625,8 +626,11 @@ def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case
     crosses = not stays and case.team_id is not None
     if crosses and by is not None and not leads_team(by, case.team_id):
         raise CaseForbidden(
-            f"{to.display_name} does not work for {case.team}: only its lead or manager "
-            "can move the case to another team.",
+            gettext(
+                "%(name)s does not work for %(team)s: only its lead or manager "
+                "can move the case to another team."
+            )
+            % {"name": to.display_name, "team": case.team},
             code="cross_team_handoff",
         )
     old = case.owner

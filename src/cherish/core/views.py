@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -162,13 +163,14 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             return redirect(target)
         if locked:
             error, status = (
-                "Too many failed sign-in attempts. Wait 15 minutes and try again.",
+                gettext("Too many failed sign-in attempts. Wait 15 minutes and try again."),
                 429,
             )
         else:
             ratelimit.hit("login", account, window_s=LOGIN_WINDOW_S)
             ratelimit.hit("login", address, window_s=LOGIN_WINDOW_S)
-            error, status = "That code is not right. Try the newest code, or a recovery code.", 200
+            error = gettext("That code is not right. Try the newest code, or a recovery code.")
+            status = 200
     response = render(request, "core/login_verify.html", {"error": error})
     response.status_code = status
     return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from cherish.core.errors import Forbidden, NotFound
 from cherish.customers.models import Customer
@@ -85,7 +86,10 @@ def access_customer_to_work(staff: Staff, customer_id: int | str) -> Customer:
     customer = access_customer(staff, customer_id)
     if not workable_customers(staff).filter(pk=customer.pk).exists():
         raise Forbidden(
-            "This customer's cases belong to another team: you may read, not change, the record.",
+            _(
+                "This customer's cases belong to another team: "
+                "you may read, not change, the record."
+            ),
             code="read_only",
         )
     return customer

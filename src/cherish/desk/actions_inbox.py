@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -23,7 +24,7 @@ def save_inbox_view(staff: Staff, *, name: str, params: dict[str, str]) -> Saved
     """
     name = name.strip()[:60]
     if not name:
-        raise DeskError("Give the view a name.", code="view_name_required", field="name")
+        raise DeskError(_("Give the view a name."), code="view_name_required", field="name")
     try:
         with transaction.atomic():
             return SavedView.objects.create(
@@ -31,7 +32,7 @@ def save_inbox_view(staff: Staff, *, name: str, params: dict[str, str]) -> Saved
             )
     except IntegrityError as error:
         raise DeskError(
-            "You already have a view with that name.", code="view_name_taken", field="name"
+            _("You already have a view with that name."), code="view_name_taken", field="name"
         ) from error
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from cherish.cases.models import Kind, Severity
 from cherish.core.errors import CherishError
@@ -43,10 +44,10 @@ class ChangeCaseForm(forms.Form):
 class ReassignForm(forms.Form):
     to = forms.ModelChoiceField(
         queryset=Staff.objects.none(),
-        label="New owner",
-        error_messages={"required": "Choose who takes the case over."},
+        label=_("New owner"),
+        error_messages={"required": _("Choose who takes the case over.")},
     )
-    note = forms.CharField(required=False, strip=True, max_length=5000, label="Handoff note")
+    note = forms.CharField(required=False, strip=True, max_length=5000, label=_("Handoff note"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

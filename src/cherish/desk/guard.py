@@ -27,6 +27,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from cherish.core.errors import Forbidden, NotFound
 from cherish.staff.access import staff_for_user
@@ -62,7 +63,7 @@ def desk_view(view: DeskHandler[P]) -> GuardedView[P]:
             return redirect_to_login(request.get_full_path())
         staff = staff_for_user(request.user)
         if staff is None:
-            return _forbidden(request, "The desk is for staff.")
+            return _forbidden(request, gettext("The desk is for staff."))
         desk_request = cast(DeskRequest, request)
         desk_request.staff = staff
         try:

@@ -39,7 +39,8 @@ from cherish.customers.models import Customer
 from cherish.desk.models import SavedView
 from cherish.staff.models import Staff, Team
 from cherish.triage.actions import TOPIC_CHOICES
-from cherish.triage.case_signals import CASE_FLAGS
+from cherish.triage.case_signals import CASE_FLAGS, FLAG_LABELS
+from cherish.triage.queries import value_label
 
 PAGE_SIZE = 50
 # Offsets stay cheap on the inbox indexes up to here; past it, search or filter instead.
@@ -489,8 +490,9 @@ def filter_choices() -> dict[str, Any]:
             .order_by("display_name")
         ),
         "teams": list(Team.objects.order_by("name").values_list("pk", "name")),
-        "topics": TOPIC_CHOICES,
-        "flags": CASE_FLAGS,
+        # (value, the words staff read): triage keeps codes, the desk shows words.
+        "topics": [(topic, value_label("topic", topic)) for topic in TOPIC_CHOICES],
+        "flags": [(flag, str(FLAG_LABELS[flag])) for flag in CASE_FLAGS],
     }
 
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cherish.care import actions as care_actions
@@ -251,7 +252,7 @@ def reply(request: DeskRequest, reference: str) -> HttpResponse:
         anchor="#conversation",
         stale=stale,
         reply_form=None if ok else form,
-        status_message="Reply added." if ok else "",
+        status_message=gettext("Reply added.") if ok else "",
     )
 
 
@@ -275,7 +276,7 @@ def note(request: DeskRequest, reference: str) -> HttpResponse:
         anchor="#conversation",
         stale=stale,
         note_form=None if ok else form,
-        status_message="Note added." if ok else "",
+        status_message=gettext("Note added.") if ok else "",
     )
 
 
@@ -304,7 +305,7 @@ def update(request: DeskRequest, reference: str) -> HttpResponse:
         anchor="",
         stale=stale,
         change_form=None if ok else form,
-        status_message="Case updated." if ok else "",
+        status_message=gettext("Case updated.") if ok else "",
     )
 
 
@@ -328,5 +329,5 @@ def reassign(request: DeskRequest, reference: str) -> HttpResponse:
         anchor="",
         stale=stale,
         reassign_form=None if ok else form,
-        status_message="Case handed over." if ok else "",
+        status_message=gettext("Case handed over.") if ok else "",
     )

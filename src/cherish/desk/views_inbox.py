@@ -36,6 +36,7 @@ from cherish.desk import actions_inbox as desk_actions
 from cherish.desk import queries, views_live
 from cherish.desk.forms_inbox import BulkAction, BulkForm, SavedViewForm
 from cherish.desk.guard import DeskRequest, desk_view, record_refusal
+from cherish.desk.templatetags.desk_badges import badge_label
 from cherish.staff.models import Staff
 
 
@@ -119,7 +120,7 @@ def inbox_rows(
                     if case.severity in _LOUD_SEVERITIES
                     else ""
                 ),
-                badges=[(slugify(badge), badge) for badge in case.badges],
+                badges=[(slugify(badge), badge_label(badge)) for badge in case.badges],
                 customer_name=case.customer.name or "(no name given)",
                 subject=case.subject or "—",
                 has_owner=case.owner is not None,

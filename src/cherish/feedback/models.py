@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cherish.cases.models import Kind
 
 
 class Purpose(models.TextChoices):
-    AFTER_CASE = "after_case", "After a case"
-    RELATIONSHIP = "relationship", "Relationship"
-    EXPECTATIONS = "expectations", "Expectations"
+    AFTER_CASE = "after_case", _("After a case")
+    RELATIONSHIP = "relationship", _("Relationship")
+    EXPECTATIONS = "expectations", _("Expectations")
 
 
 class Survey(models.Model):
@@ -59,34 +60,34 @@ class Survey(models.Model):
 
 
 class QuestionType(models.TextChoices):
-    SATISFACTION = "satisfaction", "Satisfaction 1–5"
-    LIKELIHOOD = "likelihood", "Likelihood to recommend 0–10"
-    AGREEMENT = "agreement", "Agree / disagree statement 1–5"
-    CHOICE = "choice", "Single choice"
-    NUMBER = "number", "A number"
-    TEXT = "text", "Free text"
+    SATISFACTION = "satisfaction", _("Satisfaction 1–5")
+    LIKELIHOOD = "likelihood", _("Likelihood to recommend 0–10")
+    AGREEMENT = "agreement", _("Agree / disagree statement 1–5")
+    CHOICE = "choice", _("Single choice")
+    NUMBER = "number", _("A number")
+    TEXT = "text", _("Free text")
 
 
 class Measure(models.TextChoices):
     """What a question measures, so figures survive rewording a question in the admin."""
 
-    NONE = "", "Nothing in particular"
-    CSAT = "csat", "Satisfaction with how the case was handled"
-    RESOLVED = "resolved", "Was the problem resolved"
-    FAIR = "fair", "The outcome was fair"
-    CARED = "cared", "The person who helped cared (empathy)"
-    WOULD_STAY = "would_stay", "Will stay with us"
-    NPS = "nps", "Likelihood to recommend (NPS)"
-    RAVING_PERFECT = "raving_perfect", "Perfect company for people like me"
-    RAVING_WORLD = "raving_world", "Can't imagine a world without this company"
-    CONFIDENCE = "loyalty_confidence", "Loyalty level 1: confidence"
-    FAIRNESS = "loyalty_fairness", "Loyalty level 2: fairness (integrity)"
-    PRIDE = "loyalty_pride", "Loyalty level 3: pride"
-    PASSION = "loyalty_passion", "Loyalty level 4: passion"
-    EXPECT_COMPLAINT = "expect_complaint_days", "Days a complaint should take"
-    EXPECT_REFUND = "expect_refund_days", "Days a refund should take"
-    EXPECT_REPAIR = "expect_repair_days", "Days a repair should take"
-    COMMENT = "comment", "Free comment (compliments are credited)"
+    NONE = "", _("Nothing in particular")
+    CSAT = "csat", _("Satisfaction with how the case was handled")
+    RESOLVED = "resolved", _("Was the problem resolved")
+    FAIR = "fair", _("The outcome was fair")
+    CARED = "cared", _("The person who helped cared (empathy)")
+    WOULD_STAY = "would_stay", _("Will stay with us")
+    NPS = "nps", _("Likelihood to recommend (NPS)")
+    RAVING_PERFECT = "raving_perfect", _("Perfect company for people like me")
+    RAVING_WORLD = "raving_world", _("Can't imagine a world without this company")
+    CONFIDENCE = "loyalty_confidence", _("Loyalty level 1: confidence")
+    FAIRNESS = "loyalty_fairness", _("Loyalty level 2: fairness (integrity)")
+    PRIDE = "loyalty_pride", _("Loyalty level 3: pride")
+    PASSION = "loyalty_passion", _("Loyalty level 4: passion")
+    EXPECT_COMPLAINT = "expect_complaint_days", _("Days a complaint should take")
+    EXPECT_REFUND = "expect_refund_days", _("Days a refund should take")
+    EXPECT_REPAIR = "expect_repair_days", _("Days a repair should take")
+    COMMENT = "comment", _("Free comment (compliments are credited)")
 
 
 LOYALTY_MEASURES = (Measure.CONFIDENCE, Measure.FAIRNESS, Measure.PRIDE, Measure.PASSION)
@@ -152,14 +153,14 @@ class SurveyPolicy(models.Model):
 
 
 class InvitationStatus(models.TextChoices):
-    SENT = "sent", "Sent"
-    ANSWERED = "answered", "Answered"
-    SKIPPED = "skipped", "Not sent"
+    SENT = "sent", _("Sent")
+    ANSWERED = "answered", _("Answered")
+    SKIPPED = "skipped", _("Not sent")
 
 
 class InvitationChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    CASE_PAGE = "case_page", "The customer's case page"
+    EMAIL = "email", _("Email")
+    CASE_PAGE = "case_page", _("The customer's case page")
 
 
 class Invitation(models.Model):
@@ -206,19 +207,19 @@ class Invitation(models.Model):
 
 
 class NpsGroup(models.TextChoices):
-    PROMOTER = "promoter", "Promoter (9–10)"
-    PASSIVE = "passive", "Passive (7–8)"
-    DETRACTOR = "detractor", "Detractor (0–6)"
+    PROMOTER = "promoter", _("Promoter (9–10)")
+    PASSIVE = "passive", _("Passive (7–8)")
+    DETRACTOR = "detractor", _("Detractor (0–6)")
 
 
 class LoyaltyLevel(models.TextChoices):
     """Gallup's hierarchy (seed 000): each level needs the ones below it."""
 
-    NONE = "none", "Not yet confident"
-    CONFIDENCE = "confidence", "Confidence"
-    FAIRNESS = "fairness", "Fairness"
-    PRIDE = "pride", "Pride"
-    PASSION = "passion", "Passion"
+    NONE = "none", _("Not yet confident")
+    CONFIDENCE = "confidence", _("Confidence")
+    FAIRNESS = "fairness", _("Fairness")
+    PRIDE = "pride", _("Pride")
+    PASSION = "passion", _("Passion")
 
 
 class SurveyResponse(models.Model):

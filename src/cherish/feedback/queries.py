@@ -145,7 +145,7 @@ def expectation(measure: str) -> Expectation:
     counts = [(value, n) for value, n in rows if value is not None]
     return Expectation(
         measure=measure,
-        label=Measure(measure).label,
+        label=str(Measure(measure).label),
         median=median_of_counts(counts),
         sample=sum(n for _, n in counts),
         distribution=counts,

@@ -11,6 +11,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.care.models import Target
@@ -187,12 +188,12 @@ def surveys(request: DeskRequest) -> HttpResponse:
 def set_target(request: DeskRequest) -> HttpResponse:
     staff: Staff = request.staff
     if not may_set_targets(staff):
-        raise Forbidden("Only team leads and managers set targets.", code="targets_not_allowed")
+        raise Forbidden(_("Only team leads and managers set targets."), code="targets_not_allowed")
     kind = request.POST.get("kind", "")
     severity = request.POST.get("severity", "")
     measure = request.POST.get("measure", Measure.EXPECT_COMPLAINT)
     if kind not in Kind.values or severity not in Severity.values:
-        messages.error(request, "Choose a kind and a severity.")
+        messages.error(request, gettext("Choose a kind and a severity."))
         return redirect("feedback:surveys")
     try:
         target = actions.set_target_from_expectations(kind, severity, by=staff, measure=measure)
@@ -201,7 +202,11 @@ def set_target(request: DeskRequest) -> HttpResponse:
         return redirect("feedback:surveys")
     messages.success(
         request,
-        f"The {target.get_kind_display().lower()} / {target.get_severity_display().lower()} "
-        f"resolution target now follows customers: {target.note}",
+        gettext("The %(kind)s / %(severity)s resolution target now follows customers: %(note)s")
+        % {
+            "kind": target.get_kind_display().lower(),
+            "severity": target.get_severity_display().lower(),
+            "note": target.note,
+        },
     )
     return redirect("feedback:surveys")

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Model, Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from cherish.core.clock import now
@@ -243,7 +244,7 @@ def api_key_of(request: HttpRequest) -> ApiKey:
     principal = getattr(request, "auth", None)
     key = principal.record if isinstance(principal, ApiPrincipal) else None
     if not isinstance(key, ApiKey):
-        raise CherishError("This request was not authenticated.", code="not_authenticated")
+        raise CherishError(_("This request was not authenticated."), code="not_authenticated")
     return key
 
 

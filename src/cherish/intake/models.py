@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RawStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
+    RECEIVED = "received", _("Received")
     # Stored with the contact already shaped by its channel, for the intake applier to add to
     # a case in its next batch (intake.applier).
-    QUEUED = "queued", "Waiting to be applied"
-    PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored (automatic or unwanted)"
-    FAILED = "failed", "Could not read"
+    QUEUED = "queued", _("Waiting to be applied")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored (automatic or unwanted)")
+    FAILED = "failed", _("Could not read")
 
 
 class RawContact(models.Model):

@@ -11,6 +11,8 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from cherish.cases.access import access_case_to_work
@@ -68,13 +70,17 @@ def raw_download(request: DeskRequest, pk: int) -> HttpResponseBase:
 def raw_retry(request: DeskRequest, pk: int) -> HttpResponse:
     raw = get_object_or_404(RawContact, pk=pk, status__in=[RawStatus.FAILED, RawStatus.IGNORED])
     if raw.channel != "email" or not raw.raw_path:
-        messages.error(request, "Only stored emails can be read again.")
+        messages.error(request, _("Only stored emails can be read again."))
         return redirect("intake:unreadable")
     outcome = process_raw_email(raw)
     if outcome.status == "processed":
-        messages.success(request, "The email was read and added to a case.")
+        messages.success(request, _("The email was read and added to a case."))
     else:
-        messages.error(request, f"Still not added ({outcome.status}): {outcome.detail}")
+        messages.error(
+            request,
+            _("Still not added (%(status)s): %(detail)s")
+            % {"status": outcome.status, "detail": outcome.detail},
+        )
     return redirect("intake:unreadable")
 
 
@@ -83,13 +89,13 @@ class LogContactForm(forms.Form):
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.COMPLAINT)
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
     case = forms.CharField(required=False, max_length=12, widget=forms.HiddenInput)
-    name = forms.CharField(required=False, max_length=200, label="Customer name")
-    email = forms.EmailField(required=False, label="Email")
-    phone = forms.CharField(required=False, max_length=40, label="Phone")
+    name = forms.CharField(required=False, max_length=200, label=_lazy("Customer name"))
+    email = forms.EmailField(required=False, label=_lazy("Email"))
+    phone = forms.CharField(required=False, max_length=40, label=_lazy("Phone"))
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=20_000,
-        label="What the customer said, in their words",
+        label=_lazy("What the customer said, in their words"),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -154,7 +160,9 @@ def log_contact(request: DeskRequest) -> HttpResponse:
         except CherishError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Logged on case {result.case.reference}.")
+            messages.success(
+                request, _("Logged on case %(reference)s.") % {"reference": result.case.reference}
+            )
             try:
                 return redirect(reverse("cases:detail", args=[result.case.reference]))
             except NoReverseMatch:  # the desk case page is not installed yet

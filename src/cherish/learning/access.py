@@ -8,6 +8,8 @@ pulse are only ever shown for groups of five or more (see learning.pulse).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from cherish.core.errors import Forbidden, NotFound
 from cherish.learning.models import (
     ImprovementAction,
@@ -32,12 +34,12 @@ def may_publish(staff: Staff) -> bool:
 
 def require_shaper(staff: Staff) -> None:
     if not may_shape_learning(staff):
-        raise Forbidden("Only team leads and managers can change this.")
+        raise Forbidden(_("Only team leads and managers can change this."))
 
 
 def require_manager(staff: Staff) -> None:
     if not may_publish(staff):
-        raise Forbidden("Only managers can change this.")
+        raise Forbidden(_("Only managers can change this."))
 
 
 def access_theme(staff: Staff, theme_id: int | str) -> Theme:
@@ -86,4 +88,4 @@ def access_story(staff: Staff, story_id: int | str) -> LearningStory:
 def require_story_editor(staff: Staff, story: LearningStory) -> None:
     """Its author, leads and managers circulate a story."""
     if story.author_id != staff.pk and not may_shape_learning(staff):
-        raise Forbidden("Only the author, team leads and managers can circulate a story.")
+        raise Forbidden(_("Only the author, team leads and managers can circulate a story."))

@@ -9,25 +9,26 @@ outcomes (cases, care, feedback), which sit above ``staff`` in the layers.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RootCauseCategory(models.TextChoices):
-    PEOPLE = "people", "People"
-    PROCESS = "process", "Process"
-    PRODUCT = "product", "Product"
-    POLICY = "policy", "Policy"
-    COMMUNICATION = "communication", "Communication"
-    PARTNER = "partner", "Partner"
+    PEOPLE = "people", _("People")
+    PROCESS = "process", _("Process")
+    PRODUCT = "product", _("Product")
+    POLICY = "policy", _("Policy")
+    COMMUNICATION = "communication", _("Communication")
+    PARTNER = "partner", _("Partner")
 
 
 class LeakStep(models.TextChoices):
     """The business step where the problem got in (it is rarely customer care itself)."""
 
-    MARKETING = "marketing", "Marketing"
-    SALES = "sales", "Sales"
-    OPERATIONS = "operations", "Operations / delivery"
-    CUSTOMER_CARE = "customer_care", "Customer care"
-    FINANCE = "finance", "Finance / billing"
+    MARKETING = "marketing", _("Marketing")
+    SALES = "sales", _("Sales")
+    OPERATIONS = "operations", _("Operations / delivery")
+    CUSTOMER_CARE = "customer_care", _("Customer care")
+    FINANCE = "finance", _("Finance / billing")
 
 
 class RootCause(models.Model):
@@ -62,10 +63,10 @@ class ThemeModel(models.Model):
 
 
 class ThemeStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    MERGED = "merged", "Merged into another theme"
-    SPLIT = "split", "Split into two themes"
-    RETIRED = "retired", "Retired by re-clustering"
+    ACTIVE = "active", _("Active")
+    MERGED = "merged", _("Merged into another theme")
+    SPLIT = "split", _("Split into two themes")
+    RETIRED = "retired", _("Retired by re-clustering")
 
 
 class Theme(models.Model):
@@ -160,13 +161,13 @@ class CaseFinding(models.Model):
 
 
 class Communication(models.TextChoices):
-    WEBSITE = "website", "Website"
-    LETTER = "letter", "Letter"
-    INVOICE = "invoice", "Invoice or bill"
-    EMAIL = "email", "Email"
-    CONTRACT = "contract", "Contract or terms"
-    ADVERTISING = "advertising", "Advertising"
-    PACKAGING = "packaging", "Packaging or instructions"
+    WEBSITE = "website", _("Website")
+    LETTER = "letter", _("Letter")
+    INVOICE = "invoice", _("Invoice or bill")
+    EMAIL = "email", _("Email")
+    CONTRACT = "contract", _("Contract or terms")
+    ADVERTISING = "advertising", _("Advertising")
+    PACKAGING = "packaging", _("Packaging or instructions")
 
 
 # ---------------------------------------------------------------- policy register
@@ -205,8 +206,8 @@ class Policy(models.Model):
 
 
 class PolicyLinkSource(models.TextChoices):
-    TAGGED = "tagged", "Tagged by staff"
-    REPLY = "reply", "Quoted in a reply"
+    TAGGED = "tagged", _("Tagged by staff")
+    REPLY = "reply", _("Quoted in a reply")
 
 
 class PolicyLink(models.Model):
@@ -283,10 +284,10 @@ class CompetitorMention(models.Model):
 
 
 class ActionStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    CANCELLED = "cancelled", "Cancelled"
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ImprovementAction(models.Model):
@@ -355,8 +356,8 @@ class ActionNotice(models.Model):
 
 
 class StoryKind(models.TextChoices):
-    EXCELLENT = "excellent", "Excellent care"
-    FAILURE = "failure", "We let a customer down"
+    EXCELLENT = "excellent", _("Excellent care")
+    FAILURE = "failure", _("We let a customer down")
 
 
 class LearningStory(models.Model):

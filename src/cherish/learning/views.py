@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cherish.cases.access import (
@@ -118,7 +119,7 @@ def merge_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
         into = actions.merge_themes(theme, into=form.cleaned_data["into"], by=staff)
     except CherishError as error:
         return _back(request, error, "learning:theme", theme.pk)
-    messages.success(request, f"Merged into “{into.name}”.")
+    messages.success(request, _("Merged into “%(name)s”.") % {"name": into.name})
     return redirect("learning:theme", into.pk)
 
 
@@ -132,7 +133,11 @@ def split_theme(request: DeskRequest, theme_id: int) -> HttpResponse:
         first, second = actions.split_theme(theme, by=staff)
     except CherishError as error:
         return _back(request, error, "learning:theme", theme.pk)
-    messages.success(request, f"Split into “{first.name}” and “{second.name}”. Rename them.")
+    messages.success(
+        request,
+        _("Split into “%(first)s” and “%(second)s”. Rename them.")
+        % {"first": first.name, "second": second.name},
+    )
     return redirect("learning:theme", first.pk)
 
 
@@ -147,8 +152,16 @@ def recluster(request: DeskRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Themes found again in {result.model.n_texts} complaints: {result.created} new, "
-            f"{result.kept} kept, {result.retired} retired.",
+            _(
+                "Themes found again in %(n)s complaints: %(created)s new, %(kept)s kept, "
+                "%(retired)s retired."
+            )
+            % {
+                "n": result.model.n_texts,
+                "created": result.created,
+                "kept": result.kept,
+                "retired": result.retired,
+            },
         )
     return redirect("learning:index")
 
@@ -423,7 +436,7 @@ def action_link_case(request: DeskRequest, action_id: int) -> HttpResponse:
             messages.error(request, _("There is no case with that reference."))
         else:
             actions.link_action_case(action, case=case, by=staff)
-            messages.success(request, f"{case.reference} linked.")
+            messages.success(request, _("%(reference)s linked.") % {"reference": case.reference})
     return redirect("learning:action", action.pk)
 
 
@@ -438,7 +451,13 @@ def action_publish(request: DeskRequest, action_id: int) -> HttpResponse:
     except CherishError as error:
         return _back(request, error, "learning:action", action.pk)
     messages.success(
-        request, f"Shown on “You said, we did”. {told} customer{'s' if told != 1 else ''} told."
+        request,
+        ngettext(
+            "Shown on “You said, we did”. %(n)s customer told.",
+            "Shown on “You said, we did”. %(n)s customers told.",
+            told,
+        )
+        % {"n": told},
     )
     return redirect("learning:action", action.pk)
 
@@ -544,7 +563,11 @@ def story_circulate(request: DeskRequest, story_id: int) -> HttpResponse:
     form = CirculateForm(request.POST)
     if form.is_valid():
         added = actions.circulate_story(story, teams=list(form.cleaned_data["teams"]), by=staff)
-        messages.success(request, f"Circulated to {added} more team{'s' if added != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Circulated to %(n)s more team.", "Circulated to %(n)s more teams.", added)
+            % {"n": added},
+        )
     else:
         messages.error(request, _("Choose at least one team."))
     return redirect("learning:story", story.pk)

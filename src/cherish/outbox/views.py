@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
@@ -27,7 +29,7 @@ def _check_sees_all_mail(request: DeskRequest) -> None:
     if request.user.has_perm("staff.view_all_customers") or request.staff.role == "administrator":
         return
     raise Forbidden(
-        "The outbox lists mail to every team's customers: ask a manager or an administrator.",
+        _("The outbox lists mail to every team's customers: ask a manager or an administrator."),
         code="outbox_not_allowed",
     )
 
@@ -87,7 +89,11 @@ def retry_email(request: DeskRequest, pk: int) -> HttpResponse:
     email = get_object_or_404(OutgoingEmail, pk=pk)
     try:
         actions.retry_email_now(email)
-        messages.success(request, f"The email to {email.to_address} will be sent again now.")
+        messages.success(
+            request,
+            gettext("The email to %(address)s will be sent again now.")
+            % {"address": email.to_address},
+        )
     except CherishError as error:
         messages.error(request, error.message)
     return redirect("outbox:tasks")
@@ -100,7 +106,7 @@ def retry_webhook(request: DeskRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
         actions.retry_webhook_now(delivery)
-        messages.success(request, "The webhook will be delivered again now.")
+        messages.success(request, gettext("The webhook will be delivered again now."))
     except CherishError as error:
         messages.error(request, error.message)
     return redirect("outbox:tasks")

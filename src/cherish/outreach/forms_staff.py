@@ -30,7 +30,9 @@ class MomentNoteForm(forms.Form):
     moment_key = forms.CharField(max_length=40, widget=forms.HiddenInput)
     year = forms.IntegerField(min_value=2000, max_value=2200, widget=forms.HiddenInput)
     subject = forms.CharField(max_length=200)
-    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label="Note")
+    text = forms.CharField(
+        max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), label=_("Note")
+    )
 
 
 class EraseForm(forms.Form):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class FollowUpRule(models.Model):
@@ -34,9 +35,9 @@ class FollowUpRule(models.Model):
 
 
 class FollowUpStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    SENT = "sent", "Sent"
-    SKIPPED = "skipped", "Skipped"
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Skipped")
 
 
 class FollowUpAnswer(models.TextChoices):

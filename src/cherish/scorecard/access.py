@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.utils.translation import gettext as _
+
 from cherish.core.errors import Forbidden
 from cherish.scorecard.figures import Filters
 from cherish.scorecard.models import ALL
@@ -46,8 +48,10 @@ def within_teams(filters: Filters, teams: frozenset[int] | None) -> Filters:
     if filters.team == ALL:
         first = Team.objects.filter(pk__in=teams).order_by("name", "pk").first()
         if first is None:
-            raise Forbidden("You lead no team, so there are no figures to show.", code="no_team")
+            raise Forbidden(_("You lead no team, so there are no figures to show."), code="no_team")
         return dataclasses.replace(filters, team=str(first.pk))
     if not filters.team.isdigit() or int(filters.team) not in teams:
-        raise Forbidden("You see the figures of the teams you lead.", code="scorecard_other_team")
+        raise Forbidden(
+            _("You see the figures of the teams you lead."), code="scorecard_other_team"
+        )
     return filters

@@ -48,10 +48,10 @@ def read_scorecard(request: HttpRequest, filters: Query[ScorecardFilters]) -> di
         "figures": [
             {
                 "key": r.figure.key,
-                "label": r.figure.label,
+                "label": str(r.figure.label),
                 "seven_c": r.figure.c or None,
                 "unit": r.figure.unit,
-                "definition": r.figure.definition,
+                "definition": str(r.figure.definition),
                 "value": r.value,
                 "previous": r.previous,
                 "trend": [{"start": w.start, "end": w.end, "value": v} for w, v in r.trend],

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from cherish.care.models import Commitment, CommitmentStatus
 from cherish.core.clock import now
@@ -119,7 +120,8 @@ def send_due_digests(*, at: dt.datetime | None = None) -> int:
                 sent_row = DigestSent.objects.create(week=week, staff=staff, sent_at=at)
                 email = queue_email(
                     to=staff.user.email,
-                    subject=f"Cherish weekly digest, week of {week:%d %b %Y}",
+                    subject=gettext("Cherish weekly digest, week of %(date)s")
+                    % {"date": f"{week:%d %b %Y}"},
                     text=render_to_string("scorecard/digest.txt", {**context, "staff": staff}),
                     html=render_to_string("scorecard/digest.html", {**context, "staff": staff}),
                     is_automatic=True,

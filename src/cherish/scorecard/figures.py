@@ -12,9 +12,12 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils import dateformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cherish.cases.models import Kind
@@ -86,15 +89,16 @@ class Window:
     def last_week(self) -> dt.date:
         return self.start + dt.timedelta(days=7 * (self.weeks - 1))
 
-    @property
+    @cached_property
     def label(self) -> str:
+        # Month names in the active language ("week of 30 Nov 2026", "Woche vom 30 Nov 2026").
         if self.weeks == 1:
-            return f"week of {self.start:%d %b %Y}"
-        return f"{self.start:%d %b} – {self.end:%d %b %Y}"
+            return gettext("week of %(date)s") % {"date": dateformat.format(self.start, "d M Y")}
+        return f"{dateformat.format(self.start, 'd M')} – {dateformat.format(self.end, 'd M Y')}"
 
-    @property
+    @cached_property
     def short(self) -> str:
-        return f"{self.start:%d %b}"
+        return dateformat.format(self.start, "d M")
 
 
 def monday(day: dt.date) -> dt.date:
@@ -198,8 +202,8 @@ class Drill:
 @dataclass(frozen=True)
 class Figure:
     key: str
-    label: str
-    definition: str
+    label: StrOrPromise
+    definition: StrOrPromise
     unit: str  # "%", "count", "days", "hours", "per100", "money", "score", "avg"
     compute: Callable[[Totals, Context], float | None]
     drill: Drill | None = None
@@ -212,9 +216,11 @@ COMPLAINT = Q(kind=Kind.COMPLAINT)
 FIGURES: tuple[Figure, ...] = (
     Figure(
         "complaints",
-        "Complaints received",
-        "Cases of the kind complaint received in the period. Each one is a chance to keep a "
-        "customer who would otherwise leave without a word.",
+        _("Complaints received"),
+        _(
+            "Cases of the kind complaint received in the period. Each one is a chance to keep a "
+            "customer who would otherwise leave without a word."
+        ),
         "count",
         lambda t, c: float(t["complaints"]),
         Drill("created_week", COMPLAINT),
@@ -222,70 +228,82 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "recovery_rate",
-        "Recovery rate",
-        "Of the complainers whose 90 days after the complaint ended in the period: the share "
-        "still a customer (bought again within those days and did not tell us they left).",
+        _("Recovery rate"),
+        _(
+            "Of the complainers whose 90 days after the complaint ended in the period: the share "
+            "still a customer (bought again within those days and did not tell us they left)."
+        ),
         "%",
         lambda t, c: ratio(t["retained"], t["recovery_known"]),
         Drill("known_week", COMPLAINT),
     ),
     Figure(
         "silent_recovery_rate",
-        "Still a customer: had a problem, did not complain",
-        "Customers who told a follow-up that something went wrong but opened no case, whose "
-        "90 days ended in the period: the share still a customer. Compare with the recovery "
-        "rate. Shown only without filters (these customers have no team, channel or topic).",
+        _("Still a customer: had a problem, did not complain"),
+        _(
+            "Customers who told a follow-up that something went wrong but opened no case, whose "
+            "90 days ended in the period: the share still a customer. Compare with the recovery "
+            "rate. Shown only without filters (these customers have no team, channel or topic)."
+        ),
         "%",
         lambda t, c: ratio(t["silent_retained"], t["silent_known"]),
     ),
     Figure(
         "csat",
-        "Satisfaction with complaint handling",
-        "Share of answers to “how satisfied are you with how we handled it” (1–5) that are 4 "
-        "or 5, among answers first given in the period.",
+        _("Satisfaction with complaint handling"),
+        _(
+            "Share of answers to “how satisfied are you with how we handled it” (1–5) that are 4 "
+            "or 5, among answers first given in the period."
+        ),
         "%",
         lambda t, c: ratio(t["csat_satisfied"], t["csat_n"]),
         Drill("", Q(csat__isnull=False), source="answers"),
     ),
     Figure(
         "csat_average",
-        "Average satisfaction (1–5)",
-        "The mean of the same satisfaction answers.",
+        _("Average satisfaction (1–5)"),
+        _("The mean of the same satisfaction answers."),
         "avg",
         lambda t, c: ratio(t["csat_sum"], t["csat_n"], 1.0),
         Drill("", Q(csat__isnull=False), source="answers"),
     ),
     Figure(
         "nps",
-        "Net Promoter Score",
-        "Share of promoters (9–10) minus share of detractors (0–6) among the period's answers "
-        "to “how likely are you to recommend us” (0–10); from −100 to +100.",
+        _("Net Promoter Score"),
+        _(
+            "Share of promoters (9–10) minus share of detractors (0–6) among the period's answers "
+            "to “how likely are you to recommend us” (0–10); from −100 to +100."
+        ),
         "score",
         lambda t, c: ratio(t["promoters"] - t["detractors"], t["nps_n"]),
         Drill("", Q(nps__isnull=False), source="answers"),
     ),
     Figure(
         "raving_fans",
-        "Raving fans",
-        "Share of relationship answers agreeing (4–5) with both “this company is perfect for "
-        "people like me” and “I can't imagine a world without this company”.",
+        _("Raving fans"),
+        _(
+            "Share of relationship answers agreeing (4–5) with both “this company is perfect for "
+            "people like me” and “I can't imagine a world without this company”."
+        ),
         "%",
         lambda t, c: ratio(t["raving_yes"], t["raving_n"]),
         Drill("", Q(raving_fan__isnull=False), source="answers"),
     ),
     Figure(
         "response_rate",
-        "Survey response rate",
-        "Answers first given in the period per invitation sent in the period.",
+        _("Survey response rate"),
+        _("Answers first given in the period per invitation sent in the period."),
         "%",
         lambda t, c: ratio(t["responses"], t["invitations"]),
         better="up",
     ),
     Figure(
         "repeat_rate",
-        "Repeat complaints",
-        "Share of the period's complaints from a customer who had complained in the 90 days "
-        "before.",
+        _("Repeat complaints"),
+        _(
+            "Share of the period's complaints from a customer who had complained in the 90 days "
+            "before."
+        ),
         "%",
         lambda t, c: ratio(t["repeat_complaints"], t["complaints"]),
         Drill("created_week", Q(repeat_complaint=True)),
@@ -293,9 +311,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "complaints_per_1000",
-        "Complaints per 1,000 active customers",
-        "Complaints received in the period per 1,000 customers whose relationship is active "
-        "now. More complaints heard can be good news: most unhappy customers never say so.",
+        _("Complaints per 1,000 active customers"),
+        _(
+            "Complaints received in the period per 1,000 customers whose relationship is active "
+            "now. More complaints heard can be good news: most unhappy customers never say so."
+        ),
         "avg",
         lambda t, c: ratio(t["complaints"], c.active_customers, 1000.0),
         Drill("created_week", COMPLAINT),
@@ -303,18 +323,22 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "silent_unhappy",
-        "Estimated silent unhappy customers",
-        "Complaints received × the customers who stay silent for each one who complains "
-        "(assumption, editable below).",
+        _("Estimated silent unhappy customers"),
+        _(
+            "Complaints received × the customers who stay silent for each one who complains "
+            "(assumption, editable below)."
+        ),
         "count",
         silent_unhappy,
         better="",
     ),
     Figure(
         "word_of_mouth_negative",
-        "People told about a bad experience (estimate)",
-        "(Silent unhappy customers + complaints closed without a recovery) × the people an "
-        "unhappy customer tells (assumption).",
+        _("People told about a bad experience (estimate)"),
+        _(
+            "(Silent unhappy customers + complaints closed without a recovery) × the people an "
+            "unhappy customer tells (assumption)."
+        ),
         "count",
         lambda t, c: (
             (silent_unhappy(t, c) + float(t["closed_complaints"] - t["well_recovered"]))
@@ -324,26 +348,30 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "word_of_mouth_positive",
-        "People told about a recovery (estimate)",
-        "Complaints well recovered (follow-up: satisfied, or satisfaction 4–5) × the people a "
-        "recovered customer tells (assumption).",
+        _("People told about a recovery (estimate)"),
+        _(
+            "Complaints well recovered (follow-up: satisfied, or satisfaction 4–5) × the people a "
+            "recovered customer tells (assumption)."
+        ),
         "count",
         lambda t, c: float(t["well_recovered"]) * float(c.assumptions.recovered_tell),
         Drill("closed_week", Q(well_recovered=True)),
     ),
     Figure(
         "value_retained",
-        "Value retained by recoveries",
-        "What the complainers still with us 90 days on spent in the year before their "
-        "complaint, for complaints whose 90 days ended in the period.",
+        _("Value retained by recoveries"),
+        _(
+            "What the complainers still with us 90 days on spent in the year before their "
+            "complaint, for complaints whose 90 days ended in the period."
+        ),
         "money",
         lambda t, c: float(t["value_retained"]),
         Drill("known_week", Q(retained=True)),
     ),
     Figure(
         "gesture_cost",
-        "Cost of the gestures given",
-        "The value of gestures granted or approved on cases closed in the period.",
+        _("Cost of the gestures given"),
+        _("The value of gestures granted or approved on cases closed in the period."),
         "money",
         lambda t, c: float(t["gesture_value"]),
         Drill("closed_week", Q(gestures__gt=0)),
@@ -352,8 +380,8 @@ FIGURES: tuple[Figure, ...] = (
     # --- the 7 Cs ---
     Figure(
         "caring_empathy",
-        "Felt cared for",
-        "Share of answers agreeing (4–5) that the person who helped cared.",
+        _("Felt cared for"),
+        _("Share of answers agreeing (4–5) that the person who helped cared."),
         "%",
         lambda t, c: ratio(t["cared_agree"], t["cared_n"]),
         Drill("", Q(cared__isnull=False), source="answers"),
@@ -361,9 +389,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "caring_tone",
-        "Tone-check hits per 100 replies",
-        "Defensive or blaming phrases (the tone check's list) per 100 personal replies on "
-        "cases closed in the period.",
+        _("Tone-check hits per 100 replies"),
+        _(
+            "Defensive or blaming phrases (the tone check's list) per 100 personal replies on "
+            "cases closed in the period."
+        ),
         "per100",
         lambda t, c: ratio(t["tone_hits"], t["replies"]),
         Drill("closed_week", Q(tone_hits__gt=0)),
@@ -372,8 +402,8 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "customised_gestures",
-        "Gestures per 100 cases",
-        "Gestures granted or approved per 100 cases closed in the period.",
+        _("Gestures per 100 cases"),
+        _("Gestures granted or approved per 100 cases closed in the period."),
         "per100",
         lambda t, c: ratio(t["gestures"], t["closed"]),
         Drill("closed_week", Q(gestures__gt=0)),
@@ -382,8 +412,8 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "customised_exceptions",
-        "Exceptions per 100 cases",
-        "Gestures above the giver's authority, approved as an exception, per 100 cases closed.",
+        _("Exceptions per 100 cases"),
+        _("Gestures above the giver's authority, approved as an exception, per 100 cases closed."),
         "per100",
         lambda t, c: ratio(t["exceptions"], t["closed"]),
         Drill("closed_week", Q(exceptions__gt=0)),
@@ -392,8 +422,8 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "competent_one_owner",
-        "Resolved without reassignment",
-        "Share of cases closed in the period that had one owner from start to end.",
+        _("Resolved without reassignment"),
+        _("Share of cases closed in the period that had one owner from start to end."),
         "%",
         lambda t, c: ratio(t["one_owner"], t["closed"]),
         Drill("closed_week", Q(owners__gt=1)),
@@ -401,8 +431,8 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "competent_commitments_kept",
-        "Commitments kept",
-        "Kept commitments among those kept or broken, on cases closed in the period.",
+        _("Commitments kept"),
+        _("Kept commitments among those kept or broken, on cases closed in the period."),
         "%",
         lambda t, c: ratio(t["commitments_kept"], t["commitments_kept"] + t["commitments_broken"]),
         Drill("closed_week", Q(commitments_broken__gt=0)),
@@ -410,9 +440,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "call_once",
-        "One owner, no repeat explanation",
-        "Share of cases closed in the period with one owner and no handoff without a real "
-        "summary (the customer never had to explain again).",
+        _("One owner, no repeat explanation"),
+        _(
+            "Share of cases closed in the period with one owner and no handoff without a real "
+            "summary (the customer never had to explain again)."
+        ),
         "%",
         lambda t, c: ratio(t["one_owner_no_repeat"], t["closed"]),
         Drill("closed_week", Q(owners__gt=1) | Q(repeats__gt=0)),
@@ -420,8 +452,8 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "contacts_per_case",
-        "Contacts per case",
-        "Messages from the customer per case closed in the period.",
+        _("Contacts per case"),
+        _("Messages from the customer per case closed in the period."),
         "avg",
         lambda t, c: ratio(t["contacts"], t["closed"], 1.0),
         Drill("closed_week", Q(contacts__gt=2)),
@@ -430,9 +462,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "first_response_hours",
-        "Time to first personal response",
-        "Mean hours from receiving a case to the first personal reply, for cases received in "
-        "the period (the channel mix is in the table below).",
+        _("Time to first personal response"),
+        _(
+            "Mean hours from receiving a case to the first personal reply, for cases received in "
+            "the period (the channel mix is in the table below)."
+        ),
         "hours",
         lambda t, c: ratio(t["first_response_s"], t["first_response_n"], 1 / 3600),
         Drill("created_week", Q(first_response_s__gt=24 * 3600)),
@@ -441,9 +475,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "resolution_median",
-        "Median time to resolve a complaint",
-        "The median calendar days from receiving to closing, for complaints closed in the "
-        "period, to the nearest of 1, 2, 3, 5, 7, 10, 14, 30 days at or above it.",
+        _("Median time to resolve a complaint"),
+        _(
+            "The median calendar days from receiving to closing, for complaints closed in the "
+            "period, to the nearest of 1, 2, 3, 5, 7, 10, 14, 30 days at or above it."
+        ),
         "days",
         lambda t, c: median_days(t),
         Drill("closed_week", COMPLAINT),
@@ -452,10 +488,12 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "within_expectation",
-        "Resolved within what customers expect",
-        "Share of complaints closed in the period within the days customers said a complaint "
-        "should take (median answer of the Expectations survey, rounded down to 1, 2, 3, 5, "
-        "7, 10, 14 or 30 days).",
+        _("Resolved within what customers expect"),
+        _(
+            "Share of complaints closed in the period within the days customers said a complaint "
+            "should take (median answer of the Expectations survey, rounded down to 1, 2, 3, 5, "
+            "7, 10, 14 or 30 days)."
+        ),
         "%",
         within_expectation,
         Drill("closed_week", COMPLAINT),
@@ -463,9 +501,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "committed_follow_up",
-        "Followed up before closing",
-        "Share of cases closed in the period where someone checked back with the customer "
-        "(satisfied, partly, not satisfied or no answer) before closing.",
+        _("Followed up before closing"),
+        _(
+            "Share of cases closed in the period where someone checked back with the customer "
+            "(satisfied, partly, not satisfied or no answer) before closing."
+        ),
         "%",
         lambda t, c: ratio(t["follow_up_before_close"], t["closed"]),
         Drill("closed_week", Q(follow_up_before_close=False)),
@@ -473,8 +513,11 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "committed_on_time",
-        "Commitments kept on time",
-        "Commitments kept by their due time among all commitments on cases closed in the period.",
+        _("Commitments kept on time"),
+        _(
+            "Commitments kept by their due time among all commitments on cases closed in the "
+            "period."
+        ),
         "%",
         lambda t, c: ratio(t["commitments_on_time"], t["commitments"]),
         Drill("closed_week", Q(commitments__gt=0)),
@@ -486,38 +529,38 @@ BY_KEY = {f.key: f for f in FIGURES}
 SEVEN_CS = (
     (
         "caring",
-        "Caring attitude",
-        "Customers feel the person cared; replies free of defensive language.",
+        _("Caring attitude"),
+        _("Customers feel the person cared; replies free of defensive language."),
     ),
     (
         "customised",
-        "Customised practices",
-        "Staff shape the answer to the person: gestures and exceptions given.",
+        _("Customised practices"),
+        _("Staff shape the answer to the person: gestures and exceptions given."),
     ),
     (
         "competent",
-        "Competent contact people",
-        "The first person can resolve it and keeps their word.",
+        _("Competent contact people"),
+        _("The first person can resolve it and keeps their word."),
     ),
     (
         "call_once",
-        "Call once",
-        "One owner, and the customer never explains twice; few contacts per case.",
+        _("Call once"),
+        _("One owner, and the customer never explains twice; few contacts per case."),
     ),
     (
         "convenient",
-        "Convenient access",
-        "Customers reach us on their channel and hear from a person soon.",
+        _("Convenient access"),
+        _("Customers reach us on their channel and hear from a person soon."),
     ),
     (
         "compressed",
-        "Compressed cycle times",
-        "Resolved in the time customers said they expect.",
+        _("Compressed cycle times"),
+        _("Resolved in the time customers said they expect."),
     ),
     (
         "committed",
-        "Committed follow-through",
-        "We check back before closing and keep promises on time.",
+        _("Committed follow-through"),
+        _("We check back before closing and keep promises on time."),
     ),
 )
 SCORECARD_KEYS = tuple(f.key for f in FIGURES if not f.c)
@@ -561,9 +604,11 @@ def display(figure: Figure, value: float | None) -> str:
     if unit == "hours":
         return f"{value:.1f} h"
     if unit == "days":
-        return "more than 30 days" if value > 30 else f"≤ {value:.0f} days"
+        if value > 30:
+            return gettext("more than 30 days")
+        return gettext("≤ %(days)s days") % {"days": f"{value:.0f}"}
     if unit == "per100":
-        return f"{value:.1f} per 100"
+        return gettext("%(value)s per 100") % {"value": f"{value:.1f}"}
     return f"{value:.1f}"
 
 
@@ -572,7 +617,9 @@ def display_change(figure: Figure, value: float | None, previous: float | None) 
         return "—"
     delta = value - previous
     if figure.unit in ("%", "score"):
-        return f"{delta:+.0f} pts" if figure.unit == "%" else f"{delta:+.0f}"
+        if figure.unit == "%":
+            return gettext("%(delta)s pts") % {"delta": f"{delta:+.0f}"}
+        return f"{delta:+.0f}"
     if figure.unit in ("count", "money"):
         return f"{delta:+,.0f}"
     return f"{delta:+.1f}"

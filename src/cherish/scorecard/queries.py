@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from cherish.care.models import Commitment, CommitmentStatus
 from cherish.cases.models import CaseEvent, Channel, Kind
@@ -84,7 +85,7 @@ def scorecard(filters: Filters, period: Period, today: dt.date) -> Scorecard:
         built_at=state.built_at if state else None,
     )
     card.seven_cs = [
-        (key, label, definition, [r for r in rows.values() if r.figure.c == key])
+        (key, str(label), str(definition), [r for r in rows.values() if r.figure.c == key])
         for key, label, definition in figures.SEVEN_CS
     ]
     return card
@@ -151,13 +152,17 @@ class LoyaltyRow:
     count: int
     share: float | None
 
+    @property
+    def label(self) -> str:
+        return str(LOYALTY_LABELS.get(self.level, self.level))
+
 
 LOYALTY_LABELS = {
-    "none": "Not yet confident",
-    "confidence": "Confidence",
-    "fairness": "Fairness",
-    "pride": "Pride",
-    "passion": "Passion",
+    "none": _("Not yet confident"),
+    "confidence": _("Confidence"),
+    "fairness": _("Fairness"),
+    "pride": _("Pride"),
+    "passion": _("Passion"),
 }
 
 

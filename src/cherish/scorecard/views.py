@@ -14,6 +14,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cherish.cases.models import Channel, Kind
@@ -86,7 +87,7 @@ def index(request: DeskRequest) -> HttpResponse:
     staff = request.staff
     if not may_see_scorecard(staff):
         raise Forbidden(
-            "The scorecard is for team leads and managers.", code="scorecard_leads_only"
+            _("The scorecard is for team leads and managers."), code="scorecard_leads_only"
         )
     filters, period, today = _parse(request)
     teams = scorecard_teams(staff)
@@ -188,7 +189,7 @@ def cases(request: DeskRequest) -> HttpResponse:
     staff = request.staff
     if not may_see_scorecard(staff):
         raise Forbidden(
-            "The scorecard is for team leads and managers.", code="scorecard_leads_only"
+            _("The scorecard is for team leads and managers."), code="scorecard_leads_only"
         )
     filters, period, today = _parse(request)
     filters = within_teams(filters, scorecard_teams(staff))

@@ -8,16 +8,17 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
     """A staff member's place in a team's chain; what each role may do is the permission set
     of the group of the same name (editable in the admin, see staff/roles.py)."""
 
-    AGENT = "agent", "Agent"
-    LEAD = "lead", "Team lead"
-    MANAGER = "manager", "Manager"
-    ADMINISTRATOR = "administrator", "Administrator"
+    AGENT = "agent", _("Agent")
+    LEAD = "lead", _("Team lead")
+    MANAGER = "manager", _("Manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
 
 
 class Team(models.Model):
@@ -196,11 +197,11 @@ class AuditEntry(models.Model):
 
 
 class RecognitionKind(models.TextChoices):
-    COMPLIMENT = "compliment", "Compliment from a customer"
-    RECOVERY = "recovery", "Won back an unhappy customer"
-    COMMITMENT_KEPT = "commitment_kept", "Kept a promise to a customer"
-    SATISFACTION = "satisfaction", "Praised in a customer survey"
-    PEER = "peer", "Thanks from a colleague"
+    COMPLIMENT = "compliment", _("Compliment from a customer")
+    RECOVERY = "recovery", _("Won back an unhappy customer")
+    COMMITMENT_KEPT = "commitment_kept", _("Kept a promise to a customer")
+    SATISFACTION = "satisfaction", _("Praised in a customer survey")
+    PEER = "peer", _("Thanks from a colleague")
 
 
 class Recognition(models.Model):
@@ -303,8 +304,8 @@ class PulseResponse(models.Model):
 
 
 class PlanStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
 
 
 class PulseActionPlan(models.Model):

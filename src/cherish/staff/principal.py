@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from cherish.core.errors import CherishError, Forbidden
 from cherish.staff.models import Staff
@@ -95,7 +96,7 @@ class StaffKeyRequired(Forbidden):
 def principal_of(request: HttpRequest) -> ApiPrincipal:
     principal = getattr(request, "auth", None)
     if not isinstance(principal, ApiPrincipal):
-        raise CherishError("This request was not authenticated.", code="not_authenticated")
+        raise CherishError(_("This request was not authenticated."), code="not_authenticated")
     return principal
 
 

@@ -24,6 +24,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -170,9 +171,11 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     codes=new_recovery_codes(user),
                     remaining_codes=RECOVERY_CODES,
                 )
-                messages.success(request, "Two-factor sign-in is on.")
+                messages.success(request, gettext("Two-factor sign-in is on."))
                 return render(request, "staff/two_factor.html", context)
-            context["error"] = "That code is not right. Check the time on your phone and try again."
+            context["error"] = gettext(
+                "That code is not right. Check the time on your phone and try again."
+            )
         uri = device.config_url
         context.update(
             otpauth_uri=uri,

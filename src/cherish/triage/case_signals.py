@@ -25,19 +25,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from cherish.triage.engine.result import FLAGS, URGENCIES
 
 # The flags a case can carry, most alarming first (also the order of the inbox badges).
 # "urgent" and "angry" are read from urgency and emotion; the rest are the engine's flags.
 CASE_FLAGS = ("urgent", "angry", "safety", "vulnerable", "legal", "leaving", "public")
 FLAG_LABELS = {
-    "urgent": "Urgent",
-    "angry": "Angry",
-    "safety": "Safety risk",
-    "vulnerable": "Vulnerable customer",
-    "legal": "Legal threat",
-    "leaving": "Leaving",
-    "public": "Going public",
+    "urgent": _("Urgent"),
+    "angry": _("Angry"),
+    "safety": _("Safety risk"),
+    "vulnerable": _("Vulnerable customer"),
+    "legal": _("Legal threat"),
+    "leaving": _("Leaving"),
+    "public": _("Going public"),
 }
 ANGRY_EMOTIONS = frozenset({"anger", "frustration"})
 NEGATIVE_EMOTIONS = frozenset({"anger", "frustration", "disappointment", "worry"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from cherish.triage.case_signals import CASE_FLAGS, FLAG_LABELS
 
@@ -13,12 +14,12 @@ class FlagForm(forms.Form):
     flag = forms.ChoiceField(
         choices=FLAG_CHOICES,
         error_messages={
-            "required": "Choose a flag.",
-            "invalid_choice": "Choose a flag from the list.",
+            "required": _("Choose a flag."),
+            "invalid_choice": _("Choose a flag from the list."),
         },
     )
     # Required-ness and length are the action's rules; the form only carries the text.
-    reason = forms.CharField(required=False, strip=True, label="Why")
+    reason = forms.CharField(required=False, strip=True, label=_("Why"))
 
 
 class CorrectionForm(forms.Form):

@@ -3,20 +3,155 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cherish.cases.models import Case
 from cherish.triage.actions import CORRECTABLE, TOPIC_CHOICES
 from cherish.triage.case_signals import CASE_FLAGS, FLAG_LABELS
 
+_ = gettext_lazy
 FIELD_LABELS = {
-    "kind": "Kind",
-    "emotion": "Emotion",
-    "urgency": "Urgency",
-    "topic": "Topic",
-    "phase": "Phase",
-    "language": "Language",
+    "kind": _("Kind"),
+    "emotion": _("Emotion"),
+    "urgency": _("Urgency"),
+    "topic": _("Topic"),
+    "phase": _("Phase"),
+    "language": _("Language"),
+}
+# The engine's readings are stored as plain codes; these are the words staff read for them.
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "kind": {
+        "complaint": _("complaint"),
+        "inquiry": _("inquiry"),
+        "compliment": _("compliment"),
+        "suggestion": _("suggestion"),
+    },
+    "emotion": {
+        "anger": _("anger"),
+        "frustration": _("frustration"),
+        "disappointment": _("disappointment"),
+        "worry": _("worry"),
+        "gratitude": _("gratitude"),
+        "neutral": _("neutral"),
+    },
+    "urgency": {
+        "low": pgettext_lazy("urgency", "low"),
+        "normal": pgettext_lazy("urgency", "normal"),
+        "high": pgettext_lazy("urgency", "high"),
+        "critical": pgettext_lazy("urgency", "critical"),
+    },
+    "topic": {
+        "billing": _("billing"),
+        "delivery": _("delivery"),
+        "product quality": _("product quality"),
+        "service/staff": _("service/staff"),
+        "account/access": _("account/access"),
+        "refund/returns": _("refund/returns"),
+        "technical": _("technical"),
+        "other": _("other"),
+    },
+    "phase": {
+        "before": _("before the transaction"),
+        "during": _("during the transaction"),
+        "after": _("after the transaction"),
+    },
+    "language": {
+        "en": _("English"),
+        "de": _("German"),
+        "fr": _("French"),
+        "es": _("Spanish"),
+        "nl": _("Dutch"),
+        "pt": _("Portuguese"),
+        "it": _("Italian"),
+    },
+}
+# The engine writes its urgency reason in English words (stored on the case); these patterns
+# give staff the same sentence in their language. Unknown shapes are shown as stored.
+_REASONS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"safety risk \((?P<words>.*)\)"), _("safety risk (%(words)s)")),
+    (
+        re.compile(r"vulnerable customer with a time-critical need \((?P<words>.*)\)"),
+        _("vulnerable customer with a time-critical need (%(words)s)"),
+    ),
+    (re.compile(r"vulnerable customer \((?P<words>.*)\)"), _("vulnerable customer (%(words)s)")),
+    (re.compile(r"time-critical \((?P<words>.*)\)"), _("time-critical (%(words)s)")),
+    (
+        re.compile(r"(?P<threats>[a-z +]+) risk \((?P<words>.*)\)"),
+        _("%(threats)s risk (%(words)s)"),
+    ),
+    (
+        re.compile(r"strong (?P<emotion>[a-z]+) \(intensity (?P<intensity>[0-9.]+)\)"),
+        _("strong %(emotion)s (intensity %(intensity)s)"),
+    ),
+    (re.compile(r"(?P<kind>[a-z]+); no safety risk"), _("%(kind)s; no safety risk")),
+    (re.compile(r"(?P<kind>[a-z]+) without risk signals"), _("%(kind)s without risk signals")),
+    (re.compile(r"learned from staff corrections"), _("learned from staff corrections")),
+]
+_THREATS = {"legal": _("legal"), "public": _("going public"), "leaving": _("leaving")}
+# Fixed phrases the engine puts among its reasons (the rest are the customer's own words).
+_REASON_WORDS = {
+    "no risk words": _("no risk words"),
+    "learned from staff corrections": _("learned from staff corrections"),
+    "default": _("default"),
+}
+
+
+def value_label(name: str, value: Any) -> str:
+    """The word staff read for one stored reading (``kind`` "complaint" → "Beschwerde")."""
+    text = str(value or "")
+    return str(VALUE_LABELS.get(name, {}).get(text, text))
+
+
+def urgency_reason_label(reason: str) -> str:
+    """The engine's stored urgency reason, in the active language where its shape is known."""
+    for pattern, template in _REASONS:
+        match = pattern.fullmatch(reason or "")
+        if match is None:
+            continue
+        parts = match.groupdict()
+        if "kind" in parts:
+            parts["kind"] = value_label("kind", parts["kind"])
+        if "emotion" in parts:
+            parts["emotion"] = value_label("emotion", parts["emotion"])
+        if "threats" in parts:
+            threats = [t.strip() for t in parts["threats"].split("+")]
+            if not all(t in _THREATS for t in threats):
+                return reason
+            parts["threats"] = " + ".join(str(_THREATS[t]) for t in threats)
+        return str(template) % parts
+    return reason
+
+
+def reading_labels(reading: dict[str, Any]) -> dict[str, Any]:
+    """The latest reading's values as staff read them (see VALUE_LABELS)."""
+    from cherish.triage.case_signals import FLAG_LABELS
+
+    labels: dict[str, Any] = {name: value_label(name, reading.get(name)) for name in VALUE_LABELS}
+    labels["urgency_reason"] = urgency_reason_label(str(reading.get("urgency_reason") or ""))
+    labels["flags"] = [(f, str(FLAG_LABELS.get(f, f))) for f in reading.get("flags") or []]
+    labels["corrected"] = [str(FIELD_LABELS.get(f, f)) for f in reading.get("corrected") or []]
+    return labels
+
+
+def reason_lines(reading: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The engine's reasons per field, with field names and its fixed phrases translated."""
+    reasons = reading.get("reasons") or {}
+    lines = []
+    for name, words in sorted(reasons.items()):
+        label = FIELD_LABELS.get(name) or _REASON_FIELDS.get(name, name)
+        shown = [str(_REASON_WORDS.get(str(w), w)) for w in words or []]
+        lines.append((str(label), shown))
+    return lines
+
+
+_REASON_FIELDS = {
+    "intensity": _("Intensity"),
+    "flags": _("Risk words"),
+    "kind_scores": _("Kind scores"),
 }
 
 
@@ -36,7 +171,7 @@ class CorrectionField:
     name: str
     label: str
     current: str
-    choices: list[str]
+    choices: list[tuple[str, str]]
 
 
 @dataclass
@@ -67,7 +202,7 @@ def raised_flags(case: Case) -> list[FlagRow]:
         rows.append(
             FlagRow(
                 flag=flag,
-                label=FLAG_LABELS[flag],
+                label=str(FLAG_LABELS[flag]),
                 at=_when(entry.get("at")),
                 source=str(entry.get("source") or "other"),
                 words=[str(w) for w in entry.get("words") or []],
@@ -84,7 +219,7 @@ def cleared_flags(case: Case) -> list[FlagRow]:
     rows = [
         FlagRow(
             flag=flag,
-            label=FLAG_LABELS.get(flag, flag),
+            label=str(FLAG_LABELS.get(flag, flag)),
             at=_when(entry.get("at")),
             source="staff",
             by=str(entry.get("by") or ""),
@@ -104,7 +239,8 @@ def correction_fields(case: Case) -> list[CorrectionField]:
         choices = list(allowed if allowed is not None else TOPIC_CHOICES)
         if current and current not in choices:
             choices.append(current)
-        out.append(CorrectionField(name, FIELD_LABELS.get(name, name), current, choices))
+        labelled = [(value, value_label(name, value)) for value in choices]
+        out.append(CorrectionField(name, str(FIELD_LABELS.get(name, name)), current, labelled))
     return out
 
 
@@ -130,7 +266,8 @@ def triage_panel(
     return {
         "case": case,
         "t": reading,
-        "reasons": sorted((reading.get("reasons") or {}).items()),
+        "reasons": reason_lines(reading),
+        "labels": reading_labels(reading),
         "flags": raised,
         "cleared": cleared_flags(case),
         "addable": addable,

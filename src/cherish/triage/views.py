@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from cherish.cases.access import access_case_to_work
@@ -46,7 +47,7 @@ def _answer(
 def _first_error(form: FlagForm | CorrectionForm) -> tuple[str, str]:
     for name, errors in form.errors.items():
         return name, str(errors[0])
-    return "", "Check the form."
+    return "", gettext("Check the form.")
 
 
 @require_POST
@@ -60,7 +61,7 @@ def correct(request: DeskRequest, reference: str) -> HttpResponse:
     current = {f.name: f.current for f in queries.correction_fields(case)}
     changes = form.changes(current)
     if not changes:
-        error = PanelError("correct", "Change at least one value to correct it.")
+        error = PanelError("correct", gettext("Change at least one value to correct it."))
         return _answer(request, case, error=error, notice="")
     done = []
     for name, value in changes.items():
@@ -69,8 +70,16 @@ def correct(request: DeskRequest, reference: str) -> HttpResponse:
         except CherishError as exc:
             error = PanelError("correct", exc.message, exc.field or name)
             return _answer(request, case, error=error, notice="")
-        done.append(f"{name} is now {value}")
-    notice = "Thanks, Cherish learns from this: " + "; ".join(done) + "."
+        done.append(
+            gettext("%(field)s is now %(value)s")
+            % {
+                "field": queries.FIELD_LABELS.get(name, name),
+                "value": queries.value_label(name, value),
+            }
+        )
+    notice = gettext("Thanks, Cherish learns from this: %(changes)s.") % {
+        "changes": "; ".join(done)
+    }
     return _answer(request, case, error=None, notice=notice)
 
 
@@ -88,8 +97,8 @@ def _flag_view(request: DeskRequest, reference: str, *, form_name: str) -> HttpR
     except CherishError as exc:
         error = PanelError(form_name, exc.message, exc.field or "", flag)
         return _answer(request, case, error=error, notice="")
-    verb = "raised" if form_name == "add" else "cleared"
-    return _answer(request, case, error=None, notice=f"“{FLAG_LABELS[flag]}” {verb}.")
+    done = gettext("“%(flag)s” raised.") if form_name == "add" else gettext("“%(flag)s” cleared.")
+    return _answer(request, case, error=None, notice=done % {"flag": FLAG_LABELS[flag]})
 
 
 @require_POST

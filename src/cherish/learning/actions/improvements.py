@@ -11,8 +11,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from cherish.cases.models import Case
+from cherish.core import i18n
 from cherish.core.clock import now
 from cherish.customers.models import ContactKind, ContactPoint, Customer
 from cherish.learning.errors import LearningError
@@ -162,18 +164,27 @@ def publish_action(action: ImprovementAction, *, by: Staff) -> int:
     already = set(action.notices.values_list("customer_id", flat=True))
     opted_out = set(Customer.objects.filter(opted_out=True).values_list("pk", flat=True))
     told = 0
-    for customer_id, address, reference in customers_behind(action):
+    behind = customers_behind(action)
+    languages = dict(
+        Customer.objects.filter(pk__in=[row[0] for row in behind]).values_list("pk", "language")
+    )
+    for customer_id, address, reference in behind:
         if customer_id in already or customer_id in opted_out:
             continue
-        email = queue_email(
-            to=address,
-            subject="You told us, and we changed something",
-            text=render_to_string(
-                "learning/email/action_notice.txt",
-                {"action": action, "reference": reference, "org_name": settings.CHERISH_ORG_NAME},
-            ),
-            is_automatic=True,
-        )
+        with i18n.language_of(languages.get(customer_id)):  # each in their own language
+            email = queue_email(
+                to=address,
+                subject=gettext("You told us, and we changed something"),
+                text=render_to_string(
+                    "learning/email/action_notice.txt",
+                    {
+                        "action": action,
+                        "reference": reference,
+                        "org_name": settings.CHERISH_ORG_NAME,
+                    },
+                ),
+                is_automatic=True,
+            )
         ActionNotice.objects.create(
             action=action, customer_id=customer_id, email_id=email.pk, sent_at=at
         )

@@ -6,6 +6,7 @@ from html import escape as _escape
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext
 
 from cherish.scorecard import figures
 
@@ -45,13 +46,17 @@ def trend_chart(row: Any, chart_id: str) -> str:
     figure = row.figure
     points = [(w, v) for w, v in row.trend]
     values = [v for _, v in points if v is not None]
-    title = f"{figure.label}: trend over {len(points)} periods"
+    title = gettext("%(figure)s: trend over %(n)s periods") % {
+        "figure": figure.label,
+        "n": len(points),
+    }
     if not values:
+        empty = gettext("No data yet")
         return mark_safe(
             f'<svg class="chart chart-empty" id="{escape(chart_id)}" role="img" '
-            f'viewBox="0 0 {CHART_W} {CHART_H}" aria-label="{escape(title)}: no data yet">'
-            f'<text x="{CHART_W // 2}" y="{CHART_H // 2}" text-anchor="middle">No data yet</text>'
-            "</svg>"
+            f'viewBox="0 0 {CHART_W} {CHART_H}" aria-label="{escape(title)}: {escape(empty)}">'
+            f'<text x="{CHART_W // 2}" y="{CHART_H // 2}" text-anchor="middle">'
+            f"{escape(empty)}</text></svg>"
         )
     low, high = min(values), max(values)
     if figure.unit == "%":
@@ -98,10 +103,18 @@ def figure_card(row: Any, filter_query: str) -> str:
 
     figure = row.figure
     key = escape(figure.key)
+    words = {
+        "previous": gettext("Previous period:"),
+        "table": gettext("Data table"),
+        "caption": gettext("%(figure)s per period"),
+        "period": gettext("Period"),
+        "value": gettext("Value"),
+    }
     value = "" if row.value is None else repr(row.value)
     change = ""
     if row.value is not None and row.previous is not None:
-        change = f" (change {escape(figures.display_change(figure, row.value, row.previous))})"
+        shown = figures.display_change(figure, row.value, row.previous)
+        change = " (" + escape(gettext("change %(change)s") % {"change": shown}) + ")"
     cells = "".join(
         f'<tr><th scope="row">{escape(w.label)}</th>'
         f"<td>{escape(figures.display(figure, v))}</td></tr>"
@@ -109,19 +122,25 @@ def figure_card(row: Any, filter_query: str) -> str:
     )
     link = ""
     if figure.drill is not None:
-        noun = "answers" if figure.drill.source == "answers" else "cases"
+        behind = (
+            gettext("The answers behind it")
+            if figure.drill.source == "answers"
+            else gettext("The cases behind it")
+        )
         href = f"{reverse('scorecard:cases')}?figure={figure.key}&{filter_query}"
-        link = f'<p><a href="{escape(href)}">The {noun} behind it</a></p>'
+        link = f'<p><a href="{escape(href)}">{escape(behind)}</a></p>'
     return mark_safe(
         f'<article class="figure" id="figure-{key}" data-figure="{key}">'
         f"<h3>{escape(figure.label)}</h3>"
         f'<p class="value" data-value="{value}">{escape(figures.display(figure, row.value))}</p>'
-        f'<p class="previous">Previous period: {escape(figures.display(figure, row.previous))}'
-        f"{change}</p>"
+        f'<p class="previous">{escape(words["previous"])} '
+        f"{escape(figures.display(figure, row.previous))}{change}</p>"
         f"{trend_chart(row, f'chart-{figure.key}')}"
-        f'<details><summary>Data table</summary><table class="list" id="chart-{key}-data">'
-        f"<caption>{escape(figure.label)} per period</caption>"
-        '<thead><tr><th scope="col">Period</th><th scope="col">Value</th></tr></thead>'
+        f"<details><summary>{escape(words['table'])}</summary>"
+        f'<table class="list" id="chart-{key}-data">'
+        f"<caption>{escape(words['caption'] % {'figure': figure.label})}</caption>"
+        f'<thead><tr><th scope="col">{escape(words["period"])}</th>'
+        f'<th scope="col">{escape(words["value"])}</th></tr></thead>'
         f"<tbody>{cells}</tbody></table></details>"
         f'<p class="definition">{escape(figure.definition)}</p>{link}</article>'
     )
