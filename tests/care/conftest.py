@@ -86,3 +86,39 @@ def care_defaults(db: Any) -> None:
     from cherish.care.demo import seed_defaults
 
     seed_defaults()
+
+
+# The desk's notification kinds care's events make (a complaint's "assigned" and the
+# customer's own words are the desk's business, left out here).
+CARE_NOTIFICATIONS = frozenset(
+    {
+        "asked_to_help",
+        "mentioned",
+        "approval_waiting",
+        "gesture_decided",
+        "commitment_due",
+        "commitment_overdue",
+        "target_warning",
+        "target_breached",
+    }
+)
+
+
+def told(*people: Staff) -> list[tuple[str, str, bool]]:
+    """What the desk tells these people of care's work, oldest first: (username, kind, read).
+
+    Care writes case events; the desk derives notifications from them when a person looks
+    (``sync_notifications``). Every event so far counts as news here."""
+    from cherish.desk import actions as desk_actions
+    from cherish.desk.models import DeskState, Notification
+
+    for person in people:
+        DeskState.objects.update_or_create(staff=person, defaults={"last_event_id": 0})
+        desk_actions.sync_notifications(person)
+    rows = Notification.objects.filter(staff__in=people, kind__in=CARE_NOTIFICATIONS)
+    return [
+        (username, kind, read_at is not None)
+        for username, kind, read_at in rows.order_by("event_id").values_list(
+            "staff__user__username", "kind", "read_at"
+        )
+    ]

@@ -101,7 +101,6 @@ RULES: dict[str, Rule] = {
     "desk:presence": Rule("case", "see", data={"seen_message": "0", "text": "Hi"}),
     "customers:list": Rule("desk", "staff", "get", data={"q": "a"}),
     "care:due": Rule("desk", "staff", "get"),
-    "care:read-notifications": Rule("desk", "staff"),
     "care:tone-check": Rule("desk", "staff", data={"text": "Sorry for the wait."}),
     "care:approve-gesture": Rule("case", "decide"),
     "care:decline-gesture": Rule("case", "decide"),

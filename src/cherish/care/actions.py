@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from cherish.care import events, queries
 from cherish.care.business_hours import business_seconds_between
@@ -35,7 +36,6 @@ from cherish.care.models import (
     GestureType,
     Impact,
     LinkType,
-    Notification,
     Snippet,
 )
 from cherish.care.workflow import REQUIREMENT_MESSAGES, missing_requirements, refusal_code
@@ -64,14 +64,6 @@ def _locked_state(case: Case) -> CareState:
 def _lock_case(case: Case) -> None:
     Case.objects.select_for_update().filter(pk=case.pk).first()
     case.refresh_from_db()
-
-
-def _notify(staff: Staff | None, case: Case | None, kind: str, text: str) -> Notification | None:
-    if staff is None:
-        return None
-    return Notification.objects.create(
-        staff=staff, case=case, kind=kind, text=text[:500], created_at=now()
-    )
 
 
 def _required_text(value: str, *, code: str, field: str, message: str) -> str:
@@ -130,7 +122,11 @@ def advance_stage(case: Case, stage: str, *, by: Staff | None, reason: str = "")
     Writes case.stage_changed (+ case.closed / case.reopened) and waiting.ended when paused.
     """
     if stage not in Stage.values:
-        raise CareError(f"There is no stage called “{stage}”.", code="unknown_stage", field="stage")
+        raise CareError(
+            _("There is no stage called “%(stage)s”.") % {"stage": stage},
+            code="unknown_stage",
+            field="stage",
+        )
     _lock_case(case)
     if stage == Stage.WAITING_ON_CUSTOMER:
         return wait_on_customer(case, by=by, reason=reason)
@@ -141,18 +137,28 @@ def advance_stage(case: Case, stage: str, *, by: Staff | None, reason: str = "")
     if config is None:
         names = ", ".join(c.label for c in flow)
         raise CareError(
-            f"A {case.get_kind_display().lower()} has no “{Stage(stage).label}” stage. "
-            f"Its stages are: {names}.",
+            _("A %(kind)s has no “%(stage)s” stage. Its stages are: %(names)s.")
+            % {
+                "kind": case.get_kind_display().lower(),
+                "stage": Stage(stage).label,
+                "names": names,
+            },
             code="stage_not_in_flow",
             field="stage",
         )
     state = queries.care_state_of(case)
     missing = missing_requirements(config.required, queries.recorded_facts(case, state))
     if missing:
-        doing = "close this case" if stage == Stage.CLOSED else f"move to “{config.label}”"
-        todo = " and ".join(REQUIREMENT_MESSAGES.get(item, item) for item in missing)
+        todo = _(" and ").join(str(REQUIREMENT_MESSAGES.get(item, item)) for item in missing)
+        if stage == Stage.CLOSED:
+            refusal = _("Before you close this case, %(todo)s.") % {"todo": todo}
+        else:
+            refusal = _("Before you move to “%(stage)s”, %(todo)s.") % {
+                "stage": config.label,
+                "todo": todo,
+            }
         raise CareError(
-            f"Before you {doing}, {todo}.",
+            refusal,
             code=refusal_code(stage, missing[0]),
             field=missing[0],
         )
@@ -520,12 +526,6 @@ def check_commitment(commitment_id: int) -> list[str]:
     due = commitment.due_at
     fields = []
     if commitment.reminded_at is None and at >= due - COMMITMENT_REMIND_BEFORE and at < due:
-        _notify(
-            commitment.owner,
-            case,
-            "commitment_due",
-            f"Due {due:%H:%M}: {commitment.what} ({case.reference})",
-        )
         events.record_commitment_due_soon(
             case, commitment_id=commitment.pk, due_at=due, owner_id=commitment.owner_id
         )
@@ -533,17 +533,8 @@ def check_commitment(commitment_id: int) -> list[str]:
         fields.append("reminded_at")
         done.append("reminded")
     if commitment.overdue_notified_at is None and at >= due:
-        notification = _notify(
-            commitment.owner,
-            case,
-            "commitment_overdue",
-            f"Overdue: you promised “{commitment.what}” on {case.reference}.",
-        )
         events.record_commitment_overdue(
-            case,
-            commitment_id=commitment.pk,
-            due_at=due,
-            notified_id=notification.staff_id if notification else commitment.owner_id,
+            case, commitment_id=commitment.pk, due_at=due, notified_id=commitment.owner_id
         )
         commitment.overdue_notified_at = at
         fields.append("overdue_notified_at")
@@ -555,13 +546,6 @@ def check_commitment(commitment_id: int) -> list[str]:
     ):
         lead = queries.team_lead_for(case, besides=commitment.owner)
         if lead is not None:
-            _notify(
-                lead,
-                case,
-                "commitment_escalated",
-                f"{commitment.owner.display_name}'s promise on {case.reference} is overdue: "
-                f"“{commitment.what}”.",
-            )
             events.record_commitment_escalated(case, commitment_id=commitment.pk, lead_id=lead.pk)
         commitment.escalated_at = at
         fields.append("escalated_at")
@@ -592,16 +576,8 @@ def flag_target(
     stamp = now()
     setattr(state, field, stamp)
     fields = [field]
-    label = "first personal response" if clock == "first_response" else "resolution"
     if level == "warning":
         person = case.owner or queries.team_lead_for(case)
-        _notify(
-            person,
-            case,
-            "target_warning",
-            f"About to breach the {label} target on {case.reference} "
-            f"({elapsed_minutes} of {target_minutes} business minutes).",
-        )
         events.record_target_warning(
             case,
             clock=clock,
@@ -615,19 +591,13 @@ def flag_target(
             setattr(state, warned, stamp)
             fields.append(warned)
         lead = queries.team_lead_for(case)
-        _notify(
-            lead or case.owner,
-            case,
-            "target_breached",
-            f"The {label} target on {case.reference} was breached "
-            f"({elapsed_minutes} of {target_minutes} business minutes).",
-        )
         events.record_target_breached(
             case,
             clock=clock,
             elapsed_minutes=elapsed_minutes,
             target_minutes=target_minutes,
             lead_id=lead.pk if lead else None,
+            notified_id=told.pk if (told := lead or case.owner) else None,
         )
         _mark_at_risk(case, badge="overdue")
     state.save(update_fields=fields)
@@ -686,28 +656,32 @@ def grant_gesture(
     above = ""
     if value > ZERO:
         if limit is None:
-            above = "you have no authority limit for this kind of gesture"
+            above = _("you have no authority limit for this kind of gesture")
         elif limit.currency != currency:
-            above = f"your limit is in {limit.currency}"
+            above = _("your limit is in %(currency)s") % {"currency": limit.currency}
         elif value > limit.per_gesture:
-            above = f"your limit is {_money(limit.per_gesture, currency)} per gesture"
+            above = _("your limit is %(limit)s per gesture") % {
+                "limit": _money(limit.per_gesture, currency)
+            }
         else:
             given = queries.gestures_given_this_month(
                 by, gesture_type_id=limit.gesture_type_id, currency=currency, at=at
             )
             if given + value > limit.per_month:
-                above = (
-                    f"it would take you to {_money(given + value, currency)} this month; "
-                    f"your monthly limit is {_money(limit.per_month, currency)}"
-                )
+                above = _(
+                    "it would take you to %(total)s this month; your monthly limit is %(limit)s"
+                ) % {
+                    "total": _money(given + value, currency),
+                    "limit": _money(limit.per_month, currency),
+                }
     approver = None
     if above:
         approver = queries.team_lead_for(case, besides=by)
-        name = approver.display_name if approver else "your team lead"
+        name = approver.display_name if approver else _("your team lead")
         if not ask_approval:
             raise CareForbidden(
-                f"{_money(value, currency)} is above what you may grant: {above}. "
-                f"Ask {name} to approve it.",
+                _("%(value)s is above what you may grant: %(above)s. Ask %(name)s to approve it.")
+                % {"value": _money(value, currency), "above": above, "name": name},
                 code="gesture_above_limit",
                 field="value",
             )
@@ -732,13 +706,6 @@ def grant_gesture(
     if above:
         why = reason.strip() or above
         events.record_gesture_requested(case, by=by, gesture=gesture, reason=why)
-        _notify(
-            approver,
-            case,
-            "gesture_approval",
-            f"{by.display_name} asks you to approve a {gesture_type.name.lower()} of "
-            f"{_money(value, currency)} on {case.reference}.",
-        )
     else:
         events.record_gesture_granted(case, by=by, gesture=gesture)
         _apply_given_gesture(gesture, by=by)
@@ -767,12 +734,15 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
             code="gesture_not_pending",
         )
     if gesture.requested_by_id == by.pk:
-        raise CareForbidden("Someone else has to approve your own request.", code="own_gesture")
+        raise CareForbidden(_("Someone else has to approve your own request."), code="own_gesture")
     if not queries.may_decide_gesture(by, gesture):
-        routed = gesture.approver.display_name if gesture.approver else "the team lead"
+        routed = gesture.approver.display_name if gesture.approver else _("the team lead")
         raise CareForbidden(
-            f"This request was sent to {routed}: only they, or someone above them in the "
-            "case team's chain, can decide it.",
+            _(
+                "This request was sent to %(routed)s: only they, or someone above them in the "
+                "case team's chain, can decide it."
+            )
+            % {"routed": routed},
             code="not_an_approver",
         )
     reason = (reason or "").strip()
@@ -788,23 +758,13 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
     gesture.reason = reason
     gesture.save(update_fields=["status", "decided_by", "decided_at", "reason"])
     case = gesture.case
-    money = _money(gesture.value, gesture.currency)
+    # The requester hears of the decision, and the decider's "approval waiting" is settled,
+    # through the desk's notifications, derived from these events.
     if approve:
         events.record_gesture_approved(case, by=by, gesture=gesture, reason=reason)
         _apply_given_gesture(gesture, by=by)
-        text = f"{by.display_name} approved your {gesture.gesture_type.name.lower()} of {money}"
     else:
         events.record_gesture_declined(case, by=by, gesture=gesture, reason=reason)
-        text = f"{by.display_name} declined your {gesture.gesture_type.name.lower()} of {money}"
-    _notify(
-        gesture.requested_by,
-        case,
-        "gesture_decided",
-        f"{text} on {case.reference}" + (f": {reason}" if reason else "."),
-    )
-    Notification.objects.filter(
-        staff=by, case=case, kind="gesture_approval", read_at__isnull=True
-    ).update(read_at=now())
     _touch(case)
     return gesture
 
@@ -864,8 +824,6 @@ def add_collaborator(case: Case, *, staff: Staff, by: Staff | None) -> Collabora
         )
     row = Collaborator.objects.create(case=case, staff=staff, added_by=by, created_at=now())
     events.record_collaborator_added(case, by=by, staff=staff)
-    who = by.display_name if by else "Cherish"
-    _notify(staff, case, "collaborator", f"{who} asked you to help on {case.reference}.")
     return row
 
 
@@ -910,14 +868,6 @@ def notify_mentions(case: Case, message: Message, *, by: Staff | None) -> list[S
     people = mentioned_staff(message.body_text, besides=by)
     if not people:
         return []
-    who = by.display_name if by else "Someone"
-    for person in people:
-        _notify(
-            person,
-            case,
-            "mention",
-            f"{who} mentioned you on {case.reference}: {message.body_text[:200]}",
-        )
     events.record_staff_mentioned(case, by=by, staff=people, message_id=message.pk)
     return people
 
@@ -1147,14 +1097,3 @@ def record_escalation_outcome(
         escalation.case, by=by, escalation_id=escalation.pk, outcome=outcome, decided_on=decided_on
     )
     return escalation
-
-
-# --- notifications -----------------------------------------------------------------------
-
-
-def mark_notifications_read(staff: Staff, *, ids: list[int] | None = None) -> int:
-    """Mark the staff member's notifications read (all, or the given ids)."""
-    rows = Notification.objects.filter(staff=staff, read_at__isnull=True)
-    if ids is not None:
-        rows = rows.filter(pk__in=ids)
-    return rows.update(read_at=now())

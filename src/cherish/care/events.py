@@ -319,8 +319,15 @@ def record_target_warning(
 
 
 def record_target_breached(
-    case: Case, *, clock: str, elapsed_minutes: int, target_minutes: int, lead_id: int | None
+    case: Case,
+    *,
+    clock: str,
+    elapsed_minutes: int,
+    target_minutes: int,
+    lead_id: int | None,
+    notified_id: int | None,
 ) -> CaseEvent:
+    """``notified_id``: who hears of it (the lead, or the owner when the team has none)."""
     return record_case_event(
         case,
         "care.target_breached",
@@ -329,6 +336,7 @@ def record_target_breached(
         elapsed_minutes=elapsed_minutes,
         target_minutes=target_minutes,
         lead_id=lead_id,
+        notified_id=notified_id,
     )
 
 

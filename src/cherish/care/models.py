@@ -447,26 +447,6 @@ class Collaborator(models.Model):
         return f"{self.staff_id} on {self.case_id}"
 
 
-class Notification(models.Model):
-    """Something a staff member should see: a mention, an approval request, an alert."""
-
-    staff = models.ForeignKey("staff.Staff", on_delete=models.CASCADE, related_name="notifications")
-    case = models.ForeignKey(
-        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(max_length=32)
-    text = models.CharField(max_length=500)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["staff", "read_at", "-created_at"], name="notif_unread")]
-
-    def __str__(self) -> str:
-        return self.text
-
-
 class LinkType(models.TextChoices):
     RELATED = "related", gettext_lazy("Related")
     DUPLICATE = "duplicate", gettext_lazy("Duplicate")

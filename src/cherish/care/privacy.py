@@ -9,17 +9,16 @@ from cherish.care.models import (
     Commitment,
     ExternalEscalation,
     Gesture,
-    Notification,
 )
 from cherish.core.erasure import Erasure, erase_free_text
 from cherish.customers.models import Customer
 
 
 def forget_customer(customer: Customer, *, erasure: Erasure) -> None:
-    """Fair outcome, resolution, notes, promises, gesture descriptions, escalation notes and
-    staff notifications about the customer's cases lose their free text; amounts, dates and
-    outcomes stay for the figures."""
-    for model in (CareState, Commitment, Gesture, ExternalEscalation, Notification):
+    """Fair outcome, resolution, notes, promises, gesture descriptions and escalation notes
+    lose their free text; amounts, dates and outcomes stay for the figures. (Staff hear of
+    the customer's cases through the desk's notifications, which keep no words of their own.)"""
+    for model in (CareState, Commitment, Gesture, ExternalEscalation):
         erasure.count(
             f"care_{model._meta.model_name}",
             erase_free_text(model._default_manager.filter(case_id__in=erasure.case_ids)),

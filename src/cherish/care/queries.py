@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils.translation import gettext
 
 from cherish.care import clocks, tone, workflow
 from cherish.care.business_hours import (
@@ -41,7 +42,6 @@ from cherish.care.models import (
     GestureType,
     Holiday,
     Impact,
-    Notification,
     Snippet,
     Target,
     TonePhrase,
@@ -78,9 +78,12 @@ def _flow_from_rows(kind: str, rows: list[tuple[str, str, int, str, Any]]) -> li
         StageConfig(
             kind=kind,
             stage=stage,
-            label=label,
+            # As seeded, in the reader's language; reworded in the admin, as written.
+            label=gettext(label),
             order=order,
-            checklist=tuple(line.strip() for line in checklist.splitlines() if line.strip()),
+            checklist=tuple(
+                gettext(line.strip()) for line in checklist.splitlines() if line.strip()
+            ),
             required=tuple(str(item) for item in (required or [])),
         )
         for stage, label, order, checklist, required in rows
@@ -715,21 +718,12 @@ def awaiting_my_approval(staff: Staff) -> QuerySet[Gesture]:
     return rows.select_related("case", "gesture_type", "requested_by").order_by("created_at")
 
 
-def unread_notifications(staff: Staff) -> QuerySet[Notification]:
-    return (
-        Notification.objects.filter(staff=staff, read_at__isnull=True)
-        .select_related("case")
-        .order_by("-created_at", "-id")[:50]
-    )
-
-
 def due_page(staff: Staff) -> dict[str, Any]:
     at = now()
     return {
         "commitments": list(due_commitments(staff, at=at)),
         "breaching": list(about_to_breach(staff)),
         "approvals": list(awaiting_my_approval(staff)),
-        "notifications": list(unread_notifications(staff)),
         "now": at,
     }
 
@@ -774,7 +768,7 @@ def next_step(flow: list[StageConfig], stage: str, recorded: set[str]) -> NextSt
     missing = workflow.missing_requirements(following.required, recorded)
     return NextStep(
         label=following.label,
-        missing=[workflow.REQUIREMENT_MESSAGES.get(item, item) for item in missing],
+        missing=[str(workflow.REQUIREMENT_MESSAGES.get(item, item)) for item in missing],
     )
 
 

@@ -8,7 +8,6 @@ case = "desk/care/cases/<str:reference>/"
 
 urlpatterns = [
     path("desk/care/", views.due, name="due"),
-    path("desk/care/notifications/read", views.read_notifications, name="read-notifications"),
     path("desk/care/tone-check", views.tone_check, name="tone-check"),
     path(
         "desk/care/gestures/<int:gesture_id>/approve",

@@ -20,6 +20,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cherish.care import actions, forms, queries
@@ -133,43 +134,43 @@ def case_care(request: DeskRequest, reference: str) -> HttpResponse:
 @panel_action(forms.StageForm, "stage")
 def advance_stage(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.advance_stage(case, data["stage"], by=request.staff, reason=data["reason"])
-    return f"Moved to “{case.get_stage_display()}”."
+    return gettext("Moved to “%(stage)s”.") % {"stage": case.get_stage_display()}
 
 
 @panel_action(forms.WaitForm, "wait")
 def wait(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.wait_on_customer(case, by=request.staff, reason=data["reason"])
-    return "Waiting on the customer: the clock is paused."
+    return gettext("Waiting on the customer: the clock is paused.")
 
 
 @panel_action(forms.WaitForm, "wait")
 def resume(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.resume_case(case, by=request.staff, reason=data["reason"])
-    return "The clock runs again."
+    return gettext("The clock runs again.")
 
 
 @panel_action(forms.FairOutcomeForm, "fair_outcome")
 def fair_outcome(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.record_fair_outcome(case, text=data["fair_outcome"], by=request.staff)
-    return "Recorded what the customer would consider fair."
+    return gettext("Recorded what the customer would consider fair.")
 
 
 @panel_action(forms.ResolutionForm, "resolution")
 def resolution(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.record_resolution(case, text=data["resolution"], by=request.staff)
-    return "Resolution recorded."
+    return gettext("Resolution recorded.")
 
 
 @panel_action(forms.PlusOneForm, "plus_one")
 def plus_one(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.record_plus_one(case, text=data["plus_one"], by=request.staff)
-    return "+1 recorded."
+    return gettext("+1 recorded.")
 
 
 @panel_action(forms.FollowUpForm, "follow_up")
 def follow_up(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.record_follow_up(case, outcome=data["outcome"], note=data["note"], by=request.staff)
-    return "Follow-up recorded."
+    return gettext("Follow-up recorded.")
 
 
 @panel_action(forms.AssessmentForm, "assessment")
@@ -183,7 +184,7 @@ def assessment(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
         note=data["note"],
         by=request.staff,
     )
-    return "Assessment recorded."
+    return gettext("Assessment recorded.")
 
 
 def _aware_in_team_zone(case: Case, value: dt.datetime) -> dt.datetime:
@@ -202,7 +203,7 @@ def commitment(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
         how=data["how"],
         by=request.staff,
     )
-    return f"Commitment recorded: {made.what}."
+    return gettext("Commitment recorded: %(what)s.") % {"what": made.what}
 
 
 @panel_action(forms.KeepCommitmentForm, "commitments")
@@ -211,7 +212,11 @@ def keep_commitment(
 ) -> str:
     row = access_commitment(request.staff, case, commitment_id)
     kept = actions.keep_commitment(row, by=request.staff, note=data["note"])
-    return "Commitment kept." + ("" if kept.kept_on_time else " (Late — say sorry.)")
+    return (
+        gettext("Commitment kept.")
+        if kept.kept_on_time
+        else gettext("Commitment kept (late — say sorry).")
+    )
 
 
 @panel_action(forms.BreakCommitmentForm, "commitments")
@@ -220,7 +225,7 @@ def break_commitment(
 ) -> str:
     row = access_commitment(request.staff, case, commitment_id)
     actions.break_commitment(row, by=request.staff, reason=data["reason"])
-    return "Commitment marked as broken. Tell the customer what happens instead."
+    return gettext("Commitment marked as broken. Tell the customer what happens instead.")
 
 
 @panel_action(forms.GestureForm, "gesture")
@@ -237,9 +242,10 @@ def gesture(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
         by=request.staff,
     )
     if made.status == "pending_approval":
-        name = made.approver.display_name if made.approver else "your team lead"
-        return f"Sent to {name} for approval."
-    return f"{made.gesture_type.name} granted."
+        if made.approver is None:
+            return gettext("Sent to your team lead for approval.")
+        return gettext("Sent to %(name)s for approval.") % {"name": made.approver.display_name}
+    return gettext("%(gesture)s granted.") % {"gesture": made.gesture_type.name}
 
 
 def _decide(request: DeskRequest, gesture_id: int, *, approve: bool) -> HttpResponse:
@@ -299,27 +305,29 @@ def handoff(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
         customer_message=data["customer_message"],
         by=request.staff,
     )
-    return f"Handed over to {data['to'].display_name}."
+    return gettext("Handed over to %(name)s.") % {"name": data["to"].display_name}
 
 
 @panel_action(forms.CollaboratorForm, "collaborator")
 def collaborator(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.add_collaborator(case, staff=data["staff"], by=request.staff)
-    return f"{data['staff'].display_name} is now helping on this case."
+    return gettext("%(name)s is now helping on this case.") % {"name": data["staff"].display_name}
 
 
 @panel_action(forms.LinkForm, "link")
 def link(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     other = access_case(request.staff, data["other"])
     actions.link_cases(case, other=other, type_=data["type"] or "related", by=request.staff)
-    return f"Linked to {other.reference}."
+    return gettext("Linked to %(reference)s.") % {"reference": other.reference}
 
 
 @panel_action(forms.MergeForm, "merge")
 def merge(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     into = access_case_to_work(request.staff, data["into"])
     actions.merge_cases(case, into=into, by=request.staff)
-    return f"Merged into {into.reference}; this case is closed and both timelines are kept."
+    return gettext(
+        "Merged into %(reference)s; this case is closed and both timelines are kept."
+    ) % {"reference": into.reference}
 
 
 @panel_action(forms.EscalationForm, "escalation")
@@ -333,13 +341,13 @@ def escalation(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
         outcome=data["outcome"],
         by=request.staff,
     )
-    return "External escalation recorded."
+    return gettext("External escalation recorded.")
 
 
 @panel_action(forms.NoteForm, "note")
 def note(request: DeskRequest, case: Case, data: dict[str, Any]) -> str:
     actions.add_note_with_mentions(case, text=data["text"], by=request.staff)
-    return "Note added."
+    return gettext("Note added.")
 
 
 @require_POST
@@ -367,14 +375,3 @@ def due(request: DeskRequest) -> HttpResponse:
     context = queries.due_page(request.staff)
     template = "care/partials/due_sections.html" if request.htmx else "care/due.html"
     return render(request, template, context)
-
-
-@require_POST
-@desk_view
-def read_notifications(request: DeskRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
-    actions.mark_notifications_read(request.staff, ids=ids or None)
-    if request.htmx:
-        context = queries.due_page(request.staff)
-        return render(request, "care/partials/due_sections.html", context)
-    return redirect("care:due")

@@ -62,20 +62,26 @@ SETTLE_SCAN = 500
 # Events read per sync at most; a person further behind catches up over the next polls.
 BATCH = 500
 
-# Event type -> (notification kind, the data key naming the person it is for).
-_ADDRESSED: dict[str, tuple[str, str]] = {
-    "case.owner_assigned": (NotificationKind.ASSIGNED, "owner_id"),
-    "case.owner_changed": (NotificationKind.HANDED_OVER, "owner_id"),
-    "collaborator.added": (NotificationKind.ASKED_TO_HELP, "staff_id"),
-    "gesture.requested": (NotificationKind.APPROVAL_WAITING, "approver_id"),
-    "commitment.due_soon": (NotificationKind.COMMITMENT_DUE, "owner_id"),
-    "commitment.overdue": (NotificationKind.COMMITMENT_OVERDUE, "notified_id"),
-    "commitment.escalated": (NotificationKind.COMMITMENT_OVERDUE, "lead_id"),
-    "care.target_warning": (NotificationKind.TARGET_WARNING, "notified_id"),
-    "care.target_breached": (NotificationKind.TARGET_BREACHED, "lead_id"),
+# Event type -> (notification kind, the data keys naming the person it is for). A breach
+# names "notified_id" since the lead may be missing (then the owner hears); older breach
+# events name only "lead_id".
+_ADDRESSED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "case.owner_assigned": (NotificationKind.ASSIGNED, ("owner_id",)),
+    "case.owner_changed": (NotificationKind.HANDED_OVER, ("owner_id",)),
+    "collaborator.added": (NotificationKind.ASKED_TO_HELP, ("staff_id",)),
+    "gesture.requested": (NotificationKind.APPROVAL_WAITING, ("approver_id",)),
+    "gesture.approved": (NotificationKind.GESTURE_DECIDED, ("requested_by_id",)),
+    "gesture.declined": (NotificationKind.GESTURE_DECIDED, ("requested_by_id",)),
+    "commitment.due_soon": (NotificationKind.COMMITMENT_DUE, ("owner_id",)),
+    "commitment.overdue": (NotificationKind.COMMITMENT_OVERDUE, ("notified_id",)),
+    "commitment.escalated": (NotificationKind.COMMITMENT_OVERDUE, ("lead_id",)),
+    "care.target_warning": (NotificationKind.TARGET_WARNING, ("notified_id",)),
+    "care.target_breached": (NotificationKind.TARGET_BREACHED, ("notified_id", "lead_id")),
 }
 MENTION = "staff.mentioned"
 MESSAGE = "message.added"
+# A gesture decision settles the decider's own "approval waiting" on that case.
+DECIDED = ("gesture.approved", "gesture.declined")
 
 
 def _settled_event_id(at: dt.datetime) -> int:
@@ -100,18 +106,20 @@ def _relevant_events(staff: Staff, after: int) -> list[CaseEvent]:
     """
     follows = Collaborator.objects.filter(case=OuterRef("case_id"), staff=staff)
     addressed = Q()
-    for type_, (_, key) in _ADDRESSED.items():
-        addressed |= Q(type=type_, **{f"data__{key}": staff.pk})
+    for type_, (_, keys) in _ADDRESSED.items():
+        for key in keys:
+            addressed |= Q(type=type_, **{f"data__{key}": staff.pk})
     customer_wrote = Q(type=MESSAGE, data__direction="in") & (
         Q(case__owner=staff) | Exists(follows)
     )
+    own_decision = Q(type__in=DECIDED, actor=staff)
     return list(
         CaseEvent.objects.filter(pk__gt=after)
-        .filter(addressed | customer_wrote | Q(type=MENTION))
+        .filter(addressed | customer_wrote | Q(type=MENTION) | own_decision)
         # Correlated, so only the events in the id range are checked against the boundary
         # (an IN over every case the person may see would read them all).
         .filter(Exists(visible_cases(staff).filter(pk=OuterRef("case_id"))))
-        .exclude(actor=staff)
+        .exclude(Q(actor=staff) & ~own_decision)
         .select_related("case", "case__customer", "actor")
         .order_by("id")[:BATCH]
     )
@@ -126,7 +134,7 @@ def notification_kind(event: CaseEvent, staff: Staff) -> str | None:
     if event.type == MENTION:
         return NotificationKind.MENTIONED if staff.pk in event.data.get("staff_ids", []) else None
     addressed = _ADDRESSED.get(event.type)
-    if addressed and event.data.get(addressed[1]) == staff.pk:
+    if addressed and any(event.data.get(key) == staff.pk for key in addressed[1]):
         return addressed[0]
     return None
 
@@ -186,6 +194,14 @@ def sync_notifications(staff: Staff) -> list[Notification]:
     unseen = [n for n in new if n.read_at is None]
     if new:
         Notification.objects.bulk_create(new, ignore_conflicts=True)
+    decided = {e.case_id for e in events if e.type in DECIDED and e.actor_id == staff.pk}
+    if decided:
+        Notification.objects.filter(
+            staff=staff,
+            case_id__in=decided,
+            kind=NotificationKind.APPROVAL_WAITING,
+            read_at__isnull=True,
+        ).update(read_at=at)
     watermark = min(settled, events[-1].pk) if len(events) == BATCH else settled
     if watermark > state.last_event_id:
         state.last_event_id = watermark

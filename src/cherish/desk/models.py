@@ -19,6 +19,7 @@ class NotificationKind(models.TextChoices):
     ASKED_TO_HELP = "asked_to_help", gettext_lazy("Asked to help")
     MENTIONED = "mentioned", gettext_lazy("Mentioned")
     APPROVAL_WAITING = "approval_waiting", gettext_lazy("Approval waiting")
+    GESTURE_DECIDED = "gesture_decided", gettext_lazy("Your gesture was decided")
     COMMITMENT_DUE = "commitment_due", gettext_lazy("Promise due soon")
     COMMITMENT_OVERDUE = "commitment_overdue", gettext_lazy("Promise overdue")
     TARGET_WARNING = "target_warning", gettext_lazy("Target about to breach")

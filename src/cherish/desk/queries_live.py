@@ -65,6 +65,22 @@ def describe(notification: Notification) -> str:
             "currency": data.get("currency", ""),
             "case": reference,
         }
+    if kind == NotificationKind.GESTURE_DECIDED:
+        values = {
+            "actor": actor,
+            "value": data.get("value", ""),
+            "currency": data.get("currency", ""),
+            "case": reference,
+        }
+        if event.type == "gesture.approved":
+            return (
+                gettext("%(actor)s approved your gesture of %(value)s %(currency)s on %(case)s.")
+                % values
+            )
+        return (
+            gettext("%(actor)s declined your gesture of %(value)s %(currency)s on %(case)s.")
+            % values
+        )
     if kind == NotificationKind.COMMITMENT_DUE:
         return gettext("A promise on %(case)s is due soon.") % {"case": reference}
     if kind == NotificationKind.COMMITMENT_OVERDUE:
