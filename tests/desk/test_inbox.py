@@ -228,7 +228,7 @@ def test_big_views_list_the_same_pages_in_every_order(desk_client, varied_cases,
     cases in the same order as the plain query lists them."""
     monkeypatch.setattr(queries, "PAGE_SIZE", 4)
     for sort in EVERY_SORT:
-        for extra in ("", "&flag=angry", "&page=2", "&page=3"):
+        for extra in ("", "&flag=angry", "&page=2", "&page=3", "&opened_from=2020-01-01"):
             path = f"/desk/?view={view}&sort={sort}{extra}"
             monkeypatch.setattr(queries, "COUNT_CAP", 1000)
             plain = rows(desk_client.get(path))

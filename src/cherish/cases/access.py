@@ -40,7 +40,11 @@ def visible_cases(staff: Staff) -> CaseQuerySet:
 
 
 def visible_cases_of(
-    staff: Staff, *, owner_id: int | None = None, team_id: int | None = None
+    staff: Staff,
+    *,
+    owner_id: int | None = None,
+    team_id: int | None = None,
+    seek_own: bool = True,
 ) -> CaseQuerySet:
     """``visible_cases`` narrowed to one owner's or one team's cases, without the boundary's
     ``OR`` when those cases are all inside it anyway: one's own cases, one's own teams'.
@@ -50,10 +54,11 @@ def visible_cases_of(
     if owner_id == staff.pk or (team_id is not None and team_id in scope.team_ids):
         return Case.objects.all()
     cases = visible_cases(staff)
-    if team_id is not None and not (scope.everything or scope.read_other_teams):
+    if seek_own and team_id is not None and not (scope.everything or scope.read_other_teams):
         # Another team's cases: of those, the boundary leaves only one's own and the ones
         # one helps on. Said outright (besides the boundary itself), SQLite seeks those two
-        # instead of reading the whole team's cases to find them.
+        # instead of reading the whole team's cases to find them (``seek_own=False``: the
+        # caller's own filter is narrower still).
         helping = Case.objects.filter(collaborators__staff_id=staff.pk).values("pk")
         cases = cases.filter(Q(owner_id=staff.pk) | Q(pk__in=helping))
     return cases

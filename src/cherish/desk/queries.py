@@ -23,9 +23,9 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Lookup, OrderBy, Q, QuerySet
+from django.db.models import F, Lookup, OrderBy, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.lookups import Exact, IsNull
+from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThan
 from django.utils.translation import gettext_lazy
 
 from cherish.care.clocks import TargetClock
@@ -224,6 +224,7 @@ def _visible(staff: Staff, view: str, filters: InboxFilters | None = None) -> Qu
         staff,
         owner_id=staff.pk if view == "mine" else (int(owner) if owner.isdigit() else None),
         team_id=staff.team_id if view == "team" else (int(team) if team else None),
+        seek_own=view != "closed",
     )
 
 
@@ -312,19 +313,27 @@ def view_counts(staff: Staff) -> dict[str, Count]:
 
 
 def _filtered(
-    cases: QuerySet[Case], filters: InboxFilters, *, scan: bool = False
+    cases: QuerySet[Case],
+    filters: InboxFilters,
+    *,
+    view: str = "",
+    scan: bool = False,
+    seek_dates: bool = True,
 ) -> QuerySet[Case]:
+    # A kind is a third of the cases or more: it leads only over all open ones (its index is
+    # in the inbox order); in a narrower view it is checked on the view's own index. The
+    # week's closures lead over an owner or team (the closed view reads its index).
     if filters.kind:
-        cases = cases.filter(_equal("kind", filters.kind, scan))
+        cases = cases.filter(_equal("kind", filters.kind, scan or view not in ("open", "")))
     if filters.stage:
         cases = cases.filter(_equal("stage", filters.stage, scan))
     if filters.channel:
         cases = cases.filter(channel=filters.channel)
     if filters.owner:
         owner = None if filters.owner == "none" else int(filters.owner)
-        cases = cases.filter(_equal("owner_id", owner, scan))
+        cases = cases.filter(_equal("owner_id", owner, scan or view == "closed"))
     if filters.team:
-        cases = cases.filter(_equal("team_id", int(filters.team), scan))
+        cases = cases.filter(_equal("team_id", int(filters.team), scan or view == "closed"))
     if filters.topic:
         topic = Unindexed(TriageTopic()) if scan else TriageTopic()
         cases = cases.filter(Exact(topic, filters.topic))  # seeks case_topic
@@ -332,12 +341,14 @@ def _filtered(
         # Seeks the flag's partial index; with ``scan``, checked on each row read instead.
         flag = HasBadge(filters.flag)
         cases = cases.filter(Exact(Unindexed(flag), True) if scan else flag)
+    # The opening dates seek an index only when the list is in that order (or small).
+    opened = F("created_at") if seek_dates else Unindexed("created_at")
     if filters.opened_from:
         start = dt.datetime.combine(dt.date.fromisoformat(filters.opened_from), dt.time.min)
-        cases = cases.filter(created_at__gte=start.replace(tzinfo=dt.UTC))
+        cases = cases.filter(GreaterThanOrEqual(opened, start.replace(tzinfo=dt.UTC)))
     if filters.opened_to:
         end = dt.datetime.combine(dt.date.fromisoformat(filters.opened_to), dt.time.min)
-        cases = cases.filter(created_at__lt=end.replace(tzinfo=dt.UTC) + dt.timedelta(days=1))
+        cases = cases.filter(LessThan(opened, end.replace(tzinfo=dt.UTC) + dt.timedelta(days=1)))
     return cases
 
 
@@ -430,7 +441,7 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
     searching = bool(filters.q)
     view = "" if searching or filters.stage == Stage.CLOSED else filters.view
 
-    def matching(*, scan: bool) -> QuerySet[Case]:
+    def matching(*, scan: bool, seek_dates: bool = True) -> QuerySet[Case]:
         cases = _visible(staff, view, filters)
         if searching:
             matches = search.case_filter(filters.q)
@@ -444,20 +455,30 @@ def inbox_for(staff: Staff, filters: InboxFilters) -> InboxPage:
             cases = view_cases(
                 staff, filters.view, base=cases, scan=scan or narrow, seek_open=not scan
             )
-        return _filtered(cases, filters, scan=scan)
+        return _filtered(cases, filters, view=view, scan=scan, seek_dates=seek_dates)
 
     cases = matching(scan=False)
     # The channel has no index: its count reads the view's rows one by one, so to 99.
     total = capped_count(cases, TAB_COUNT_CAP if filters.channel else None)
     order: tuple[str | OrderBy, ...] = _ordering(filters)
     offset = (filters.page - 1) * PAGE_SIZE
-    if total.more and view not in ("", "closed") and filters.sort.lstrip("-") in SCAN_SORTS:
+    big = total.more and view not in ("", "closed")
+    key = filters.sort.lstrip("-")
+    dated = bool(filters.opened_from or filters.opened_to)
+    if key == "owner" and (view == "mine" or filters.owner):
+        # One owner (or none) for every row: by owner is by id.
+        order = ("-id",) if filters.sort.startswith("-") else ("id",)
+    elif big and key in SCAN_SORTS:
         # A big view in another order than its own: read the open-only index of that
         # column in order and check the view on each entry (one page of reading), rather
         # than sort every case of the view (a whole team's: seconds at a million cases).
-        cases = matching(scan=True)
-    elif total.more and view not in ("", "closed") and filters.sort.lstrip("-") in JOIN_SORTS:
-        scanned = matching(scan=True)
+        cases = matching(scan=True, seek_dates=key == "opened")
+    elif big and key == DEFAULT_SORT and dated:
+        # Over a thousand cases opened in the period: the view's own index gives the
+        # order, the dates are checked on each entry, instead of sorting the period's.
+        cases = matching(scan=False, seek_dates=False)
+    elif big and key in JOIN_SORTS:
+        scanned = matching(scan=True, seek_dates=False)
         ids = _page_ids_outer_join(scanned, filters.sort, offset=offset, limit=PAGE_SIZE + 1)
         if ids is not None:
             cases, offset = cases.filter(pk__in=ids), 0
