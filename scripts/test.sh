@@ -69,7 +69,7 @@ else
   echo "== triage eval skipped: no public data sets at $SHARED_DATA (set CHERISH_SHARED_DATA)"
 fi
 
-# PostgreSQL last, so the suite's closing line is the last thing printed.
+# PostgreSQL after SQLite, so its closing line comes before the fault suite's table.
 pg_status=0
 if [ -n "$PG_PID" ]; then
   wait "$PG_PID" || pg_status=$?
@@ -79,4 +79,15 @@ else
   echo "== PostgreSQL not reachable: skipped the PostgreSQL run (set CHERISH_TEST_POSTGRES_URL)"
 fi
 [ "$sqlite_status" = 0 ] || { echo "SQLite run failed"; exit "$sqlite_status"; }
-exit "$pg_status"
+[ "$pg_status" = 0 ] || exit "$pg_status"
+
+# The fault suite's CI size (docs/reliability.md): R1, R2 and R3 at 150 complaints, side by
+# side, against real `cherish serve` processes, killing web workers, task workers and whole
+# process trees. After the tests, so its timing target (every customer answered within
+# 5 minutes of the last fault) is not measured against their load. The 1,000-complaint
+# version (`make faults-short`) does not fit CI's 15 minutes (figures in the same page).
+# CHERISH_CI_FAULTS=off skips it.
+if [ "${CHERISH_CI_FAULTS:-ci}" != "off" ]; then
+  echo "== fault suite, CI size (python -m faults --ci)"
+  $BIN/python -m faults --ci
+fi
