@@ -201,6 +201,8 @@ def test_worker_that_died_mid_send_is_taken_over_after_its_lease(
                 "webhooks": 0,
                 "emails_pulled_forward": 0,
             }
+            # a second sweep before the task ran queues no second task for it
+            assert actions.sweep_outbox()["emails"] == 0
         assert tasks.run() == ["sent"]
     # then
     email.refresh_from_db()

@@ -286,6 +286,14 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
             model.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
                 next_attempt_at=at + SWEEP_GRACE
             )
+            # A lapsed claim goes back to pending too: the next sweep would otherwise find
+            # the same row again and queue another task for it every time (hundreds after a
+            # run of crashes), however many were already waiting.
+            model.objects.filter(
+                pk__in=ids, status=DeliveryStatus.SENDING, locked_until__lt=at
+            ).update(
+                status=DeliveryStatus.PENDING, locked_until=None, next_attempt_at=at + SWEEP_GRACE
+            )
             for pk in ids:
                 enqueue_on_commit(task, pk)
         counts[name] = len(ids)
