@@ -80,9 +80,9 @@ JOIN_SORTS = {
     "customer": (Customer._meta.db_table, "name", "customer_id"),
     "owner": (Staff._meta.db_table, "display_name", "owner_id"),
 }
-# Sorts with an open-only index of their own (cases.models: case_open_*), read in order for
-# a view too big to sort (see inbox_for).
-SCAN_SORTS = frozenset({"subject", "stage", "opened", "updated"})
+# Sorts with an open-only index of their own (cases.models: case_open_*), or the table
+# itself for the reference (id), read in order for a view too big to sort (see inbox_for).
+SCAN_SORTS = frozenset({"reference", "subject", "stage", "opened", "updated"})
 FILTER_NAMES = (
     "kind",
     "stage",
