@@ -20,6 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from cherish.core.job_worker import JobWorker
+from cherish.core.pipeline import run_steps_task
+from cherish.core.tasks import tasks_share_default_database
 
 RQ_JOB_CLASS = "django_tasks_rq.backend.Job"
 RQ_WORKER_CLASS = "cherish.core.rq_worker.Worker"
@@ -51,7 +53,9 @@ class Command(BaseCommand):
                 argv += ["--max-jobs", str(options["max_tasks"])]
             call_command("rqworker", *argv)
             return
-        if settings.CHERISH_BATCH_WORKER:
+        # The batch worker reads the jobs and the queue from one database; a queue routed
+        # to another database keeps django-tasks-db's own worker.
+        if settings.CHERISH_BATCH_WORKER and tasks_share_default_database(run_steps_task):
             JobWorker(
                 interval=options["interval"],
                 burst=options["burst"],
