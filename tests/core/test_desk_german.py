@@ -343,7 +343,16 @@ def test_case_page_and_its_panels_speak_german(client, agent, complaint):
         "learning:policies",
         "learning:stories",
         "learning:weekly",
+        "learning:index",
+        "learning:actions",
         "staff:wall",
+        "staff:nominations",
+        "staff:pulses",
+        "outreach:moments",
+        "outreach:radar",
+        "outreach:leave-reasons",
+        "intake:log-contact",
+        "intake:unreadable",
     ],
 )
 def test_desk_pages_leave_no_marked_text_in_english(client, lead, complaint, url_name):

@@ -10,8 +10,26 @@ from __future__ import annotations
 
 from cherish.core import catalogues
 
-# Refusals (CherishError and its kinds) raised with a sentence for people to read.
-REFUSALS = frozenset({"Forbidden", "CherishError", "DeskError", "CareForbidden", "CaseForbidden"})
+# Refusals (CherishError and its kinds) raised with a sentence for people to read: the
+# desk shows them beside the form, the API in its problem details.
+REFUSALS = frozenset(
+    {
+        "CherishError",
+        "Forbidden",
+        "DeskError",
+        "CareError",
+        "CareForbidden",
+        "CaseError",
+        "CaseForbidden",
+        "CustomerError",
+        "FeedbackError",
+        "LearningError",
+        "OutreachError",
+        "PeopleError",
+        "SurveyClosed",
+        "TriageError",
+    }
+)
 
 
 def test_no_template_has_unmarked_words():

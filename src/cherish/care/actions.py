@@ -180,10 +180,10 @@ def wait_on_customer(case: Case, *, by: Staff | None, reason: str = "") -> Case:
     """
     _lock_case(case)
     if not case.is_open:
-        raise CareError("This case is closed; reopen it first.", code="case_closed")
+        raise CareError(_("This case is closed; reopen it first."), code="case_closed")
     state = _locked_state(case)
     if state.waiting_since is not None or case.stage == Stage.WAITING_ON_CUSTOMER:
-        raise CareError("This case is already waiting on the customer.", code="already_waiting")
+        raise CareError(_("This case is already waiting on the customer."), code="already_waiting")
     state.waiting_since = now()
     state.stage_before_wait = case.stage
     state.save(update_fields=["waiting_since", "stage_before_wait"])
@@ -210,7 +210,7 @@ def resume_case(
     _lock_case(case)
     state = _locked_state(case)
     if state.waiting_since is None and case.stage != Stage.WAITING_ON_CUSTOMER:
-        raise CareError("This case is not waiting on the customer.", code="not_waiting")
+        raise CareError(_("This case is not waiting on the customer."), code="not_waiting")
     back_to = stage or state.stage_before_wait or Stage.RECEIVED
     _end_wait(case, state, by=by, reason=reason or "resumed", at=waited_until)
     if case.stage == Stage.WAITING_ON_CUSTOMER:
@@ -311,12 +311,12 @@ def record_follow_up(case: Case, *, outcome: str, note: str = "", by: Staff | No
     """
     if outcome not in FollowUpOutcome.values:
         raise CareError(
-            "Choose how the follow-up went.", code="unknown_follow_up_outcome", field="outcome"
+            _("Choose how the follow-up went."), code="unknown_follow_up_outcome", field="outcome"
         )
     note = (note or "").strip()
     if outcome in (FollowUpOutcome.NOT_DONE, FollowUpOutcome.NO_ANSWER) and not note:
         raise CareError(
-            "Say why the satisfaction check was not possible.",
+            _("Say why the satisfaction check was not possible."),
             code="follow_up_reason_required",
             field="note",
         )
@@ -347,11 +347,11 @@ def assess_case(
     Writes assessment.recorded (and case.severity_changed when severity changes).
     """
     if severity not in Severity.values:
-        raise CareError("Choose a severity.", code="unknown_severity", field="severity")
+        raise CareError(_("Choose a severity."), code="unknown_severity", field="severity")
     if complexity not in Complexity.values:
-        raise CareError("Choose a complexity.", code="unknown_complexity", field="complexity")
+        raise CareError(_("Choose a complexity."), code="unknown_complexity", field="complexity")
     if impact not in Impact.values:
-        raise CareError("Choose the impact.", code="unknown_impact", field="impact")
+        raise CareError(_("Choose the impact."), code="unknown_impact", field="impact")
     _lock_case(case)
     if severity != case.severity:
         bonus = case.priority - case_actions.SEVERITY_PRIORITY[case.severity]
@@ -421,20 +421,22 @@ def record_commitment(
         message="Say what you promised, e.g. “call you back with the refund date”.",
     )[:300]
     if how not in CommitmentHow.values:
-        raise CareError("Choose how you will do it.", code="unknown_commitment_how", field="how")
+        raise CareError(_("Choose how you will do it."), code="unknown_commitment_how", field="how")
     if due_at.tzinfo is None:
-        raise CareError("Give the due time with its time zone.", code="naive_due_at", field="due")
+        raise CareError(
+            _("Give the due time with its time zone."), code="naive_due_at", field="due"
+        )
     at = now()
     if due_at <= at:
         raise CareError(
-            "The due time has already passed; promise a time still ahead.",
+            _("The due time has already passed; promise a time still ahead."),
             code="commitment_in_past",
             field="due_at",
         )
     owner = owner or case.owner or by
     if owner is None:
         raise CareError(
-            "Someone must own this commitment.", code="commitment_owner_required", field="owner"
+            _("Someone must own this commitment."), code="commitment_owner_required", field="owner"
         )
     commitment = Commitment.objects.create(
         case=case, owner=owner, what=what, due_at=due_at, how=how, created_by=by, created_at=at
@@ -450,7 +452,8 @@ def _locked_commitment(commitment: Commitment) -> Commitment:
     locked = Commitment.objects.select_for_update().select_related("case").get(pk=commitment.pk)
     if locked.status != CommitmentStatus.OPEN:
         raise CareError(
-            f"This commitment is already {locked.get_status_display().lower()}.",
+            _("This commitment is already %(status)s.")
+            % {"status": locked.get_status_display().lower()},
             code="commitment_not_open",
         )
     return locked
@@ -641,16 +644,18 @@ def grant_gesture(
     currency = (currency or "").strip().upper()[:3]
     if not gesture_type.active:
         raise CareError(
-            f"“{gesture_type.name}” is no longer offered.",
+            _("“%(gesture)s” is no longer offered.") % {"gesture": gesture_type.name},
             code="inactive_gesture_type",
             field="gesture_type",
         )
     if value < ZERO:
-        raise CareError("A gesture cannot be worth less than nothing.", code="negative_gesture")
+        raise CareError(_("A gesture cannot be worth less than nothing."), code="negative_gesture")
     if not gesture_type.is_monetary:
         value = ZERO
     if len(currency) != 3:
-        raise CareError("Give a three-letter currency code.", code="bad_currency", field="currency")
+        raise CareError(
+            _("Give a three-letter currency code."), code="bad_currency", field="currency"
+        )
     at = now()
     limit = queries.authority_limit_for(by, gesture_type)
     above = ""
@@ -687,7 +692,7 @@ def grant_gesture(
             )
         if approver is None:
             raise CareError(
-                "Nobody can approve this gesture: the team has no lead and there is no manager.",
+                _("Nobody can approve this gesture: the team has no lead and there is no manager."),
                 code="no_approver",
             )
     gesture = Gesture.objects.create(
@@ -730,7 +735,8 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
     )
     if gesture.status != GestureStatus.PENDING:
         raise CareError(
-            f"This gesture is already {gesture.get_status_display().lower()}.",
+            _("This gesture is already %(status)s.")
+            % {"status": gesture.get_status_display().lower()},
             code="gesture_not_pending",
         )
     if gesture.requested_by_id == by.pk:
@@ -748,7 +754,7 @@ def decide_gesture(gesture: Gesture, *, approve: bool, by: Staff, reason: str = 
     reason = (reason or "").strip()
     if not approve and not reason:
         raise CareError(
-            "Give a reason for declining, so your colleague can explain it to the customer.",
+            _("Give a reason for declining, so your colleague can explain it to the customer."),
             code="decline_reason_required",
             field="reason",
         )
@@ -816,11 +822,13 @@ def add_collaborator(case: Case, *, staff: Staff, by: Staff | None) -> Collabora
     """
     if case.owner_id == staff.pk:
         raise CareError(
-            f"{staff.display_name} owns this case already.", code="collaborator_is_owner"
+            _("%(name)s owns this case already.") % {"name": staff.display_name},
+            code="collaborator_is_owner",
         )
     if Collaborator.objects.filter(case=case, staff=staff).exists():
         raise CareError(
-            f"{staff.display_name} is already helping on this case.", code="already_collaborator"
+            _("%(name)s is already helping on this case.") % {"name": staff.display_name},
+            code="already_collaborator",
         )
     row = Collaborator.objects.create(case=case, staff=staff, added_by=by, created_at=now())
     events.record_collaborator_added(case, by=by, staff=staff)
@@ -830,9 +838,12 @@ def add_collaborator(case: Case, *, staff: Staff, by: Staff | None) -> Collabora
 @transaction.atomic
 def remove_collaborator(case: Case, *, staff: Staff, by: Staff | None) -> None:
     """Writes collaborator.removed; refuses someone not on the case ('not_collaborator')."""
-    deleted, _ = Collaborator.objects.filter(case=case, staff=staff).delete()
+    deleted, _per_model = Collaborator.objects.filter(case=case, staff=staff).delete()
     if not deleted:
-        raise CareError(f"{staff.display_name} is not on this case.", code="not_collaborator")
+        raise CareError(
+            _("%(name)s is not on this case.") % {"name": staff.display_name},
+            code="not_collaborator",
+        )
     events.record_collaborator_removed(case, by=by, staff=staff)
 
 
@@ -899,7 +910,7 @@ def tag_case(case: Case, *, tag: str, by: Staff | None, macro: str = "") -> Case
     tag = " ".join(tag.split()).lower()
     if not _TAG.match(tag):
         raise CareError(
-            "A tag is a word or two (letters, digits, dashes), at most 40 characters.",
+            _("A tag is a word or two (letters, digits, dashes), at most 40 characters."),
             code="bad_tag",
             field="tag",
         )
@@ -966,20 +977,24 @@ def merge_cases(duplicate: Case, *, into: Case, by: Staff | None) -> CaseMerge:
     case.merged on the other, and the duplicate's case.stage_changed / case.closed.
     """
     if duplicate.pk == into.pk:
-        raise CareError("A case cannot be merged into itself.", code="merge_self", field="into")
+        raise CareError(_("A case cannot be merged into itself."), code="merge_self", field="into")
     _lock_case(duplicate)
     _lock_case(into)
     if duplicate.customer_id != into.customer_id:
         raise CareError(
-            "Only cases of the same customer can be merged; link them instead.",
+            _("Only cases of the same customer can be merged; link them instead."),
             code="merge_other_customer",
             field="into",
         )
     if CaseMerge.objects.filter(duplicate=duplicate).exists():
-        raise CareError(f"{duplicate.reference} was already merged.", code="already_merged")
+        raise CareError(
+            _("%(reference)s was already merged.") % {"reference": duplicate.reference},
+            code="already_merged",
+        )
     if CaseMerge.objects.filter(duplicate=into).exists():
         raise CareError(
-            f"{into.reference} was itself merged into another case; merge into that one.",
+            _("%(reference)s was itself merged into another case; merge into that one.")
+            % {"reference": into.reference},
             code="merge_into_merged",
             field="into",
         )
@@ -1011,12 +1026,14 @@ def link_cases(case: Case, *, other: Case, by: Staff | None, type_: str = "relat
     unknown types ('unknown_link_type'). Writes case.linked on both cases.
     """
     if type_ not in LinkType.values:
-        raise CareError("Choose how the cases are related.", code="unknown_link_type")
+        raise CareError(_("Choose how the cases are related."), code="unknown_link_type")
     if case.pk == other.pk:
-        raise CareError("A case cannot be linked to itself.", code="link_self", field="other")
+        raise CareError(_("A case cannot be linked to itself."), code="link_self", field="other")
     if _linked(case, other) is not None:
         raise CareError(
-            f"{case.reference} and {other.reference} are already linked.", code="already_linked"
+            _("%(case)s and %(other)s are already linked.")
+            % {"case": case.reference, "other": other.reference},
+            code="already_linked",
         )
     link = CaseLink.objects.create(
         case=case, other=other, type=type_, created_by=by, created_at=now()
@@ -1045,10 +1062,12 @@ def record_escalation(
     when the outcome is already known).
     """
     if body not in EscalationBody.values:
-        raise CareError("Choose the external body.", code="unknown_escalation_body", field="body")
+        raise CareError(
+            _("Choose the external body."), code="unknown_escalation_body", field="body"
+        )
     if escalated_on > now().date():
         raise CareError(
-            "The escalation date cannot be in the future.",
+            _("The escalation date cannot be in the future."),
             code="escalation_in_future",
             field="escalated_on",
         )

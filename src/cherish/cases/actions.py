@@ -289,7 +289,9 @@ def _create_with_unique_reference(reference: str | None = None, **fields: Any) -
         except IntegrityError as error:
             if "reference" not in str(error):
                 raise
-    raise CaseError("Could not allocate a case reference; try again.", code="reference_clash")
+    raise CaseError(
+        gettext("Could not allocate a case reference; try again."), code="reference_clash"
+    )
 
 
 @transaction.atomic
@@ -563,7 +565,7 @@ def reply_to_customer(
     """
     text = text.strip()
     if not text:
-        raise CaseError("Write a reply before sending.", code="empty_reply", field="text")
+        raise CaseError(gettext("Write a reply before sending."), code="empty_reply", field="text")
     at = now()
     message = _add_message_row(
         case,
@@ -594,7 +596,7 @@ def add_internal_note(case: Case, *, text: str, by: Staff) -> Message:
     """An internal note: staff only, never shown to the customer. Writes message.added."""
     text = text.strip()
     if not text:
-        raise CaseError("Write the note first.", code="empty_note", field="text")
+        raise CaseError(gettext("Write the note first."), code="empty_note", field="text")
     message = _add_message_row(
         case, direction=Direction.NOTE, channel=case.channel, body_text=text, author=by
     )
@@ -614,11 +616,16 @@ def reassign_case(case: Case, *, to: Staff, note: str, by: Staff | None) -> Case
     """
     note = note.strip()
     if case.owner_id == to.pk:
-        raise CaseError(f"{to.display_name} already owns this case.", code="same_owner")
+        raise CaseError(
+            gettext("%(name)s already owns this case.") % {"name": to.display_name},
+            code="same_owner",
+        )
     if len(note) < 10:
         raise CaseError(
-            "Write a handoff note (at least a sentence) so the new owner does not have to "
-            "ask the customer again.",
+            gettext(
+                "Write a handoff note (at least a sentence) so the new owner does not have to "
+                "ask the customer again."
+            ),
             code="handoff_note_required",
             field="note",
         )
@@ -659,9 +666,9 @@ def take_case(case: Case, *, by: Staff) -> Case:
     ).first()
     if owner_id is not None:
         if owner_id == by.pk:
-            raise CaseError("You already own this case.", code="already_owned")
+            raise CaseError(gettext("You already own this case."), code="already_owned")
         raise CaseError(
-            "Someone already owns this case: ask them to hand it over with a note.",
+            gettext("Someone already owns this case: ask them to hand it over with a note."),
             code="already_owned",
         )
     case.owner = by
@@ -686,7 +693,11 @@ def change_stage(case: Case, *, stage: str, by: Staff | None, reason: str = "") 
     Writes case.stage_changed, plus case.closed / case.reopened when openness changes.
     """
     if stage not in Stage.values:
-        raise CaseError(f"Unknown stage “{stage}”.", code="unknown_stage", field="stage")
+        raise CaseError(
+            gettext("Unknown stage “%(stage)s”.") % {"stage": stage},
+            code="unknown_stage",
+            field="stage",
+        )
     if stage == case.stage:
         return case
     old = case.stage
@@ -714,7 +725,9 @@ def change_kind(case: Case, *, kind: str, by: Staff | None) -> Case:
     Writes case.kind_changed.
     """
     if kind not in Kind.values:
-        raise CaseError(f"Unknown kind “{kind}”.", code="unknown_kind", field="kind")
+        raise CaseError(
+            gettext("Unknown kind “%(kind)s”.") % {"kind": kind}, code="unknown_kind", field="kind"
+        )
     if by is None and case.kind_set_by_staff:
         return case
     old = case.kind
@@ -741,7 +754,9 @@ def change_severity(
     """
     if severity not in Severity.values:
         raise CaseError(
-            f"Unknown severity “{severity}”.", code="unknown_severity", field="severity"
+            gettext("Unknown severity “%(severity)s”.") % {"severity": severity},
+            code="unknown_severity",
+            field="severity",
         )
     if priority_bonus is None:
         priority_bonus = max(case.priority - SEVERITY_PRIORITY[case.severity], 0)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -325,7 +326,9 @@ def dismiss_possible_duplicate(pair: PossibleDuplicate, *, by: Staff | None) -> 
     """
     pair = PossibleDuplicate.objects.select_for_update().get(pk=pair.pk)
     if pair.status != DuplicateStatus.OPEN:
-        raise CustomerError("Someone already decided about this pair.", code="duplicate_decided")
+        raise CustomerError(
+            gettext("Someone already decided about this pair."), code="duplicate_decided"
+        )
     pair.status = DuplicateStatus.DISMISSED
     pair.decided_at = now()
     pair.decided_by = by
@@ -341,7 +344,7 @@ def dismiss_customer_pair(
     """Dismiss a pair the duplicate finder suggested, recording it so it stays dismissed."""
     first, second = sorted((customer.pk, other.pk))
     if first == second:
-        raise CustomerError("Choose two different customers.", code="duplicate_decided")
+        raise CustomerError(gettext("Choose two different customers."), code="duplicate_decided")
     pair, _ = PossibleDuplicate.objects.get_or_create(
         first_id=first, second_id=second, defaults={"reasons": [], "created_at": now()}
     )
@@ -446,7 +449,9 @@ def update_customer(customer: Customer, *, by: Staff | None, **changes: Any) -> 
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise CustomerError(
-            f"Unknown customer fields: {', '.join(sorted(unknown))}.", code="unknown_field"
+            gettext("Unknown customer fields: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))},
+            code="unknown_field",
         )
     changed = [name for name, value in changes.items() if getattr(customer, name) != value]
     if not changed:
@@ -477,11 +482,11 @@ def change_customer_status(
     refuse_erased(customer)
     if status not in RelationshipStatus.values:
         raise CustomerError(
-            "Choose a valid relationship status.", code="invalid_status", field="status"
+            gettext("Choose a valid relationship status."), code="invalid_status", field="status"
         )
     if status == RelationshipStatus.LEFT and reason not in LeaveReasonKind.values:
         raise CustomerError(
-            "Say why the customer left: choose one of the reasons.",
+            gettext("Say why the customer left: choose one of the reasons."),
             code="leave_reason_required",
             field="reason",
         )
@@ -520,7 +525,9 @@ def add_important_date(
     """
     refuse_erased(customer)
     if kind not in DateKind.values:
-        raise CustomerError("Choose a kind of date.", code="invalid_date_kind", field="kind")
+        raise CustomerError(
+            gettext("Choose a kind of date."), code="invalid_date_kind", field="kind"
+        )
     item = ImportantDate.objects.create(
         customer=customer,
         kind=kind,
@@ -688,7 +695,7 @@ def _normalised_or_refuse(kind: str, raw: str, field_name: str) -> str:
     if value is None:
         what = "email address" if kind == ContactKind.EMAIL else "phone number"
         raise CustomerError(
-            f"“{raw}” is not a valid {what}.",
+            gettext("“%(value)s” is not a valid %(what)s.") % {"value": raw, "what": what},
             code=f"invalid_{kind}",
             field=field_name,
         )
@@ -717,7 +724,7 @@ def create_customer(
     external_id = external_id.strip()
     if status not in RelationshipStatus.values or status == RelationshipStatus.LEFT:
         raise CustomerError(
-            "Choose prospect, active or lapsed.", code="invalid_status", field="status"
+            gettext("Choose prospect, active or lapsed."), code="invalid_status", field="status"
         )
     conflict = _holder_of(external_id=external_id, email=email_n, phone=phone_n)
     if conflict is not None:

@@ -24,6 +24,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from cherish.care import actions as care_actions
@@ -139,14 +140,15 @@ def inbox_rows(
     return rows
 
 
+# Marked here, translated when the page is built (the reader's language).
 _COLUMNS = [
-    ("reference", "Case"),
-    ("customer", "Customer"),
-    ("subject", "About"),
-    ("owner", "Owner"),
-    ("stage", "Stage"),
-    ("opened", "Opened"),
-    ("updated", "Updated"),
+    ("reference", gettext_noop("Case")),
+    ("customer", gettext_noop("Customer")),
+    ("subject", gettext_noop("About")),
+    ("owner", gettext_noop("Owner")),
+    ("stage", gettext_noop("Stage")),
+    ("opened", gettext_noop("Opened")),
+    ("updated", gettext_noop("Updated")),
 ]
 
 

@@ -363,19 +363,25 @@ def _clean_value(question: Question, raw: Any) -> tuple[int | None, str] | None:
         if str(raw) in options:
             return options.index(str(raw)), str(raw)
         raise FeedbackError(
-            f"Choose one of: {', '.join(map(str, options))}.", code="invalid_answer", field=field
+            gettext("Choose one of: %(options)s.") % {"options": ", ".join(map(str, options))},
+            code="invalid_answer",
+            field=field,
         )
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise FeedbackError("Give a whole number.", code="invalid_answer", field=field) from None
+        raise FeedbackError(
+            gettext("Give a whole number."), code="invalid_answer", field=field
+        ) from None
     if question.type == QuestionType.NUMBER:
         low, high = question.min_value, question.max_value
     else:
         low, high = question.scale[0], question.scale[-1]
     if not low <= value <= high:
         raise FeedbackError(
-            f"Give a number from {low} to {high}.", code="invalid_answer", field=field
+            gettext("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high},
+            code="invalid_answer",
+            field=field,
         )
     return value, ""
 
@@ -438,13 +444,15 @@ def _open_invitation(invitation: Invitation, at: dt.datetime) -> Invitation:
         .get(pk=invitation.pk)
     )
     if invitation.status == InvitationStatus.SKIPPED:
-        raise SurveyClosed("This survey was not sent.", code="survey_not_sent")
+        raise SurveyClosed(gettext("This survey was not sent."), code="survey_not_sent")
     if (
         invitation.status != InvitationStatus.ANSWERED
         and invitation.expires_at is not None
         and invitation.expires_at < at
     ):
-        raise SurveyClosed("This survey has closed. Thank you all the same.", code="survey_expired")
+        raise SurveyClosed(
+            gettext("This survey has closed. Thank you all the same."), code="survey_expired"
+        )
     return invitation
 
 
@@ -506,11 +514,12 @@ def record_answers(
         response = _new_response(invitation, at, policy)
     elif response.editable_until < at:
         raise SurveyClosed(
-            "These answers can no longer be changed. Thank you for them.", code="answers_locked"
+            gettext("These answers can no longer be changed. Thank you for them."),
+            code="answers_locked",
         )
     existing = {} if first else {a.question_id: a for a in response.answers.all()}
     if first and not any(v is not None for v in cleaned.values()):
-        raise FeedbackError("Answer at least one question.", code="no_answer")
+        raise FeedbackError(gettext("Answer at least one question."), code="no_answer")
     if replace:
         cleaned.update({qid: None for qid in existing if qid not in cleaned})
     if first:
@@ -588,7 +597,9 @@ def record_click(
     at = at or now()
     questions = queries.questions_of(invitation.survey_id)
     if not questions or questions[0].type == QuestionType.TEXT:
-        raise FeedbackError("This survey has no one-click question.", code="no_click_question")
+        raise FeedbackError(
+            gettext("This survey has no one-click question."), code="no_click_question"
+        )
     first = questions[0]
     locked = _open_invitation(invitation, at)
     burst = (
@@ -767,7 +778,7 @@ def rate_from_case_page(case: Case, survey: Survey, value: int) -> Recorded:
     question's answer is recorded as record_answers does (a low one opens the loop at once).
     """
     if not survey.wants_case_kind(case.kind) or not survey.is_active:
-        raise FeedbackError("There is no rating for this case.", code="no_rating")
+        raise FeedbackError(gettext("There is no rating for this case."), code="no_rating")
     at = now()
     invitation = Invitation.objects.filter(survey=survey, case=case).first()
     if invitation is None or invitation.status == InvitationStatus.SKIPPED:
@@ -784,7 +795,7 @@ def rate_from_case_page(case: Case, survey: Survey, value: int) -> Recorded:
         )
     questions = queries.questions_of(survey.pk)
     if not questions:
-        raise FeedbackError("There is no rating for this case.", code="no_rating")
+        raise FeedbackError(gettext("There is no rating for this case."), code="no_rating")
     return record_answers(invitation, {questions[0].pk: value}, at=at)
 
 
@@ -821,11 +832,12 @@ def set_target_from_expectations(
     Refuses without answers ('no_expectations'). Returns the care Target.
     """
     if measure not in EXPECTATION_MEASURES:
-        raise FeedbackError("Choose an expectation question.", code="unknown_measure")
+        raise FeedbackError(gettext("Choose an expectation question."), code="unknown_measure")
     expectation = queries.expectation(measure)
     if expectation.sample == 0 or expectation.median is None:
         raise FeedbackError(
-            "No customer has answered this expectation question yet.", code="no_expectations"
+            gettext("No customer has answered this expectation question yet."),
+            code="no_expectations",
         )
     minutes = max(1, round(expectation.median * business_minutes_per_calendar_day()))
     note = (

@@ -26,10 +26,10 @@ from cherish.intake.email.receive import process_raw_email
 from cherish.intake.models import RawContact, RawStatus
 
 LOGGED_CHANNELS = [
-    (Channel.PHONE, "Phone call"),
-    (Channel.VISIT, "Visit"),
-    (Channel.SOCIAL, "Social media"),
-    (Channel.LETTER, "Letter"),
+    (Channel.PHONE, _lazy("Phone call")),
+    (Channel.VISIT, _lazy("Visit")),
+    (Channel.SOCIAL, _lazy("Social media")),
+    (Channel.LETTER, _lazy("Letter")),
 ]
 
 
@@ -85,8 +85,10 @@ def raw_retry(request: DeskRequest, pk: int) -> HttpResponse:
 
 
 class LogContactForm(forms.Form):
-    channel = forms.ChoiceField(choices=LOGGED_CHANNELS, initial=Channel.PHONE)
-    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.COMPLAINT)
+    channel = forms.ChoiceField(
+        choices=LOGGED_CHANNELS, initial=Channel.PHONE, label=_lazy("Channel")
+    )
+    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.COMPLAINT, label=_lazy("Kind"))
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
     case = forms.CharField(required=False, max_length=12, widget=forms.HiddenInput)
     name = forms.CharField(required=False, max_length=200, label=_lazy("Customer name"))

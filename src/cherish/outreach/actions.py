@@ -285,14 +285,16 @@ def answer_follow_up(follow_up: FollowUp, *, answer: str, comment: str = "") -> 
     follow_up.answered on the customer (and on the case when one is opened).
     """
     if answer not in FollowUpAnswer.values:
-        raise OutreachError("Choose one of the answers.", code="invalid_answer", field="answer")
+        raise OutreachError(
+            gettext("Choose one of the answers."), code="invalid_answer", field="answer"
+        )
     follow_up = (
         FollowUp.objects.select_for_update()
         .select_related("customer", "transaction", "rule")
         .get(pk=follow_up.pk)
     )
     if follow_up.sent_at is None:
-        raise OutreachError("This question was never sent.", code="not_sent")
+        raise OutreachError(gettext("This question was never sent."), code="not_sent")
     at = now()
     comment = comment.strip()[:5000]
     follow_up.answer = answer
@@ -360,14 +362,14 @@ def send_moment_note(
     """
     if not can_contact(customer):
         raise OutreachError(
-            "This customer asked not to be contacted proactively.", code="opted_out"
+            gettext("This customer asked not to be contacted proactively."), code="opted_out"
         )
     subject, text = subject.strip(), text.strip()
     if not subject or not text:
-        raise OutreachError("Write a subject and a note.", code="empty_note", field="text")
+        raise OutreachError(gettext("Write a subject and a note."), code="empty_note", field="text")
     address = email_of(customer)
     if not address:
-        raise OutreachError("This customer has no email address.", code="no_email")
+        raise OutreachError(gettext("This customer has no email address."), code="no_email")
     try:
         with transaction.atomic():
             sent = MomentSent.objects.create(
@@ -380,7 +382,7 @@ def send_moment_note(
             )
     except IntegrityError:
         raise OutreachError(
-            "A note for this moment was already sent this year.", code="already_sent"
+            gettext("A note for this moment was already sent this year."), code="already_sent"
         ) from None
     signature = by.signature.strip() or by.display_name
     email = queue_email(
@@ -408,7 +410,7 @@ def open_outreach_case(
     """
     if customer.opted_out or customer.erased_at is not None or customer.merged_into_id:
         raise OutreachError(
-            "This customer asked not to be contacted proactively.", code="opted_out"
+            gettext("This customer asked not to be contacted proactively."), code="opted_out"
         )
     case, _ = case_actions.open_case(
         customer,
@@ -466,11 +468,12 @@ def start_win_back(customer: Customer, *, by: Staff) -> Case:
     asking them back, such as death or moving away ('no_win_back').
     """
     if customer.status != RelationshipStatus.LEFT:
-        raise OutreachError("Only customers who left can be won back.", code="not_left")
+        raise OutreachError(gettext("Only customers who left can be won back."), code="not_left")
     reason = LeaveReason.objects.filter(customer=customer).first()
     if reason is None or not reason.allows_win_back:
         raise OutreachError(
-            "This customer left for a reason that rules out a win-back call.", code="no_win_back"
+            gettext("This customer left for a reason that rules out a win-back call."),
+            code="no_win_back",
         )
     return open_outreach_case(
         customer,

@@ -20,6 +20,7 @@ from typing import Any
 from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel, Model, QuerySet
+from django.utils.translation import gettext
 
 from cherish.core.clock import now
 from cherish.customers.actions import record_customer_event
@@ -204,11 +205,13 @@ def merge_customers(survivor: Customer, duplicate: Customer, *, by: Staff | None
     survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
     duplicate = Customer.objects.select_for_update().get(pk=duplicate.pk)
     if survivor.pk == duplicate.pk:
-        raise OutreachError("Choose two different customers.", code="cannot_merge")
+        raise OutreachError(gettext("Choose two different customers."), code="cannot_merge")
     if survivor.merged_into_id or duplicate.merged_into_id:
-        raise OutreachError("One of these customers was already merged.", code="cannot_merge")
+        raise OutreachError(
+            gettext("One of these customers was already merged."), code="cannot_merge"
+        )
     if survivor.erased_at or duplicate.erased_at:
-        raise OutreachError("Erased customers cannot be merged.", code="cannot_merge")
+        raise OutreachError(gettext("Erased customers cannot be merged."), code="cannot_merge")
     moved: dict[str, list[int]] = {}
     kept: dict[str, list[int]] = {}
     for model, field_name in _customer_relations():
@@ -277,11 +280,11 @@ def unmerge_customers(event: CustomerEvent, *, by: Staff | None) -> Customer:
     """
     event = CustomerEvent.objects.select_for_update().get(pk=event.pk)
     if event.type != "customer.merged":
-        raise OutreachError("This event is not a merge.", code="not_a_merge")
+        raise OutreachError(gettext("This event is not a merge."), code="not_a_merge")
     if CustomerEvent.objects.filter(
         type="customer.unmerged", customer_id=event.customer_id, data__merge_event_id=event.pk
     ).exists():
-        raise OutreachError("This merge was already undone.", code="already_unmerged")
+        raise OutreachError(gettext("This merge was already undone."), code="already_unmerged")
     survivor = event.customer
     duplicate = Customer.objects.select_for_update().get(pk=event.data["duplicate_id"])
     returned = 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -200,9 +201,9 @@ def thank_colleague(staff: Staff, *, message: str, by: Staff) -> Recognition:
     Refuses ('thanks_self') thanking oneself, ('thanks_empty') an empty message.
     """
     if staff.pk == by.pk:
-        raise PeopleError("Thank a colleague, not yourself.", code="thanks_self")
+        raise PeopleError(gettext("Thank a colleague, not yourself."), code="thanks_self")
     if not message.strip():
-        raise PeopleError("Say what they did.", code="thanks_empty", field="message")
+        raise PeopleError(gettext("Say what they did."), code="thanks_empty", field="message")
     return Recognition.objects.create(
         staff=staff,
         kind=RecognitionKind.PEER,
@@ -225,14 +226,17 @@ def nominate(nominee: Staff, *, reason: str, by: Staff) -> Nomination:
     ('nomination_twice') a second nomination of the same person this month.
     """
     if nominee.pk == by.pk:
-        raise PeopleError("Nominate a colleague, not yourself.", code="nomination_self")
+        raise PeopleError(gettext("Nominate a colleague, not yourself."), code="nomination_self")
     if not reason.strip():
-        raise PeopleError("Say why they deserve it.", code="nomination_empty", field="reason")
+        raise PeopleError(
+            gettext("Say why they deserve it."), code="nomination_empty", field="reason"
+        )
     at = now()
     month = month_start(at)
     if Nomination.objects.filter(month=month, nominee=nominee, nominated_by=by).exists():
         raise PeopleError(
-            f"You have already nominated {nominee.display_name} this month.",
+            gettext("You have already nominated %(name)s this month.")
+            % {"name": nominee.display_name},
             code="nomination_twice",
         )
     evidence = [
@@ -267,10 +271,10 @@ def open_pulse(
     questions = [q.strip() for q in questions if q.strip()]
     if not title.strip() or not questions:
         raise PeopleError(
-            "Give the pulse a title and at least one question.", code="pulse_no_questions"
+            gettext("Give the pulse a title and at least one question."), code="pulse_no_questions"
         )
     if closes_at <= opens_at:
-        raise PeopleError("The pulse must close after it opens.", code="pulse_dates")
+        raise PeopleError(gettext("The pulse must close after it opens."), code="pulse_dates")
     return PulseSurvey.objects.create(
         title=title.strip()[:200],
         questions=questions[:20],
@@ -293,13 +297,13 @@ def answer_pulse(
     """
     at = now()
     if not survey.opens_at <= at < survey.closes_at:
-        raise PeopleError("This pulse is not open.", code="pulse_closed")
+        raise PeopleError(gettext("This pulse is not open."), code="pulse_closed")
     if PulseParticipation.objects.filter(survey=survey, staff=by).exists():
-        raise PeopleError("You have already answered this pulse.", code="pulse_answered")
+        raise PeopleError(gettext("You have already answered this pulse."), code="pulse_answered")
     if sorted(scores) != list(range(len(survey.questions))) or any(
         not 1 <= v <= 5 for v in scores.values()
     ):
-        raise PeopleError("Answer every question from 1 to 5.", code="pulse_incomplete")
+        raise PeopleError(gettext("Answer every question from 1 to 5."), code="pulse_incomplete")
     PulseParticipation.objects.create(survey=survey, staff=by)
     PulseResponse.objects.create(
         survey=survey,
@@ -323,7 +327,7 @@ def record_pulse_plan(
     """Record what we will do about what a pulse told us. Refuses ('plan_title') no title."""
     del by
     if not title.strip():
-        raise PeopleError("Give the plan a title.", code="plan_title", field="title")
+        raise PeopleError(gettext("Give the plan a title."), code="plan_title", field="title")
     return PulseActionPlan.objects.create(
         survey=survey,
         team=team,
@@ -339,7 +343,7 @@ def record_pulse_plan(
 def edit_creed(*, text: str, by: Staff) -> Creed:
     """Change the organisation's customer-service creed. Refuses ('creed_empty') no text."""
     if not text.strip():
-        raise PeopleError("The creed cannot be empty.", code="creed_empty", field="text")
+        raise PeopleError(gettext("The creed cannot be empty."), code="creed_empty", field="text")
     creed = Creed(text=text.strip()[:4000], updated_at=now(), updated_by=by)
     creed.save()
     return creed
@@ -352,7 +356,7 @@ def close_pulse(survey: PulseSurvey, *, by: Staff) -> PulseSurvey:
     del by
     at = now()
     if survey.closes_at <= at:
-        raise PeopleError("This pulse is already closed.", code="pulse_not_open")
+        raise PeopleError(gettext("This pulse is already closed."), code="pulse_not_open")
     survey.closes_at = at
     survey.save(update_fields=["closes_at"])
     return survey

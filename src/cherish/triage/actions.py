@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cherish.cases import actions as case_actions
 from cherish.cases.actions import SEVERITY_PRIORITY
@@ -196,18 +197,25 @@ def _sure_of_language(result: dict[str, Any]) -> bool:
 
 def _check_value(field: str, value: str) -> str:
     if field not in CORRECTABLE:
-        raise TriageError(f"“{field}” is not a field you can correct.", code="bad_correction")
+        raise TriageError(
+            _("“%(field)s” is not a field you can correct.") % {"field": field},
+            code="bad_correction",
+        )
     allowed = CORRECTABLE[field]
     value = " ".join(value.split())
     if allowed is None:
         if not value or len(value) > 64:
             raise TriageError(
-                f"Give the correct {field} (up to 64 characters).",
+                _("Give the correct %(field)s (up to 64 characters).") % {"field": field},
                 code="bad_correction",
                 field=field,
             )
     elif value not in allowed:
-        raise TriageError(f"“{value}” is not a valid {field}.", code="bad_correction", field=field)
+        raise TriageError(
+            _("“%(value)s” is not a valid %(field)s.") % {"value": value, "field": field},
+            code="bad_correction",
+            field=field,
+        )
     return value
 
 
@@ -229,7 +237,11 @@ def correct_triage(case: Case, *, field: str, value: str, by: Staff) -> Correcti
     current = dict(case.triage or {})
     old = str(case.kind if field == "kind" else current.get(field, ""))
     if old == value:
-        raise TriageError(f"The {field} is already “{value}”.", code="unchanged", field=field)
+        raise TriageError(
+            _("The %(field)s is already “%(value)s”.") % {"field": field, "value": value},
+            code="unchanged",
+            field=field,
+        )
     messages = _inbound(case)
     shown_id = current.get("message_id")
     if field == "kind":
@@ -262,17 +274,19 @@ def correct_triage(case: Case, *, field: str, value: str, by: Staff) -> Correcti
 
 def _check_flag(flag: str, reason: str) -> str:
     if flag not in CASE_FLAGS:
-        raise TriageError(f"“{flag}” is not a flag.", code="unknown_flag", field="flag")
+        raise TriageError(
+            _("“%(flag)s” is not a flag.") % {"flag": flag}, code="unknown_flag", field="flag"
+        )
     reason = reason.strip()
     if not reason:
         raise TriageError(
-            "Say why, so the next person knows (a sentence is enough).",
+            _("Say why, so the next person knows (a sentence is enough)."),
             code="reason_required",
             field="reason",
         )
     if len(reason) > MAX_REASON:
         raise TriageError(
-            f"Keep the reason under {MAX_REASON} characters.",
+            _("Keep the reason under %(limit)s characters.") % {"limit": MAX_REASON},
             code="reason_too_long",
             field="reason",
         )
@@ -292,7 +306,7 @@ def add_flag(case: Case, *, flag: str, reason: str, by: Staff) -> Case:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if flag in case_signals.raised_flags(case.signals) or flag in (case.badges or []):
         raise TriageError(
-            f"“{FLAG_LABELS[flag]}” is already raised on this case.",
+            _("“%(flag)s” is already raised on this case.") % {"flag": FLAG_LABELS[flag]},
             code="already_raised",
             field="flag",
         )
@@ -328,7 +342,9 @@ def clear_flag(case: Case, *, flag: str, reason: str, by: Staff) -> Case:
     raised = (case.signals or {}).get("flags", {}).get(flag)
     if raised is None and flag not in (case.badges or []):
         raise TriageError(
-            f"“{FLAG_LABELS[flag]}” is not raised on this case.", code="not_raised", field="flag"
+            _("“%(flag)s” is not raised on this case.") % {"flag": FLAG_LABELS[flag]},
+            code="not_raised",
+            field="flag",
         )
     messages = _inbound(case)
     source = next((m for m in messages if m.pk == (raised or {}).get("message_id")), None)

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from cherish.cases.models import Case, Direction, Message
 from cherish.core.clock import now
@@ -66,13 +67,14 @@ def record_finding(
     """
     if root_cause is None and not leak_step:
         raise LearningError(
-            "Choose a root cause or the step where the problem leaked.", code="finding_empty"
+            gettext("Choose a root cause or the step where the problem leaked."),
+            code="finding_empty",
         )
     if leak_step and leak_step not in LeakStep.values:
-        raise LearningError("Choose a step from the list.", code="finding_bad_leak_step")
+        raise LearningError(gettext("Choose a step from the list."), code="finding_bad_leak_step")
     if communication and communication not in Communication.values:
         raise LearningError(
-            "Choose a communication from the list.", code="finding_bad_communication"
+            gettext("Choose a communication from the list."), code="finding_bad_communication"
         )
     at = now()
     finding, _ = CaseFinding.objects.update_or_create(
@@ -106,7 +108,9 @@ def record_finding(
 def _check_policy_fields(title: str) -> str:
     title = title.strip()
     if not title:
-        raise LearningError("Give the policy a title.", code="policy_title_required", field="title")
+        raise LearningError(
+            gettext("Give the policy a title."), code="policy_title_required", field="title"
+        )
     return title[:200]
 
 
@@ -134,7 +138,9 @@ def save_policy(
         clash = clash.exclude(pk=policy.pk)
     if clash.exists():
         raise LearningError(
-            "Another policy already has this title.", code="policy_title_taken", field="title"
+            gettext("Another policy already has this title."),
+            code="policy_title_taken",
+            field="title",
         )
     at = now()
     if policy is None:

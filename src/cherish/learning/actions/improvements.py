@@ -36,10 +36,12 @@ from cherish.staff.models import Staff
 def _check_action(title: str, theme: Theme | None, policy: Policy | None) -> str:
     title = title.strip()
     if not title:
-        raise LearningError("Give the action a title.", code="action_title_required", field="title")
+        raise LearningError(
+            gettext("Give the action a title."), code="action_title_required", field="title"
+        )
     if theme is None and policy is None:
         raise LearningError(
-            "Link the action to a theme or a policy, so its effect can be measured.",
+            gettext("Link the action to a theme or a policy, so its effect can be measured."),
             code="action_needs_subject",
         )
     return title[:200]
@@ -69,7 +71,7 @@ def save_improvement_action(
     """
     title = _check_action(title, theme, policy)
     if status not in ActionStatus.values:
-        raise LearningError("Choose a status from the list.", code="action_bad_status")
+        raise LearningError(gettext("Choose a status from the list."), code="action_bad_status")
     at = now()
     if action is None:
         action = ImprovementAction(created_at=at, created_by=by)
@@ -149,10 +151,12 @@ def publish_action(action: ImprovementAction, *, by: Staff) -> int:
     without both public texts. Customers who opted out are not emailed.
     """
     if action.status != ActionStatus.DONE:
-        raise LearningError("Only a done action can be shown to customers.", code="action_not_done")
+        raise LearningError(
+            gettext("Only a done action can be shown to customers."), code="action_not_done"
+        )
     if not action.you_said.strip() or not action.we_did.strip():
         raise LearningError(
-            "Write what customers said and what we did before publishing.",
+            gettext("Write what customers said and what we did before publishing."),
             code="action_public_words_missing",
         )
     at = now()

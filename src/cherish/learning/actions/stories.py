@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from cherish.cases.models import Case
 from cherish.core.clock import now
@@ -47,14 +48,15 @@ def write_story(
     time.
     """
     if kind not in StoryKind.values:
-        raise LearningError("Choose what kind of story this is.", code="story_bad_kind")
+        raise LearningError(gettext("Choose what kind of story this is."), code="story_bad_kind")
     if not (title.strip() and what_happened.strip() and what_we_learned.strip()):
         raise LearningError(
-            "A story needs a title, what happened and what we learned.", code="story_incomplete"
+            gettext("A story needs a title, what happened and what we learned."),
+            code="story_incomplete",
         )
     if case is not None and not case_is_resolved(case):
         raise LearningError(
-            "Tell the story once the case is resolved.", code="story_case_unresolved"
+            gettext("Tell the story once the case is resolved."), code="story_case_unresolved"
         )
     at = now()
     is_new = story is None

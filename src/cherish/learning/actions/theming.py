@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from cherish.cases.models import Case, Direction, Kind, Message
 from cherish.core.clock import now
@@ -348,7 +349,8 @@ def assign_unthemed(*, limit: int = 500) -> int:
 def _check_active(theme: Theme) -> None:
     if theme.status != ThemeStatus.ACTIVE:
         raise LearningError(
-            f"“{theme.name}” is no longer an active theme.", code="theme_not_active"
+            gettext("“%(theme)s” is no longer an active theme.") % {"theme": theme.name},
+            code="theme_not_active",
         )
 
 
@@ -362,7 +364,9 @@ def rename_theme(theme: Theme, *, name: str, description: str = "", by: Staff) -
     _check_active(theme)
     name = name.strip()
     if not name:
-        raise LearningError("Give the theme a name.", code="theme_name_required", field="name")
+        raise LearningError(
+            gettext("Give the theme a name."), code="theme_name_required", field="name"
+        )
     theme.name = name[:200]
     theme.description = description.strip()
     theme.name_set_by_staff = True
@@ -382,7 +386,9 @@ def merge_themes(theme: Theme, *, into: Theme, by: Staff) -> Theme:
     """
     del by
     if theme.pk == into.pk:
-        raise LearningError("A theme cannot be merged into itself.", code="theme_merge_self")
+        raise LearningError(
+            gettext("A theme cannot be merged into itself."), code="theme_merge_self"
+        )
     _check_active(theme)
     _check_active(into)
     moved = CaseTheme.objects.filter(theme=theme).update(theme=into)
@@ -418,7 +424,7 @@ def split_theme(theme: Theme, *, by: Staff) -> tuple[Theme, Theme]:
     )
     if model is None or len(assignments) < 4:
         raise LearningError(
-            "A theme needs at least four complaints to be split.",
+            gettext("A theme needs at least four complaints to be split."),
             code="theme_too_small_to_split",
         )
     space = space_of(model)
