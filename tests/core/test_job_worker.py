@@ -102,6 +102,28 @@ def test_jobs_claimed_but_not_started_are_given_back_when_the_worker_stops(db: A
     }
 
 
+@override_settings(TASKS=DB_TASKS)
+def test_a_group_that_fails_as_a_whole_counts_an_attempt_for_each_job(
+    db: Any, monkeypatch: Any
+) -> None:
+    # given two jobs, and a group whose own writes fail (as an error at commit would)
+    first = pipeline.queue_steps([OK], [1])
+    second = pipeline.queue_steps([OK], [2])
+
+    def broken(self: Any, jobs: Any, at: Any) -> None:
+        raise RuntimeError("deferred constraint violated")
+
+    monkeypatch.setattr(JobWorker, "_wakeups_finished", broken)
+    # when
+    worker = JobWorker(burst=True, interval=0)
+    assert worker.run_jobs() == 2
+    # then nothing of the group was kept, and each job waits to try again, the attempt counted
+    for job in (first, second):
+        job.refresh_from_db()
+        assert (job.status, job.attempts, job.step) == (JobStatus.PENDING, 1, 0)
+        assert "deferred constraint violated" in job.last_error
+
+
 def test_only_a_holder_of_this_machine_whose_process_is_gone_is_dead() -> None:
     host, token, _ = leases.worker_name().split(":")
     assert not leases.is_dead(leases.worker_name())

@@ -152,7 +152,19 @@ class JobWorker:
         try:
             pending = list(jobs)
             while pending and self.running:
-                pending = self.run_group(pending)
+                try:
+                    pending = self.run_group(pending)
+                except OperationalError:
+                    raise  # the database itself: the jobs go back uncounted, tried shortly
+                except Exception as error:
+                    # The group failed as a whole (an error at its commit, or in the worker's
+                    # own writes): each job it held counts an attempt and waits its backoff,
+                    # so a job that breaks every group it is in cannot go on for ever.
+                    logger.exception("worker %s: a group of jobs failed", self.name)
+                    holder = {"worker": self.name, "status": JobStatus.RUNNING}
+                    for job in pending:
+                        record_failure(job, job.step, error, holder)
+                    pending = []
         finally:
             self.busy = False
             self._release_unstarted()
