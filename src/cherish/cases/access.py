@@ -22,20 +22,20 @@ from cherish.cases.errors import CaseForbidden
 from cherish.cases.models import Attachment, Case, CaseQuerySet
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
-from cherish.staff.access import case_rule, scope_of
+from cherish.staff.access import cases_in_bounds, scope_of
 from cherish.staff.models import Staff
 
 
 def workable_cases(staff: Staff) -> CaseQuerySet:
     """The cases this staff member may change (see the module docstring)."""
-    rule = case_rule(staff, change=True)
+    rule = cases_in_bounds(staff, change=True)
     return Case.objects.all() if rule is None else Case.objects.filter(rule)
 
 
 def visible_cases(staff: Staff) -> CaseQuerySet:
     """Every case this staff member may see: the ones they work, plus every other team's
     when the organisation lets everyone read them."""
-    rule = case_rule(staff, change=False)
+    rule = cases_in_bounds(staff, change=False)
     return Case.objects.all() if rule is None else Case.objects.filter(rule)
 
 
