@@ -156,6 +156,34 @@ def test_api_refusals_for_case_and_key(care_api, complaint, agent):
     assert not Commitment.objects.exists()
 
 
+def test_a_commitment_is_owned_only_by_someone_who_works_the_case(
+    care_api, complaint, agent, other_agent, billing_agent
+):
+    # given: Alice's complaint in Customer Care; Bob works in Care too, Bea in Billing
+    from cherish.care.actions import add_collaborator
+
+    url = api_url(complaint, "commitments")
+    body = {"what": "Call you back", "due_at": "2099-01-01T10:00:00Z", "how": "call"}
+    before = snapshot(complaint)
+    # when: another team's agent is named the owner
+    refused = post_json(care_api, url, {**body, "owner": "bea"})
+    # then: refused, and nothing was recorded
+    problem = assert_problem(refused, 422, "commitment_owner_out_of_bounds")
+    assert problem["errors"][0]["field"] == "owner"
+    assert not Commitment.objects.exists()
+    assert snapshot(complaint) == before
+    # when: a colleague of the case's team
+    made = post_json(care_api, url, {**body, "owner": "bob"})
+    # then
+    assert made.status_code == 201, made.content
+    assert made.json()["owner"] == "bob"
+    # and Bea, once brought in on the case, may own one
+    add_collaborator(complaint, staff=billing_agent, by=agent)
+    helped = post_json(care_api, url, {**body, "owner": "bea"})
+    assert helped.status_code == 201, helped.content
+    assert helped.json()["owner"] == "bea"
+
+
 def test_care_endpoints_are_in_the_openapi_document(care_api):
     schema = care_api.get("/api/v1/openapi.json").json()
     paths = schema["paths"]

@@ -40,6 +40,7 @@ from cherish.care.models import (
 )
 from cherish.care.workflow import REQUIREMENT_MESSAGES, missing_requirements, refusal_code
 from cherish.cases import actions as case_actions
+from cherish.cases.access import may_work
 from cherish.cases.models import SEVERITY_RANK, Case, Message, Severity, Stage
 from cherish.core.clock import now
 from cherish.staff.models import Staff
@@ -409,10 +410,13 @@ def record_commitment(
 ) -> Commitment:
     """Record a promise to the customer: what, by when, how ("committed follow-through").
 
-    The owner defaults to the case owner, then the person recording it. Refuses an empty
-    promise ('commitment_what_required'), an unknown way ('unknown_commitment_how'), a due time
-    in the past ('commitment_in_past') and a commitment nobody owns ('commitment_owner_required').
-    Writes commitment.made.
+    The owner defaults to the case owner, then the person recording it; one named explicitly
+    (the API's ``owner``) must be someone who works the case under the team rules
+    (cases.access.may_work: its team, its owner, a collaborator), as the desk's defaults
+    always are. Refuses an empty promise ('commitment_what_required'), an unknown way
+    ('unknown_commitment_how'), a due time in the past ('commitment_in_past'), an owner who
+    does not work the case ('commitment_owner_out_of_bounds') and a commitment nobody owns
+    ('commitment_owner_required'). Writes commitment.made.
     """
     what = _required_text(
         what,
@@ -432,6 +436,16 @@ def record_commitment(
             _("The due time has already passed; promise a time still ahead."),
             code="commitment_in_past",
             field="due_at",
+        )
+    if owner is not None and not may_work(owner, case):
+        raise CareError(
+            _(
+                "%(name)s does not work this case: a commitment's owner must be someone who"
+                " does (its team, its owner or a collaborator)."
+            )
+            % {"name": owner.display_name},
+            code="commitment_owner_out_of_bounds",
+            field="owner",
         )
     owner = owner or case.owner or by
     if owner is None:
