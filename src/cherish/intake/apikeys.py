@@ -194,7 +194,8 @@ def key_for_token(token: str) -> ApiKey | None:
     at = now()
     if key.last_used_at is None or key.last_used_at < at - LAST_USED_RESOLUTION:
         # In a transaction: a write waits in the writer queue, not in SQLite's busy handler.
-        with transaction.atomic():
+        # No savepoint when a caller's transaction is already open: one statement needs none.
+        with transaction.atomic(savepoint=False):
             ApiKey.objects.filter(pk=key.pk).filter(
                 Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - LAST_USED_RESOLUTION)
             ).update(last_used_at=at)
