@@ -320,6 +320,9 @@ def test_case_page_and_its_panels_speak_german(client, agent, complaint):
     url = reverse("cases:detail", args=[complaint.reference])
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Wie Cherish das gelesen hat" in html
+    # the timeline tells what happened in German too
+    assert "Verlauf der Kundschaft" in html and "Vorsortierung abgeschlossen" in html
+    assert "Fall eröffnet (Beschwerde, Webformular)" in html
     left = _english_left(html)
     assert left == [], " | ".join(left)
     for english in ("How Cherish read this", "Make a commitment", "Record the resolution"):

@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+from django.utils.translation import gettext, gettext_noop
 
 from cherish.cases.models import (
     Attachment,
@@ -76,60 +77,122 @@ def describe_event(event: CaseEvent) -> str:
     return describe(event.type, event.data if isinstance(event.data, dict) else {})
 
 
+# The events described by their name alone: marked here, read in the reader's language.
+EVENT_LABELS = {
+    "assessment.recorded": gettext_noop("Assessment recorded"),
+    "care.target_breached": gettext_noop("Care target breached"),
+    "care.target_warning": gettext_noop("Care target warning"),
+    "case.created": gettext_noop("Case created"),
+    "case.linked": gettext_noop("Case linked"),
+    "case.merged": gettext_noop("Case merged"),
+    "case.merged_into": gettext_noop("Case merged into"),
+    "case.tagged": gettext_noop("Case tagged"),
+    "collaborator.added": gettext_noop("Collaborator added"),
+    "collaborator.removed": gettext_noop("Collaborator removed"),
+    "commitment.broken": gettext_noop("Commitment broken"),
+    "commitment.due_soon": gettext_noop("Commitment due soon"),
+    "commitment.escalated": gettext_noop("Commitment escalated"),
+    "commitment.kept": gettext_noop("Commitment kept"),
+    "commitment.made": gettext_noop("Commitment made"),
+    "commitment.overdue": gettext_noop("Commitment overdue"),
+    "compliment.credited": gettext_noop("Compliment credited"),
+    "customer.confirmed_solved": gettext_noop("Customer confirmed solved"),
+    "customer.link_requested": gettext_noop("Customer link requested"),
+    "customer.status_update_sent": gettext_noop("Customer status update sent"),
+    "escalation.outcome_recorded": gettext_noop("Escalation outcome recorded"),
+    "escalation.recorded": gettext_noop("Escalation recorded"),
+    "fair_outcome.recorded": gettext_noop("Fair outcome recorded"),
+    "finding.recorded": gettext_noop("Finding recorded"),
+    "follow_up.answered": gettext_noop("Follow up answered"),
+    "follow_up.recorded": gettext_noop("Follow up recorded"),
+    "gesture.approved": gettext_noop("Gesture approved"),
+    "gesture.declined": gettext_noop("Gesture declined"),
+    "gesture.granted": gettext_noop("Gesture granted"),
+    "gesture.requested": gettext_noop("Gesture requested"),
+    "handoff.warm": gettext_noop("Handoff warm"),
+    "macro.applied": gettext_noop("Macro applied"),
+    "message.added": gettext_noop("Message added"),
+    "outreach.started": gettext_noop("Outreach started"),
+    "plus_one.recorded": gettext_noop("Plus one recorded"),
+    "policy.linked": gettext_noop("Policy linked"),
+    "resolution.recorded": gettext_noop("Resolution recorded"),
+    "staff.mentioned": gettext_noop("Staff mentioned"),
+    "story.written": gettext_noop("Story written"),
+    "survey.answer_changed": gettext_noop("Survey answer changed"),
+    "survey.answered": gettext_noop("Survey answered"),
+    "survey.loop_opened": gettext_noop("Survey loop opened"),
+    "survey.opted_out": gettext_noop("Survey opted out"),
+    "survey.sent": gettext_noop("Survey sent"),
+    "triage.completed": gettext_noop("Triage completed"),
+    "waiting.ended": gettext_noop("Waiting ended"),
+    "waiting.started": gettext_noop("Waiting started"),
+}
+
+
+def _with(text: str, extra: Any) -> str:
+    """``text: extra`` when there is something to add."""
+    return gettext("%(text)s: %(extra)s") % {"text": text, "extra": extra} if extra else text
+
+
 def describe(type_: str, data: dict[str, Any]) -> str:
-    """One short sentence for an event of ``type_`` with ``data`` on the timeline."""
+    """One short sentence for an event of ``type_`` with ``data`` on the timeline, in the
+    active language."""
     match type_:
         case "case.opened":
-            return (
-                f"Case opened ({_label(Kind, data.get('kind'))}, "
-                f"{_label(Channel, data.get('channel'))})"
-            )
+            return gettext("Case opened (%(kind)s, %(channel)s)") % {
+                "kind": _label(Kind, data.get("kind")),
+                "channel": _label(Channel, data.get("channel")),
+            }
         case "case.owner_assigned":
-            name = data.get("owner_name") or "nobody (no staff available)"
-            return f"Assigned to {name}"
+            name = data.get("owner_name") or gettext("nobody (no staff available)")
+            return gettext("Assigned to %(name)s") % {"name": name}
         case "case.owner_changed":
-            return (
-                f"Handed over from {data.get('old_owner_name') or 'nobody'} to "
-                f"{data.get('owner_name')}: “{data.get('note', '')}”"
-            )
+            return gettext("Handed over from %(old)s to %(new)s: “%(note)s”") % {
+                "old": data.get("old_owner_name") or gettext("nobody"),
+                "new": data.get("owner_name"),
+                "note": data.get("note", ""),
+            }
         case "case.stage_changed":
-            text = (
-                f"Stage changed from {_label(Stage, data.get('old'))} to "
-                f"{_label(Stage, data.get('new'))}"
-            )
-            return text + (f": {data['reason']}" if data.get("reason") else "")
+            text = gettext("Stage changed from %(old)s to %(new)s") % {
+                "old": _label(Stage, data.get("old")),
+                "new": _label(Stage, data.get("new")),
+            }
+            return _with(text, data.get("reason"))
         case "case.kind_changed":
-            return (
-                f"Kind changed from {_label(Kind, data.get('old'))} to "
-                f"{_label(Kind, data.get('new'))}"
-            )
+            return gettext("Kind changed from %(old)s to %(new)s") % {
+                "old": _label(Kind, data.get("old")),
+                "new": _label(Kind, data.get("new")),
+            }
         case "case.severity_changed":
-            return (
-                f"Severity changed from {_label(Severity, data.get('old'))} to "
-                f"{_label(Severity, data.get('new'))}"
-            )
+            return gettext("Severity changed from %(old)s to %(new)s") % {
+                "old": _label(Severity, data.get("old")),
+                "new": _label(Severity, data.get("new")),
+            }
         case "case.closed":
-            return "Case closed" + (f": {data['resolution']}" if data.get("resolution") else "")
+            return _with(gettext("Case closed"), data.get("resolution"))
         case "case.reopened":
-            return "Case reopened" + (f": {data['reason']}" if data.get("reason") else "")
+            return _with(gettext("Case reopened"), data.get("reason"))
         case "signal.raised":
             flag = data.get("flag", "")
             if data.get("source") == "staff":
-                return f"Flag “{flag}” added" + (
-                    f": {data['reason']}" if data.get("reason") else ""
-                )
+                return _with(gettext("Flag “%(flag)s” added") % {"flag": flag}, data.get("reason"))
             words = ", ".join(f"“{w}”" for w in data.get("words") or [])
-            return f"Flag “{flag}” raised by the customer's message" + (
-                f" ({words})" if words else ""
-            )
+            text = gettext("Flag “%(flag)s” raised by the customer's message") % {"flag": flag}
+            return f"{text} ({words})" if words else text
         case "signal.cleared":
-            return f"Flag “{data.get('flag', '')}” cleared: {data.get('reason', '')}"
+            return gettext("Flag “%(flag)s” cleared: %(reason)s") % {
+                "flag": data.get("flag", ""),
+                "reason": data.get("reason", ""),
+            }
         case "triage.corrected":
-            return (
-                f"Reading corrected: {data.get('field')} "
-                f"{data.get('old') or '—'} → {data.get('new')}"
-            )
+            return gettext("Reading corrected: %(field)s %(old)s → %(new)s") % {
+                "field": data.get("field"),
+                "old": data.get("old") or "—",
+                "new": data.get("new"),
+            }
         case _:
+            if type_ in EVENT_LABELS:
+                return gettext(EVENT_LABELS[type_])
             return type_.replace(".", " ").replace("_", " ").capitalize()
 
 

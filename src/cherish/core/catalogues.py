@@ -117,13 +117,17 @@ def all_source_files() -> list[Path]:
     return sorted(p for p in files if "migrations" not in p.parts and p.parent != LOCALE_DIR)
 
 
+_LOADS_I18N = re.compile(r"{%\s*load\s[^%]*\bi18n\b")
+
+
 def extract_messages(paths: Iterable[Path]) -> list[Found]:
     """Every text marked for translation in these templates and Python modules."""
     found = []
     for path in paths:
         source = path.read_text(encoding="utf-8")
         if path.suffix in (".html", ".txt"):
-            if "{% load i18n" not in source and "i18n %}" not in source:
+            # {% load i18n %}, {% load static i18n other_tags %} …: i18n anywhere in a load.
+            if not _LOADS_I18N.search(source):
                 continue
             # Inside one pair of brackets Python's tokenizer ignores indentation, which a
             # templatized page (markup indented any way) would otherwise break; the line
