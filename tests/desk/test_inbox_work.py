@@ -60,6 +60,20 @@ def test_tabs_show_each_views_count(desk_client, agent, other_agent):
     }
 
 
+def test_tab_counts_follow_the_data_and_the_clock(agent):
+    # The counts' statement is compiled once per viewer (queries.view_counts): what it
+    # counts must still be read afresh, and "recently closed" measured from now.
+    cases = open_cases(2)
+    actions.change_stage(cases[0], stage="closed", by=agent)
+    first = queries.view_counts(agent)
+    assert (first["team"].value, first["closed"].value) == (1, 1)
+    open_cases(1, prefix="Later")
+    assert queries.view_counts(agent)["team"].value == 2
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=8), tick=False):
+        assert queries.view_counts(agent)["closed"].value == 0
+    assert queries.view_counts(agent)["closed"].value == 1
+
+
 def test_counts_are_capped(desk_client, agent, monkeypatch):
     # given: caps of 1 for tabs and 2 for the total (99 and 1,000 in production), 3 cases
     monkeypatch.setattr(queries, "TAB_COUNT_CAP", 1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from cherish.cases import actions as case_actions
 from cherish.customers.actions import find_or_create_customer
@@ -99,6 +101,21 @@ def test_inbox_marks_cases_with_news_until_opened(desk_client, agent, complaint)
     # when: the customer writes again, the poll brings the mark back
     case_actions.add_inbound_message(complaint, text="Any news?", channel="web")
     assert 'class="unread-dot"' in desk_client.get(poll).content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_inbox_rows_write_the_news_mark_as_the_poll_does(desk_client, complaint, language):
+    # The inbox writes its rows in Python (views_inbox.inbox_rows); the poll swaps in
+    # desk/partials/unread_dot.html: the two must stay the same markup.
+    desk_client.cookies["django_language"] = language
+    with translation.override(language):
+        expected = render_to_string(
+            "desk/partials/unread_dot.html",
+            {"reference": complaint.reference, "news": {complaint.reference}},
+        ).strip()
+    assert "unread-dot" in expected
+    page = desk_client.get("/desk/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert expected in page
 
 
 def test_a_reply_on_a_stale_view_is_stopped_then_sent_anyway(desk_client, complaint, other_agent):

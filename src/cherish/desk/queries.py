@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 from django.db.models import F, Lookup, OrderBy, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThan
@@ -37,6 +37,7 @@ from cherish.core.clock import now
 from cherish.core.db import Unindexed
 from cherish.customers.models import Customer
 from cherish.desk.models import SavedView
+from cherish.staff.access import scope_of
 from cherish.staff.models import Staff, Team
 from cherish.triage.actions import TOPIC_CHOICES
 from cherish.triage.case_signals import CASE_FLAGS, FLAG_LABELS
@@ -235,6 +236,7 @@ def view_cases(
     base: QuerySet[Case] | None = None,
     scan: bool = False,
     seek_open: bool | None = None,
+    closed_since: dt.datetime | None = None,
 ) -> QuerySet[Case]:
     """The cases of one built-in view, each written so it seeks an index of its own.
 
@@ -265,7 +267,7 @@ def view_cases(
         case "waiting":
             return open_cases.filter(_equal("stage", Stage.WAITING_ON_CUSTOMER, scan))
         case "closed":
-            since = now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
+            since = closed_since or now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
             return cases.filter(closed_at__gte=since)
         case _:
             return open_cases
@@ -283,18 +285,36 @@ def _equal(field: str, value: Any, scan: bool) -> Q | Lookup[Any]:
     return Exact(Unindexed(field), value)
 
 
-def view_counts(staff: Staff) -> dict[str, Count]:
-    """Every built-in view's count, capped at TAB_COUNT_CAP, in one statement: a capped
-    COUNT per view as scalar subqueries (Django would send seven round trips and build seven
-    queries; the SQL is each view's own, compiled by Django with its parameters)."""
+@dataclass(frozen=True)
+class _CountsSQL:
+    """The tab counts' one statement for one kind of viewer, compiled once per process."""
+
+    sql: str
+    params: tuple[Any, ...]
+    views: tuple[str, ...]  # the views counted, in the statement's order
+    empty: frozenset[str]  # views that are empty whatever the data (no team: "team")
+    since_at: tuple[int, ...]  # where the "recently closed" cut-off sits in ``params``
+
+
+# Stands for the "recently closed" cut-off while compiling: the real one (now) is put in its
+# place for each request. No other parameter of these statements is a date.
+_SINCE_MARK = dt.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC)
+_COUNTS_SQL: dict[tuple[Any, ...], _CountsSQL] = {}
+_COUNTS_SQL_MAX = 1000
+
+
+def _compile_counts(staff: Staff, alias: str) -> _CountsSQL:
     parts: list[str] = []
     params: list[Any] = []
     views: list[str] = []
     empty: set[str] = set()
-    alias = DEFAULT_DB_ALIAS
     for view in INBOX_VIEWS:
-        rows = view_cases(staff, view).order_by().values("pk")[: TAB_COUNT_CAP + 1]
-        alias = rows.db
+        rows = (
+            view_cases(staff, view, closed_since=_SINCE_MARK)
+            .using(alias)
+            .order_by()
+            .values("pk")[: TAB_COUNT_CAP + 1]
+        )
         try:
             sql, view_params = rows.query.sql_with_params()
         except EmptyResultSet:
@@ -303,12 +323,57 @@ def view_counts(staff: Staff) -> dict[str, Count]:
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) view_{len(parts)})")
         params.extend(view_params)
         views.append(view)
-    values: dict[str, int] = dict.fromkeys(empty, 0)
-    if parts:
+    mark = _closed_at_param(_SINCE_MARK, alias)
+    since_at = tuple(i for i, value in enumerate(params) if value == mark)
+    return _CountsSQL(
+        sql="SELECT " + ", ".join(parts) if parts else "",
+        params=tuple(params),
+        views=tuple(views),
+        empty=frozenset(empty),
+        since_at=since_at,
+    )
+
+
+def _closed_at_param(value: dt.datetime, alias: str) -> Any:
+    """``value`` as the database takes it for ``closed_at`` (a string on SQLite)."""
+    field = Case._meta.get_field("closed_at")
+    return field.get_db_prep_value(value, connections[alias], prepared=False)
+
+
+def view_counts(staff: Staff) -> dict[str, Count]:
+    """Every built-in view's count, capped at TAB_COUNT_CAP, in one statement: a capped
+    COUNT per view as scalar subqueries (Django would send seven round trips and build seven
+    queries; the SQL is each view's own, compiled by Django with its parameters).
+
+    The statement is compiled once per process for each viewer's scope and team (they are
+    all it depends on besides the clock): building seven querysets cost several times what
+    running the statement does (bench/README.md, "The inbox's CPU after the #13 rebuild")."""
+    alias = Case.objects.db
+    key = (
+        alias,
+        connections[alias].vendor,
+        scope_of(staff),
+        staff.pk,
+        staff.team_id,
+        TAB_COUNT_CAP,  # in the SQL (LIMIT); tests change it
+    )
+    compiled = _COUNTS_SQL.get(key)
+    if compiled is None:
+        compiled = _compile_counts(staff, alias)
+        if len(_COUNTS_SQL) >= _COUNTS_SQL_MAX:
+            _COUNTS_SQL.clear()
+        _COUNTS_SQL[key] = compiled
+    values: dict[str, int] = dict.fromkeys(compiled.empty, 0)
+    if compiled.views:
+        params = list(compiled.params)
+        if compiled.since_at:
+            since = now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
+            for index in compiled.since_at:
+                params[index] = _closed_at_param(since, alias)
         with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(parts), params)
+            cursor.execute(compiled.sql, params)
             row = cursor.fetchone()
-        values.update(zip(views, (int(n) for n in row), strict=True))
+        values.update(zip(compiled.views, (int(n) for n in row), strict=True))
     return {view: Count(values[view], TAB_COUNT_CAP) for view in INBOX_VIEWS}
 
 
