@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cherish.cases.models import Kind, Severity
@@ -21,7 +23,11 @@ class MessageForm(forms.Form):
         limit = settings.CHERISH_MAX_TEXT_CHARS
         if len(text) > limit:
             raise forms.ValidationError(
-                f"Keep it to {limit:,} characters or fewer (this is {len(text):,})."
+                gettext("Keep it to %(limit)s characters or fewer (this is %(length)s).")
+                % {
+                    "limit": number_format(limit, force_grouping=True),
+                    "length": number_format(len(text), force_grouping=True),
+                }
             )
         return text
 

@@ -26,6 +26,7 @@ from django.db import connections
 from django.db.models import F, Lookup, OrderBy, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThan
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy
 
 from cherish.care.clocks import TargetClock
@@ -207,7 +208,10 @@ class Count:
         return self.value > self.cap
 
     def __str__(self) -> str:
-        return f"{self.cap:,}+" if self.more else f"{self.value:,}"
+        # Grouped as the reader's language groups: "1,000+" in English, "1.000+" in German.
+        if self.more:
+            return number_format(self.cap, force_grouping=True) + "+"
+        return number_format(self.value, force_grouping=True)
 
 
 def capped_count(cases: QuerySet[Case], cap: int | None = None) -> Count:

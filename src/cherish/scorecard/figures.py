@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 from django.utils import dateformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -588,28 +589,37 @@ def values(totals: Totals, ctx: Context) -> dict[str, float | None]:
     return {f.key: compute(f, totals, ctx) for f in FIGURES}
 
 
+def _number(value: float, decimals: int = 0, *, sign: bool = False) -> str:
+    """A number in the active language's format: "1,234.5" in English, "1.234,5" in German."""
+    # Rounded first: number_format cuts a float's digits off rather than rounding them.
+    shown = round(abs(value) if sign else value, decimals)
+    text = number_format(shown, decimals, force_grouping=True)
+    if sign:
+        return ("-" if value < 0 else "+") + text
+    return text
+
+
 def display(figure: Figure, value: float | None) -> str:
-    """A figure's value as people read it: "62 %", "+12", "3.5 h", "£1,234", "≤ 5 days"."""
+    """A figure's value as people read it: "62 %", "+12", "3.5 h", "1,234", "≤ 5 days"
+    (numbers in the reader's language: "3,5 h", "1.234" in German)."""
     if value is None:
         return "—"
     unit = figure.unit
     if unit == "%":
-        return f"{value:.0f} %"
+        return f"{_number(value)} %"
     if unit == "score":
-        return f"{value:+.0f}"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "money":
-        return f"{value:,.0f}"
+        return _number(value, sign=True)
+    if unit in ("count", "money"):
+        return _number(value)
     if unit == "hours":
-        return f"{value:.1f} h"
+        return f"{_number(value, 1)} h"
     if unit == "days":
         if value > 30:
             return gettext("more than 30 days")
-        return gettext("≤ %(days)s days") % {"days": f"{value:.0f}"}
+        return gettext("≤ %(days)s days") % {"days": _number(value)}
     if unit == "per100":
-        return gettext("%(value)s per 100") % {"value": f"{value:.1f}"}
-    return f"{value:.1f}"
+        return gettext("%(value)s per 100") % {"value": _number(value, 1)}
+    return _number(value, 1)
 
 
 def display_change(figure: Figure, value: float | None, previous: float | None) -> str:
@@ -618,8 +628,8 @@ def display_change(figure: Figure, value: float | None, previous: float | None) 
     delta = value - previous
     if figure.unit in ("%", "score"):
         if figure.unit == "%":
-            return gettext("%(delta)s pts") % {"delta": f"{delta:+.0f}"}
-        return f"{delta:+.0f}"
+            return gettext("%(delta)s pts") % {"delta": _number(delta, sign=True)}
+        return _number(delta, sign=True)
     if figure.unit in ("count", "money"):
-        return f"{delta:+,.0f}"
-    return f"{delta:+.1f}"
+        return _number(delta, sign=True)
+    return _number(delta, 1, sign=True)
