@@ -110,16 +110,20 @@ def run_delivery(
             policy=policy,
             extra=fields,
         )
-    at = now()
-    model.objects.filter(pk=pk, status=DeliveryStatus.SENDING).update(  # type: ignore[attr-defined]
+    _mark_sent(model, [pk], extra)
+    return Outcome(DeliveryStatus.SENT)
+
+
+def _mark_sent(model: type[D], pks: list[int], extra: dict[str, Any] | None = None) -> None:
+    """Record rows still held as ``sending`` as sent (``extra``: what the delivery learned)."""
+    model.objects.filter(pk__in=pks, status=DeliveryStatus.SENDING).update(  # type: ignore[attr-defined]
         status=DeliveryStatus.SENT,
-        delivered_at=at,
+        delivered_at=now(),
         locked_until=None,
         next_attempt_at=None,
         last_error="",
-        **extra,
+        **(extra or {}),
     )
-    return Outcome(DeliveryStatus.SENT)
 
 
 def deliver_claimed(
@@ -144,13 +148,7 @@ def deliver_claimed(
 
     def record_sent() -> None:
         if sent:
-            model.objects.filter(pk__in=sent, status=DeliveryStatus.SENDING).update(  # type: ignore[attr-defined]
-                status=DeliveryStatus.SENT,
-                delivered_at=now(),
-                locked_until=None,
-                next_attempt_at=None,
-                last_error="",
-            )
+            _mark_sent(model, sent)
             sent.clear()
 
     holder = {"status": DeliveryStatus.SENDING}
@@ -175,14 +173,7 @@ def deliver_claimed(
                 continue
             outcomes.append(Outcome(DeliveryStatus.SENT))
             if extra:
-                model.objects.filter(pk=row.pk, status=DeliveryStatus.SENDING).update(  # type: ignore[attr-defined]
-                    status=DeliveryStatus.SENT,
-                    delivered_at=now(),
-                    locked_until=None,
-                    next_attempt_at=None,
-                    last_error="",
-                    **extra,
-                )
+                _mark_sent(model, [row.pk], extra)
             else:
                 sent.append(row.pk)
             if time.monotonic() - recorded >= RECORD_EVERY_S:
