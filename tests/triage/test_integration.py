@@ -154,9 +154,7 @@ def _reading(**overrides: object) -> dict[str, object]:
         {"kind": "suggestion", "kind_confidence": 0.6},
     ],
 )
-def test_a_complaint_is_not_thanked_for_kind_words_on_an_unsure_or_unhappy_reading(
-    agent, reading
-):
+def test_a_complaint_is_not_thanked_for_kind_words_on_an_unsure_or_unhappy_reading(agent, reading):
     from cherish.triage.actions import apply_triage
 
     case = _receive("My parcel arrived with the lid smashed and the glass inside in pieces.")
