@@ -57,6 +57,30 @@ def site_url_for(bind: str) -> tuple[str | None, str | None]:
     return url, warning
 
 
+def web_command(bind: str, *, workers: int, threads: int) -> list[str]:
+    """gunicorn with Cherish's threaded worker (core.webserver: gunicorn's, without the
+    event loop waiting for each closing client), ``workers`` processes of ``threads`` threads.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "cherish.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "cherish.core.webserver.ThreadWorker",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+    ]
+
+
 class Command(BaseCommand):
     help = "Serve Cherish: web server, task worker and inbound mail listener."
 
@@ -92,22 +116,9 @@ class Command(BaseCommand):
         # 1.5 s of CPU (the URL check imports every page and the API) at every (re)start.
         checked = "--skip-checks"
         children: dict[str, list[str]] = {
-            "web": [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "cherish.wsgi:application",
-                "--bind",
-                options["bind"],
-                "--workers",
-                str(options["workers"]),
-                "--threads",
-                str(options["threads"]),
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "20",
-            ],
+            "web": web_command(
+                options["bind"], workers=options["workers"], threads=options["threads"]
+            ),
         }
         available = get_commands()
         if not options["no_worker"]:

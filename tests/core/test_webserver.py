@@ -1,0 +1,156 @@
+"""``cherish serve``'s web worker (cherish.core.webserver): gunicorn's threaded worker, but a
+finished ``Connection: close`` connection is closed gracefully without stopping the worker's
+event loop while the client takes its time to close its side."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.core.processes import ROOT
+from tests.outbox.conftest import free_port
+
+from cherish.core.management.commands.serve import web_command
+
+pytestmark = pytest.mark.slow
+
+WORKER = "cherish.core.webserver.ThreadWorker"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """gunicorn with Cherish's worker, one process, two threads: (port, worker pid)."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tests.core.tiny_wsgi:app", "--bind",
+         f"127.0.0.1:{port}", "--workers", "1", "--threads", "2", "--worker-class", WORKER],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            if children and _get(port) == b"ok GET /":
+                break
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+        yield port, int(children[0])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _request(port: int, method: str = "GET", path: str = "/", body: bytes = b"") -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def _get(port: int) -> bytes | None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(_request(port))
+            return _read_to_eof(sock).partition(b"\r\n\r\n")[2]
+    except OSError:
+        return None
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_a_client_slow_to_close_its_side_holds_up_nobody(server: tuple[int, int]) -> None:
+    port, _ = server
+    # given a client that read its whole answer but keeps its side of the connection open
+    slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+    slow.sendall(_request(port, path="/slow"))
+    assert _read_to_eof(slow).endswith(b"ok GET /slow")  # the server half-closed: EOF
+    try:
+        # when other clients call meanwhile
+        started = time.monotonic()
+        answers = [_get(port) for _ in range(10)]
+        took = time.monotonic() - started
+    finally:
+        slow.close()
+    # then they are answered at once (gunicorn's own worker waited up to 2 s for the slow
+    # client to close, in its only event-loop thread, before accepting anyone else)
+    assert answers == [b"ok GET /"] * 10
+    assert took < 1.0
+
+
+def test_an_unread_body_is_drained_so_the_answer_arrives_whole(server: tuple[int, int]) -> None:
+    port, _ = server
+    # given a POST whose body the application never reads
+    body = b"x" * 50_000
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(_request(port, "POST", "/upload", body))
+        # then the answer arrives complete and the connection ends with a FIN, not a reset
+        answer = _read_to_eof(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"ok POST /upload")
+
+
+def test_a_closing_socket_is_closed_once_the_client_closes_or_after_the_linger(
+    server: tuple[int, int],
+) -> None:
+    port, worker = server
+    baseline = _open_fds(worker)
+    # given clients that close at once, and one that never closes its side
+    for _ in range(20):
+        assert _get(port) == b"ok GET /"
+    silent = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        silent.sendall(_request(port))
+        assert _read_to_eof(silent).endswith(b"ok GET /")
+        # then the worker keeps only the silent client's socket, until the linger is over
+        time.sleep(0.3)
+        assert _open_fds(worker) <= baseline + 1
+        deadline = time.monotonic() + 5
+        while _open_fds(worker) > baseline and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _open_fds(worker) == baseline
+    finally:
+        silent.close()
+
+
+def test_keep_alive_connections_serve_one_request_after_another(server: tuple[int, int]) -> None:
+    port, _ = server
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/first")
+        assert conn.getresponse().read() == b"ok GET /first"
+        first_socket = conn.sock
+        for number in range(20):
+            conn.request("POST", f"/n{number}", body=b"payload")
+            assert conn.getresponse().read() == f"ok POST /n{number}".encode()
+        assert conn.sock is first_socket  # one connection for all of them
+    finally:
+        conn.close()
+
+
+def test_cherish_serve_runs_gunicorn_with_this_worker() -> None:
+    argv = web_command("127.0.0.1:8123", workers=2, threads=4)
+    assert argv[argv.index("--worker-class") + 1] == WORKER
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
