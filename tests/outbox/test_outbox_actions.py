@@ -162,13 +162,17 @@ def test_outage_then_recovery_delivers_every_email_exactly_once(
     with time_machine.travel(now() + dt.timedelta(hours=1), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
             assert actions.sweep_outbox() == {
+                "emails_accepted_before": 0,
                 "emails": 4,
+                "webhooks_accepted_before": 0,
                 "webhooks": 0,
                 "emails_pulled_forward": 0,
             }
             # a second sweeper right after enqueues nothing more
             assert actions.sweep_outbox() == {
+                "emails_accepted_before": 0,
                 "emails": 0,
+                "webhooks_accepted_before": 0,
                 "webhooks": 0,
                 "emails_pulled_forward": 0,
             }
@@ -197,7 +201,9 @@ def test_worker_that_died_mid_send_is_taken_over_after_its_lease(
     with time_machine.travel(now() + dt.timedelta(minutes=6), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
             assert actions.sweep_outbox() == {
+                "emails_accepted_before": 0,
                 "emails": 1,
+                "webhooks_accepted_before": 0,
                 "webhooks": 0,
                 "emails_pulled_forward": 0,
             }

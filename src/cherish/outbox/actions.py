@@ -29,6 +29,7 @@ from cherish.core.i18n import language_of
 from cherish.core.leases import lease_seconds
 from cherish.core.tasks import enqueue_on_commit
 from cherish.core.text import one_line
+from cherish.outbox import journal
 from cherish.outbox.delivery import SmtpSession
 from cherish.outbox.models import (
     DeliveryStatus,
@@ -37,7 +38,7 @@ from cherish.outbox.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cherish.outbox.retry import deliver_claimed
+from cherish.outbox.retry import deliver_claimed, settle_accepted
 from cherish.outbox.tasks import EMAIL_POLICY, deliver_email_task, deliver_webhook_task
 
 logger = logging.getLogger(__name__)
@@ -267,9 +268,11 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
     """Re-enqueue rows whose task seems lost: pending and overdue, or a lapsed lease.
 
     Covers a crash between commit and enqueue, a worker killed mid-send and a task queue that
-    was wiped. Safe to run often and from several processes: claiming a row is atomic, so a
-    row enqueued twice is still delivered once. Pushes ``next_attempt_at`` ahead by the grace
-    period so the next sweep does not enqueue the same row again.
+    was wiped. A row the sent-journal says the server accepted (its worker was killed before
+    the database recorded it) is recorded sent instead (outbox.journal). Safe to run often
+    and from several processes: claiming a row is atomic, so a row enqueued twice is still
+    delivered once. Pushes ``next_attempt_at`` ahead by the grace period so the next sweep
+    does not enqueue the same row again.
     """
     at = now()
     counts = {}
@@ -282,6 +285,11 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
             status=DeliveryStatus.SENDING, locked_until__lt=at
         )
         ids = list(model.objects.filter(stuck).values_list("pk", flat=True)[:limit])
+        # A row a killed worker had sent (the server's yes is in the sent-journal) is
+        # recorded sent here instead of being delivered again.
+        accepted = settle_accepted(model, ids) if ids else set()
+        counts[f"{name}_accepted_before"] = len(accepted)
+        ids = [pk for pk in ids if pk not in accepted]
         with transaction.atomic():
             model.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
                 next_attempt_at=at + SWEEP_GRACE
@@ -300,6 +308,7 @@ def sweep_outbox(*, limit: int = 500) -> dict[str, int]:
         if model is OutgoingEmail:
             swept_emails = ids
     counts["emails_pulled_forward"] = _pull_forward_after_outage(at, already=swept_emails)
+    journal.prune()
     return counts
 
 

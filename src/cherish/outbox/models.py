@@ -36,6 +36,11 @@ class Deliverable(models.Model):
     class Meta:
         abstract = True
 
+    def journal_key(self) -> str:
+        """This delivery's name in the sent-journal (outbox.journal): the creation time
+        keeps it from matching a row that took the same id after a restore from a backup."""
+        return f"{self._meta.label_lower}:{self.pk}:{self.created_at.isoformat()}"
+
 
 class OutgoingEmail(Deliverable):
     to_address = models.CharField(max_length=254)
@@ -64,6 +69,10 @@ class OutgoingEmail(Deliverable):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_address} ({self.status})"
+
+    def journal_key(self) -> str:
+        # The Message-ID is the email's own name, and no other row has it.
+        return f"{self._meta.label_lower}:{self.pk}:{self.message_id}"
 
 
 class WebhookSubscription(models.Model):

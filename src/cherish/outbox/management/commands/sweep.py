@@ -28,7 +28,10 @@ class Command(BaseCommand):
             counts = sweep_outbox()
             if options["verbosity"] >= 1 and (any(counts.values()) or not every):
                 self.stdout.write(
-                    f"Re-enqueued {counts['emails']} email(s), {counts['webhooks']} webhook(s)."
+                    f"Re-enqueued {counts['emails']} email(s), {counts['webhooks']} webhook(s);"
+                    f" recorded as sent, accepted before a worker died: "
+                    f"{counts['emails_accepted_before']} email(s), "
+                    f"{counts['webhooks_accepted_before']} webhook(s)."
                 )
             if not every:
                 return
