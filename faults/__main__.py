@@ -37,23 +37,24 @@ BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
 def table(rows: list[Row]) -> str:
     lines = [
         "| run | fault | profile | complaints | acknowledged | stored | triaged | ack emails "
-        "(Message-IDs at the sink) | missing | duplicated | unanswered | 5xx | p99 s | "
-        "answered within s of last fault | target |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "(Message-IDs at the sink) | ack emails re-sent (same Message-ID) | missing | "
+        "duplicated | unanswered | 5xx | p99 s | answered within s of last fault | target |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         o = row.outcome
         if row.skipped or o is None:
             lines.append(
                 f"| {row.name} | {row.title} | {row.profile} | {row.complaints} | "
-                + " | ".join(["–"] * 10)
+                + " | ".join(["–"] * 11)
                 + f" | skipped: {row.skipped or 'error'} |"
             )
             continue
         within = "never" if row.answered_within_s is None else f"{row.answered_within_s:.0f}"
         lines.append(
             f"| {row.name} | {row.title} | {row.profile} | {row.complaints} | {o.acknowledged} | "
-            f"{o.stored} | {o.triaged} | {o.ack_emails} | {o.missing} | {o.duplicated} | "
+            f"{o.stored} | {o.triaged} | {o.ack_emails} | {o.resent} | {o.missing} | "
+            f"{o.duplicated} | "
             f"{o.unanswered} | {o.five_xx} | {o.p99_s:.2f} | {within} | "
             f"{'met' if row.met else '**missed**'} |"
         )
@@ -67,8 +68,6 @@ def notes(rows: list[Row]) -> str:
         extra = []
         if o is not None:
             extra.append(f"answers by status {o.statuses}")
-            if o.resent:
-                extra.append(f"{o.resent} acknowledgement(s) re-sent with the same Message-ID")
             if o.jobs_not_done:
                 extra.append(f"{o.jobs_not_done} job(s) not done at the end")
             if o.other_emails:
