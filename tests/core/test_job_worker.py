@@ -70,6 +70,40 @@ def test_a_burst_runs_every_due_job_in_order_and_finishes_its_wake_ups(db: Any) 
 
 
 @override_settings(TASKS=DB_TASKS)
+def test_a_batch_of_jobs_gets_wake_ups_written_as_enqueue_writes_them(db: Any) -> None:
+    # given one job queued alone (its wake-up written by django-tasks' enqueue) and three
+    # queued as a batch (their wake-ups written with one INSERT)
+    alone = pipeline.queue_steps([OK, OK], [0], key="k0")
+    batch = pipeline.queue_many_steps([OK, OK], [([n], f"k{n}") for n in (1, 2, 3)])
+    # then every wake-up row is the same but for its id, its time and its job
+    rows = {str(row.pk): row for row in DBTaskResult.objects.all()}
+    assert len(rows) == 4
+    skip = {"id", "enqueued_at", "args_kwargs"}
+    fields = [f.attname for f in DBTaskResult._meta.concrete_fields if f.attname not in skip]
+    model = [getattr(rows[alone.task_id], name) for name in fields]
+    for job in [alone, *batch]:
+        row = rows[job.task_id]
+        assert [getattr(row, name) for name in fields] == model
+        assert row.args_kwargs == {"args": [str(job.pk)], "kwargs": {}}
+        assert row.task_result.task.name == "run_steps_task"
+    assert {rows[job.task_id].enqueued_at for job in batch} == {batch[0].created_at}
+    # and the jobs are stored as queue_steps stores them
+    stored = {job.key: job for job in Job.objects.all()}
+    for job in batch:
+        assert (stored[job.key].status, stored[job.key].steps) == (JobStatus.PENDING, [OK, OK])
+        assert (stored[job.key].args, stored[job.key].task_id) == (job.args, job.task_id)
+    # and a key already queued is not queued twice
+    again = pipeline.queue_many_steps([OK, OK], [([1], "k1"), ([4], "k4")])
+    assert again[0].pk == batch[0].pk
+    assert Job.objects.count() == DBTaskResult.objects.count() == 5
+    # when a worker drains the queue, then every job ran its steps once, in order
+    JobWorker(burst=True, interval=0).run()
+    assert sorted(CALLS) == sorted([("ok", (n,)) for n in range(5) for _ in range(2)])
+    assert set(Job.objects.values_list("status", "attempts")) == {(JobStatus.DONE, 1)}
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+@override_settings(TASKS=DB_TASKS)
 def test_a_failing_step_fails_only_its_job_and_is_retried_from_that_step(db: Any) -> None:
     # given a job whose second step fails, between two that work
     first = pipeline.queue_steps([OK], [1])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from cherish.core.clock import now
 from cherish.core.leases import KeepAlive, dead_workers, lease_seconds, worker_name
 from cherish.core.models import Job, JobStatus
+from cherish.core.rows import RowInsert
 from cherish.core.tasks import tasks_share_default_database
 
 logger = logging.getLogger(__name__)
@@ -74,23 +76,36 @@ def queue_steps(steps: Sequence[str], args: Sequence[Any], *, key: str | None = 
 
 
 def queue_many_steps(steps: Sequence[str], jobs: Sequence[tuple[Sequence[Any], str]]) -> list[Job]:
-    """``queue_steps`` for a batch of jobs, each given as (args, key): one query for the keys
-    already used and one INSERT for the new jobs, in the caller's transaction; the wake-ups
-    as queue_steps writes or sends them."""
-    with transaction.atomic():
-        existing = {job.key: job for job in Job.objects.filter(key__in=[key for _, key in jobs])}
+    """``queue_steps`` for a batch of jobs, each given as (args, key), in the caller's
+    transaction: one query for the keys already used, then one INSERT for the new jobs and,
+    with the database task queue on the same database, one INSERT for their wake-ups (rows
+    exactly as django-tasks' ``enqueue`` writes them, ``_wake_up_rows``); with any other
+    queue the wake-ups are sent after the commit, as queue_steps sends them."""
+    keys = [key for _, key in jobs]
+    with transaction.atomic(savepoint=False):
+        existing = _jobs_with_keys(keys)
         at = now()
-        fresh = [
-            Job(key=key, steps=list(steps), args=list(args), due_at=at, created_at=at)
-            for args, key in jobs
-            if key not in existing
-        ]
         shared = tasks_share_default_database(run_steps_task)
+        fresh: list[Job] = []
+        seen: set[str] = set()
+        for args, key in jobs:
+            if key in existing or key in seen:
+                continue
+            seen.add(key)
+            fresh.append(
+                Job(
+                    key=key,
+                    steps=list(steps),
+                    args=list(args),
+                    due_at=at,
+                    created_at=at,
+                    task_id=str(uuid.uuid4()) if shared else "",
+                )
+            )
         if shared:
-            for job in fresh:
-                job.task_id = run_steps_task.enqueue(str(job.pk)).id
-        Job.objects.bulk_create(fresh)
-        if not shared:
+            _wake_up_rows([job.task_id for job in fresh], [str(job.pk) for job in fresh], at)
+        _JOB_ROWS.add(fresh)
+        if not shared and fresh:
             woken = [job.pk for job in fresh]
 
             def wake_all() -> None:
@@ -100,6 +115,92 @@ def queue_many_steps(steps: Sequence[str], jobs: Sequence[tuple[Sequence[Any], s
             transaction.on_commit(wake_all)
     made = {job.key: job for job in fresh}
     return [existing.get(key) or made[key] for _, key in jobs]
+
+
+_JOB_ROWS = RowInsert(Job)
+
+
+def _jobs_with_keys(keys: list[str]) -> dict[str, Job]:
+    """The jobs already queued under these keys (plain SQL: this runs for every batch of
+    complaints, where it finds nothing, and the ORM's query building cost more than it)."""
+    if not keys:
+        return {}
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')} FROM {quote(Job._meta.db_table)}"
+            f" WHERE {quote('key')} IN ({', '.join(['%s'] * len(keys))})",
+            keys,
+        )
+        found = [row[0] for row in cursor.fetchall()]
+    if not found:
+        return {}
+    return {job.key: job for job in Job.objects.filter(pk__in=found) if job.key is not None}
+
+
+_task_rows: list[Any] = []
+
+
+def _wake_up_rows(task_ids: list[str], job_ids: list[str], at: dt.datetime) -> None:
+    """Queue ``run_steps_task(job_id)`` for each job in the database task queue, with one
+    INSERT: the rows django-tasks-db's ``enqueue`` writes one by one (``_task_to_db_task``:
+    status READY, ``run_after`` its "no date" maximum, the task's priority, queue and
+    backend), so its worker runs them as it runs any. ``tests/core/test_pipeline.py``
+    compares them with rows ``enqueue`` wrote."""
+    if not task_ids:
+        return
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    if not _task_rows:
+        _task_rows.append(
+            RowInsert(
+                DBTaskResult,
+                [
+                    "id",
+                    "status",
+                    "enqueued_at",
+                    "started_at",
+                    "finished_at",
+                    "args_kwargs",
+                    "priority",
+                    "task_path",
+                    "worker_ids",
+                    "queue_name",
+                    "backend_name",
+                    "run_after",
+                    "return_value",
+                    "exception_class_path",
+                    "traceback",
+                ],
+            )
+        )
+    task = run_steps_task
+    backend = task.get_backend()
+    backend.validate_task(task)
+    run_after = task.run_after if task.run_after is not None else get_date_max()
+    _task_rows[0].run(
+        [
+            (
+                uuid.UUID(task_id),
+                str(TaskResultStatus.READY),
+                at,
+                None,
+                None,
+                {"args": [job_id], "kwargs": {}},
+                task.priority,
+                task.module_path,
+                [],
+                task.queue_name,
+                backend.alias,
+                run_after,
+                None,
+                "",
+                "",
+            )
+            for task_id, job_id in zip(task_ids, job_ids, strict=True)
+        ]
+    )
 
 
 def wake(job_id: Any, *, run_after: dt.datetime | None = None) -> None:

@@ -1,0 +1,188 @@
+"""Multi-row INSERTs in plain SQL, for the few paths where the ORM's statement building costs
+more CPU than the statement (the intake applier: a batch of complaints).
+
+``RowInsert(Model, ["field", ...])`` inserts rows given as tuples of Python values, in the
+order of the fields named, with one ``INSERT ... VALUES (...), (...)`` per chunk of rows, on
+SQLite and PostgreSQL alike. Each value is prepared for the database as the ORM prepares it
+(``Field.get_db_prep_save``: datetimes, JSON, UUIDs), except the plain ones (text, numbers,
+booleans, foreign keys to integer keys) that need nothing. With ``returning=True`` it returns
+the new rows' primary keys in the order given (``RETURNING``, as ``bulk_create`` reads them).
+
+Nothing here runs model code: no ``save()``, no signals, no ``auto_now``, no field defaults.
+The caller gives every column a value, as the rows the ORM would write have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import models, transaction
+
+# SQLite's historical default for the number of "?" in one statement (Django keeps to it too).
+MAX_PARAMS = 999
+
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
+
+
+def _is_plain(field: models.Field[Any, Any]) -> bool:
+    if isinstance(field, models.ForeignKey):
+        return isinstance(field.target_field, models.AutoField | models.BigAutoField)
+    return isinstance(field, _PLAIN) and not isinstance(
+        field, models.AutoField | models.BigAutoField
+    )
+
+
+class RowInsert:
+    """A prepared multi-row INSERT of ``fields`` (attribute names) into ``model``'s table;
+    without ``fields``: every column but an auto-incremented primary key."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str] | None = None,
+        *,
+        returning: bool | None = None,
+    ) -> None:
+        self.model = model
+        pk = model._meta.pk
+        auto = isinstance(pk, models.AutoField | models.BigAutoField)
+        self.fields: list[models.Field[Any, Any]] = []
+        if fields is None:
+            self.fields = [f for f in model._meta.concrete_fields if not (auto and f is pk)]
+        else:
+            for name in fields:
+                field = model._meta.get_field(name)
+                assert isinstance(field, models.Field), name  # a column, not a relation
+                self.fields.append(field)
+        self.attnames = [str(field.attname) for field in self.fields]
+        # By default the new keys are read back when the database draws them.
+        self.returning = auto if returning is None else returning
+        # Per database vendor: (the start of the statement, one row's placeholders, the
+        # preparers by position, the statements by number of rows).
+        self._prepared: dict[str, tuple[str, str, list[tuple[int, Any]], dict[int, str]]] = {}
+
+    def _prepare(self, connection: Any) -> tuple[str, str, list[tuple[int, Any]], dict[int, str]]:
+        found = self._prepared.get(connection.vendor)
+        if found is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(str(field.column)) for field in self.fields)
+            head = f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES "
+            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            preparers = [
+                (position, field)
+                for position, field in enumerate(self.fields)
+                if not _is_plain(field)
+            ]
+            found = self._prepared[connection.vendor] = (head, row, preparers, {})
+        return found
+
+    def run(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Insert ``rows`` in the caller's transaction; the new primary keys with
+        ``returning``, else an empty list."""
+        if not rows:
+            return []
+        connection = transaction.get_connection()
+        head, row, preparers, statements = self._prepare(connection)
+        prepare: list[tuple[int, Callable[[Any], Any]]] = [
+            (position, _preparer(field, connection)) for position, field in preparers
+        ]
+        per_chunk = max(1, MAX_PARAMS // len(self.fields))
+        keys: list[Any] = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), per_chunk):
+                chunk = rows[start : start + per_chunk]
+                sql = statements.get(len(chunk))
+                if sql is None:
+                    sql = head + ", ".join([row] * len(chunk))
+                    if self.returning:
+                        sql += f" RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
+                    statements[len(chunk)] = sql
+                params: list[Any] = []
+                for values in chunk:
+                    if prepare:
+                        values = list(values)
+                        for position, convert in prepare:
+                            values[position] = convert(values[position])
+                    params.extend(values)
+                cursor.execute(sql, params)
+                if self.returning:
+                    keys.extend(found[0] for found in cursor.fetchall())
+        return keys
+
+    def add(self, objects: Sequence[models.Model]) -> None:
+        """Insert model instances, as ``bulk_create`` does but without its statement
+        building: each column's value is read from the instance (defaults included, as
+        ``__init__`` set them; ``auto_now`` is not applied), and a key the database draws is
+        set on it."""
+        keys = self.run([[getattr(obj, name) for name in self.attnames] for obj in objects])
+        pk = str(self.model._meta.pk.attname)
+        alias = transaction.get_connection().alias
+        for n, obj in enumerate(objects):
+            if keys:
+                setattr(obj, pk, keys[n])
+            obj._state.adding = False
+            obj._state.db = alias
+
+
+def _preparer(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any]:
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: adapt(value) if value is not None else None
+
+    def prepare(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+class RowSelect:
+    """Model instances read with a plain SELECT of every column: ``RowSelect(Model,
+    "key_hash = %s AND revoked_at IS NULL").fetch([digest])``.
+
+    What ``Model.objects.raw`` gives, without its per-query work (matching the cursor's
+    columns to fields, building converters): the statement and the converters (the ones the
+    ORM applies: dates on SQLite, JSON, UUIDs) are prepared once per database vendor.
+    """
+
+    def __init__(self, model: type[models.Model], where: str) -> None:
+        self.model = model
+        self.where = where
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [str(field.attname) for field in self.fields]
+        self._prepared: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
+
+    def _prepare(self, connection: Any) -> tuple[str, list[tuple[int, list[Any], Any]]]:
+        found = self._prepared.get(connection.vendor)
+        if found is None:
+            quote = connection.ops.quote_name
+            table = quote(self.model._meta.db_table)
+            columns = ", ".join(f"{table}.{quote(str(field.column))}" for field in self.fields)
+            converters = []
+            for position, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                found_converters = connection.ops.get_db_converters(
+                    column
+                ) + column.get_db_converters(connection)
+                if found_converters:
+                    converters.append((position, found_converters, column))
+            sql = f"SELECT {columns} FROM {table} WHERE {self.where}"
+            found = self._prepared[connection.vendor] = (sql, converters)
+        return found
+
+    def fetch(self, params: Sequence[Any]) -> list[Any]:
+        connection = transaction.get_connection()
+        sql, converters = self._prepare(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            values = list(row)
+            for position, functions, column in converters:
+                value = values[position]
+                for convert in functions:
+                    value = convert(value, column, connection)
+                values[position] = value
+            found.append(self.model.from_db(connection.alias, self.attnames, values))
+        return found
