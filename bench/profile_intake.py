@@ -10,6 +10,7 @@ the view, the redirect) and profiles with a per-thread CPU clock:
 - the applier thread: the group commit of the durable writes and the batch that applies them.
 
     .venv/bin/python bench/profile_intake.py --data-dir /tmp/prof --n 300 [--top 30] [--sql]
+        [--api] [--threads 8 --no-profile] [--senders 5000] [--batch 4]
 
 Prints CPU ms per complaint for each thread and the top functions by cumulative time;
 ``--sql`` also lists the statements of one request and of one applied batch.
@@ -99,7 +100,7 @@ class ThreadProfile:
         return out.getvalue()
 
 
-def profile_batches(n: int, size: int, top: int) -> None:
+def profile_batches(n: int, size: int, top: int, *, sql: bool = False) -> None:
     """The applier alone: turns that store and apply batches of ``size`` form complaints
     (each turn applies the batch the turn before stored, as the applier thread does)."""
     from cherish.intake.actions import Contact, RateLimit, RawMaterial, _store_queued, resend_claim
@@ -124,6 +125,18 @@ def profile_batches(n: int, size: int, top: int) -> None:
             stored = run_cycle(tickets, stored)
         run_cycle([], stored)
 
+    if sql:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        warm, batches = batches[:2], batches[2:]
+        stored = run_cycle(warm[0], [])
+        with CaptureQueriesContext(connection) as queries:
+            stored = run_cycle(warm[1], stored)
+        run_cycle([], stored)
+        print(f"one turn (apply {size}, store {size}): {len(queries)} statements")
+        for query in queries.captured_queries:
+            print("  ", query["sql"][:200])
     started = time.thread_time()
     turns(batches[: len(batches) // 2])
     cpu = time.thread_time() - started
@@ -133,7 +146,8 @@ def profile_batches(n: int, size: int, top: int) -> None:
     turns(batches[len(batches) // 2 :])
     profile.disable()
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(top)
+    order = os.environ.get("PROFILE_SORT", "cumulative")
+    pstats.Stats(profile, stream=out).sort_stats(order).print_stats(top)
     print(out.getvalue())
 
 
@@ -153,6 +167,18 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="posting threads (more than 1: CPU times only)"
     )
+    parser.add_argument(
+        "--api",
+        action="store_true",
+        help="POST /api/v1/cases (Bearer key, Idempotency-Key) instead of the public form",
+    )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=0,
+        help="draw each sender's email from this many (0: every complaint a new sender); the"
+        " peer harness draws from 5,000, so most of its senders on seeded data are known",
+    )
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     configure(args.data_dir)
@@ -164,33 +190,64 @@ def main() -> None:
     from cherish.intake import applier as applier_module
 
     if args.batch:
-        profile_batches(args.n, args.batch, args.top)
+        profile_batches(args.n, args.batch, args.top, sql=args.sql)
         return
     enabled = not args.no_profile and args.threads == 1
     request_profile = ThreadProfile(enabled=enabled)
     applier_profile = ThreadProfile(enabled=enabled)
     applier_module.run_cycle = applier_profile.wrap(applier_module.run_cycle)
 
-    client = Client(enforce_csrf_checks=True)
-    page = client.get("/complain/").content.decode()
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert match is not None, "no CSRF token on /complain/"
-    token = match.group(1)
+    def email(k: int) -> str:
+        return f"p{k % args.senders if args.senders else k}@example.com"
 
-    def post(k: int) -> None:
-        # Encoded as a browser (and the benches' client) sends it, not as multipart.
-        body = urllib.parse.urlencode(
-            {
-                "csrfmiddlewaretoken": token,
+    client = Client(enforce_csrf_checks=True)
+    if args.api:
+        import json
+        import uuid
+
+        from cherish.intake.apikeys import create_api_key
+
+        _, key = create_api_key("profile", scopes=["cases:create", "cases:read"])
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+        def post(k: int) -> None:
+            body = {
+                "customer": {"name": f"Api customer {k}", "email": email(k)},
                 "text": TEXT.format(n=k),
-                "name": f"Web customer {k}",
-                "email": f"p{k}@example.com",
-                "kind": "complaint",
-                "website": "",
+                "subject": f"Refund for order {k}",
+                "channel": "api",
             }
-        )
-        response = client.post("/complain/", body, content_type="application/x-www-form-urlencoded")
-        assert response.status_code == 302, response.status_code
+            response = client.post(
+                "/api/v1/cases",
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+                **auth,
+            )
+            assert response.status_code == 201, (response.status_code, response.content[:300])
+
+    else:
+        page = client.get("/complain/").content.decode()
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert match is not None, "no CSRF token on /complain/"
+        token = match.group(1)
+
+        def post(k: int) -> None:
+            # Encoded as a browser (and the benches' client) sends it, not as multipart.
+            body = urllib.parse.urlencode(
+                {
+                    "csrfmiddlewaretoken": token,
+                    "text": TEXT.format(n=k),
+                    "name": f"Web customer {k}",
+                    "email": email(k),
+                    "kind": "complaint",
+                    "website": "",
+                }
+            )
+            response = client.post(
+                "/complain/", body, content_type="application/x-www-form-urlencoded"
+            )
+            assert response.status_code == 302, response.status_code
 
     for k in range(20):  # warm: imports, caches, the applier thread
         post(-k - 1)

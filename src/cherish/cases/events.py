@@ -6,6 +6,7 @@ from typing import Any
 
 from cherish.cases.models import Case, CaseEvent
 from cherish.core.clock import now
+from cherish.core.rows import RowInsert
 from cherish.outbox.actions import queue_webhooks
 from cherish.staff.models import Staff
 
@@ -50,22 +51,21 @@ def record_many(rows: list[tuple[Case, str, Staff | None, dict[str, Any]]]) -> l
     keep the order of ``rows`` on every timeline (same time, ascending id).
     """
     at = now()
-    events = CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case=case,
-                customer_id=case.customer_id,
-                type=type_,
-                actor=by,
-                data=data,
-                created_at=at,
-            )
-            for case, type_, by, data in rows
-        ]
-    )
+    events = [
+        CaseEvent(
+            case=case, customer_id=case.customer_id, type=type_, actor=by, data=data, created_at=at
+        )
+        for case, type_, by, data in rows
+    ]
+    _EVENT_ROWS.add(events)
     for (case, *_), event in zip(rows, events, strict=True):
         _queue_webhook(case, event)
     return events
+
+
+# A plain multi-row INSERT: bulk_create's statement building cost more CPU than the
+# statement (core.rows).
+_EVENT_ROWS = RowInsert(CaseEvent)
 
 
 def record_case_opened(case: Case, *, by: Staff | None, channel: str, kind: str) -> CaseEvent:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
@@ -33,8 +33,8 @@ from ninja.responses import NinjaJSONEncoder
 from cherish.api_common import PROBLEM_CONTENT_TYPE, ApiError, problem_body
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
+from cherish.core.rows import RowInsert, RowSelect
 from cherish.intake.actions import DuplicateRequest
-from cherish.intake.apikeys import SqlOnce, columns_of
 from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
 
 # How long a retry waits for the first request with its key to finish before answering 409.
@@ -91,22 +91,25 @@ class Claim:
         """Insert the key in the caller's transaction; DuplicateRequest when it is taken."""
         if self.key is None or self.api_key is None:
             return
+        record = IdempotencyKey(
+            api_key=self.api_key, key=self.key, request_hash=self.fingerprint, raw=raw
+        )
+        record.created_at = now()
         try:
             with transaction.atomic():
-                self.record = IdempotencyKey.objects.create(
-                    api_key=self.api_key, key=self.key, request_hash=self.fingerprint, raw=raw
-                )
+                _KEY_ROWS.add([record])  # plain SQL (core.rows): cheaper than create()
         except IntegrityError as error:
             raise DuplicateRequest(self.key) from error
+        self.record = record
 
     def remember(self, status: int, data: dict[str, Any]) -> None:
         """Store the response; call inside the transaction that did the work (outside one,
         it takes its own: a write waits in the writer queue, not in SQLite's busy handler)."""
         if self.record is not None:
-            with transaction.atomic():
-                IdempotencyKey.objects.filter(pk=self.record.pk, status_code__isnull=True).update(
-                    status_code=status, response=data
-                )
+            # One statement needs no savepoint inside the caller's transaction; plain SQL:
+            # the ORM's building of this UPDATE cost more than the statement.
+            with transaction.atomic(savepoint=False):
+                _remember(self.record.pk, status, data)
 
     def remember_refusal(self, error: CherishError) -> None:
         """A business refusal is the answer to this request too: retries get the same one."""
@@ -153,7 +156,7 @@ def claim_idempotency(
     while True:
         # Plain SQL: this read runs for every request with a key, and the ORM's query
         # building cost more CPU than the read.
-        existing = next(iter(IdempotencyKey.objects.raw(_KEY_SQL.sql(), [api_key.pk, key])), None)
+        existing = next(iter(_KEY_SQL.fetch([api_key.pk, key])), None)
         if existing is None:
             return Claim(api_key=api_key, key=key, fingerprint=fingerprint)
         if existing.request_hash != fingerprint:
@@ -185,13 +188,22 @@ def claim_idempotency(
         time.sleep(0.05)
 
 
-_KEY_SQL = SqlOnce(
-    lambda: (
-        f"SELECT {columns_of(IdempotencyKey)} FROM"
-        f" {connection.ops.quote_name(IdempotencyKey._meta.db_table)}"
-        " WHERE api_key_id = %s AND key = %s"
-    )
-)
+_KEY_SQL = RowSelect(IdempotencyKey, "api_key_id = %s AND key = %s")
+_KEY_ROWS = RowInsert(IdempotencyKey)
+
+
+def _remember(pk: int, status: int, data: Any) -> None:
+    """Store the response of the key ``pk`` unless one is stored already."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = IdempotencyKey._meta
+    response = meta.get_field("response").get_db_prep_save(data, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET status_code = %s, response = %s"
+            " WHERE id = %s AND status_code IS NULL",
+            [status, response, pk],
+        )
 
 
 def _answer_from_contact(

@@ -14,17 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
+from cherish.core.rows import RowSelect
 from cherish.intake.models import ApiKey
 from cherish.staff.actions import record_audit
 from cherish.staff.models import Staff
@@ -182,7 +183,7 @@ def key_for_token(token: str) -> ApiKey | None:
     digest = ApiKey.hash_key(token)
     # Plain SQL for the key itself: the ORM query with its joins cost more CPU than the
     # rest of an API request's authentication. A staff key is read again with its person.
-    key = next(iter(ApiKey.objects.raw(_KEY_BY_HASH.sql(), [digest])), None)
+    key = next(iter(_KEY_BY_HASH.fetch([digest])), None)
     if key is not None and key.staff_id is not None:
         key = (
             ApiKey.objects.select_related("staff__user", "staff__team")
@@ -203,31 +204,7 @@ def key_for_token(token: str) -> ApiKey | None:
     return key
 
 
-class SqlOnce:
-    """A statement over one model's columns, written once per process."""
-
-    def __init__(self, build: Callable[[], str]) -> None:
-        self.build = build
-        self.text = ""
-
-    def sql(self) -> str:
-        if not self.text:
-            self.text = self.build()
-        return self.text
-
-
-def columns_of(model: type[Model]) -> str:
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    return ", ".join(f"{table}.{quote(field.column)}" for field in model._meta.concrete_fields)
-
-
-_KEY_BY_HASH = SqlOnce(
-    lambda: (
-        f"SELECT {columns_of(ApiKey)} FROM {connection.ops.quote_name(ApiKey._meta.db_table)}"
-        " WHERE key_hash = %s AND revoked_at IS NULL"
-    )
-)
+_KEY_BY_HASH = RowSelect(ApiKey, "key_hash = %s AND revoked_at IS NULL")
 
 
 def principal_for(key: ApiKey) -> ApiPrincipal:

@@ -74,6 +74,9 @@ class Ticket:
     on_applied: Callable[[Outcome], None] | None = None
     # The durable write, for the applier to run in its group commit; None: already stored.
     store: Callable[[], Any] | None = None
+    # The raw record as stored (set with raw_id by the applier's store): read again only
+    # for its status when applied.
+    record: Any = None
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome = None
     applied_here: bool = False
@@ -130,9 +133,9 @@ def apply_waiting(
     applied = 0
     while True:
         outcomes: dict[int, Outcome] = {}
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             _lock_appliers()
-            raws = _queued(list(waiting), before, limit)
+            raws = _queued(waiting, before, limit)
             owners = OwnerPicker.load() if raws else None
             contacts = {raw.pk: contact_from_record(raw.contact or {}) for raw in raws}
             together = [raw for raw in raws if batchable(contacts[raw.pk])]
@@ -158,21 +161,24 @@ def apply_waiting(
     return applied
 
 
-def _queued(ids: list[int], before: Any, limit: int) -> list[Any]:
-    """The queued records among ``ids`` and those received before ``before``, oldest first.
+def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
+    """The queued records among ``waiting`` and those received before ``before``, oldest
+    first, read inside the appliers' lock.
 
-    Plain SQL: the ORM's building of this query cost as much CPU as a batch's statements."""
+    Plain SQL for the ids: the ORM's building of this query cost as much CPU as a batch's
+    statements. A record a ticket holds as stored is not read again (only its status was
+    needed); the others (orphans, a retry's record) are read with the ORM."""
     from cherish.intake.models import RawContact, RawStatus
 
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     meta = RawContact._meta
-    columns = ", ".join(quote(str(field.column)) for field in meta.concrete_fields)
     received = quote(str(meta.get_field("received_at").column))
+    ids = list(waiting)
     wanted = f"id IN ({', '.join(['%s'] * len(ids))}) OR " if ids else ""
-    return list(
-        RawContact.objects.raw(
-            f"SELECT {columns} FROM {quote(meta.db_table)} WHERE status = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {quote(meta.db_table)} WHERE status = %s"
             f" AND ({wanted}{received} < %s) ORDER BY id LIMIT %s",
             [
                 str(RawStatus.QUEUED),
@@ -181,7 +187,16 @@ def _queued(ids: list[int], before: Any, limit: int) -> list[Any]:
                 limit,
             ],
         )
-    )
+        found = [row[0] for row in cursor.fetchall()]
+    held = {}
+    for pk in found:
+        ticket = waiting.get(pk)
+        if ticket is not None and ticket.record is not None and ticket.record.pk == pk:
+            held[pk] = ticket.record
+    others = [pk for pk in found if pk not in held]
+    if others:
+        held.update(RawContact.objects.in_bulk(others))
+    return [held[pk] for pk in found if pk in held]
 
 
 def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
@@ -209,6 +224,7 @@ def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
     for ticket, record in made:
         ticket.reference = record.reference or ""
         ticket.raw_id = record.pk
+        ticket.record = record
     for ticket, error in refusals:
         ticket.finish(error, here=True)
     for ticket, outcome in finished:
@@ -228,6 +244,7 @@ def store_together(tickets: list[Ticket]) -> None:
     for ticket, record in made:
         ticket.reference = record.reference or ""
         ticket.raw_id = record.pk
+        ticket.record = record
     for ticket, error in refusals:
         ticket.finish(error, here=True)
 

@@ -57,8 +57,9 @@ def complain(request: HttpRequest) -> HttpResponse:
         return render(request, "intake/complain.html", {"form": prepare_for_display(form)})
 
     limit = RateLimit(RATE_BUCKET, ip, settings.CHERISH_PUBLIC_RATE_LIMIT, RATE_WINDOW_S)
-    form = ComplaintForm(request.POST, request.FILES)
+    form = ComplaintForm(request.POST, request.FILES, display=False)
     if not form.is_valid():
+        form = ComplaintForm(request.POST, request.FILES)  # to show, with its errors
         if "website" in form.errors:
             # Robots fill the hidden field: count them against the address as well.
             with transaction.atomic():
