@@ -18,19 +18,36 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
 from faults import services
-from faults.harness import fresh_base, log
+from faults.harness import fresh_base, log, stop_all
 from faults.scenarios import ANSWER_WITHIN_S, SCENARIOS, Row, Suite, run_in_background
 
 SHORT = ["R1", "R2", "R3"]
 CI_SIZE = 150
-# R8 waits ten minutes for the mail server; it runs beside the others.
 FULL = ["R8", "R1", "R2", "R3", "R4", "R6", "R7", "R1S", "R2S", "R9", "R10"]
+# The whole suite runs in lanes side by side, each lane's runs in turn: R8 waits ten minutes
+# for the mail server, R1 and R3 are the longest, and the scale-out runs share one
+# PostgreSQL and one Redis, which R9 and R10 restart, so they take turns in one lane.
+FULL_LANES = [["R8"], ["R1"], ["R3"], ["R2", "R6", "R7", "R4"], ["R1S", "R2S", "R9", "R10"]]
+
+
+def lanes(names: list[str], parallel: bool) -> list[list[str]]:
+    """Which runs go side by side (one thread a lane), and which in turn within a lane."""
+    if not parallel:
+        # One after another, but R8 (mostly waiting for the mail server) beside the rest.
+        return [[n] for n in names if n == "R8"] + [[n for n in names if n != "R8"]]
+    if sorted(names) == sorted(FULL):
+        return FULL_LANES
+    scale_out = [n for n in names if SCENARIOS[n][1] == "scale-out"]
+    return [[n] for n in names if n not in scale_out] + ([scale_out] if scale_out else [])
+
+
 BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
 
 
@@ -107,11 +124,22 @@ def main() -> int:
     parser.add_argument(
         "--parallel", action="store_true", help="run the scenarios side by side, not in turn"
     )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="one run after another (R8 still beside them); the whole suite runs in lanes",
+    )
     parser.add_argument("--only", help="comma-separated scenarios, e.g. R2,R7")
     parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--n", type=int, help="complaints per run (development: small runs)")
     args = parser.parse_args()
+
+    def stopped(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    # CI stops the suite with SIGTERM when the tests fail first: leave no Cherish running.
+    signal.signal(signal.SIGTERM, stopped)
 
     names = (
         [n.strip().upper() for n in args.only.split(",")]
@@ -128,10 +156,9 @@ def main() -> int:
         ci=args.ci,
         size=args.n or (CI_SIZE if args.ci else None),
     )
-    parallel = args.parallel or args.ci
+    parallel = (args.parallel or args.ci or names == FULL) and not args.serial
     started = time.monotonic()
     rows: list[Row] = []
-    background: list[tuple[object, list[Row]]] = []
     try:
         if any(SCENARIOS[n][1] == "scale-out" for n in names):
             why_not = services.unavailable()
@@ -139,37 +166,36 @@ def main() -> int:
                 suite.scale_out = services.start_scale_out(base)
             else:
                 log(f"scale-out profile skipped: {why_not}")
-        for name in names:
+
+        def run(name: str) -> Row:
             fn, profile = SCENARIOS[name]
             if profile == "scale-out" and suite.scale_out is None:
-                rows.append(
-                    Row(name, "scale-out profile", profile, 0, "", skipped="no PostgreSQL/Redis")
-                )
-                continue
+                return Row(name, "scale-out profile", profile, 0, "", skipped="no PostgreSQL/Redis")
+            began = time.monotonic()
+            log(f"{name}: start")
+            try:
+                row = fn(suite, profile)
+            except Exception as error:
+                traceback.print_exc()
+                row = Row(name, "error", profile, 0, "", skipped=f"{type(error).__name__}: {error}")
+            row.seconds = time.monotonic() - began
+            log(f"{name}: done in {row.seconds:.0f} s, target {'met' if row.met else 'MISSED'}")
+            print(table([row]), flush=True)
+            return row
 
-            def run(name: str = name, fn=fn, profile: str = profile) -> Row:
-                began = time.monotonic()
-                log(f"{name}: start")
-                try:
-                    row = fn(suite, profile)
-                except Exception as error:
-                    traceback.print_exc()
-                    row = Row(
-                        name, "error", profile, 0, "", skipped=f"{type(error).__name__}: {error}"
-                    )
-                row.seconds = time.monotonic() - began
-                log(f"{name}: done in {row.seconds:.0f} s, target {'met' if row.met else 'MISSED'}")
-                print(table([row]), flush=True)
-                return row
+        def run_lane(lane: list[str]) -> Row:
+            for name in lane[:-1]:
+                rows.append(run(name))
+            return run(lane[-1])
 
-            if (parallel or name == "R8") and len(names) > 1:
-                background.append(run_in_background(run))
-            else:
-                rows.append(run())
+        plan = [lane for lane in lanes(names, parallel) if lane]
+        background = [run_in_background(lambda lane=lane: run_lane(lane)) for lane in plan[1:]]
+        rows.append(run_lane(plan[0]))
         for thread, result in background:
-            thread.join()  # type: ignore[attr-defined]
+            thread.join()
             rows += result
     finally:
+        stop_all()
         if suite.scale_out is not None:
             for service in suite.scale_out:
                 service.destroy()

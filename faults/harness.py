@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -224,7 +225,7 @@ class Db:
 # ----------------------------------------------------------------------------- Cherish
 
 
-@dataclass
+@dataclass(eq=False)
 class Cherish:
     """One installation under test, run by ``cherish serve``."""
 
@@ -285,19 +286,21 @@ class Cherish:
         return done.stdout
 
     def setup(self) -> None:
-        """Schema, a team with two agents who take cases, and an API key. (The system checks
-        run once, when ``cherish serve`` starts: each command repeating them cost 1.5 s of
-        CPU.)"""
-        self.cherish("migrate", "--verbosity", "0", "--skip-checks")
-        self.cherish("createcachetable")
-        self.cherish("shell", "-c", SETUP_SITE)
-        self.api_key = self.cherish(
-            "createapikey",
-            "--skip-checks",
-            f"faults-{self.name}",
-            "--scope",
-            "cases:create,cases:read,cases:write,customers:read,customers:write",
-        ).strip()
+        """Schema, a team with two agents who take cases, an API key and the static files,
+        in one process: four commands cost four Django start-ups (over a second of CPU
+        each), and every later ``cherish serve`` of a copy skips ``collectstatic`` (its
+        stamp is copied with the files). The system checks run once, when ``cherish
+        serve`` starts."""
+        out = self.cherish("shell", "-c", SETUP_SITE, timeout=1200)
+        self.api_key = out.rsplit("API-KEY:", 1)[1].split()[0]
+
+    def copy_static_from(self, other: Cherish) -> None:
+        """The collected static files and their stamp (core.startup), from an installation
+        set up before: ``cherish serve`` then finds nothing to collect."""
+        assert self.data_dir is not None and other.data_dir is not None
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copytree(other.data_dir / "static", self.data_dir / "static", dirs_exist_ok=True)
+            shutil.copy2(other.data_dir / ".static.stamp", self.data_dir / ".static.stamp")
 
     def start(self, *, migrate: bool = False) -> None:
         args = [
@@ -319,9 +322,11 @@ class Cherish:
                 args, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
             )
         self.starts += 1
-        wait_for(self.healthy, 120, f"{self.name} to answer")
-        wait_for(lambda: self.child(" smtpd"), 60, f"{self.name}'s mail listener")
-        wait_for(lambda: smtp_ready(self.smtp_port), 60, f"{self.name}'s SMTP port")
+        RUNNING.add(self)
+        # Generous: on a loaded machine (two cores at load 20) a start took over two minutes.
+        wait_for(self.healthy, 300, f"{self.name} to answer")
+        wait_for(lambda: self.child(" smtpd"), 120, f"{self.name}'s mail listener")
+        wait_for(lambda: smtp_ready(self.smtp_port), 120, f"{self.name}'s SMTP port")
 
     def healthy(self) -> bool:
         try:
@@ -352,6 +357,7 @@ class Cherish:
         pids = [self.serve.pid, *descendants(self.serve.pid)]
         kill(pids)
         self.serve.wait()
+        RUNNING.discard(self)
         for pid in pids:
             wait_for(lambda p=pid: not Path(f"/proc/{p}").exists(), 30, f"pid {pid} to go")
         self.serve = None
@@ -364,10 +370,22 @@ class Cherish:
             self.serve.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.kill_tree()
+        RUNNING.discard(self)
         self.serve = None
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# Installations whose ``cherish serve`` is running: stopped by ``stop_all`` when the suite
+# itself is stopped (CI ends it if the tests fail first).
+RUNNING: set[Cherish] = set()
+
+
+def stop_all() -> None:
+    for target in list(RUNNING):
+        with contextlib.suppress(Exception):
+            target.kill_tree()
 
 
 def smtp_ready(port: int) -> bool:
@@ -379,14 +397,27 @@ def smtp_ready(port: int) -> bool:
 
 
 SETUP_SITE = """
+import io
+from django.core.management import call_command
+from cherish.core import startup
 from cherish.staff.actions import create_staff
 from cherish.staff.models import AssignmentRule, Team
+call_command("migrate", verbosity=0, skip_checks=True)
+call_command("createcachetable", verbosity=0)
 team = Team.objects.create(name="Customer Care")
 for kind in ("complaint", "inquiry", "compliment", "suggestion"):
     AssignmentRule.objects.get_or_create(kind=kind, team=team)
 for n, name in enumerate(["Alice Agent", "Bob Agent"]):
     create_staff(username=f"agent{n}", password="fault-suite-password-1", display_name=name,
                  email=f"agent{n}@example.com", team=team)
+call_command("collectstatic", interactive=False, verbosity=0)
+startup.remember_static()
+out = io.StringIO()
+call_command(
+    "createapikey", "faults-setup", skip_checks=True, stdout=out,
+    scope=["cases:create,cases:read,cases:write,customers:read,customers:write"],
+)
+print("API-KEY:" + out.getvalue().strip())
 """
 
 
@@ -432,12 +463,15 @@ class Load:
         rate: float | None = None,
         smtp_ports: list[int] | None = None,
         give_up_s: float = 1200,
+        until_s: float | None = None,
     ) -> None:
         self.target = target
         self.run = run
         self.rate = rate
         self.smtp_ports = smtp_ports or [target.smtp_port]
         self.give_up_s = give_up_s
+        # Offered for this long: a complaint not started by then is not sent (and not counted).
+        self.until_s = until_s
         self.complaints = [
             Complaint(
                 n=i,
@@ -467,12 +501,18 @@ class Load:
         self.finished = time.monotonic()
         return self
 
+    def sent(self) -> int:
+        """Complaints a client started on (all of them, unless ``until_s`` ended the load)."""
+        return self.next
+
     def acknowledged(self) -> int:
         return sum(1 for c in self.complaints if c.acknowledged_at is not None)
 
     def _take(self) -> Complaint | None:
         with self.lock:
             if self.next >= len(self.complaints):
+                return None
+            if self.until_s is not None and time.monotonic() - self.started > self.until_s:
                 return None
             complaint = self.complaints[self.next]
             self.next += 1

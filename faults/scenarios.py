@@ -82,6 +82,8 @@ class Suite:
     # later ones copy: migrating costs a minute or more on a loaded machine, copying a second.
     api_keys: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The first installation set up (its collected static files are copied to the others).
+    first: dict[str, Cherish] = field(default_factory=dict)
 
     def n(self, full: int, short: int) -> int:
         return self.size or (short if self.short else full)
@@ -97,6 +99,7 @@ class Suite:
             key = self.api_keys.get(profile)
             if key is None:
                 target.setup()
+                self.first.setdefault("static", target)
                 if profile == "scale-out":
                     assert self.scale_out is not None
                     self.scale_out[0].copy_database(target.db.url, PG_TEMPLATE)
@@ -106,6 +109,7 @@ class Suite:
                 return
         if profile != "scale-out":
             copy_sqlite(self.sqlite_template, target.db.path)
+        target.copy_static_from(self.first["static"])
         target.api_key = key
 
     def env(self, profile: str, name: str) -> dict[str, str]:
@@ -182,9 +186,9 @@ def _installation(
         env_extra=suite.env(profile, name),
     )
     log(f"{name}: setting up ({profile}, {web} web workers, {workers} task workers)")
-    suite.set_up(target, profile)
-    target.start(migrate=False)
     try:
+        suite.set_up(target, profile)
+        target.start(migrate=False)
         yield target, sink
     finally:
         target.stop()
@@ -224,7 +228,9 @@ def _kill_task_workers_mid_job(target: Cherish, load: Load, times: int, row: Row
                     mid_job += 1
                     killed = True
                     break
-            time.sleep(0.005)
+            # A batch holds its jobs "running" for a quarter of a second or more: 50 ms finds
+            # one without a busy loop that takes CPU from the installation under test.
+            time.sleep(0.05)
         if not killed and target.task_worker_pids():
             kill([pid for p in target.task_worker_pids() for pid in [p, *descendants(p)]])
         last = time.monotonic()
@@ -274,18 +280,24 @@ def r3(suite: Suite, profile: str = "sqlite") -> Row:
     with _installation(suite, "r3", profile) as (target, sink):
         load = Load(target, _run_id("r3"), n, threads=8).start()
         checks: list[str] = []
+        restarts: list[float] = []
         last = time.monotonic()
         for k in range(1, kills + 1):
             _every_fraction(load, k, kills + 1)
+            killed_at = time.monotonic()
             target.kill_tree()
             checks.append(target.db.integrity())
             target.start(migrate=True)
             last = time.monotonic()
+            restarts.append(last - killed_at)
+            log(f"r3: tree kill {k}/{kills}, answering again after {restarts[-1]:.0f} s")
         load.join()
         bad = [c for c in checks if c != "ok"]
         row.notes.append(
             f"PRAGMA integrity_check after each of {kills} kills: {kills - len(bad)} ok"
             + (f", failures: {bad[:3]}" if bad else "")
+            + f"; down {sum(restarts):.0f} s in all (each {min(restarts, default=0):.0f}-"
+            f"{max(restarts, default=0):.0f} s)"
         )
         _settle(row, target, [load], sink, last)
     return row
@@ -297,12 +309,16 @@ def r4(suite: Suite, profile: str = "sqlite") -> Row:
     n = int(rate * duration)
     row = Row("R4", f"{int(rate)} complaints/s offered for {duration} s", profile, n, "load only")
     with _installation(suite, "r4", profile, web=4, workers=2) as (target, sink):
-        load = Load(target, _run_id("r4"), n, threads=48, rate=rate).start()
+        # Offered for `duration`: complaints still unstarted then (the server slower than
+        # the offer) are not sent; every one started is retried until acknowledged.
+        load = Load(target, _run_id("r4"), n, threads=48, rate=rate, until_s=duration).start()
         load.join()
         took = load.finished - load.started
+        row.complaints = load.sent()
         row.notes.append(
-            f"4 web + 2 task workers; offered {rate:.0f}/s, acknowledged "
-            f"{load.acknowledged() / took:.0f}/s over {took:.0f} s"
+            f"4 web + 2 task workers; offered {rate:.0f}/s for {duration} s, "
+            f"{load.sent()} complaints sent, acknowledged {load.acknowledged() / took:.1f}/s "
+            f"over {took:.0f} s"
         )
         _settle(row, target, [load], sink, load.finished)
     return row
