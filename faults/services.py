@@ -75,6 +75,9 @@ class Postgres:
         self.dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
+            # The run's scratch directory is private (mkdtemp, 0700): let postgres through.
+            base = self.dir.parent
+            base.chmod(base.stat().st_mode | 0o011)
         initdb = _pg_bin("initdb")
         assert initdb
         self._as_postgres(initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres")
