@@ -1,6 +1,6 @@
 """``python -m faults``: run the fault suite against real ``cherish serve`` processes.
 
-    .venv/bin/python -m faults                     # everything (make faults), ~15 min
+    .venv/bin/python -m faults                     # everything (make faults), in lanes
     .venv/bin/python -m faults --short             # R1, R2, R3 at 1,000 complaints
     .venv/bin/python -m faults --ci                # R1, R2, R3 small and side by side (CI)
     .venv/bin/python -m faults --only R2,R7        # some scenarios
@@ -95,13 +95,14 @@ def notes(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, rows: list[Row], command: str, took: float) -> None:
+def write(path: Path, rows: list[Row], command: str, took: float, load_before: float = 0.0) -> None:
     load = os.getloadavg()
     block = (
         f"{BEGIN}\n"
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}` "
         f"in {took / 60:.1f} min on {platform.node()} ({os.cpu_count()} cores, shared with "
-        f"other engineers; load average at the end {load[0]:.1f}).\n\n"
+        f"other engineers; load average {load_before:.1f} at the start, "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) at the end).\n\n"
         f"{table(rows)}\n\n{notes(rows)}\n{END}"
     )
     text = path.read_text() if path.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
@@ -158,6 +159,7 @@ def main() -> int:
     )
     parallel = (args.parallel or args.ci or names == FULL) and not args.serial
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     rows: list[Row] = []
     try:
         if any(SCENARIOS[n][1] == "scale-out" for n in names):
@@ -212,7 +214,7 @@ def main() -> int:
     print()
     print(notes(rows))
     if args.write:
-        write(args.write, rows, "python -m faults " + " ".join(sys.argv[1:]), took)
+        write(args.write, rows, "python -m faults " + " ".join(sys.argv[1:]), took, load_before)
     return 0 if all(row.met or row.skipped for row in rows) and rows else 1
 
 
