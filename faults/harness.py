@@ -291,7 +291,7 @@ class Cherish:
         each), and every later ``cherish serve`` of a copy skips ``collectstatic`` (its
         stamp is copied with the files). The system checks run once, when ``cherish
         serve`` starts."""
-        out = self.cherish("shell", "-c", SETUP_SITE, timeout=1200)
+        out = self.cherish("shell", "-c", SETUP, timeout=1200)
         self.api_key = out.rsplit("API-KEY:", 1)[1].split()[0]
 
     def copy_static_from(self, other: Cherish) -> None:
@@ -397,19 +397,28 @@ def smtp_ready(port: int) -> bool:
 
 
 SETUP_SITE = """
-import io
-from django.core.management import call_command
-from cherish.core import startup
 from cherish.staff.actions import create_staff
 from cherish.staff.models import AssignmentRule, Team
-call_command("migrate", verbosity=0, skip_checks=True)
-call_command("createcachetable", verbosity=0)
 team = Team.objects.create(name="Customer Care")
 for kind in ("complaint", "inquiry", "compliment", "suggestion"):
     AssignmentRule.objects.get_or_create(kind=kind, team=team)
 for n, name in enumerate(["Alice Agent", "Bob Agent"]):
     create_staff(username=f"agent{n}", password="fault-suite-password-1", display_name=name,
                  email=f"agent{n}@example.com", team=team)
+"""
+
+# The whole set-up of an installation in one process: schema, the site, static files (and
+# their stamp, so ``cherish serve`` skips collectstatic), an API key printed after a marker.
+SETUP = (
+    """
+import io
+from django.core.management import call_command
+from cherish.core import startup
+call_command("migrate", verbosity=0, skip_checks=True)
+call_command("createcachetable", verbosity=0)
+"""
+    + SETUP_SITE
+    + """
 call_command("collectstatic", interactive=False, verbosity=0)
 startup.remember_static()
 out = io.StringIO()
@@ -419,6 +428,7 @@ call_command(
 )
 print("API-KEY:" + out.getvalue().strip())
 """
+)
 
 
 # ----------------------------------------------------------------------------- clients

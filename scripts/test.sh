@@ -72,14 +72,15 @@ if [ -n "$PG_URL" ]; then
   # The PostgreSQL run takes the next Redis database, so the two RQ tests never share a queue.
   REDIS_URL_PG="${REDIS_URL_SQLITE%/*}/$(( ${REDIS_URL_SQLITE##*/} - 1 ))"
   CHERISH_TEST_DATABASE_URL="$PG_URL" CHERISH_TEST_REDIS_URL="$REDIS_URL_PG" \
-    $BIN/python -m pytest -m "not browser" -p no:cacheprovider "$@" >"$PG_LOG" 2>&1 &
+    $BIN/python -m pytest -m "not browser" -p no:cacheprovider --durations=30 "$@" >"$PG_LOG" 2>&1 &
   PG_PID=$!
   trap 'kill "$FAULTS_PID" "$EVAL_PID" "$PG_PID" 2>/dev/null || true' EXIT
 fi
 
 echo "== tests on SQLite"
 sqlite_status=0
-$BIN/python -m pytest "$@" || sqlite_status=$?
+# --durations: every run's log names its 30 slowest tests, where CI's minutes go.
+$BIN/python -m pytest --durations=30 "$@" || sqlite_status=$?
 
 if [ -n "$EVAL_PID" ]; then
   echo "== triage figures on the public data sets (fails below eval_floor.json)"
