@@ -41,29 +41,15 @@ DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @contextlib.contextmanager
-def writer_holding_the_database() -> Iterator[None]:
-    """Another writer holds the database as long as the block runs (SQLite's write lock;
-    on PostgreSQL the outbox table, which is what the worker's "sent" needs)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        holder = sqlite3.connect(
-            db["NAME"], timeout=30, isolation_level=None, check_same_thread=False
-        )
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    import psycopg
-
-    with psycopg.connect(processes.database_url()) as holder:
-        holder.execute("LOCK TABLE outbox_outgoingemail IN EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            holder.rollback()
+def writer_holding_the_database(name: str) -> Iterator[None]:
+    """Another writer holds SQLite's write lock as long as the block runs, as intake does."""
+    holder = sqlite3.connect(name, timeout=30, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 class WindowSink(MailSink):
@@ -81,6 +67,7 @@ class WindowSink(MailSink):
         self.first_seen = threading.Event()
         self.released = threading.Event()
         self.holding: contextlib.ExitStack | None = None
+        self.database = str(connection.settings_dict["NAME"])
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.first_seen.is_set():
@@ -88,7 +75,7 @@ class WindowSink(MailSink):
         self.first_seen.set()
         if self.accept_first:
             self.holding = contextlib.ExitStack()
-            self.holding.enter_context(writer_holding_the_database())
+            self.holding.enter_context(writer_holding_the_database(self.database))
             return await super().handle_DATA(server, session, envelope)
         while not self.released.is_set():
             await asyncio.sleep(0.05)
@@ -106,6 +93,11 @@ class WindowSink(MailSink):
 
 @pytest.fixture
 def window_sink(request: Any, settings: Any) -> Iterator[WindowSink]:
+    if request.param and connection.vendor != "sqlite":
+        # The window this pins open is SQLite's one write lock, which intake holds; on
+        # PostgreSQL the worker's "sent" waits for no other writer. The journal's own rules
+        # are tested below on both.
+        pytest.skip("the write lock that widened the window is SQLite's")
     sink = WindowSink(accept_first=request.param)
     sink.start()
     settings.EMAIL_URL = sink.url
