@@ -323,6 +323,9 @@ class Cherish:
             )
         self.starts += 1
         RUNNING.add(self)
+        if STOPPING.is_set():  # stop_all ran while this one was starting
+            self.kill_tree()
+            raise RuntimeError("the fault suite is stopping")
         # Generous: on a loaded machine (two cores at load 20) a start took over two minutes.
         wait_for(self.healthy, 300, f"{self.name} to answer")
         wait_for(lambda: self.child(" smtpd"), 120, f"{self.name}'s mail listener")
@@ -380,9 +383,11 @@ class Cherish:
 # Installations whose ``cherish serve`` is running: stopped by ``stop_all`` when the suite
 # itself is stopped (CI ends it if the tests fail first).
 RUNNING: set[Cherish] = set()
+STOPPING = threading.Event()
 
 
 def stop_all() -> None:
+    STOPPING.set()  # a run still going (R3 restarting) starts nothing more
     for target in list(RUNNING):
         with contextlib.suppress(Exception):
             target.kill_tree()
