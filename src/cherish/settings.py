@@ -113,6 +113,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The engine is Django's SQLite backend plus a writer queue (core.backends.sqlite3): a
     # thread waiting to write is woken the moment the writer before it commits, instead of
     # sleeping in SQLite's busy handler.
+    # cache_size=-2000 (2 MiB, SQLite's default): each thread of a web worker holds its own
+    # connection, and a connection's page cache is anonymous memory kept until it closes. At
+    # 64 MB each (before issue #14), four request threads and the intake applier filled up to
+    # 320 MB with the pages of a 1M-case database beyond the 256 MB map; a worker's RssAnon
+    # went from 85 to 152 MiB over one pass of the inbox views (bench/README.md "Worker
+    # memory at 1M cases, page by page"). The desk's CPU per page was the same with 2 MiB.
     DATABASES["default"]["ENGINE"] = "cherish.core.backends.sqlite3"
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
@@ -120,7 +126,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=20000;"
-            " PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456;"
+            " PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000; PRAGMA mmap_size=268435456;"
         ).format(sync=env.get_choice("SQLITE_SYNCHRONOUS", ["FULL", "NORMAL", "EXTRA"], "FULL")),
     }
 
