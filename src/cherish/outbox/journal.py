@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 FILE_NAME = "outbox-sent.sqlite3"
 KEEP_DAYS = 14
 _local = threading.local()
+_inherited: list[sqlite3.Connection] = []
 
 
 def path() -> Path:
@@ -70,6 +71,10 @@ def _connection() -> sqlite3.Connection:
     held = getattr(_local, "held", None)
     if held is not None and held[0] == where:
         return held[1]  # type: ignore[no-any-return]
+    if held is not None and held[0][0] != where[0]:
+        # A connection inherited across fork() is never used nor closed in the child
+        # (closing it could upset the parent's locks): it is kept as it is.
+        _inherited.append(held[1])
     connection = sqlite3.connect(where[1], timeout=5, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
