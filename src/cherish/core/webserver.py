@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import selectors
 import socket
 import time
@@ -156,3 +157,20 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().run()
         while self.lingering:
             self._unlinger(self.lingering.popleft())
+
+
+def settle() -> None:
+    """Ready a web worker for its requests: load every page and the API now (Django loads
+    the URLconf, and with it every view module, on the first request), then move everything
+    loaded so far out of the cyclic garbage collector's way (``gc.freeze``).
+
+    Those objects live as long as the process; without the freeze each full collection
+    walked all of them again: 3 full collections per worker in 1,300 form complaints,
+    75-85 ms each with the GIL held, and 4 % of the worker's CPU in the collector. Frozen,
+    no full collection ran in the same load and the collector took 1 % of the CPU.
+    """
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports every view module
+    gc.collect()
+    gc.freeze()
