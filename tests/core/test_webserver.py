@@ -154,6 +154,7 @@ def test_cherish_serve_runs_gunicorn_with_this_worker() -> None:
     argv = web_command("127.0.0.1:8123", workers=2, threads=4)
     assert argv[argv.index("--worker-class") + 1] == WORKER
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
+    assert "--no-control-socket" in argv
 
 
 def test_a_worker_loads_every_page_before_its_first_request_and_freezes_it(

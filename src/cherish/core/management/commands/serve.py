@@ -78,6 +78,9 @@ def web_command(bind: str, *, workers: int, threads: int) -> list[str]:
         "-",
         "--graceful-timeout",
         "20",
+        # gunicorn 27 opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl):
+        # every other gunicorn of the same user took it over; the supervisor is the control.
+        "--no-control-socket",
     ]
 
 
