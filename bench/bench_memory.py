@@ -548,7 +548,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=6, help="requests per scenario")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", default="", help="only scenarios whose label contains this")
-    parser.add_argument("--skip", default="", help="leave out scenarios whose label has this")
+    parser.add_argument(
+        "--skip", default="", help="leave out scenarios whose label has one of these (a,b,c)"
+    )
     parser.add_argument("--no-intake", action="store_true")
     parser.add_argument(
         "--concurrency",
@@ -566,7 +568,7 @@ def main() -> None:
         row
         for row in scenarios(args.seed, with_intake=not args.no_intake)
         if args.only.lower() in row[1].lower()
-        and not (args.skip and args.skip.lower() in row[1].lower())
+        and not any(word and word in row[1].lower() for word in args.skip.lower().split(","))
     ]
     from django.db import connection
 
