@@ -94,6 +94,24 @@ TEMPLATES = [
             ],
         },
     },
+    # The case page (cherish.core.jinja): the same context, templates under <app>/jinja2/.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "environment": "cherish.core.jinja.environment",
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cherish.core.context_processors.cherish",
+                "cherish.core.jinja.page_once",
+            ],
+        },
+    },
 ]
 
 _default_db = f"sqlite:///{DATA_DIR / 'cherish.sqlite3'}"

@@ -21,14 +21,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cherish.care import actions as care_actions
 from cherish.care import queries as care_queries
+from cherish.care.templatetags.care_panels import business_duration
 from cherish.cases import actions as case_actions
 from cherish.cases import queries as case_queries
 from cherish.cases.access import access_case, access_case_to_work
 from cherish.cases.models import Case, Kind, Message, Severity
 from cherish.core.errors import CherishError, Forbidden
+from cherish.customers.templatetags.customer_panels import key_facts
 from cherish.desk import queries as desk_queries
 from cherish.desk import queries_live as live_queries
 from cherish.desk import views_live
+from cherish.desk.addresses import case_urls
 from cherish.desk.forms import (
     ChangeCaseForm,
     NoteForm,
@@ -37,8 +40,13 @@ from cherish.desk.forms import (
     add_cherish_error,
 )
 from cherish.desk.guard import DeskRequest, desk_view
+from cherish.desk.templatetags.desk_badges import badge_label
 from cherish.outreach import queries as outreach_queries
 from cherish.staff.models import Staff
+from cherish.triage import queries as triage_queries
+
+# The case page and its parts are Jinja2 templates (cherish.core.jinja): ~700 nodes a page.
+JINJA = "jinja2"
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -53,6 +61,13 @@ def _customer_url(case: Case) -> str | None:
         return reverse("customers:detail", args=[case.customer_id])
     except NoReverseMatch:
         return None
+
+
+def _outreach_url(case: Case) -> str:
+    try:
+        return reverse("outreach:customer", args=[case.customer_id])
+    except NoReverseMatch:
+        return ""
 
 
 def _case_context(
@@ -82,10 +97,13 @@ def _case_context(
     context = {
         "case": case,
         "staff": staff,
+        "urls": case_urls(case.reference),
+        "badge_label": badge_label,
         "conversation": conversation,
         "timeline": case_queries.customer_timeline(case, page=timeline_page),
         "staff_list": case_queries.staff_choices() if show_handover else None,
         "show_macros": show_macros,
+        "macros": desk_queries.macro_choices(case, staff) if show_macros else None,
         "customer_url": _customer_url(case),
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
@@ -98,8 +116,16 @@ def _case_context(
     }
     if page:
         context["care"] = care_queries.case_summary(case, viewer=staff)
+        context["business_duration"] = business_duration
         # Today's moment matters while they are in contact with us, not on a closed case.
         context["moments"] = outreach_queries.moments_today(case.customer) if case.is_open else []
+        # The customers app's panel is a Django template; the triage panel is Jinja2 too.
+        context["key_facts"] = {
+            "case": case,
+            "facts": key_facts(case),
+            "customer_url": _outreach_url(case),
+        }
+        context["triage"] = triage_queries.triage_panel(case)
     return context
 
 
@@ -125,7 +151,7 @@ def case_detail(request: DeskRequest, reference: str) -> HttpResponse:
     )
     # The new owner reads the handoff note first; it counts as read once shown.
     context["show_handoff"] = case.handoff_unread and case.owner_id == staff.pk
-    response = render(request, "desk/case_detail.html", context)
+    response = render(request, "desk/case_detail.html", context, using=JINJA)
     if context["show_handoff"]:
         case_actions.mark_handoff_read(case, by=staff)
     # Opening the case reads it and says "viewing" to others: written only when that changed.
@@ -142,8 +168,12 @@ def timeline(request: DeskRequest, reference: str) -> HttpResponse:
     if not _is_partial(request):
         url = reverse("cases:detail", args=[case.reference])
         return redirect(f"{url}?timeline={page}#customer-timeline")
-    context = {"case": case, "timeline": case_queries.customer_timeline(case, page=page)}
-    response = render(request, "desk/partials/customer_timeline_items.html", context)
+    context = {
+        "case": case,
+        "urls": case_urls(case.reference),
+        "timeline": case_queries.customer_timeline(case, page=page),
+    }
+    response = render(request, "desk/partials/customer_timeline_items.html", context, using=JINJA)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -161,11 +191,12 @@ def handover(request: DeskRequest, reference: str) -> HttpResponse:
     seen = request.GET.get("seen", "")
     context = {
         "case": case,
+        "urls": case_urls(case.reference),
         "staff_list": case_queries.staff_choices(),
         "reassign_form": ReassignForm(),
         "seen_message": int(seen) if seen.isdigit() else live_queries.last_message_id(case),
     }
-    response = render(request, "desk/partials/handover_form.html", context)
+    response = render(request, "desk/partials/handover_form.html", context, using=JINJA)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -179,8 +210,12 @@ def macros(request: DeskRequest, reference: str) -> HttpResponse:
     if not _is_partial(request):
         url = reverse("cases:detail", args=[case.reference])
         return redirect(f"{url}?macros=1#macro-picker")
-    context = {"case": case, "macros": desk_queries.macro_choices(case, request.staff)}
-    response = render(request, "desk/partials/macro_list.html", context)
+    context = {
+        "case": case,
+        "urls": case_urls(case.reference),
+        "macros": desk_queries.macro_choices(case, request.staff),
+    }
+    response = render(request, "desk/partials/macro_list.html", context, using=JINJA)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -228,9 +263,11 @@ def _after_action(
         context.update(stale_messages=stale, stale_form=url_name, stale_action=request.path)
     if partial_answer:
         context["partial"] = partial
-        return render(request, "desk/partials/htmx_case_update.html", context)
+        return render(request, "desk/partials/htmx_case_update.html", context, using=JINJA)
     context["show_handoff"] = False
-    return render(request, "desk/case_detail.html", context, status=409 if stale else 400)
+    return render(
+        request, "desk/case_detail.html", context, status=409 if stale else 400, using=JINJA
+    )
 
 
 @require_POST

@@ -28,6 +28,7 @@ from cherish.cases.access import access_case, visible_cases
 from cherish.cases.models import Case, Message
 from cherish.desk import actions
 from cherish.desk import queries_live as queries
+from cherish.desk.addresses import case_urls
 from cherish.desk.guard import DeskRequest, desk_view
 from cherish.desk.models import DeskState
 from cherish.staff.models import Staff
@@ -136,8 +137,9 @@ def presence(request: DeskRequest, reference: str) -> HttpResponse:
         "new_messages": new_messages,
         "poll_seconds": poll_seconds(),
         "seen_message": seen,
+        "urls": case_urls(case.reference),
     }
-    return render(request, "desk/partials/presence.html", context)
+    return render(request, "desk/partials/presence.html", context, using="jinja2")
 
 
 def _seen(request: HttpRequest) -> int | None:

@@ -7,6 +7,8 @@ plain posts redirect to the case page, or show the panel on its own page with th
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,20 +30,37 @@ def _staff_and_case(request: DeskRequest, reference: str) -> tuple[Staff, Case]:
     return request.staff, access_case_to_work(request.staff, reference)
 
 
+def _urls(case: Case) -> SimpleNamespace:
+    """The panel's form addresses (on the case page the desk gives them with its own)."""
+    return SimpleNamespace(
+        **{
+            key: reverse(name, args=[case.reference])
+            for key, name in (
+                ("correct", "triage:correct"),
+                ("add_flag", "triage:add-flag"),
+                ("clear_flag", "triage:clear-flag"),
+            )
+        }
+    )
+
+
 def _answer(
     request: HttpRequest, case: Case, *, error: PanelError | None, notice: str
 ) -> HttpResponse:
+    # The panel is a Jinja2 template (cherish.core.jinja): it is part of the desk's case page.
     if getattr(request, "htmx", False):
         case.refresh_from_db()
         context = queries.triage_panel(
             case, error=error, posted=request.POST if error else None, notice=notice
         )
-        return render(request, "triage/partials/triage_panel.html", context)
+        context["urls"] = _urls(case)
+        return render(request, "triage/partials/triage_panel.html", context, using="jinja2")
     if error is None:
         return redirect(reverse("cases:detail", args=[case.reference]) + "#triage-panel")
     case.refresh_from_db()
     context = queries.triage_panel(case, error=error, posted=request.POST)
-    return render(request, "triage/case_triage.html", context, status=400)
+    context["urls"] = _urls(case)
+    return render(request, "triage/case_triage.html", context, status=400, using="jinja2")
 
 
 def _first_error(form: FlagForm | CorrectionForm) -> tuple[str, str]:

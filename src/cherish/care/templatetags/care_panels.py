@@ -1,4 +1,5 @@
-"""Panels this app adds to the desk's case page (included by desk/case_detail.html)."""
+"""The care panel and its filter. The read-only summary and the approvals on the desk's case page
+are Jinja2 templates (care/jinja2/care/partials/), filled from ``queries.case_summary``."""
 
 from __future__ import annotations
 
@@ -27,20 +28,3 @@ def business_duration(minutes: int | None) -> str:
     from cherish.care.clocks import humanise_business_minutes
 
     return humanise_business_minutes(int(minutes or 0))
-
-
-@register.inclusion_tag("care/partials/care_summary.html", takes_context=True)
-def care_summary(context: Any, summary: dict[str, Any]) -> dict[str, Any]:
-    """The care workflow read-only (``queries.case_summary``); its forms load on demand."""
-    return {**summary, "request": context.get("request")}
-
-
-@register.inclusion_tag("care/partials/care_approvals.html", takes_context=True)
-def care_approvals(context: Any, summary: dict[str, Any]) -> dict[str, Any]:
-    """The gestures on this case waiting for the viewer's decision, for the top of the page."""
-    return {
-        "case": summary["case"],
-        "approvals": summary["approvals"],
-        "request": context.get("request"),
-        "csrf_token": context.get("csrf_token"),
-    }
