@@ -193,7 +193,7 @@ def test_attachment_links_on_case_page(desk_client, complaint):
 
 
 # A repeat view (the read mark current, the presence beat fresh): reads only.
-CASE_PAGE_QUERIES = 14
+CASE_PAGE_QUERIES = 12
 # The first view also writes the read mark and the presence beat: BEGIN, 2 upserts, COMMIT.
 FIRST_VIEW_WRITES = 4
 
@@ -221,7 +221,8 @@ def test_case_page_query_count_does_not_grow(
     # agent of one team needs no team query, see staff.access.staff_for_user); the case
     # with its care state; messages, attachments; the timeline and other cases' messages;
     # the viewer's read mark and presence with who else is here (1); the care workflow
-    # (flow, hours, holidays, target and owner events in 1; commitments, gestures); today's dates;
+    # (flow, hours, holidays, target, owner events and whether there are commitments or
+    # gestures in 1; commitments and gestures only when there are some); today's dates;
     # the customer's value with their other open complaints (1). The hand-over list and the saved
     # replies load when opened.
     first = count_queries(desk_client, case_url(case))
@@ -328,3 +329,35 @@ def test_hand_over_form_loads_only_when_asked_for(desk_client, complaint, other_
     assert response.status_code == 302
     page = desk_client.get(response["Location"].split("#")[0]).content.decode()
     assert 'id="reassign-to"' in page
+
+
+def test_commitments_and_gestures_are_read_only_when_the_case_has_some(
+    desk_client, complaint, agent
+):
+    # given: a case without either (their queries skipped), then with a promise and a gesture
+    from decimal import Decimal
+
+    from cherish.care import actions as care_actions
+    from cherish.care.models import Gesture, GestureStatus, GestureType
+
+    desk_client.get(case_url(complaint))
+    without = count_queries(desk_client, case_url(complaint))
+    care_actions.record_commitment(
+        complaint, what="Call her back", due_at=now() + dt.timedelta(days=1), how="call", by=agent
+    )
+    Gesture.objects.create(
+        case=complaint,
+        gesture_type=GestureType.objects.get(key="refund"),
+        value=Decimal("5"),
+        currency="GBP",
+        status=GestureStatus.GRANTED,
+        requested_by=agent,
+        created_at=now(),
+    )
+    desk_client.get(case_url(complaint))
+    # when
+    html = desk_client.get(case_url(complaint)).content.decode()
+    # then
+    assert "<strong>Call her back</strong>" in html
+    assert 'class="care-gesture care-gesture-' in html
+    assert count_queries(desk_client, case_url(complaint)) == without + 2

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -204,6 +204,11 @@ class CaseSettings:
     schedule: Schedule
     target: tuple[int | None, int | None]
     owner_events: list[dict[str, Any]]
+    # Whether the case has any commitments or gestures: most have none, and then the page
+    # skips their queries (Django building each cost more than the rest of the panel).
+    # Not part of equality: the functions it stands for do not say.
+    has_commitments: bool = field(default=True, compare=False)
+    has_gestures: bool = field(default=True, compare=False)
 
 
 def _json(value: Any) -> Any:
@@ -247,6 +252,12 @@ def case_settings(case: Case) -> CaseSettings:
         UNION ALL
         SELECT 4, e.id, e.type, CAST(e.data AS TEXT), CAST(e.created_at AS TEXT), NULL, NULL
           FROM {CaseEvent._meta.db_table} e WHERE e.case_id = %s AND e.type IN ({types})
+        UNION ALL
+        SELECT 5, c.id, NULL, NULL, NULL, NULL, NULL
+          FROM {Commitment._meta.db_table} c WHERE c.case_id = %s
+        UNION ALL
+        SELECT 6, g.id, NULL, NULL, NULL, NULL, NULL
+          FROM {Gesture._meta.db_table} g WHERE g.case_id = %s
     """
     params = [
         case.kind,
@@ -256,11 +267,14 @@ def case_settings(case: Case) -> CaseSettings:
         case.team_id,
         case.pk,
         *OWNER_EVENT_TYPES,
+        case.pk,
+        case.pk,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     stages, targets, hours, holidays, events = [], [], [], [], []
+    parts = {part for part, *_ in rows}
     for part, pk, a, b, c, d, e in rows:
         if part == 0:
             stages.append((int(c), pk, (a, b, int(c), d or "", _json(e))))
@@ -277,7 +291,7 @@ def case_settings(case: Case) -> CaseSettings:
             )
         elif part == 3:
             holidays.append(_sql_date(a))
-        else:
+        elif part == 4:
             events.append((c, pk, {"type": a, "data": _json(b)}))
     stages.sort(key=lambda row: row[:2])
     hours.sort(key=lambda row: row[0])
@@ -287,6 +301,8 @@ def case_settings(case: Case) -> CaseSettings:
         schedule=_schedule_from_rows(case.team_id, [row for _, row in hours], holidays),
         target=min(targets)[1] if targets else (None, None),
         owner_events=[event for _, _, event in events],
+        has_commitments=5 in parts,
+        has_gestures=6 in parts,
     )
 
 
@@ -788,9 +804,10 @@ def case_summary(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     stage and the next step, the clocks, what the customer said is fair, what we promised
     and by when, gestures, and the approvals the viewer may decide.
 
-    Reads the care state with the case, the flow, target, team's hours, holidays and owner
-    events in one statement (``case_settings``), and one query each for commitments and
-    gestures (the approval chain only when one is pending):
+    Reads the care state with the case, the flow, target, team's hours, holidays, owner
+    events and whether there are commitments or gestures in one statement
+    (``case_settings``), then one query each for the commitments and gestures when there
+    are any (the approval chain only when one is pending):
     the forms' choices (gesture types, staff, snippets, links, escalations) are left to
     ``care_panel``, loaded on demand.
     """
@@ -807,13 +824,19 @@ def case_summary(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
         owner_events=settings_.owner_events,
         at=at,
     )
-    commitments = list(
-        Commitment.objects.filter(case=case).select_related("owner").order_by("due_at", "id")
+    commitments = (
+        list(Commitment.objects.filter(case=case).select_related("owner").order_by("due_at", "id"))
+        if settings_.has_commitments
+        else []
     )
-    gestures = list(
-        Gesture.objects.filter(case=case)
-        .select_related("gesture_type", "requested_by", "decided_by", "approver")
-        .order_by("created_at", "id")
+    gestures = (
+        list(
+            Gesture.objects.filter(case=case)
+            .select_related("gesture_type", "requested_by", "decided_by", "approver")
+            .order_by("created_at", "id")
+        )
+        if settings_.has_gestures
+        else []
     )
     recorded = recorded_facts(case, state)
     decidable = _decidable(viewer, case, gestures)
