@@ -234,9 +234,8 @@ def _json(value: Any) -> Any:
 
 def _sql_datetime(value: Any) -> dt.datetime:
     """A timestamp as the database driver gave it: SQLite's text (UTC), else a datetime."""
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromisoformat(str(value))
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 @dataclass
