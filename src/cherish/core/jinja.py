@@ -101,7 +101,7 @@ def environment(**options: Any) -> Environment:
     env = Environment(**options)
     # Translations are trusted text, as in Django's engine: _("…") is not escaped (Django's
     # {% translate "…" %}), and a {% trans %} block's text is not, its variables are.
-    env.install_gettext_callables(
+    env.install_gettext_callables(  # type: ignore[attr-defined]
         _safe_gettext,
         _safe_ngettext,
         newstyle=False,
