@@ -46,3 +46,32 @@ def test_translations_escaping_and_csrf(agent):
     assert signed_out == "Abmelden"
     assert "&lt;b&gt;O&#39;Brien&lt;/b&gt;" in reply and "<b>" not in reply
     assert field.startswith('<input type="hidden" name="csrfmiddlewaretoken" value="')
+
+
+def test_every_text_of_the_jinja2_templates_is_in_the_catalogues():
+    """``makemessages`` reads Django's template syntax only: a text of a Jinja2 template
+    (``{% trans %}``) it no longer finds would drop out of the catalogues with
+    ``--no-obsolete``. Every one must be there (German as the check)."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    import cherish
+
+    root = Path(cherish.__file__).parent
+    with open(root / "locale" / "de" / "LC_MESSAGES" / "django.po", "rb") as po:
+        catalogue = read_po(po)
+    env = engines["jinja2"].env
+    missing = []
+    templates = sorted(root.glob("*/jinja2/**/*.html"))
+    assert templates
+    for path in templates:
+        for _line, function, message in env.extract_translations(path.read_text()):
+            if function in ("pgettext", "npgettext"):
+                context, text = message[0], message[1]
+            else:
+                context, text = None, message if isinstance(message, str) else message[0]
+            found = catalogue.get(text, context=context)
+            if found is None or not found.string:
+                missing.append(f"{path.relative_to(root)}: {text!r}")
+    assert missing == []
