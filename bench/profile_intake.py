@@ -113,7 +113,11 @@ def profile_batches(n: int, size: int, top: int, *, sql: bool = False) -> None:
         material = RawMaterial(payload={"text": contact.text, "name": contact.name})
         limit = RateLimit("public-complaint", "127.0.0.1", 10**9, 3600)
         claim = resend_claim("web", sender=contact.email, text=contact.text)
-        return Ticket(None, store=lambda: _store_queued(contact, material, limit, claim))
+        return Ticket(
+            None,
+            store=lambda: _store_queued(contact, material, limit, claim),
+            queued=(contact, material, limit, claim),
+        )
 
     batches = [
         [ticket(k) for k in range(first, min(n, first + size))] for first in range(0, n, size)

@@ -16,27 +16,32 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from tests.conftest import assert_events
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, Message
 from cherish.core.errors import RateLimited
-from cherish.core.models import Job
+from cherish.core.models import Job, RateCount
 from cherish.customers.models import ContactPoint, Customer, PossibleDuplicate
 from cherish.intake import actions as intake_actions
 from cherish.intake import applier as applier_module
 from cherish.intake.actions import (
     Contact,
+    DuplicateRequest,
     IntakeResult,
     RateLimit,
     RawMaterial,
+    Resent,
     _store_queued,
     accept_contact,
     queue_contact,
+    resend_claim,
 )
+from cherish.intake.api_intake import claim_idempotency
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.applier import Ticket, apply_waiting, store_together
-from cherish.intake.models import RawContact, RawStatus
+from cherish.intake.models import IdempotencyKey, RawContact, RawStatus
 from cherish.staff.actions import create_staff
 from cherish.staff.principal import KeyScope
 
@@ -276,6 +281,87 @@ def test_a_refused_write_in_a_group_commit_leaves_the_others_stored(agent: Any):
     assert [t.raw_id is not None for t in tickets] == [True, True, False]
     assert isinstance(tickets[2].outcome, RateLimited)
     assert RawContact.objects.filter(status=RawStatus.QUEUED).count() == 2
+
+
+def _queued_ticket(n: int, *, limit: Any = None, claim: Any = None, text: str = "") -> Ticket:
+    contact = _contact(n)
+    if text:
+        contact.text = text
+    material = RawMaterial(payload={"n": n}, sender=contact.email)
+    return Ticket(
+        None,
+        store=lambda: _store_queued(contact, material, limit, claim),
+        queued=(contact, material, limit, claim),
+    )
+
+
+def test_a_group_is_stored_with_one_statement_per_kind_of_row_and_answered_in_one_turn(
+    agent: Any,
+):
+    # given: four form complaints waiting for the applier, each counted and fingerprinted
+    limit = RateLimit("test", "203.0.113.7", limit=10, window_s=3600)
+    tickets = [
+        _queued_ticket(
+            n, limit=limit, claim=resend_claim("web", sender=f"c{n}@example.com", text=f"{n}")
+        )
+        for n in range(4)
+    ]
+    # when: one turn of the applier runs
+    with CaptureQueriesContext(connection) as queries:
+        left = applier_module.run_cycle(tickets, [])
+    # then: every request has its case after this one turn
+    assert left == []
+    assert all(isinstance(t.outcome, IntakeResult) for t in tickets)
+    assert sorted(t.outcome.case.reference for t in tickets) == sorted(
+        RawContact.objects.values_list("reference", flat=True)
+    )
+    # and the group was stored with one count, one resend check and one INSERT for all
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in sql if "INTO" in s and "core_ratecount" in s]) == 1
+    assert len([s for s in sql if "INTO" in s and "intake_rawcontact" in s]) == 1
+    assert len([s for s in sql if "fingerprint IN" in s]) == 1
+    assert RateCount.objects.get().hits == 4
+
+
+def test_a_group_with_one_refusal_is_stored_one_by_one_and_only_that_one_refused(agent: Any):
+    # given: three complaints from one address with room for two, and a form sent twice
+    limit = RateLimit("test", "203.0.113.7", limit=2, window_s=3600)
+    over = [_queued_ticket(n, limit=limit) for n in range(3)]
+    twice = [
+        _queued_ticket(
+            7, claim=resend_claim("web", sender="same@example.com", text="Same words."), text="x"
+        )
+        for _ in range(2)
+    ]
+    # when: the applier takes each group in a turn
+    applier_module.run_cycle(over, [])
+    applier_module.run_cycle(twice, [])
+    # then: the first two are stored and applied, the third refused on its own
+    assert [isinstance(t.outcome, IntakeResult) for t in over] == [True, True, False]
+    assert isinstance(over[2].outcome, RateLimited)
+    assert RateCount.objects.get(key__contains="test").hits == 2
+    # and the form sent again is one complaint: the second is answered with the first
+    assert isinstance(twice[0].outcome, IntakeResult)
+    assert isinstance(twice[1].outcome, Resent)
+    assert twice[1].outcome.earlier.pk == twice[0].raw_id
+    assert Case.objects.count() == 3
+
+
+def test_one_idempotency_key_twice_in_a_group_opens_one_case(agent: Any):
+    # given: two API requests with the same key, waiting in one group
+    api_key, _ = create_api_key("webshop", scopes=list(KeyScope))
+    body = {"text": "Torn sofa."}
+    claims = [
+        claim_idempotency(api_key, "order-9", scope="POST /cases", body=body) for _ in range(2)
+    ]
+    tickets = [_queued_ticket(9, claim=claim) for claim in claims]
+    # when: the applier stores and applies the group
+    applier_module.run_cycle(tickets, [])
+    # then: the first opened the case, the second was refused as a duplicate
+    assert isinstance(tickets[0].outcome, IntakeResult)
+    assert isinstance(tickets[1].outcome, DuplicateRequest)
+    assert Case.objects.count() == 1
+    assert IdempotencyKey.objects.get().raw_id == tickets[0].raw_id
 
 
 def test_a_batch_matches_customers_as_one_contact_after_another_would(agent: Any, customer: Any):

@@ -32,40 +32,44 @@ def _record(case: Case, type_: str, by: Staff | None, **data: Any) -> CaseEvent:
 
 
 def _queue_webhook(case: Case, event: CaseEvent) -> None:
-    if event.type in WEBHOOK_EVENTS and event.data.get("direction") != "note":
+    _queue_webhook_for(case, event.type, event.data, event.created_at)
+
+
+def _queue_webhook_for(case: Case, type_: str, data: dict[str, Any], at: Any) -> None:
+    if type_ in WEBHOOK_EVENTS and data.get("direction") != "note":
         queue_webhooks(
-            WEBHOOK_EVENTS[event.type],
+            WEBHOOK_EVENTS[type_],
             {
                 "case": case.reference,
-                "type": WEBHOOK_EVENTS[event.type],
-                "data": event.data,
-                "created_at": event.created_at.isoformat(),
+                "type": WEBHOOK_EVENTS[type_],
+                "data": data,
+                "created_at": at.isoformat(),
             },
         )
 
 
-def record_many(rows: list[tuple[Case, str, Staff | None, dict[str, Any]]]) -> list[CaseEvent]:
+def record_many(rows: list[tuple[Case, str, Staff | None, dict[str, Any]]]) -> None:
     """The events of a batch of new cases (cases.open_cases), in one INSERT.
 
     Each row is (case, type, by, data) as the ``record_*`` helpers write them; the events
-    keep the order of ``rows`` on every timeline (same time, ascending id).
+    keep the order of ``rows`` on every timeline (same time, ascending id). Plain SQL
+    without model instances (core.rows): building them cost more CPU than the statement.
     """
     at = now()
-    events = [
-        CaseEvent(
-            case=case, customer_id=case.customer_id, type=type_, actor=by, data=data, created_at=at
-        )
-        for case, type_, by, data in rows
-    ]
-    _EVENT_ROWS.add(events)
-    for (case, *_), event in zip(rows, events, strict=True):
-        _queue_webhook(case, event)
-    return events
+    _EVENT_ROWS.run(
+        [
+            (case.pk, case.customer_id, type_, by.pk if by is not None else None, data, at)
+            for case, type_, by, data in rows
+        ]
+    )
+    for case, type_, _, data in rows:
+        _queue_webhook_for(case, type_, data, at)
 
 
-# A plain multi-row INSERT: bulk_create's statement building cost more CPU than the
-# statement (core.rows).
-_EVENT_ROWS = RowInsert(CaseEvent)
+# A plain multi-row INSERT (core.rows).
+_EVENT_ROWS = RowInsert(
+    CaseEvent, ["case", "customer", "type", "actor", "data", "created_at"], returning=False
+)
 
 
 def record_case_opened(case: Case, *, by: Staff | None, channel: str, kind: str) -> CaseEvent:

@@ -75,15 +75,21 @@ def queue_steps(steps: Sequence[str], args: Sequence[Any], *, key: str | None = 
     return job
 
 
-def queue_many_steps(steps: Sequence[str], jobs: Sequence[tuple[Sequence[Any], str]]) -> list[Job]:
+def queue_many_steps(
+    steps: Sequence[str], jobs: Sequence[tuple[Sequence[Any], str]], *, new_keys: bool = False
+) -> list[Job]:
     """``queue_steps`` for a batch of jobs, each given as (args, key), in the caller's
     transaction: one query for the keys already used, then one INSERT for the new jobs and,
     with the database task queue on the same database, one INSERT for their wake-ups (rows
     exactly as django-tasks' ``enqueue`` writes them, ``_wake_up_rows``); with any other
-    queue the wake-ups are sent after the commit, as queue_steps sends them."""
+    queue the wake-ups are sent after the commit, as queue_steps sends them.
+
+    ``new_keys``: the caller knows no key can be in use yet (they name rows it has just
+    inserted), so the query is skipped; a key in use after all fails the INSERT on the
+    keys' unique constraint (IntegrityError), never a second job."""
     keys = [key for _, key in jobs]
     with transaction.atomic(savepoint=False):
-        existing = _jobs_with_keys(keys)
+        existing = {} if new_keys else _jobs_with_keys(keys)
         at = now()
         shared = tasks_share_default_database(run_steps_task)
         fresh: list[Job] = []

@@ -66,20 +66,21 @@ def reset(bucket: str, ident: str) -> None:
     cache.delete(_key(bucket, ident))
 
 
-def count_in_window(bucket: str, ident: str, *, window_s: int) -> int:
-    """Count one event for ``ident`` in the caller's transaction; returns the count in the
-    current window, this event included. One statement on SQLite and PostgreSQL alike."""
+def count_in_window(bucket: str, ident: str, *, window_s: int, events: int = 1) -> int:
+    """Count ``events`` events (one by default) for ``ident`` in the caller's transaction;
+    returns the count in the current window, these events included. One statement on SQLite
+    and PostgreSQL alike."""
     from cherish.core.models import RateCount
 
     table = connection.ops.quote_name(RateCount._meta.db_table)
     period = int(time.time()) // window_s * window_s
     with connection.cursor() as cursor:
         cursor.execute(
-            f'INSERT INTO {table} ("key", period, hits) VALUES (%s, %s, 1) '
+            f'INSERT INTO {table} ("key", period, hits) VALUES (%s, %s, %s) '
             f'ON CONFLICT ("key") DO UPDATE SET hits = CASE WHEN {table}.period = '
-            f"excluded.period THEN {table}.hits + 1 ELSE 1 END, period = excluded.period "
-            "RETURNING hits",
-            [_key(bucket, ident)[:80], period],
+            f"excluded.period THEN {table}.hits + excluded.hits ELSE excluded.hits END,"
+            " period = excluded.period RETURNING hits",
+            [_key(bucket, ident)[:80], period, events],
         )
         row = cursor.fetchone()
     return int(row[0])

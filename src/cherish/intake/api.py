@@ -169,7 +169,7 @@ def create_case(
     answer = _Answer(claim, _case_answer)
     try:
         result = accept_contact(
-            contact, raw=_raw_material(request, body), claim=claim.take, on_applied=answer
+            contact, raw=_raw_material(request, body), claim=claim, on_applied=answer
         )
     except DuplicateRequest:
         return _replay_after_duplicate(request, idempotency_key, scope, body)

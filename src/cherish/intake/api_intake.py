@@ -87,8 +87,25 @@ class Claim:
     record: IdempotencyKey | None = None
     replay: HttpResponse | None = None
 
+    def __call__(self, raw: RawContact | None = None) -> None:
+        """The claim as accept_contact runs it (``claim=``): ``take``."""
+        self.take(raw)
+
+    def record_for(self, raw: RawContact) -> IdempotencyKey | None:
+        """The key's row, not yet saved, for the intake applier to insert with others
+        (intake.actions.store_queued_together: one INSERT for a group, which fails as a
+        whole on a key taken and is then claimed one by one with ``take``)."""
+        if self.key is None or self.api_key is None:
+            return None
+        self.record = IdempotencyKey(
+            api_key=self.api_key, key=self.key, request_hash=self.fingerprint, raw=raw
+        )
+        self.record.created_at = now()
+        return self.record
+
     def take(self, raw: RawContact | None = None) -> None:
         """Insert the key in the caller's transaction; DuplicateRequest when it is taken."""
+        self.record = None
         if self.key is None or self.api_key is None:
             return
         record = IdempotencyKey(

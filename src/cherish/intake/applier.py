@@ -11,13 +11,14 @@ exactly as the one-by-one path does (``intake.actions._receive``), with the owne
 memory from one read of the team (``cases.actions.OwnerPicker``). After the commit every
 waiting request is answered with its case.
 
-The applier thread stores (group commit) and applies in turns (``run_cycle``): each turn is
-one transaction that applies the contacts the turn before made durable and makes durable
-those that arrived since, so under load a complaint costs its share of one commit per turn.
+The applier thread works in turns (``run_cycle``): each turn stores the contacts that
+arrived since the last one in one transaction (group commit, one statement per kind of row
+for all of them), then applies them in a second, and answers each request; the requests that
+arrive meanwhile make the next turn's group.
 
 Why: each complaint used to take the database's single write lock four times, and the other
 threads waited for it asleep. Now a request holds it once, briefly, and the slow part runs
-once per batch with one commit (and one fsync) for all of its complaints.
+once per batch, with two commits (and two fsyncs) for all of its complaints.
 
 One applier at a time: on SQLite the batch's IMMEDIATE transaction holds the one write lock;
 on PostgreSQL a transaction-level advisory lock. A contact is applied only while its status
@@ -77,6 +78,9 @@ class Ticket:
     # The raw record as stored (set with raw_id by the applier's store): read again only
     # for its status when applied.
     record: Any = None
+    # What ``store`` stores, for the applier to store a group with one statement per kind
+    # of row (intake.actions.store_queued_together): (contact, material, limit, claim).
+    queued: Any = None
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome = None
     applied_here: bool = False
@@ -200,36 +204,27 @@ def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
 
 
 def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
-    """One turn of the applier: apply ``stored`` (contacts made durable by the turn before)
-    and store ``fresh`` (the requests that arrived since), in ONE transaction and one commit.
+    """One turn of the applier: store ``fresh`` (the requests that arrived since the last
+    turn) in one transaction, then apply them with ``stored`` (contacts already stored, a
+    retry's) in a second, and answer each after its commit.
 
-    Storing and applying stay two steps for each contact (a contact is durable before
-    anything is done with it, and a contact that breaks while being applied stays stored),
-    but under load the applier commits once per turn instead of twice: the turn that
-    applies one group of complaints makes the next group durable. With nothing to apply, a
-    turn only stores (and does not look for orphans: the next turn that applies does).
+    A contact is durable before anything is done with it: should applying it fail or hang,
+    it stays stored and its request is told so (IntakePending: received). The turn answers
+    every request it stored (issue #14): under load the requests that arrive during a turn
+    make the next turn's group, so each group is as large as the load makes it and each
+    complaint waits for one turn, not two (the turn that applied one group used to store
+    the next, which halved the groups and doubled the turns per complaint).
 
-    Answers the applied tickets after the commit; returns the tickets now stored and waiting
-    for the next turn. Raises a DatabaseError that broke the turn: nothing of it committed,
-    ``fresh`` tickets are not stored and ``stored`` ones stay queued.
+    Returns the stored tickets not answered yet (none unless another applier holds them).
+    Raises a DatabaseError that broke a transaction: if the store's, nothing of ``fresh`` is
+    stored; if the apply's, the contacts stay stored and queued for the next try.
     """
-    finished: list[tuple[Ticket, Outcome]] = []
-    refusals: list[tuple[Ticket, Exception]] = []
-    made: list[tuple[Ticket, Any]] = []
-    with transaction.atomic():
-        if stored:
-            apply_waiting(stored, after_commit=finished)
-        if fresh:
-            made, refusals = _store_each(fresh)
-    for ticket, record in made:
-        ticket.reference = record.reference or ""
-        ticket.raw_id = record.pk
-        ticket.record = record
-    for ticket, error in refusals:
-        ticket.finish(error, here=True)
-    for ticket, outcome in finished:
-        ticket.finish(outcome, here=True)
-    return [ticket for ticket, _ in made]
+    if fresh:
+        store_together(fresh)  # answers the refused ones; the others now have a raw_id
+        stored = [*stored, *(ticket for ticket in fresh if ticket.raw_id is not None)]
+    if stored:
+        apply_waiting(stored)  # one transaction per batch; answers after its commit
+    return [ticket for ticket in stored if not ticket.done.is_set()]
 
 
 def store_together(tickets: list[Ticket]) -> None:
@@ -254,6 +249,18 @@ def _store_each(tickets: list[Ticket]) -> tuple[list[tuple[Ticket, Any]], list[A
     (ticket, record) for those stored, (ticket, error) for those refused."""
     made: list[tuple[Ticket, Any]] = []
     refusals: list[tuple[Ticket, Exception]] = []
+    together = [ticket.queued for ticket in tickets]
+    if all(queued is not None for queued in together):
+        from cherish.intake.actions import store_queued_together
+
+        try:
+            with transaction.atomic():
+                records = store_queued_together(together)
+            return list(zip(tickets, records, strict=True)), []
+        except (InterfaceError, OperationalError):
+            raise
+        except Exception:  # one would be refused: each on its own, below
+            logger.debug("intake applier: a group stored one by one", exc_info=True)
     for ticket in tickets:
         assert ticket.store is not None
         try:
@@ -359,7 +366,7 @@ class Applier:
             self.cond.notify()
 
     def _run(self) -> None:
-        stored: list[Ticket] = []  # made durable by the last turn, applied by the next
+        stored: list[Ticket] = []  # stored, still to apply (a retry's contact)
         while True:
             with self.cond:
                 # Idle, it waits: orphans are taken by its next batch and by apply_intake.
@@ -372,7 +379,7 @@ class Applier:
             batch = [ticket for ticket in batch if ticket.take("applier")]
             fresh = [ticket for ticket in batch if ticket.raw_id is None]
             # Tickets handed over already stored (a retry waiting for its contact) are
-            # applied in this turn with those the last turn stored.
+            # applied in this turn with those it stores.
             stored += [ticket for ticket in batch if ticket.raw_id is not None]
             try:
                 stored = run_cycle(fresh, stored)
