@@ -96,7 +96,7 @@ class ThreadProfile:
     def report(self, top: int) -> str:
         out = io.StringIO()
         stats = pstats.Stats(self.profile, stream=out)
-        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(top)
         return out.getvalue()
 
 

@@ -230,12 +230,33 @@ def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
 def store_together(tickets: list[Ticket]) -> None:
     """Run the durable write of every ticket in one transaction (group commit).
 
-    Each write runs in its own savepoint: one refused (RateLimited, DuplicateRequest) or
-    broken by its data is finished with its error and the others commit. Sets each stored
-    ticket's ``raw_id`` once the transaction has committed.
+    A group whose every ticket says what it stores (``queued``) is stored with one
+    statement per kind of row (intake.actions.store_queued_together). Should one of them be
+    refused, that transaction rolls back and each write runs in its own savepoint instead:
+    one refused (RateLimited, DuplicateRequest) or broken by its data is finished with its
+    error and the others commit. Sets each stored ticket's ``raw_id`` once the transaction
+    has committed.
     """
-    with transaction.atomic():
-        made, refusals = _store_each(tickets)
+    made: list[tuple[Ticket, Any]] = []
+    refusals: list[tuple[Ticket, Exception]] = []
+    together = [ticket.queued for ticket in tickets]
+    stored = False
+    if all(queued is not None for queued in together):
+        from cherish.intake.actions import store_queued_together
+
+        try:
+            # Outside a transaction this is one (no savepoint: nothing else is in it).
+            with transaction.atomic():
+                made = list(zip(tickets, store_queued_together(together), strict=True))
+            stored = True
+        except (InterfaceError, OperationalError):
+            raise
+        except Exception:  # one would be refused: each on its own, below
+            logger.debug("intake applier: a group stored one by one", exc_info=True)
+            made = []
+    if not stored:
+        with transaction.atomic():
+            made, refusals = _store_each(tickets)
     for ticket, record in made:
         ticket.reference = record.reference or ""
         ticket.raw_id = record.pk
@@ -249,18 +270,6 @@ def _store_each(tickets: list[Ticket]) -> tuple[list[tuple[Ticket, Any]], list[A
     (ticket, record) for those stored, (ticket, error) for those refused."""
     made: list[tuple[Ticket, Any]] = []
     refusals: list[tuple[Ticket, Exception]] = []
-    together = [ticket.queued for ticket in tickets]
-    if all(queued is not None for queued in together):
-        from cherish.intake.actions import store_queued_together
-
-        try:
-            with transaction.atomic():
-                records = store_queued_together(together)
-            return list(zip(tickets, records, strict=True)), []
-        except (InterfaceError, OperationalError):
-            raise
-        except Exception:  # one would be refused: each on its own, below
-            logger.debug("intake applier: a group stored one by one", exc_info=True)
     for ticket in tickets:
         assert ticket.store is not None
         try:
