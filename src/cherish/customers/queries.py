@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -29,14 +28,61 @@ CENT = Decimal("0.01")
 MAX_SEARCH_CHARS = 100
 
 
+COUNT_CAP = 1000
+
+
+@dataclass
+class CustomerPage:
+    """One page of the customer list, with a capped total: the count reads at most
+    ``COUNT_CAP`` + 1 customers (like the desk inbox's "1,000+"), not every customer
+    checked against its cases (1.2 s at a million cases, bench/README.md "#14 h-slowA")."""
+
+    customers: list[Customer]
+    number: int
+    has_next: bool
+    total: int
+    more: bool
+
+    def __iter__(self) -> Any:
+        return iter(self.customers)
+
+    def __len__(self) -> int:
+        return len(self.customers)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def num_pages(self) -> str:
+        """The page count as shown: "20+" beyond the cap."""
+        pages = max(1, -(-min(self.total, COUNT_CAP) // LIST_PAGE_SIZE))
+        if self.more:
+            return f"{max(pages, self.number)}+"
+        return str(max(pages, self.number))
+
+
 def search_customers(
     query: str, *, page: int = 1, among: QuerySet[Customer] | None = None
-) -> Page[Any]:
+) -> CustomerPage:
     """Customers matching a name, email or phone fragment, newest first, 50 a page.
 
     Merged-away records are hidden: their survivor holds everything. ``among``: only these
     customers (the viewer's, customers.access.visible_customers). The contact points
-    shown in the list are prefetched (two queries for any page size, plus the count).
+    shown in the list are prefetched (two queries for any page size, plus a count capped
+    at COUNT_CAP + 1 rows).
     """
     qs: QuerySet[Customer] = (among if among is not None else Customer.objects.all()).filter(
         merged_into__isnull=True
@@ -58,8 +104,23 @@ def search_customers(
                 pk__in=points.filter(kind=ContactKind.EMAIL, value__icontains=query.lower())
             )
         qs = qs.filter(condition)
-    qs = qs.order_by("-created_at", "-id").prefetch_related("contact_points")
-    return Paginator(qs, LIST_PAGE_SIZE).get_page(page)
+    total = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+    last = max(1, -(-total // LIST_PAGE_SIZE))
+    if total <= COUNT_CAP:
+        page = min(page, last)
+    offset = (page - 1) * LIST_PAGE_SIZE
+    rows = list(
+        qs.order_by("-created_at", "-id").prefetch_related("contact_points")[
+            offset : offset + LIST_PAGE_SIZE + 1
+        ]
+    )
+    return CustomerPage(
+        customers=rows[:LIST_PAGE_SIZE],
+        number=page,
+        has_next=len(rows) > LIST_PAGE_SIZE,
+        total=min(total, COUNT_CAP),
+        more=total > COUNT_CAP,
+    )
 
 
 @dataclass(frozen=True)
