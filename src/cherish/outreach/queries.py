@@ -88,6 +88,9 @@ def customer_360(
     value = customer_value(customer, as_of=at)
     years = tenure_years(customer, value, today)
     cases = Case.objects.all() if cases is None else cases
+    # The viewer's cases *of this customer*: a bare ``case IN (visible cases)`` let SQLite
+    # build every case in the viewer's bounds first (hundreds of thousands at 1M cases).
+    theirs = cases.filter(customer=customer).values("pk")
     case_counts = cases.filter(customer=customer).aggregate(
         total=Count("id"),
         open=Count("id", filter=Q(is_open=True)),
@@ -104,16 +107,14 @@ def customer_360(
     Commitment, Gesture = _care_model("Commitment"), _care_model("Gesture")
     if Commitment is not None:
         commitments = list(
-            Commitment.objects.filter(
-                case__customer=customer, case__in=cases.values("pk"), status="open"
-            )
+            Commitment.objects.filter(case__customer=customer, case__in=theirs, status="open")
             .select_related("case", "owner")
             .order_by("due_at")[:10]
         )
     if Gesture is not None:
         given = Gesture.objects.filter(
             case__customer=customer,
-            case__in=cases.values("pk"),
+            case__in=theirs,
             status__in=["granted", "approved"],
         )
         gestures = list(given.select_related("case", "gesture_type").order_by("-created_at")[:5])
@@ -211,7 +212,7 @@ def timeline(
     if event_filter:
         events = CaseEvent.objects.filter(event_filter, customer=customer)
         if cases is not None:  # only the cases the viewer may see
-            events = events.filter(case__in=cases.values("pk"))
+            events = events.filter(case__in=cases.filter(customer=customer).values("pk"))
         if before:
             events = events.filter(created_at__lt=before)
         for event in (
