@@ -344,6 +344,8 @@ CHERISH_PERIODIC: list[tuple[str, int]] = [
     ("customer_updates", 60),
     ("outreach_tick", 300),
     ("outreach_radar", 24 * 3600),
+    # Candidate duplicate customers, stored for the desk's duplicates page (reads them all).
+    ("scan_duplicates", 3600),
     ("purge_idempotency_keys", 3600),
     ("feedback_tick", 60),
     ("learning_tick", 300),

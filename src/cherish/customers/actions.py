@@ -299,6 +299,10 @@ def find_or_create_customer(
     return match.customer, match.created
 
 
+# A pair intake noticed ranks above what the scan finds alone (outreach.identity's weights).
+INTAKE_SCORE = 3.0
+
+
 def record_possible_duplicate(
     customer: Customer, other: Customer, *, reason: str
 ) -> PossibleDuplicate | None:
@@ -315,7 +319,11 @@ def record_possible_duplicate(
         try:
             with transaction.atomic():
                 return PossibleDuplicate.objects.create(
-                    first_id=first, second_id=second, reasons=[reason], created_at=now()
+                    first_id=first,
+                    second_id=second,
+                    reasons=[reason],
+                    score=INTAKE_SCORE,
+                    created_at=now(),
                 )
         except IntegrityError:  # a concurrent contact recorded the same pair
             pair = PossibleDuplicate.objects.get(first_id=first, second_id=second)
@@ -323,7 +331,8 @@ def record_possible_duplicate(
         return None
     if reason not in pair.reasons:
         pair.reasons = [*pair.reasons, reason]
-        pair.save(update_fields=["reasons"])
+        pair.score += INTAKE_SCORE
+        pair.save(update_fields=["reasons", "score"])
     return pair
 
 

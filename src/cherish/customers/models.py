@@ -242,6 +242,9 @@ class PossibleDuplicate(models.Model):
     status = models.CharField(
         max_length=16, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
     )
+    # The background scan's strength of evidence (outreach.identity.scan_duplicates); the
+    # desk page reads open pairs in this order down the possible_duplicate_ranked index.
+    score = models.FloatField(default=0.0)
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -257,7 +260,10 @@ class PossibleDuplicate(models.Model):
                 name="possible_duplicate_ordered",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="possible_duplicate_open")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="possible_duplicate_open"),
+            models.Index(fields=["status", "-score", "-id"], name="possible_duplicate_ranked"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_id} ~ {self.second_id} ({self.status})"

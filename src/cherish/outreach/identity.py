@@ -19,7 +19,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import ForeignObjectRel, Model, QuerySet
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, QuerySet
 from django.utils.translation import gettext
 
 from cherish.core.clock import now
@@ -86,16 +86,22 @@ INTAKE_REASONS = {
 MAX_BLOCK = 60
 
 
-def find_duplicates(
-    *, limit: int = 200, among: QuerySet[Customer] | None = None
-) -> list[DuplicatePair]:
-    """Pairs of live customers that are probably one person, strongest evidence first.
+# What the scan stores (codes on PossibleDuplicate.reasons) and what the page says for each.
+SCAN_REASONS = {
+    "same email address": "shared_email",
+    "same phone number": "shared_phone",
+    "same name": "same_name",
+    "similar name": "similar_name",
+}
+REASON_TEXT = {code: text for text, code in SCAN_REASONS.items()} | INTAKE_REASONS
+PAGE_SIZE = 100
 
-    Same mailbox (after normalising), same phone number (last nine digits, so national and
-    international forms meet), or names that are equal or nearly equal (difflib ratio on
-    candidates blocked by the first letters of the name key, so the work stays linear).
-    With ``among``, only pairs of those customers (the viewer's, customers.access).
-    """
+
+def _scored_pairs(
+    among: QuerySet[Customer] | None = None,
+) -> tuple[set[int], dict[tuple[int, int], list[str]], dict[tuple[int, int], float]]:
+    """(live ids, evidence, score) of every candidate pair: reads every live customer and
+    contact point, so only the background scan (``scan_duplicates``) and tests call it."""
     live = Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
     if among is not None:
         live = live.filter(pk__in=among.values("pk"))
@@ -153,7 +159,24 @@ def find_duplicates(
             score.pop((first, second), None)
         elif first in live_ids and second in live_ids:
             for code in reasons or ["noticed at intake"]:
+                if code in REASON_TEXT and code not in INTAKE_REASONS:
+                    continue  # the scan's own earlier finding: found again above or gone
                 pair(first, second, INTAKE_REASONS.get(code, code), 3.0)
+    return live_ids, evidence, score
+
+
+def find_duplicates(
+    *, limit: int = 200, among: QuerySet[Customer] | None = None
+) -> list[DuplicatePair]:
+    """Pairs of live customers that are probably one person, strongest evidence first.
+
+    Same mailbox (after normalising), same phone number (last nine digits, so national and
+    international forms meet), or names that are equal or nearly equal (difflib ratio on
+    candidates blocked by the first letters of the name key, so the work stays linear).
+    With ``among``, only pairs of those customers (the viewer's, customers.access).
+    Reads every customer: the desk page reads ``open_duplicates`` (what the scan stored).
+    """
+    _, evidence, score = _scored_pairs(among)
     ranked = sorted(score, key=lambda k: -score[k])[:limit]
     customers = Customer.objects.in_bulk({pk for key in ranked for pk in key})
     return [
@@ -161,6 +184,112 @@ def find_duplicates(
         for a, b in ranked
         if a in customers and b in customers
     ]
+
+
+def scan_duplicates(*, batch: int = 2000) -> dict[str, int]:
+    """Store every candidate pair as an open PossibleDuplicate with its score (the
+    background job: the ticker runs it, and django-tasks as ``scan_duplicates_task``).
+
+    A pair a person decided about stays decided; reasons intake recorded are kept; an open
+    pair the scan found before and no longer finds (a contact point changed, a record was
+    merged or erased) is removed. Returns counts (found, created, updated, removed).
+    """
+    _, evidence, score = _scored_pairs()
+    stored = {
+        (first, second): (pk, status, list(reasons or []), stored_score)
+        for pk, first, second, status, reasons, stored_score in (
+            PossibleDuplicate.objects.values_list(
+                "pk", "first_id", "second_id", "status", "reasons", "score"
+            ).iterator(5000)
+        )
+    }
+    at = now()
+    new: list[PossibleDuplicate] = []
+    changed: list[PossibleDuplicate] = []
+    for key, reasons in evidence.items():
+        codes = [SCAN_REASONS[r] for r in reasons if r in SCAN_REASONS]
+        value = round(score[key], 3)
+        if key not in stored:
+            new.append(
+                PossibleDuplicate(
+                    first_id=key[0], second_id=key[1], reasons=codes, score=value, created_at=at
+                )
+            )
+            continue
+        pk, status, old_reasons, old_score = stored[key]
+        if status != DuplicateStatus.OPEN:
+            continue
+        kept = [code for code in old_reasons if code not in SCAN_REASONS.values()]
+        merged = kept + [code for code in codes if code not in kept]
+        if merged != old_reasons or old_score != value:
+            changed.append(PossibleDuplicate(pk=pk, reasons=merged, score=value))
+    gone = [
+        pk
+        for key, (pk, status, old_reasons, _) in stored.items()
+        if status == DuplicateStatus.OPEN
+        and key not in evidence
+        and old_reasons
+        and all(code in SCAN_REASONS.values() for code in old_reasons)
+    ]
+    with transaction.atomic():
+        PossibleDuplicate.objects.bulk_create(new, batch_size=batch, ignore_conflicts=True)
+        PossibleDuplicate.objects.bulk_update(changed, ["reasons", "score"], batch_size=batch)
+        for start in range(0, len(gone), batch):
+            PossibleDuplicate.objects.filter(pk__in=gone[start : start + batch]).delete()
+    return {
+        "found": len(evidence),
+        "created": len(new),
+        "updated": len(changed),
+        "removed": len(gone),
+    }
+
+
+@dataclass
+class DuplicatePage:
+    pairs: list[DuplicatePair]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def open_duplicates(*, page: int = 1, among: QuerySet[Customer] | None = None) -> DuplicatePage:
+    """One page of the stored open pairs, highest score first (PAGE_SIZE + 1 rows read down
+    the ``possible_duplicate_ranked`` index, whatever the number of customers). With
+    ``among``, only pairs of which the viewer may see both customers (customers.access)."""
+    pairs = PossibleDuplicate.objects.filter(
+        status=DuplicateStatus.OPEN,
+        first__merged_into__isnull=True,
+        first__erased_at__isnull=True,
+        second__merged_into__isnull=True,
+        second__erased_at__isnull=True,
+    )
+    if among is not None:
+        pairs = pairs.filter(
+            Exists(among.filter(pk=OuterRef("first_id"))),
+            Exists(among.filter(pk=OuterRef("second_id"))),
+        )
+    offset = (page - 1) * PAGE_SIZE
+    rows = list(
+        pairs.select_related("first", "second").order_by("-score", "-id")[
+            offset : offset + PAGE_SIZE + 1
+        ]
+    )
+    return DuplicatePage(
+        pairs=[
+            DuplicatePair(
+                row.first,
+                row.second,
+                [REASON_TEXT.get(code, code) for code in row.reasons or ["noticed at intake"]],
+                row.score,
+            )
+            for row in rows[:PAGE_SIZE]
+        ],
+        number=page,
+        has_next=len(rows) > PAGE_SIZE,
+    )
 
 
 # ---------------------------------------------------------------- merge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from cherish.outreach import actions, radar
+from cherish.outreach import actions, identity, radar
 
 
 @task()
@@ -19,3 +19,9 @@ def outreach_tick_task() -> dict[str, int]:
 def outreach_radar_task() -> int:
     """Recompute every customer's churn score (daily)."""
     return radar.compute_churn_scores()
+
+
+@task()
+def scan_duplicates_task() -> dict[str, int]:
+    """Find candidate duplicate pairs among every customer and store them (hourly)."""
+    return identity.scan_duplicates()

@@ -151,9 +151,17 @@ def remove_date(request: DeskRequest, pk: int, date_id: int) -> HttpResponse:
 @desk_view
 @require_GET
 def duplicates(request: DeskRequest) -> HttpResponse:
-    pairs = identity.find_duplicates(limit=100, among=visible_customers(request.staff))
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    page = identity.open_duplicates(page=number, among=visible_customers(request.staff))
     may_merge = may(request.staff, "merge")
-    return render(request, "outreach/duplicates.html", {"pairs": pairs, "may_merge": may_merge})
+    return render(
+        request,
+        "outreach/duplicates.html",
+        {"pairs": page.pairs, "page": page, "may_merge": may_merge},
+    )
 
 
 @desk_view
