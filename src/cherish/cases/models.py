@@ -192,6 +192,13 @@ class Case(models.Model):
                 fields=["stage", "-priority", "-updated_at", "team", "owner"], name="case_stage"
             ),
             models.Index(fields=["-closed_at"], name="case_closed"),
+            # The API's case list, most recently changed first (cases.api.list_cases), read
+            # in order: the team boundary (team, owner) and the openness, kind and stage
+            # filters are checked in the index, so a page reads only the rows it returns.
+            models.Index(
+                fields=["updated_at", "id", "team", "owner", "is_open", "kind", "stage"],
+                name="case_updated",
+            ),
             # The inbox's topic filter (TriageTopic) and one small partial index per flag
             # (HasBadge: only the open and closed cases carrying it), in the inbox order.
             models.Index(
