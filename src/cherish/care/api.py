@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Status
 
@@ -25,7 +24,6 @@ from cherish.care.access import (
 )
 from cherish.care.audit import audit_decision
 from cherish.care.models import (
-    CaseLink,
     Commitment,
     CommitmentStatus,
     ExternalEscalation,
@@ -54,7 +52,6 @@ from cherish.care.schemas import (
     TextIn,
     link_out,
 )
-from cherish.cases.access import visible_cases
 from cherish.cases.models import Case
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
@@ -196,12 +193,8 @@ def list_gestures(request: HttpRequest, reference: str) -> Any:
 @key_scope(KeyScope.CASES_READ)
 def list_links(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     case = _case(reference)
-    rows = CaseLink.objects.filter(Q(case=case) | Q(other=case)).select_related("case", "other")
-    staff = staff_of(request)
-    if staff is not None:
-        # A staff member's key lists only the linked cases that person may see at the desk.
-        seen = visible_cases(staff).values("pk")
-        rows = rows.filter(Q(case=case, other__in=seen) | Q(other=case, case__in=seen))
+    # A staff member's key lists only the linked cases that person may see at the desk.
+    rows = queries.links_seen_by(case, staff_of(request)).select_related("case", "other")
     return [link_out(row, side=case.pk) for row in rows.order_by("created_at", "id")]
 
 

@@ -593,6 +593,23 @@ def _decidable(viewer: Staff | None, case: Case, gestures: list[Gesture]) -> set
     return {g.pk for g in pending if may_decide_gesture(viewer, g, chain=chain)}
 
 
+def links_seen_by(case: Case, viewer: Staff | None) -> QuerySet[CaseLink]:
+    """The links of ``case`` (either side) whose other case ``viewer`` may see (all of them
+    for no viewer): another team's reference stays theirs.
+
+    The boundary is asked of the linked cases only (a handful, by id), not as an
+    ``IN (every case in bounds)``, which SQLite gathered whole: 1.6 s at 1M cases (#14).
+    """
+    rows = CaseLink.objects.filter(Q(case=case) | Q(other=case))
+    if viewer is None:
+        return rows
+    linked = Q(pk__in=CaseLink.objects.filter(case=case).values("other_id")) | Q(
+        pk__in=CaseLink.objects.filter(other=case).values("case_id")
+    )
+    seen = visible_cases(viewer).filter(linked).values("pk")
+    return rows.filter(Q(case=case, other__in=seen) | Q(other=case, case__in=seen))
+
+
 def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
     """Everything the care panel shows, in a fixed number of queries."""
     at = now()
@@ -609,12 +626,7 @@ def care_panel(case: Case, *, viewer: Staff | None) -> dict[str, Any]:
         )
     )
     collaborators = list(Collaborator.objects.filter(case=case).select_related("staff"))
-    link_rows = CaseLink.objects.filter(Q(case=case) | Q(other=case))
-    if viewer is not None:
-        # Only the linked cases the viewer may open: another team's reference stays theirs.
-        seen = visible_cases(viewer).values("pk")
-        link_rows = link_rows.filter(Q(case=case, other__in=seen) | Q(other=case, case__in=seen))
-    links = list(link_rows.select_related("case", "other"))
+    links = list(links_seen_by(case, viewer).select_related("case", "other"))
     linked = [
         {"case": link.other if link.case_id == case.pk else link.case, "type": link.type}
         for link in links
