@@ -9,7 +9,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from cherish.cases.models import Case, CaseEvent, Kind
 from cherish.core.clock import now
@@ -276,6 +276,13 @@ def timeline(
     return page, cursor
 
 
+def _among(among: QuerySet[Customer]) -> Exists:
+    """The row's customer is one of ``among``, asked of each row read (a correlated EXISTS),
+    not as ``customer_id IN (every customer among)``, which built the whole set of the
+    viewer's customers first: 2 s of CPU at 1M cases (issue #14)."""
+    return Exists(among.filter(pk=OuterRef("customer_id")))
+
+
 def radar_page(
     *, page: int = 1, min_score: float = 0.3, among: QuerySet[Customer] | None = None
 ) -> Page[Any]:
@@ -283,7 +290,7 @@ def radar_page(
     with ``among`` only those customers (the viewer's)."""
     scores = ChurnScore.objects.all()
     if among is not None:
-        scores = scores.filter(customer__in=among.values("pk"))
+        scores = scores.filter(_among(among))
     qs = (
         scores.filter(score__gte=min_score, customer__merged_into__isnull=True)
         .select_related("customer", "outreach_case")
@@ -318,7 +325,7 @@ def left_customers(
 ) -> list[LeaveReason]:
     reasons = LeaveReason.objects.all()
     if among is not None:
-        reasons = reasons.filter(customer__in=among.values("pk"))
+        reasons = reasons.filter(_among(among))
     return list(
         reasons.filter(customer__status="left")
         .select_related("customer")
