@@ -785,66 +785,51 @@ class ResendClaim:
 
     def earlier(self, *, besides: int | None = None) -> RawContact | None:
         """The record this one repeats, if any (``besides``: this one's own id)."""
-        since = now() - dt.timedelta(seconds=RESEND_WINDOW_S)
-        connection = transaction.get_connection()
-        quote = connection.ops.quote_name
-        meta = RawContact._meta
-        column = {
-            name: quote(str(getattr(meta.get_field(name), "column", name)))
-            for name in ("case", "received_at")
-        }
-        # Plain SQL: building this query with the ORM cost more CPU than storing the record.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {quote(meta.db_table)} WHERE fingerprint = %s"
-                f" AND {column['received_at']} >= %s"
-                f" AND (reference IS NOT NULL OR {column['case']} IS NOT NULL)"
-                " AND status NOT IN (%s, %s) AND id <> %s ORDER BY id LIMIT 1",
-                [
-                    self.fingerprint,
-                    connection.ops.adapt_datetimefield_value(since),
-                    str(RawStatus.FAILED),
-                    str(RawStatus.IGNORED),
-                    besides if besides is not None else -1,
-                ],
-            )
-            row = cursor.fetchone()
-        return RawContact.objects.get(pk=row[0]) if row is not None else None
+        found = _first_taken([self.fingerprint], besides=besides)
+        return RawContact.objects.get(pk=found) if found is not None else None
 
     @staticmethod
     def any_earlier(fingerprints: list[str]) -> bool:
         """Whether any of these fingerprints is already taken, as ``earlier`` finds one."""
-        if not fingerprints:
-            return False
-        since = now() - dt.timedelta(seconds=RESEND_WINDOW_S)
-        connection = transaction.get_connection()
-        quote = connection.ops.quote_name
-        meta = RawContact._meta
-        column = {
-            name: quote(str(getattr(meta.get_field(name), "column", name)))
-            for name in ("case", "received_at")
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {quote(meta.db_table)}"
-                f" WHERE fingerprint IN ({', '.join(['%s'] * len(fingerprints))})"
-                f" AND {column['received_at']} >= %s"
-                f" AND (reference IS NOT NULL OR {column['case']} IS NOT NULL)"
-                " AND status NOT IN (%s, %s) LIMIT 1",
-                [
-                    *fingerprints,
-                    connection.ops.adapt_datetimefield_value(since),
-                    str(RawStatus.FAILED),
-                    str(RawStatus.IGNORED),
-                ],
-            )
-            return cursor.fetchone() is not None
+        return bool(fingerprints) and _first_taken(fingerprints) is not None
 
     def __call__(self, raw: RawContact) -> None:
         earlier = self.earlier(besides=raw.pk)
         if earlier is not None:
             raise Resent(earlier)
         RawContact.objects.filter(pk=raw.pk).update(fingerprint=self.fingerprint)
+
+
+def _first_taken(fingerprints: list[str], *, besides: int | None = None) -> int | None:
+    """The id of the first live record within the resend window holding one of these
+    fingerprints (``besides``: an id to leave out). One condition for the single and the
+    group store, so the two never disagree on what a resend is."""
+    since = now() - dt.timedelta(seconds=RESEND_WINDOW_S)
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = RawContact._meta
+    column = {
+        name: quote(str(getattr(meta.get_field(name), "column", name)))
+        for name in ("case", "received_at")
+    }
+    # Plain SQL: building this query with the ORM cost more CPU than storing the record.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {quote(meta.db_table)}"
+            f" WHERE fingerprint IN ({', '.join(['%s'] * len(fingerprints))})"
+            f" AND {column['received_at']} >= %s"
+            f" AND (reference IS NOT NULL OR {column['case']} IS NOT NULL)"
+            " AND status NOT IN (%s, %s) AND id <> %s ORDER BY id LIMIT 1",
+            [
+                *fingerprints,
+                connection.ops.adapt_datetimefield_value(since),
+                str(RawStatus.FAILED),
+                str(RawStatus.IGNORED),
+                besides if besides is not None else -1,
+            ],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else None
 
 
 def resend_claim(channel: str, *, sender: str, text: str) -> ResendClaim:
