@@ -165,9 +165,13 @@ def descendants(pid: int) -> list[int]:
     return result
 
 
-def cmdline(pid: int) -> str:
+def role(pid: int) -> str:
+    """What a process of ``cherish serve``'s tree is: the name its supervisor gave it after
+    forking (/proc/<pid>/comm: ``cherish-web`` for gunicorn's master and its workers,
+    ``cherish-worker1``, ``cherish-tick``, ``cherish-smtpd``); their command line is the
+    parent's."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
 
@@ -328,7 +332,7 @@ class Cherish:
             raise RuntimeError("the fault suite is stopping")
         # Generous: on a loaded machine (two cores at load 20) a start took over two minutes.
         wait_for(self.healthy, 300, f"{self.name} to answer")
-        wait_for(lambda: self.child(" smtpd"), 120, f"{self.name}'s mail listener")
+        wait_for(lambda: self.child("cherish-smtpd"), 120, f"{self.name}'s mail listener")
         wait_for(lambda: smtp_ready(self.smtp_port), 120, f"{self.name}'s SMTP port")
 
     def healthy(self) -> bool:
@@ -339,19 +343,20 @@ class Cherish:
         except OSError:
             return False
 
-    def child(self, word: str) -> int | None:
+    def child(self, name: str) -> int | None:
+        """The child of ``cherish serve`` whose process name starts with ``name``."""
         if self.serve is None:
             return None
-        return next((c for c in children(self.serve.pid) if word in cmdline(c)), None)
+        return next((c for c in children(self.serve.pid) if role(c).startswith(name)), None)
 
     def web_worker_pids(self) -> list[int]:
-        master = self.child("gunicorn")
+        master = self.child("cherish-web")
         return children(master) if master else []
 
     def task_worker_pids(self) -> list[int]:
         if self.serve is None:
             return []
-        return [c for c in children(self.serve.pid) if " worker" in cmdline(c)]
+        return [c for c in children(self.serve.pid) if role(c).startswith("cherish-worker")]
 
     def kill_tree(self) -> None:
         """Everything at once, as a power cut or the OOM killer taking the lot would."""

@@ -3,13 +3,16 @@ and only SIGTERM stops the whole (before, killing the task worker stopped everyt
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
 import signal
 import socket
+import time
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +28,18 @@ pytestmark = pytest.mark.slow
 
 
 def _children(pid: int) -> dict[int, str]:
-    """The direct children of ``pid`` and their command lines (Linux /proc)."""
+    """The direct children of ``pid`` and their process names (Linux /proc): forked
+    children share their parent's command line; the supervisor names each one."""
     found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            found[int(child)] = cmdline.decode()
+            with contextlib.suppress(FileNotFoundError):
+                found[int(child)] = Path(f"/proc/{child}/comm").read_text().strip()
     return found
 
 
-def _pid_of(pid: int, word: str) -> int | None:
-    return next((c for c, cmd in _children(pid).items() if word in cmd), None)
+def _pid_of(pid: int, name: str) -> int | None:
+    return next((c for c, comm in _children(pid).items() if comm.startswith(name)), None)
 
 
 def _healthy(port: int) -> bool:
@@ -58,9 +62,11 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
     )
     try:
         processes.wait_for(lambda: _healthy(port), timeout=90, what="the web server")
-        worker = processes.wait_for(lambda: _pid_of(serve.pid, " worker"), timeout=30, what="w")
-        web = _pid_of(serve.pid, "gunicorn")
-        smtpd = _pid_of(serve.pid, " smtpd")
+        worker = processes.wait_for(
+            lambda: _pid_of(serve.pid, "cherish-worker"), timeout=30, what="w"
+        )
+        web = _pid_of(serve.pid, "cherish-web")
+        smtpd = _pid_of(serve.pid, "cherish-smtpd")
         assert web and smtpd
 
         # when the task worker is killed outright
@@ -68,18 +74,19 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
 
         # then a new worker starts, while the web server and mail listener never stopped
         new_worker = processes.wait_for(
-            lambda: (p := _pid_of(serve.pid, " worker")) and p != worker and p,
+            lambda: (p := _pid_of(serve.pid, "cherish-worker")) and p != worker and p,
             timeout=30,
             what="a new task worker",
         )
         assert new_worker != worker
         assert _healthy(port)
-        assert (_pid_of(serve.pid, "gunicorn"), _pid_of(serve.pid, " smtpd")) == (web, smtpd)
+        assert _pid_of(serve.pid, "cherish-web") == web
+        assert _pid_of(serve.pid, "cherish-smtpd") == smtpd
 
         # and when the web server itself dies, it comes back too
         os.kill(web, signal.SIGKILL)
         processes.wait_for(
-            lambda: (p := _pid_of(serve.pid, "gunicorn")) and p != web and _healthy(port),
+            lambda: (p := _pid_of(serve.pid, "cherish-web")) and p != web and _healthy(port),
             timeout=60,
             what="the web server to come back",
         )
@@ -126,6 +133,53 @@ def test_a_child_that_dies_young_waits_and_one_that_lived_restarts_at_once(tmp_p
     assert child.restarts == 2 and child.quick_exits == 0
     assert child.exits == [0, 0]
     child.proc.wait()
+
+
+def _note_and_exit(path: Path, status: int) -> None:
+    comm = Path("/proc/self/comm").read_text().strip()
+    with open(path, "a") as out:
+        out.write(f"{os.getpid()} {comm}\n")
+    raise SystemExit(status)
+
+
+def test_a_forked_child_is_named_and_restarted_with_its_exit_status(tmp_path: Path) -> None:
+    # given a supervisor over a function, run in a forked child, that exits with status 3
+    clock = [100.0]
+    notes = tmp_path / "notes"
+    supervisor = Supervisor(
+        {"job-1": partial(_note_and_exit, notes, 3)}, first_backoff_s=1, clock=lambda: clock[0]
+    )
+    child = supervisor.children["job-1"]
+    supervisor.start(child)
+    assert child.proc is not None and child.proc.wait(timeout=30) == 3
+    # when it is noticed dead, and again once its backoff is over
+    clock[0] += 1
+    supervisor.check()
+    clock[0] += 1
+    supervisor.check()
+    assert child.proc is not None and child.proc.wait(timeout=30) == 3
+    # then it ran twice, in two processes, each under the child's name, not this process's
+    runs = [line.split() for line in notes.read_text().splitlines()]
+    assert [comm for _, comm in runs] == ["cherish-job1", "cherish-job1"]
+    assert len({pid for pid, _ in runs} | {str(os.getpid())}) == 3
+    assert child.exits == [3] and child.restarts == 1
+
+
+def _sleep() -> None:
+    time.sleep(60)
+
+
+def test_a_forked_child_stops_on_sigterm_not_with_the_supervisors_handler() -> None:
+    # given a forked child of a supervisor whose own SIGTERM handler only sets a flag
+    supervisor = Supervisor({"sleeper": _sleep})
+    child = supervisor.children["sleeper"]
+    supervisor.start(child)
+    assert child.proc is not None
+    time.sleep(0.5)
+    # when it gets SIGTERM
+    child.proc.send_signal(signal.SIGTERM)
+    # then it ends by that signal, as a fresh process would
+    assert child.proc.wait(timeout=30) == -signal.SIGTERM
 
 
 def _send_complaint(port: int, email: str) -> int:

@@ -17,7 +17,7 @@ import pytest
 from tests.core.processes import ROOT
 from tests.outbox.conftest import free_port
 
-from cherish.core.management.commands.serve import web_command
+from cherish.core.management.commands.serve import web_options
 
 pytestmark = pytest.mark.slow
 
@@ -150,11 +150,13 @@ def test_keep_alive_connections_serve_one_request_after_another(server: tuple[in
         conn.close()
 
 
-def test_cherish_serve_runs_gunicorn_with_this_worker() -> None:
-    argv = web_command("127.0.0.1:8123", workers=2, threads=4)
-    assert argv[argv.index("--worker-class") + 1] == WORKER
-    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
-    assert "--no-control-socket" in argv
+def test_cherish_serve_runs_gunicorn_with_this_worker_over_the_loaded_application() -> None:
+    options = web_options("127.0.0.1:8123", workers=2, threads=4)
+    assert options["worker_class"] == WORKER
+    assert options["bind"] == ["127.0.0.1:8123"]
+    assert (options["workers"], options["threads"]) == (2, 4)
+    assert options["control_socket_disable"] is True
+    assert options["preload_app"] is True
 
 
 def test_a_worker_loads_every_page_before_its_first_request_and_freezes_it(

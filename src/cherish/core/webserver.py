@@ -159,6 +159,22 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             self._unlinger(self.lingering.popleft())
 
 
+def serve_wsgi(application: Any, options: dict[str, Any]) -> None:
+    """Run gunicorn's arbiter in this process over ``application``, loaded already: with
+    ``preload_app`` its workers are forked from this copy and import nothing themselves."""
+    from gunicorn.app.base import BaseApplication
+
+    class Preloaded(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    Preloaded().run()
+
+
 def settle() -> None:
     """Ready a web worker for its requests: load every page and the API now (Django loads
     the URLconf, and with it every view module, on the first request), then move everything

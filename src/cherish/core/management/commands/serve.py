@@ -5,6 +5,11 @@ child processes under a supervisor (core.supervisor): a child that dies is resta
 backoff while the others keep serving, and only SIGTERM or SIGINT stops them all. Each piece
 also runs on its own (``cherish worker``, ``cherish tick --loop``, ``cherish smtpd``) for the
 scale-out path and for systemd (docs/deploy.md).
+
+The children are forked from this process once it has imported Django, the project and the
+WSGI application (every page and the API), and gunicorn forks its workers from that same
+copy (``preload_app``): nothing is imported twice, so a child or web worker that dies comes
+back in milliseconds of CPU, and a whole restart costs one import instead of seven.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 from cherish.core import startup
-from cherish.core.supervisor import Supervisor
+from cherish.core.supervisor import Supervisor, Target
 
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 
@@ -57,31 +65,30 @@ def site_url_for(bind: str) -> tuple[str | None, str | None]:
     return url, warning
 
 
-def web_command(bind: str, *, workers: int, threads: int) -> list[str]:
-    """gunicorn with Cherish's threaded worker (core.webserver: gunicorn's, without the
-    event loop waiting for each closing client), ``workers`` processes of ``threads`` threads.
-    """
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "cherish.wsgi:application",
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "cherish.core.webserver.ThreadWorker",
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "20",
+def web_options(bind: str, *, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings: Cherish's threaded worker (core.webserver: gunicorn's, without
+    the event loop waiting for each closing client), ``workers`` processes of ``threads``
+    threads, forked from the application already loaded."""
+    return {
+        "bind": [bind],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "cherish.core.webserver.ThreadWorker",
+        "accesslog": "-",
+        "graceful_timeout": 20,
+        "preload_app": True,
         # gunicorn 27 opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl):
         # every other gunicorn of the same user took it over; the supervisor is the control.
-        "--no-control-socket",
-    ]
+        "control_socket_disable": True,
+    }
+
+
+def before_fork() -> None:
+    """Leave nothing a forked child could share with this process or its siblings: a
+    database connection (an SQLite handle or a server socket used by two processes at once
+    corrupts their conversation) or a cache client's socket."""
+    connections.close_all()
+    caches.close_all()
 
 
 class Command(BaseCommand):
@@ -114,23 +121,23 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
             startup.remember_static()
         self._site_url(options["bind"])
-        cherish = [sys.executable, "-m", "cherish"]
-        # This command has run Django's system checks; each child running them again cost
-        # 1.5 s of CPU (the URL check imports every page and the API) at every (re)start.
-        checked = "--skip-checks"
-        children: dict[str, list[str]] = {
-            "web": web_command(
-                options["bind"], workers=options["workers"], threads=options["threads"]
-            ),
-        }
+        # Every page and the API, imported here once for every web worker (cherish.wsgi
+        # also moves what it loaded out of the garbage collector's way, gc.freeze, which
+        # keeps the forked children from touching, and so copying, those pages of memory).
+        from cherish.core.webserver import serve_wsgi
+        from cherish.wsgi import application
+
+        web = web_options(options["bind"], workers=options["workers"], threads=options["threads"])
+        # Commands run in the children skip Django's system checks: this one has run them.
+        children: dict[str, Target] = {"web": partial(serve_wsgi, application, web)}
         available = get_commands()
         if not options["no_worker"]:
             for number in range(1, max(1, options["task_workers"]) + 1):
-                children[f"worker-{number}"] = [*cherish, "worker", checked]
-            children["tick"] = [*cherish, "tick", "--loop", checked]
+                children[f"worker-{number}"] = partial(call_command, "worker")
+            children["tick"] = partial(call_command, "tick", loop=True)
         if not options["no_smtp"] and "smtpd" in available:
-            children["smtpd"] = [*cherish, "smtpd", checked]
-        supervisor = Supervisor(children)
+            children["smtpd"] = partial(call_command, "smtpd")
+        supervisor = Supervisor(children, before_fork=before_fork)
         self.stdout.write(
             f"Cherish is running at http://{options['bind']}/ "
             f"(data in {settings.DATA_DIR}; {', '.join(children)}). Press Ctrl+C to stop."
