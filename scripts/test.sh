@@ -72,8 +72,11 @@ if [ -n "$PG_URL" ]; then
   REDIS_URL_SQLITE="${CHERISH_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
   # The PostgreSQL run takes the next Redis database, so the two RQ tests never share a queue.
   REDIS_URL_PG="${REDIS_URL_SQLITE%/*}/$(( ${REDIS_URL_SQLITE##*/} - 1 ))"
+  # Only the tests that use the database (marked so by tests/conftest.py): the others
+  # cannot tell PostgreSQL from SQLite, and the SQLite run has them.
   CHERISH_TEST_DATABASE_URL="$PG_URL" CHERISH_TEST_REDIS_URL="$REDIS_URL_PG" \
-    $BIN/python -m pytest -m "not browser" -p no:cacheprovider --durations=30 "$@" >"$PG_LOG" 2>&1 &
+    $BIN/python -m pytest -m "database and not browser" -p no:cacheprovider --durations=30 "$@" \
+    >"$PG_LOG" 2>&1 &
   PG_PID=$!
   trap 'kill "$FAULTS_PID" "$EVAL_PID" "$PG_PID" 2>/dev/null || true' EXIT
 fi

@@ -17,6 +17,30 @@ from cherish.staff.models import AssignmentRule, Role, Staff, Team
 PASSWORD = "correct horse battery staple"
 
 
+# What a test asks for when it uses the test database (pytest-django refuses any other
+# test's queries, and a test that starts processes on it asks for transactional_db).
+_DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "live_server",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Mark the tests that use the database, so the PostgreSQL run (scripts/test.sh) can run
+    # only those: the others cannot tell SQLite from PostgreSQL, and the SQLite run has them.
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") or fixtures & _DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.database)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Rate-limit and login-throttle counters live in the cache; each test starts clean.
