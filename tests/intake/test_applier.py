@@ -435,18 +435,30 @@ def test_a_batch_that_fails_as_a_whole_is_applied_one_by_one(agent: Any, monkeyp
     assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()
 
 
+def _slow_in_the_database() -> None:
+    """An apply that keeps the database busy, statement after statement, until stopped."""
+    while True:
+        time.sleep(0.02)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+
 @pytest.fixture
 def stuck_applier(monkeypatch: Any) -> Any:
-    """The applier stores what it is handed, then hangs before applying it, until set."""
+    """The applier's one-transaction turn is slow in the database past its guard; taken in
+    two, it stores what it is handed, then hangs before applying it, until set."""
     release = threading.Event()
     real = applier_module.apply_waiting
 
     def stuck(tickets: Any = (), **kwargs: Any) -> int:
+        if kwargs.get("after_commit") is not None:  # in the turn's one transaction
+            _slow_in_the_database()
         release.wait(60)
         return real(tickets, **kwargs)
 
     monkeypatch.setattr(applier_module, "apply_waiting", stuck)
-    monkeypatch.setattr(intake_actions, "APPLY_WAIT_S", 0.2)
+    monkeypatch.setattr(applier_module, "TURN_GUARD_S", 0.1)
+    monkeypatch.setattr(intake_actions, "APPLY_WAIT_S", 0.3)
     yield release
     release.set()
 
@@ -493,6 +505,82 @@ def test_a_stuck_applier_answers_the_api_202_received(agent: Any, stuck_applier:
     again = api.post("/api/v1/cases", json.dumps(body), content_type="application/json")
     assert again.status_code == 201
     assert again.json()["reference"] == raw.reference == Case.objects.get().reference
+
+
+def test_an_applier_stuck_before_its_commit_answers_503_and_never_stores_it_later(
+    agent: Any, monkeypatch: Any
+):
+    # given: an applier that hangs in the middle of its one-transaction turn, away from the
+    # database (nothing of the turn is committed while it hangs)
+    release = threading.Event()
+    real = applier_module.apply_waiting
+
+    def hung(tickets: Any = (), **kwargs: Any) -> int:
+        if kwargs.get("after_commit") is not None:
+            release.wait(60)
+        return real(tickets, **kwargs)
+
+    monkeypatch.setattr(applier_module, "apply_waiting", hung)
+    monkeypatch.setattr(applier_module, "TURN_GUARD_S", 0.1)
+    monkeypatch.setattr(intake_actions, "APPLY_WAIT_S", 0.2)
+    form = {"text": "The sofa arrived torn.", "name": "Dana", "email": "dana@example.com"}
+    # when: the form is posted while it hangs
+    response = Client().post("/complain/", form)
+    # then: the customer is told nothing was saved and to try again, never "received"
+    assert response.status_code == 503
+    assert "Nothing was saved" in response.content.decode()
+    # when: the applier comes loose
+    release.set()
+    applier_module.stop_appliers()
+    # then: the turn it was in is rolled back, and the complaint the customer was told was
+    # not saved is not stored behind their back
+    assert not RawContact.objects.exists()
+    assert not Case.objects.exists()
+
+
+def test_a_turn_stores_and_applies_its_group_with_one_commit(agent: Any, monkeypatch: Any):
+    # given: four form complaints waiting for the applier, and a count of the commits
+    commits: list[str] = []
+    wrapper = type(connections["default"])
+    real_commit = wrapper._commit
+
+    def counted(self: Any) -> None:
+        commits.append(self.alias)
+        real_commit(self)
+
+    monkeypatch.setattr(wrapper, "_commit", counted)
+    tickets = [_queued_ticket(n) for n in range(4)]
+    # when: one turn of the applier runs
+    left = applier_module.run_cycle(tickets, [])
+    # then: one commit made the group durable and applied it; every request has its case
+    assert commits == ["default"]
+    assert left == []
+    assert all(isinstance(t.outcome, IntakeResult) and t.durable for t in tickets)
+    assert Case.objects.count() == 4
+    assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()
+
+
+def test_a_turn_slow_in_the_database_is_rolled_back_and_taken_in_two(agent: Any, monkeypatch: Any):
+    # given: an apply slow in the database past the turn's guard once, then well again
+    real = applier_module.apply_waiting
+    slow = [True]
+
+    def slow_once(tickets: Any = (), **kwargs: Any) -> int:
+        if kwargs.get("after_commit") is not None and slow:
+            slow.clear()
+            _slow_in_the_database()
+        return real(tickets, **kwargs)
+
+    monkeypatch.setattr(applier_module, "apply_waiting", slow_once)
+    monkeypatch.setattr(applier_module, "TURN_GUARD_S", 0.1)
+    tickets = [_queued_ticket(n) for n in range(3)]
+    # when: one turn of the applier runs
+    left = applier_module.run_cycle(tickets, [])
+    # then: the slow transaction left nothing behind; stored, then applied, each got its case
+    assert left == []
+    assert all(isinstance(t.outcome, IntakeResult) for t in tickets)
+    assert RawContact.objects.count() == 3 and Case.objects.count() == 3
+    assert not RawContact.objects.exclude(status=RawStatus.PROCESSED).exists()
 
 
 def test_a_case_opened_one_by_one_after_a_batch_goes_to_the_next_in_line(

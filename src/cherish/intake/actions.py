@@ -129,6 +129,12 @@ class IntakeFailed(Exception):
     """A queued contact that could not be added to a case (recorded on its raw record)."""
 
 
+class NotStoredInTime(OperationalError):
+    """The applier held the contact past every wait without making it durable (stuck before
+    its commit); it gave it up, so nothing of it is or will be stored. A storage trouble to
+    the edge: 503, "nothing was saved, try again" (core.unavailable)."""
+
+
 class IntakePending(Exception):
     """The contact is durably stored but not yet added to a case: the applier is slow or
     stuck. Nothing is lost (any applier takes it, ``intake.applier``); the caller tells the
@@ -282,8 +288,8 @@ def _accept_queued(
     def store() -> RawContact:
         return _store_queued(contact, material, rate_limit, claim)
 
-    # The applier stores this contact together with the others waiting (one commit for
-    # all: group commit), then applies them (a second commit), then answers each.
+    # The applier stores this contact together with the others waiting and applies them,
+    # one commit for all (group commit), then answers each.
     ticket = Ticket(
         None, on_applied=on_applied, store=store, queued=(contact, material, rate_limit, claim)
     )
@@ -294,24 +300,31 @@ def _accept_queued(
             raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
             ticket = Ticket(raw.pk, reference=raw.reference or "", on_applied=on_applied)
             _apply_here(ticket)
-        else:
-            ticket.done.wait(APPLY_WAIT_S)  # the applier has it in hand
+        elif not ticket.done.wait(APPLY_WAIT_S) and ticket.abandon():
+            # The applier has it in hand and is stuck before its store committed: nothing
+            # of it is stored, nor will be (abandoned), and the caller says so (503).
+            raise NotStoredInTime("the contact could not be stored in time; nothing was saved")
+        elif not ticket.durable:
+            ticket.done.wait(APPLY_WAIT_S)  # its store is committing now
     if isinstance(ticket.outcome, (InterfaceError, OperationalError)):
         # The applier's batch failed on the database: try once more here before answering
         # (the contact is stored if its batch got that far: then it is applied from there).
-        retry = Ticket(ticket.raw_id, reference=ticket.reference, on_applied=on_applied)
-        if retry.raw_id is None:
+        durable = ticket.durable
+        retry = Ticket(
+            ticket.raw_id if durable else None, reference=ticket.reference, on_applied=on_applied
+        )
+        if not durable:
             raw = queue_contact(contact, material, rate_limit=rate_limit, claim=claim)
-            retry.raw_id, retry.reference = raw.pk, raw.reference or ""
+            retry = Ticket(raw.pk, reference=raw.reference or "", on_applied=on_applied)
         _apply_here(retry)
         ticket = retry
     outcome = ticket.outcome
     if isinstance(outcome, BaseException):
         raise outcome
     if not isinstance(outcome, IntakeResult):
-        if ticket.raw_id is not None:
+        if ticket.durable:
             # Stored, not yet applied (a stuck applier): durable, so received, never a 500.
-            raise IntakePending(ticket.raw_id, ticket.reference)
+            raise IntakePending(ticket.raw_id or 0, ticket.reference)
         raise IntakeFailed("the contact could not be stored in time")
     return outcome
 

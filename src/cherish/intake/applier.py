@@ -12,13 +12,17 @@ memory from one read of the team (``cases.actions.OwnerPicker``). After the comm
 waiting request is answered with its case.
 
 The applier thread works in turns (``run_cycle``): each turn stores the contacts that
-arrived since the last one in one transaction (group commit, one statement per kind of row
-for all of them), then applies them in a second, and answers each request; the requests that
-arrive meanwhile make the next turn's group.
+arrived since the last one (group commit, one statement per kind of row for all of them) and
+applies them in the same transaction, and answers each request after its commit; the
+requests that arrive meanwhile make the next turn's group. A turn that breaks (a refusal in
+the group, a database error) or runs past ``TURN_GUARD_S`` rolls back whole and is taken in
+two transactions: the store, durable on its own, then the apply, so a contact whose apply
+fails or hangs stays stored and its request is answered "received".
 
 Why: each complaint used to take the database's single write lock four times, and the other
-threads waited for it asleep. Now a request holds it once, briefly, and the slow part runs
-once per batch, with two commits (and two fsyncs) for all of its complaints.
+threads waited for it asleep. Now the slow part runs once per batch, with one commit (one
+fsync) for all of its complaints: on SQLite with ``synchronous=FULL`` the fsync was the
+largest part of a turn (about 9 ms on the benchmark machine).
 
 One applier at a time: on SQLite the batch's IMMEDIATE transaction holds the one write lock;
 on PostgreSQL a transaction-level advisory lock. A contact is applied only while its status
@@ -30,10 +34,12 @@ of any web process after ``ORPHAN_GRACE``) applies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +64,10 @@ BATCH_LIMIT = 64
 # A queued contact this old is no longer waited for by the process that stored it (that
 # process died, or its applier failed): any applier takes it.
 ORPHAN_GRACE_S = 5.0
+# A turn that stores and applies its group in one transaction gives up (rolls back whole and
+# is taken in two transactions, the store durable first) once it has run this long: far above
+# a turn's tens of milliseconds, far below the APPLY_WAIT_S a request waits.
+TURN_GUARD_S = 2.0
 # The PostgreSQL advisory lock key of the applier (any constant; "cherish intake" in ASCII).
 ADVISORY_LOCK_KEY = 0x636865726973
 
@@ -88,12 +98,43 @@ class Ticket:
     # did not take the ticket in time; whoever takes it first.
     holder: str = ""
     guard: threading.Lock = field(default_factory=threading.Lock)
+    # Committed: set with raw_id once the transaction that stored the contact has committed
+    # (a one-transaction turn knows raw_id before its commit; only this says "received").
+    durable: bool = False
+    # The turn is committing its store: the request waits for that instead of giving up.
+    sealed: bool = False
+    # The request gave up waiting before its contact was durable and said "nothing stored":
+    # it must not be stored any more.
+    abandoned: bool = False
+
+    def __post_init__(self) -> None:
+        self.durable = self.raw_id is not None
 
     def take(self, holder: str) -> bool:
         with self.guard:
             if self.holder:
                 return False
             self.holder = holder
+            return True
+
+    def seal(self) -> bool:
+        """Before the commit that stores this contact: False if its request gave up."""
+        with self.guard:
+            if self.abandoned:
+                return False
+            self.sealed = True
+            return True
+
+    def unseal(self) -> None:
+        with self.guard:
+            self.sealed = False
+
+    def abandon(self) -> bool:
+        """The request gives up; False if the contact is durable or being committed now."""
+        with self.guard:
+            if self.durable or self.sealed or self.done.is_set():
+                return False
+            self.abandoned = True
             return True
 
     def finish(self, outcome: Outcome, *, here: bool) -> None:
@@ -205,26 +246,100 @@ def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
 
 def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
     """One turn of the applier: store ``fresh`` (the requests that arrived since the last
-    turn) in one transaction, then apply them with ``stored`` (contacts already stored, a
-    retry's) in a second, and answer each after its commit.
+    turn) and apply them with ``stored`` (contacts already stored, a retry's), and answer
+    each after the commit.
 
-    A contact is durable before anything is done with it: should applying it fail or hang,
-    it stays stored and its request is told so (IntakePending: received). The turn answers
-    every request it stored (issue #14): under load the requests that arrive during a turn
-    make the next turn's group, so each group is as large as the load makes it and each
-    complaint waits for one turn, not two (the turn that applied one group used to store
-    the next, which halved the groups and doubled the turns per complaint).
+    Normally the turn is one transaction, so one commit (one fsync) for the whole group
+    (``_store_and_apply``). A contact is never acknowledged before it is durable: nothing is
+    told to a request before that commit. Should anything break that transaction (a refusal
+    in the group, a database error, a turn that runs past ``TURN_GUARD_S``), it rolls back
+    whole and the turn is taken again in two: the group is stored in one transaction (its
+    refusals told one by one), then applied in a second, so a contact whose apply fails or
+    hangs stays stored and its request is told so (IntakePending: received). The turn
+    answers every request it stored (issue #14): under load the requests that arrive during
+    a turn make the next turn's group, so each group is as large as the load makes it and
+    each complaint waits for one turn.
 
     Returns the stored tickets not answered yet (none unless another applier holds them).
-    Raises a DatabaseError that broke a transaction: if the store's, nothing of ``fresh`` is
-    stored; if the apply's, the contacts stay stored and queued for the next try.
+    Raises a DatabaseError that broke a transaction of the two-step turn: if the store's,
+    nothing of ``fresh`` is stored; if the apply's, the contacts stay stored and queued for
+    the next try.
     """
+    fresh = [ticket for ticket in fresh if not ticket.abandoned]
+    if fresh and _store_and_apply(fresh, stored):
+        return [ticket for ticket in [*stored, *fresh] if not ticket.done.is_set()]
+    fresh = [ticket for ticket in fresh if not ticket.abandoned]
     if fresh:
         store_together(fresh)  # answers the refused ones; the others now have a raw_id
         stored = [*stored, *(ticket for ticket in fresh if ticket.raw_id is not None)]
     if stored:
         apply_waiting(stored)  # one transaction per batch; answers after its commit
     return [ticket for ticket in stored if not ticket.done.is_set()]
+
+
+def _store_and_apply(fresh: list[Ticket], stored: list[Ticket]) -> bool:
+    """Store ``fresh`` and apply it with ``stored`` in one transaction, guarded by
+    ``TURN_GUARD_S``; answer each request after the commit. False: it rolled back whole
+    (nothing of ``fresh`` is stored, nobody was answered) and the caller takes the turn in
+    two transactions instead."""
+    from cherish.intake.actions import store_queued_together
+
+    together = [ticket.queued for ticket in fresh]
+    if any(queued is None for queued in together) or len(fresh) > BATCH_LIMIT:
+        return False
+    finished: list[tuple[Ticket, Outcome]] = []
+    try:
+        with transaction.atomic(), _guarded(TURN_GUARD_S):
+            records = store_queued_together(together)
+            for ticket, record in zip(fresh, records, strict=True):
+                ticket.raw_id, ticket.record = record.pk, record
+                ticket.reference = record.reference or ""
+            apply_waiting([*stored, *fresh], after_commit=finished)
+            sealed = [ticket for ticket in fresh if ticket.seal()]
+            if len(sealed) < len(fresh):
+                raise Abandoned("a request gave up before the turn committed")
+    except Exception:
+        # A refusal in the group, a broken or slow apply, a failed commit: nothing of this
+        # transaction is durable, so nothing of it was told; the two-step turn takes over.
+        logger.info("intake applier: a turn taken in two transactions", exc_info=True)
+        for ticket in fresh:
+            ticket.raw_id, ticket.reference, ticket.record = None, "", None
+            ticket.unseal()
+        return False
+    for ticket in fresh:
+        ticket.durable = True
+    for ticket, outcome in finished:
+        ticket.finish(outcome, here=True)
+    return True
+
+
+class Abandoned(Exception):
+    """A request of the group stopped waiting: the turn rolls back and stores the others."""
+
+
+class TurnOverdue(OperationalError):
+    """The one-transaction turn ran past ``TURN_GUARD_S``: it rolls back and is taken in two."""
+
+
+@contextlib.contextmanager
+def _guarded(seconds: float) -> Iterator[None]:
+    """Refuse every statement of the turn once ``seconds`` have passed (and on PostgreSQL cut
+    a single statement that waits longer, a lock wait above all), so a slow or stuck apply
+    rolls the turn back at its next statement instead of holding its group undurable."""
+    deadline = time.monotonic() + seconds
+
+    def guard(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise TurnOverdue(f"the intake turn ran past {seconds} s")
+        return execute(sql, params, many, context)
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [f"{int(seconds * 1000)}ms"]
+            )
+    with connection.execute_wrapper(guard):
+        yield
 
 
 def store_together(tickets: list[Ticket]) -> None:
@@ -237,6 +352,11 @@ def store_together(tickets: list[Ticket]) -> None:
     error and the others commit. Sets each stored ticket's ``raw_id`` once the transaction
     has committed.
     """
+    # A request that gave up before this store (abandoned) said "nothing saved": not stored.
+    # The others can no longer give up: what is committed now, they answer.
+    tickets = [ticket for ticket in tickets if ticket.seal()]
+    if not tickets:
+        return
     made: list[tuple[Ticket, Any]] = []
     refusals: list[tuple[Ticket, Exception]] = []
     together = [ticket.queued for ticket in tickets]
@@ -261,6 +381,7 @@ def store_together(tickets: list[Ticket]) -> None:
         ticket.reference = record.reference or ""
         ticket.raw_id = record.pk
         ticket.record = record
+        ticket.durable = True
     for ticket, error in refusals:
         ticket.finish(error, here=True)
 
