@@ -37,6 +37,29 @@ def _harness():  # type: ignore[no-untyped-def]
     return interleave
 
 
+def _find_web_master(il):  # type: ignore[no-untyped-def]
+    """The harness finds gunicorn's master by ``gunicorn`` in its command line; since
+    ``cherish serve`` forks its children (9fc0350) the master's command line is serve's and its
+    name (``/proc/<pid>/comm``) says ``cherish-web``: find it by either, or no worker's CPU
+    is counted and the server is never seen ready."""
+
+    def find(self):  # type: ignore[no-untyped-def]
+        if self.master and Path(f"/proc/{self.master}").exists():
+            return self.master
+        for kid in self._children(self.proc.pid):
+            try:
+                comm = Path(f"/proc/{kid}/comm").read_text().strip()
+                line = Path(f"/proc/{kid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if comm == "cherish-web" or b"gunicorn" in line:
+                self.master = kid
+                return kid
+        return None
+
+    il.bc.CherishServer._find_master = find
+
+
 def _loadavg() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
 
@@ -115,6 +138,7 @@ def main() -> None:
     ap.add_argument("--label", required=True)
     a = ap.parse_args()
     il = _harness()
+    _find_web_master(il)
     bc, peer = il.bc, il.peer
     ports = _ports(a.ports)
     bc.free_port = lambda: next(ports)
