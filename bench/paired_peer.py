@@ -60,6 +60,32 @@ def _find_web_master(il):  # type: ignore[no-untyped-def]
     il.bc.CherishServer._find_master = find
 
 
+def _server_class(bc, workers: int, threads: int):  # type: ignore[no-untyped-def]
+    """The harness's CherishServer, with ``cherish serve --workers/--threads`` when given."""
+    extra = [
+        *(["--workers", str(workers)] if workers else []),
+        *(["--threads", str(threads)] if threads else []),
+    ]
+    if not extra:
+        return bc.CherishServer
+
+    class Server(bc.CherishServer):  # type: ignore[misc,name-defined]
+        def start(self) -> None:
+            popen = bc.subprocess.Popen
+
+            def with_extra(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
+                return popen([*cmd, *extra], *args, **kwargs)
+
+            bc.subprocess.Popen = with_extra
+            try:
+                super().start()
+            finally:
+                bc.subprocess.Popen = popen
+            self.cmd = [*self.cmd, *extra]
+
+    return Server
+
+
 def _loadavg() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
 
@@ -67,6 +93,11 @@ def _loadavg() -> list[str]:
 def _ports(spec: str):  # type: ignore[no-untyped-def]
     first, last = (int(x) for x in spec.split("-"))
     return iter(range(first, last + 1))
+
+
+def _serve_words(serve: dict) -> str:
+    given = [f"--{k.split('_')[1]} {v}" for k, v in serve.items() if v]
+    return f"; cherish serve {' '.join(given)}" if given else ""
 
 
 def render(result: dict, wanted: list[str]) -> list[str]:
@@ -81,7 +112,8 @@ def render(result: dict, wanted: list[str]) -> list[str]:
     lines = [
         f"Paired rounds ({result['label']}; {result['rounds']} rounds; {result['create_count']} "
         f"creations per round at c={result.get('create_concurrency', 8)}; started "
-        f"{result['started']}, load average at start {' '.join(result['loadavg_at_start'])})",
+        f"{result['started']}, load average at start {' '.join(result['loadavg_at_start'])}"
+        f"{_serve_words(result.get('cherish_serve') or {})})",
         "",
         "| scenario | round | peer ok/s | Cherish ok/s | Cherish / peer | peer p50 / p95 / p99 ms "
         "| Cherish p50 / p95 / p99 ms | peer CPU ms/req | Cherish CPU ms/req | CPU ratio "
@@ -136,6 +168,13 @@ def main() -> None:
     ap.add_argument("--ports", default="9010-9099", help="FIRST-LAST for the two servers")
     ap.add_argument("--out", required=True)
     ap.add_argument("--label", required=True)
+    ap.add_argument(
+        "--web-workers",
+        type=int,
+        default=0,
+        help="cherish serve --workers (default: serve's own); the peer keeps its 2 workers",
+    )
+    ap.add_argument("--web-threads", type=int, default=0, help="cherish serve --threads")
     a = ap.parse_args()
     il = _harness()
     _find_web_master(il)
@@ -164,7 +203,7 @@ def main() -> None:
     ccreds = json.loads((Path(ns.data_dir) / "cherish_bench.json").read_text())
     pbefore, cbefore = peer.seed_stats(pa), bc.seed_stats(ns)
     psrv = peer.Server(a.peer_venv, a.peer_project, 2, bc.free_port(), out, 300)
-    csrv = bc.CherishServer(
+    csrv = _server_class(bc, a.web_workers, a.web_threads)(
         ns.repo,
         ns.data_dir,
         bc.free_port(),
@@ -174,6 +213,9 @@ def main() -> None:
             "CHERISH_PUBLIC_RATE_LIMIT": str(10**9),
         },
     )
+    if a.web_workers:
+        csrv.workers = a.web_workers  # the harness waits for this many workers
+    result_server = {"web_workers": a.web_workers or None, "web_threads": a.web_threads or None}
     wanted = a.scenarios.split(",")
     rows: dict = {n: {"peer": [], "cherish": []} for n in wanted}
     result = {
@@ -186,6 +228,7 @@ def main() -> None:
         "peer_tickets": pbefore["tickets"],
         "cherish_cases": cbefore["tickets"],
         "scenarios": rows,
+        "cherish_serve": result_server,
     }
     try:
         psrv.start()
