@@ -82,6 +82,12 @@ class Suite:
     # later ones copy: migrating costs a minute or more on a loaded machine, copying a second.
     api_keys: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # One set-up at a time per profile: the SQLite lanes wait for the SQLite template, the
+    # scale-out lane for its PostgreSQL template, neither for the other's (each took minutes
+    # on the loaded machine, and one lock for both put the two in a row).
+    setting_up: dict[str, threading.Lock] = field(
+        default_factory=lambda: {"sqlite": threading.Lock(), "scale-out": threading.Lock()}
+    )
     # The first installation set up (its collected static files are copied to the others).
     first: dict[str, Cherish] = field(default_factory=dict)
 
@@ -95,21 +101,25 @@ class Suite:
     def set_up(self, target: Cherish, profile: str) -> None:
         """Schema, team, agents and API key: made for the first installation of a profile,
         copied for the others (``env`` already created a scale-out one from the template)."""
-        with self.lock:
-            key = self.api_keys.get(profile)
+        with self.setting_up[profile]:
+            with self.lock:
+                key = self.api_keys.get(profile)
             if key is None:
                 target.setup()
-                self.first.setdefault("static", target)
                 if profile == "scale-out":
                     assert self.scale_out is not None
                     self.scale_out[0].copy_database(target.db.url, PG_TEMPLATE)
                 else:
                     copy_sqlite(target.db.path, self.sqlite_template)
-                self.api_keys[profile] = target.api_key
+                with self.lock:
+                    self.first.setdefault("static", target)
+                    self.api_keys[profile] = target.api_key
                 return
         if profile != "scale-out":
             copy_sqlite(self.sqlite_template, target.db.path)
-        target.copy_static_from(self.first["static"])
+        with self.lock:
+            first = self.first["static"]
+        target.copy_static_from(first)
         target.api_key = key
 
     def env(self, profile: str, name: str) -> dict[str, str]:
