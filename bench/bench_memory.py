@@ -57,6 +57,25 @@ def status(pid: int) -> dict[str, int]:
     return values
 
 
+def private_and_shared(pid: int) -> tuple[int, int]:
+    """(private, shared-dirty) KiB of one process (/proc/<pid>/smaps_rollup). Since ``cherish
+    serve`` forks its web workers from the loaded application (preload_app), RssAnon counts
+    the pages a worker still shares with ``serve`` and its siblings (copy-on-write) as its own;
+    the private part is what the worker alone adds."""
+    values = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f.read().decode().splitlines():
+                name, _, rest = line.partition(":")
+                if name in ("Private_Clean", "Private_Dirty", "Shared_Dirty"):
+                    values[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return values.get("Private_Clean", 0) + values.get("Private_Dirty", 0), values.get(
+        "Shared_Dirty", 0
+    )
+
+
 def cpu_ticks(pid: int) -> int:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -644,6 +663,14 @@ def main() -> None:
                 f"{end[pid].get('RssFile', 0) / 1024:.1f}, "
                 f"{end[pid].get('VmHWM', 0) / 1024:.1f}"
                 for pid in pids
+            )
+        )
+        print(
+            "per worker at the end, private / shared with serve and its siblings (MiB): "
+            + "; ".join(
+                f"{pid}: {private / 1024:.1f} / {shared / 1024:.1f}"
+                for pid in pids
+                for private, shared in [private_and_shared(pid)]
             )
         )
         print(
