@@ -174,7 +174,8 @@ OIDC_CALLBACK_CLASS = "cherish.staff.oidc.StaffOIDCCallbackView"
 LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
 # The button on the sign-in page: "Sign in with ...".
 CHERISH_OIDC_PROVIDER_NAME = env.get("OIDC_PROVIDER_NAME", "your organisation's account")
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Django's ModelBackend with the user read by a prepared statement (cherish.staff.backends).
+AUTHENTICATION_BACKENDS = ["cherish.staff.backends.ModelBackend"]
 if OIDC_RP_CLIENT_ID:
     AUTHENTICATION_BACKENDS.append("cherish.staff.oidc.StaffOIDCBackend")
 LOGOUT_REDIRECT_URL = "core:login"
@@ -221,6 +222,8 @@ CHERISH_MAX_TEXT_CHARS = 20_000
 # sent them; every message renews it (cherish.cases.outgoing).
 CHERISH_CUSTOMER_LINK_DAYS = env.get_int("CUSTOMER_LINK_DAYS", 90)
 
+# Django's database sessions, read with a prepared statement (cherish.core.sessions).
+SESSION_ENGINE = "cherish.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

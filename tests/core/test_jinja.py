@@ -75,3 +75,17 @@ def test_every_text_of_the_jinja2_templates_is_in_the_catalogues():
             if found is None or not found.string:
                 missing.append(f"{path.relative_to(root)}: {text!r}")
     assert missing == []
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_display_filter_writes_what_get_display_does(complaint, language):
+    # given: a case with a known channel and a stage no choice names
+    template = engines["jinja2"].from_string(
+        '{{ case|display("channel") }}|{{ case|display("stage") }}'
+    )
+    complaint.stage = "no-such-stage"
+    with translation.override(language):
+        # when
+        html = template.render({"case": complaint})
+        # then
+        assert html == f"{complaint.get_channel_display()}|no-such-stage"

@@ -15,6 +15,8 @@ Every desk and API read of cases goes through ``visible_cases``; every change th
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.models import Q
 from django.utils.translation import gettext
 
@@ -22,6 +24,7 @@ from cherish.cases.errors import CaseForbidden
 from cherish.cases.models import Attachment, Case, CaseQuerySet
 from cherish.core.errors import NotFound
 from cherish.core.references import normalise_reference
+from cherish.core.rows import RowSelect
 from cherish.staff.access import cases_in_bounds, scope_of
 from cherish.staff.models import Staff
 
@@ -95,14 +98,23 @@ def access_case(staff: Staff, reference: str, *, also: tuple[str, ...] = ()) -> 
     canonical = normalise_reference(reference)
     if canonical is None:
         raise NotFound("No such case.")
-    # The reference is unique: no ORDER BY (``first()`` would add one, and its cost to build).
     # Read without the boundary, then checked against it in hand (``may_see``): the common
     # answers need no query, and the boundary's filter costs more to build than to run.
-    rows = Case.objects.select_related("customer", "owner", "team", *also)
-    found = list(rows.filter(reference=canonical)[:1])
+    found: list[Case] = _case_by_reference(also).fetch([canonical])
     if not found or not may_see(staff, found[0]):
         raise NotFound("No such case.")
     return found[0]
+
+
+@cache
+def _case_by_reference(also: tuple[str, ...]) -> RowSelect:
+    """The case with its customer, owner, team and ``also``, as ``select_related`` reads them,
+    in a statement prepared once: the ORM spent ~2 ms of CPU building the 5-table query that
+    SQLite runs in ~0.2 ms, on every desk page of a case (issue #14)."""
+    table = Case._meta.db_table
+    return RowSelect(
+        Case, f'"{table}"."reference" = %s', related=("customer", "owner", "team", *also)
+    )
 
 
 def may_see(staff: Staff, case: Case) -> bool:

@@ -143,13 +143,39 @@ class RowSelect:
     What ``Model.objects.raw`` gives, without its per-query work (matching the cursor's
     columns to fields, building converters): the statement and the converters (the ones the
     ORM applies: dates on SQLite, JSON, UUIDs) are prepared once per database vendor.
+
+    ``related`` names relations read in the same statement, as ``select_related`` reads them
+    (a LEFT JOIN each, every column; the instance comes cached on its relation, ``None`` where
+    there is none): foreign keys of the model and reverse one-to-ones (``care`` for a case's
+    ``CareState``). With ``related`` the model's own columns in ``where`` need its table name
+    (``"cases_case"."reference" = %s``): the joined tables have columns of the same names.
     """
 
-    def __init__(self, model: type[models.Model], where: str) -> None:
+    def __init__(
+        self, model: type[models.Model], where: str, *, related: Sequence[str] = ()
+    ) -> None:
         self.model = model
         self.where = where
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [str(field.attname) for field in self.fields]
+        # Each relation: its field (or reverse relation), the related model, whether it is a
+        # reverse one-to-one, that model's attribute names and where its primary key is.
+        self.related: list[tuple[Any, type[models.Model], bool, list[str], int]] = []
+        for name in related:
+            relation: Any = model._meta.get_field(name)
+            if not isinstance(relation, models.ForeignKey | models.OneToOneRel):
+                raise TypeError(f"{name}: neither a foreign key nor a reverse one-to-one")
+            meta = relation.related_model._meta
+            fields = list(meta.concrete_fields)
+            self.related.append(
+                (
+                    relation,
+                    relation.related_model,
+                    isinstance(relation, models.OneToOneRel),
+                    [str(field.attname) for field in fields],
+                    fields.index(meta.pk),
+                )
+            )
         self._prepared: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
 
     def _prepare(self, connection: Any) -> tuple[str, list[tuple[int, list[Any], Any]]]:
@@ -157,16 +183,37 @@ class RowSelect:
         if found is None:
             quote = connection.ops.quote_name
             table = quote(self.model._meta.db_table)
-            columns = ", ".join(f"{table}.{quote(str(field.column))}" for field in self.fields)
+            # (alias, model) for the model and each related table, in the order of the columns.
+            tables: list[tuple[str, type[models.Model]]] = [(self.model._meta.db_table, self.model)]
+            joins = []
+            for n, (relation, related_model, reverse, _, _) in enumerate(self.related):
+                alias = f"cherish_r{n}"
+                if reverse:
+                    on = (
+                        f"{quote(alias)}.{quote(relation.field.column)}"
+                        f" = {table}.{quote(self.model._meta.pk.column)}"
+                    )
+                else:
+                    on = (
+                        f"{quote(alias)}.{quote(relation.target_field.column)}"
+                        f" = {table}.{quote(relation.column)}"
+                    )
+                joins.append(
+                    f" LEFT JOIN {quote(related_model._meta.db_table)} {quote(alias)} ON {on}"
+                )
+                tables.append((alias, related_model))
+            columns: list[str] = []
             converters = []
-            for position, field in enumerate(self.fields):
-                column = field.get_col(self.model._meta.db_table)
-                found_converters = connection.ops.get_db_converters(
-                    column
-                ) + column.get_db_converters(connection)
-                if found_converters:
-                    converters.append((position, found_converters, column))
-            sql = f"SELECT {columns} FROM {table} WHERE {self.where}"
+            for alias, model in tables:
+                for field in model._meta.concrete_fields:
+                    column = field.get_col(alias)
+                    found_converters = connection.ops.get_db_converters(
+                        column
+                    ) + column.get_db_converters(connection)
+                    if found_converters:
+                        converters.append((len(columns), found_converters, column))
+                    columns.append(f"{quote(alias)}.{quote(str(field.column))}")
+            sql = f"SELECT {', '.join(columns)} FROM {table}{''.join(joins)} WHERE {self.where}"
             found = self._prepared[connection.vendor] = (sql, converters)
         return found
 
@@ -177,6 +224,7 @@ class RowSelect:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         found = []
+        width = len(self.fields)
         for row in rows:
             values = list(row)
             for position, functions, column in converters:
@@ -184,5 +232,19 @@ class RowSelect:
                 for convert in functions:
                     value = convert(value, column, connection)
                 values[position] = value
-            found.append(self.model.from_db(connection.alias, self.attnames, values))
+            obj = self.model.from_db(connection.alias, self.attnames, values[:width])
+            start = width
+            for relation, related_model, reverse, attnames, pk_at in self.related:
+                end = start + len(attnames)
+                part = values[start:end]
+                related_obj = (
+                    None
+                    if part[pk_at] is None
+                    else related_model.from_db(connection.alias, attnames, part)
+                )
+                relation.set_cached_value(obj, related_obj)
+                if reverse and related_obj is not None:
+                    relation.field.set_cached_value(related_obj, obj)
+                start = end
+            found.append(obj)
         return found
