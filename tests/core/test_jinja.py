@@ -3,6 +3,7 @@ templates, the same translations, escaping and CSRF field."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -89,3 +90,39 @@ def test_display_filter_writes_what_get_display_does(complaint, language):
         html = template.render({"case": complaint})
         # then
         assert html == f"{complaint.get_channel_display()}|no-such-stage"
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_key_facts_twins_write_the_same_panel(complaint, language):
+    # given: the customers app's key facts of a case whose customer's name needs escaping
+    from cherish.customers.templatetags.customer_panels import key_facts
+
+    complaint.customer.name = "<b>O'Brien</b>"
+    context = {"case": complaint, "facts": key_facts(complaint), "customer_url": "/c/1/"}
+    name = "customers/partials/customer_key_facts.html"
+    with translation.override(language):
+        # when
+        django_html = engines["django"].get_template(name).render(context)
+        jinja_html = engines["jinja2"].get_template(name).render(context)
+    # then
+    assert "&lt;b&gt;O&#x27;Brien" in django_html or "&lt;b&gt;O&#39;Brien" in django_html
+    assert jinja_html.replace("&#39;", "&#x27;") == django_html
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2026, 3, 29, 0, 30, 15, 120, tzinfo=dt.UTC),
+        dt.date(2026, 12, 2),
+        None,
+    ],
+)
+def test_date_filter_writes_what_djangos_does(value, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    context = {"value": value}
+    for fmt in ("c", "j M Y H:i"):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and "H" in fmt:
+            continue
+        jinja_html = engines["jinja2"].from_string(f'{{{{ value|date("{fmt}") }}}}').render(context)
+        django_html = engines["django"].from_string(f'{{{{ value|date:"{fmt}" }}}}').render(context)
+        assert jinja_html == django_html, fmt

@@ -121,7 +121,8 @@ def _case_context(
         context["business_duration"] = business_duration
         # Today's moment matters while they are in contact with us, not on a closed case.
         context["moments"] = outreach_queries.moments_today(case.customer) if case.is_open else []
-        # The customers app's panel is a Django template; the triage panel is Jinja2 too.
+        # The customers app's panel (a Jinja2 twin of its Django template) and the triage
+        # panel are Jinja2 too.
         context["key_facts"] = {
             "case": case,
             "facts": key_facts(case),
