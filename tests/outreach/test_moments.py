@@ -1,16 +1,25 @@
+import calendar
 import datetime as dt
+import io
+import random
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 
 from cherish.cases import actions as case_actions
+from cherish.cases.models import Case
+from cherish.customers.access import visible_customers
 from cherish.customers.actions import add_important_date, update_customer
+from cherish.customers.models import Customer, RelationshipStatus
 from cherish.outbox.models import OutgoingEmail
 from cherish.outreach import actions
 from cherish.outreach.errors import OutreachError
-from cherish.outreach.models import MomentSent
-from cherish.outreach.moments import moments_between, occurrence
+from cherish.outreach.models import MomentSent, UsualContact
+from cherish.outreach.moments import WINDOW_DAYS, moments_between, next_occurrence, occurrence
+from cherish.outreach.tasks import refresh_usual_contacts_task
 
 UTC = dt.UTC
 
@@ -43,6 +52,7 @@ def test_birthday_is_today_in_the_customers_time_zone(customer, agent):
 
 def test_tenure_anniversary_and_owner_filter(customer, complaint, agent, other_agent):
     update_customer(customer, by=agent, customer_since=dt.date(2016, 6, 3))
+    actions.refresh_usual_contacts()
     at = dt.datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
     [moment] = moments_between(at, owner_id=agent.pk)
     assert moment.title == "9 years as a customer"
@@ -84,6 +94,7 @@ def test_moments_page_lists_and_sends(desk_client, customer, complaint, agent):
     with time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False):
         date = add_important_date(customer, kind="birthday", date=dt.date(1980, 5, 10), by=agent)
         case_actions.change_stage(complaint, stage="closed", by=agent)
+        actions.refresh_usual_contacts()
         # when
         page = desk_client.get(reverse("outreach:moments"))
         response = desk_client.post(
@@ -101,3 +112,142 @@ def test_moments_page_lists_and_sends(desk_client, customer, complaint, agent):
     assert response.status_code == 302
     assert MomentSent.objects.count() == 1
     assert b"A note was sent for this moment." in again.content
+
+
+def _brute_force(at: dt.datetime, *, owner_id: int | None = None) -> set[tuple]:
+    """What the moments page should list, worked out customer by customer the slow way."""
+    found = set()
+    for customer in Customer.objects.all():
+        if not actions.can_contact(customer):
+            continue
+        owner = actions.usual_contact(customer)
+        if owner_id is not None and (owner is None or owner.pk != owner_id):
+            continue
+        today = at.astimezone(actions.customer_zone(customer)).date()
+        last = today + dt.timedelta(days=WINDOW_DAYS - 1)
+        for item in customer.important_dates.all():
+            on = next_occurrence(item.date, today) if item.recurring else item.date
+            if today <= on <= last:
+                found.add((customer.pk, f"date:{item.pk}", on, owner and owner.pk))
+        since = customer.customer_since
+        if since is not None:
+            on = next_occurrence(since, today)
+            if on.year - since.year >= 1 and today <= on <= last:
+                found.add((customer.pk, "tenure", on, owner and owner.pk))
+    return found
+
+
+def _in_a_year(rng: random.Random, day: dt.date, first: int, last: int) -> dt.date:
+    """``day`` in a random year between the two; 29 February in a leap one."""
+    leap_day = (day.month, day.day) == (2, 29)
+    years = [y for y in range(first, last + 1) if calendar.isleap(y) or not leap_day]
+    return day.replace(year=rng.choice(years))
+
+
+def _listed(moments: list) -> set[tuple]:
+    return {(m.customer.pk, m.key, m.on, m.owner_id) for m in moments}
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(2025, 2, 26, 23, 30, tzinfo=UTC),  # a week over 28 February, not a leap year
+        dt.datetime(2024, 2, 27, 12, 0, tzinfo=UTC),  # and in a leap year
+        dt.datetime(2025, 12, 28, 11, 0, tzinfo=UTC),  # over the new year
+    ],
+)
+def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, agent, other_agent):
+    # given: customers with birthdays, anniversaries of becoming a customer and one-off dates
+    # around the window, in several time zones, some not to be contacted, with cases owned
+    # by either agent or nobody
+    rng = random.Random(14)
+    zones = ["", "Pacific/Auckland", "America/New_York", "Europe/London"]
+    days = [at.date() + dt.timedelta(days=d) for d in range(-3, 11)] + [dt.date(2000, 2, 29)]
+    for i in range(60):
+        customer = Customer.objects.create(
+            name=f"Customer {i:02}",
+            time_zone=rng.choice(zones),
+            customer_since=_in_a_year(rng, rng.choice(days), 2001, 2020)
+            if rng.random() < 0.7 and i % 7
+            else None,
+            opted_out=i % 11 == 0,
+            status=RelationshipStatus.LEFT if i % 13 == 0 else RelationshipStatus.ACTIVE,
+        )
+        if rng.random() < 0.6:
+            day = rng.choice(days)
+            add_important_date(
+                customer, kind="birthday", date=_in_a_year(rng, day, 1940, 2000), by=agent
+            )
+        if rng.random() < 0.2:
+            add_important_date(
+                customer, kind="custom", date=rng.choice(days), recurring=False, by=agent
+            )
+        for n in range(rng.randint(0, 3)):
+            case, _ = case_actions.open_case(customer, text=f"Case {n} of {i}", channel="web")
+            Case.objects.filter(pk=case.pk).update(
+                owner=rng.choice([agent, other_agent, None]),
+                created_at=at - dt.timedelta(days=rng.randint(1, 900)),
+            )
+    actions.refresh_usual_contacts()
+    # when / then
+    everyone = _brute_force(at)
+    assert len(everyone) > 20
+    assert _listed(moments_between(at)) == everyone
+    seen = set(visible_customers(agent).values_list("pk", flat=True))
+    assert seen != set(Customer.objects.values_list("pk", flat=True))
+    assert _listed(moments_between(at, among=visible_customers(agent))) == {
+        row for row in everyone if row[0] in seen
+    }
+    for staff in (agent, other_agent):
+        mine = _brute_force(at, owner_id=staff.pk)
+        assert mine and _listed(moments_between(at, owner_id=staff.pk)) == mine
+
+
+def test_refreshing_usual_contacts_twice_changes_nothing_the_second_time(
+    customer, complaint, agent, other_agent
+):
+    # given
+    assert actions.refresh_usual_contacts() == {"changed": 1, "removed": 0}
+    # when
+    again = actions.refresh_usual_contacts()
+    # then
+    assert again == {"changed": 0, "removed": 0}
+    assert UsualContact.objects.get(customer=customer).staff == agent
+    # a newer case owned by someone else makes them the usual contact; no case, no row
+    newer, _ = case_actions.open_case(customer, text="And another thing.", channel="web")
+    Case.objects.filter(pk=newer.pk).update(owner=other_agent)
+    assert actions.refresh_usual_contacts() == {"changed": 1, "removed": 0}
+    assert UsualContact.objects.get(customer=customer).staff == other_agent
+    Case.objects.filter(customer=customer).update(owner=None)
+    assert actions.refresh_usual_contacts() == {"changed": 0, "removed": 1}
+    assert actions.refresh_usual_contacts() == {"changed": 0, "removed": 0}
+    assert not UsualContact.objects.exists()
+
+
+def test_the_ticker_refreshes_usual_contacts(customer, complaint, agent):
+    call_command("refresh_usual_contacts", stdout=io.StringIO())
+    assert UsualContact.objects.get(customer=customer).staff == agent
+    assert ("refresh_usual_contacts", 3600) in settings.CHERISH_PERIODIC
+    assert refresh_usual_contacts_task.call() == {"changed": 0, "removed": 0}
+
+
+def test_moments_page_shows_mine_and_everyones(
+    desk_client, customer, complaint, agent, other_agent
+):
+    # given: Carla's usual contact is the agent; Otto's is the other agent
+    otto = Customer.objects.create(name="Otto Other", customer_since=dt.date(2015, 5, 11))
+    case, _ = case_actions.open_case(otto, text="Hello.", channel="web")
+    Case.objects.filter(pk=case.pk).update(owner=other_agent)
+    with time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False):
+        add_important_date(customer, kind="birthday", date=dt.date(1980, 5, 10), by=agent)
+        actions.refresh_usual_contacts()
+        # when
+        mine = desk_client.get(reverse("outreach:moments"))
+        everyones = desk_client.get(reverse("outreach:moments") + "?who=all")
+    # then
+    assert b"Carla Customer" in mine.content and b"Otto Other" not in mine.content
+    assert b"Carla Customer" in everyones.content and b"10 years as a customer" in everyones.content
+    # each moment's note form has ids of its own, for its labels
+    assert everyones.content.count(b'id="note-1-subject"') == 1
+    assert b'id="note-2-subject"' in everyones.content
+    assert b'name="moment_key" value="tenure"' in everyones.content

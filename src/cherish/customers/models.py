@@ -49,7 +49,12 @@ class Customer(models.Model):
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            # The moments page finds this week's anniversaries by looking these dates up
+            # (outreach.moments), instead of reading every customer's.
+            models.Index(fields=["customer_since"], name="customer_since"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.primary_contact or f"Customer {self.pk}"
@@ -167,7 +172,11 @@ class ImportantDate(models.Model):
 
     class Meta:
         ordering = ["date", "id"]
-        indexes = [models.Index(fields=["customer", "date"], name="important_date_customer")]
+        indexes = [
+            models.Index(fields=["customer", "date"], name="important_date_customer"),
+            # This week's birthdays and anniversaries are looked up by date (outreach.moments).
+            models.Index(fields=["date"], name="important_date_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.date:%d %b}"

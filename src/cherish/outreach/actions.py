@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -41,6 +43,7 @@ from cherish.outreach.models import (
     FollowUpRule,
     FollowUpStatus,
     MomentSent,
+    UsualContact,
 )
 from cherish.staff.models import Staff
 
@@ -87,6 +90,53 @@ def usual_contact(customer: Customer, *, exclude_case: Case | None = None) -> St
         qs = qs.exclude(pk=exclude_case.pk)
     case = qs.select_related("owner").order_by("-created_at", "-id").first()
     return case.owner if case else None
+
+
+USUAL_CONTACT_BATCH = 2000
+
+
+def refresh_usual_contacts() -> dict[str, int]:
+    """Store every customer's usual contact (``usual_contact``'s answer) for the moments page.
+
+    One pass over the cases that have an owner, newest first per customer; only the rows that
+    differ from what is stored are written, in short transactions of USUAL_CONTACT_BATCH rows,
+    so a second run with nothing changed writes nothing. Safe to run twice at once: each
+    write is an upsert or a delete of rows that were already gone. Returns the counts of rows
+    added or changed and removed.
+    """
+    latest = (
+        Case.objects.filter(owner__isnull=False)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("customer_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values_list("customer_id", "owner_id")
+    )
+    wanted: dict[int, int] = dict(latest.iterator(chunk_size=10_000))
+    stored: dict[int, int] = dict(UsualContact.objects.values_list("customer_id", "staff_id"))
+    changed = [
+        UsualContact(customer_id=customer_id, staff_id=staff_id)
+        for customer_id, staff_id in wanted.items()
+        if stored.get(customer_id) != staff_id
+    ]
+    gone = [customer_id for customer_id in stored if customer_id not in wanted]
+    for start in range(0, len(changed), USUAL_CONTACT_BATCH):
+        with transaction.atomic():
+            UsualContact.objects.bulk_create(
+                changed[start : start + USUAL_CONTACT_BATCH],
+                update_conflicts=True,
+                unique_fields=["customer"],
+                update_fields=["staff"],
+            )
+    for start in range(0, len(gone), USUAL_CONTACT_BATCH):
+        UsualContact.objects.filter(
+            customer_id__in=gone[start : start + USUAL_CONTACT_BATCH]
+        ).delete()
+    return {"changed": len(changed), "removed": len(gone)}
 
 
 # ---------------------------------------------------------------- follow-ups

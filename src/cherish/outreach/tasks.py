@@ -25,3 +25,9 @@ def outreach_radar_task() -> int:
 def scan_duplicates_task() -> dict[str, int]:
     """Find candidate duplicate pairs among every customer and store them (hourly)."""
     return identity.scan_duplicates()
+
+
+@task()
+def refresh_usual_contacts_task() -> dict[str, int]:
+    """Store each customer's usual contact for the moments page (hourly)."""
+    return actions.refresh_usual_contacts()

@@ -25,6 +25,8 @@ from typing import Any
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
+from cherish.core import planner
+
 MAX_POLL_S = 0.004
 
 
@@ -123,6 +125,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writer()
 
     def close(self) -> None:
+        # SQLite's advice: PRAGMA optimize as each connection closes (core.planner).
+        if (
+            self.connection is not None
+            and not self.in_atomic_block
+            and not self.connection.in_transaction
+            and not self.is_in_memory_db()
+        ):
+            planner.optimize_on_close(self.connection)
         try:
             super().close()
         finally:

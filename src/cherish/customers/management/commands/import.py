@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cherish.core import planner
 from cherish.customers import importing
 
 
@@ -78,6 +79,9 @@ class Command(BaseCommand):
         finally:
             if rejects_fh is not None:
                 rejects_fh.close()
+        if report.written:
+            # Thousands of new rows at once: the planner's statistics are out of date.
+            planner.analyze()
         self.stdout.write(
             f"{report.kind}: {report.read} rows read, {report.written} stored"
             + (f" ({report.created} new customers)" if what == "customers" else "")

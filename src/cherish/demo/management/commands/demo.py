@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case, CaseEvent, Channel, Kind, Message, Stage
+from cherish.core import planner
 from cherish.core.clock import now
 from cherish.customers.actions import find_or_create_customer
 from cherish.customers.models import Customer
@@ -91,6 +92,8 @@ class Command(BaseCommand):
         if "rebuild_scorecard" in get_commands():
             self.stdout.write("Rolling up the scorecard …")
             call_command("rebuild_scorecard", stdout=self.stdout)
+        # A fresh database has no planner statistics; SQLite would guess its indexes.
+        planner.analyze()
         self.stdout.write(
             f"Loaded {Staff.objects.count()} staff, {Customer.objects.count()} customers, "
             f"{Case.objects.count()} cases, {Message.objects.count()} messages."
