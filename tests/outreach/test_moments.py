@@ -251,3 +251,23 @@ def test_moments_page_shows_mine_and_everyones(
     assert everyones.content.count(b'id="note-1-subject"') == 1
     assert b'id="note-2-subject"' in everyones.content
     assert b'name="moment_key" value="tenure"' in everyones.content
+
+
+def test_moments_page_shows_fifty_at_a_time(desk_client, agent):
+    # given: 60 customers whose anniversary is tomorrow, all the agent's
+    customers = [
+        Customer(name=f"Customer {i:02}", customer_since=dt.date(2015, 5, 10)) for i in range(60)
+    ]
+    Customer.objects.bulk_create(customers)
+    for customer in Customer.objects.filter(name__startswith="Customer "):
+        UsualContact.objects.create(customer=customer, staff=agent)
+        case_actions.open_case(customer, text="Hello.", channel="web")
+    with time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False):
+        # when
+        first = desk_client.get(reverse("outreach:moments"))
+        second = desk_client.get(reverse("outreach:moments") + "?page=2")
+    # then
+    assert first.content.count(b"<li class=\"panel") == 50
+    assert b"Customer 49" in first.content and b"Customer 50" not in first.content
+    assert second.content.count(b"<li class=\"panel") == 10
+    assert b"Page 2 of 2" in second.content
