@@ -35,7 +35,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def docs_dir() -> Path:
+def docs_dir(tmp_path: Path) -> Path:
+    """Where the browser tests write their screenshots: docs/ (the README's pictures) only
+    when CHERISH_SCREENSHOTS=1 asks for them, so an ordinary run leaves the checkout clean."""
+    if os.environ.get("CHERISH_SCREENSHOTS") != "1":
+        return tmp_path
     DOCS.mkdir(exist_ok=True)
     return DOCS
 
