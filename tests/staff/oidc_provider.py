@@ -8,7 +8,6 @@ import hashlib
 import html
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -172,22 +171,22 @@ def _pkce_ok(request: dict[str, Any], verifier: str) -> bool:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == challenge
 
 
-def _free_port() -> int:
+def _serve_on_a_free_port() -> tuple[TinyProvider, ThreadingHTTPServer]:
+    # Bind the server itself, port after port: a probe then a bind raced with the other
+    # database's test run taking the same port in between (EADDRINUSE in CI).
+    provider = TinyProvider(PORTS[0])
     for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        provider.url = f"http://127.0.0.1:{port}"
+        try:
+            return provider, ThreadingHTTPServer(("127.0.0.1", port), _handler(provider))
+        except OSError:
+            continue
     raise RuntimeError("no free port in the identity range")
 
 
 @contextmanager
 def running_provider() -> Iterator[TinyProvider]:
-    port = _free_port()
-    provider = TinyProvider(port)
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(provider))
+    provider, server = _serve_on_a_free_port()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
