@@ -397,15 +397,15 @@ def _small_filesystem(mount_point: Path, size_mb: int) -> Callable[[], None] | s
 
 def _fill(path: Path) -> int:
     written = 0
-    with open(path, "wb") as fh:
+    # Unbuffered: a buffered file keeps the block that did not fit and raises ENOSPC again
+    # when it is closed, outside the loop that expects it.
+    with open(path, "wb", buffering=0) as fh:
         for chunk in (1 << 20, 1 << 14, 1 << 10, 64):
             block = b"\0" * chunk
             while True:
                 try:
-                    fh.write(block)
-                    fh.flush()
+                    written += fh.write(block) or 0
                     os.fsync(fh.fileno())
-                    written += chunk
                 except OSError as error:
                     if error.errno != errno.ENOSPC:
                         raise

@@ -22,39 +22,29 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-# The fault suite (docs/reliability.md): R1, R2 and R3 against real `cherish serve`
-# processes, killing web workers, task workers and whole process trees (PRAGMA
-# integrity_check after each). By default the CI size (150 complaints each, R3 with 5 kills,
-# about 1.3 minutes) after the tests: a fresh clone's run took 12.1 minutes so. The
-# 1,000-complaint version (CHERISH_CI_FAULTS=short) starts first and runs beside the tests,
-# but on two quiet cores (2026-12-01 23:12) its twenty restarts took most of the CPU and the
-# tests ran at a quarter of their speed (a fifth of the SQLite suite in 8 minutes): over CI's
-# 15 minutes either way. CHERISH_CI_FAULTS=off skips the fault suite.
-FAULTS_LOG="$(mktemp)"
-FAULTS_PID=""
+# The fault suite (docs/reliability.md): R1, R2 and R3 at 1,000 complaints each against real
+# `cherish serve` processes, killing web workers, task workers and whole process trees
+# (PRAGMA integrity_check after each), after the tests: beside them its restarts took most of
+# the CPU and the tests ran at a quarter of their speed (2026-12-01 23:12).
+# CHERISH_CI_FAULTS=ci runs the smallest size (150 each), =off skips the fault suite.
 EVAL_PID=""
 PG_PID=""
 TEST_TMP=""
 # Whatever stops us (a failed step, Ctrl-C) leaves nothing running and no temporary tree.
 cleanup() {
   local pid
-  for pid in "$FAULTS_PID" "$EVAL_PID" "$PG_PID"; do
+  for pid in "$EVAL_PID" "$PG_PID"; do
     [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
   done
   [ -z "$TEST_TMP" ] || rm -rf "$TEST_TMP"
 }
 trap cleanup EXIT
-FAULTS_MODE="${CHERISH_CI_FAULTS:-ci}"
+FAULTS_MODE="${CHERISH_CI_FAULTS:-short}"
 case "$FAULTS_MODE" in
   off) FAULTS_WHAT="" ;;
   ci) FAULTS_WHAT="--ci" ;;
   *) FAULTS_WHAT="--short --parallel" ;;
 esac
-if [ "$FAULTS_MODE" = "short" ]; then
-  # shellcheck disable=SC2086
-  $BIN/python -m faults $FAULTS_WHAT >"$FAULTS_LOG" 2>&1 &
-  FAULTS_PID=$!
-fi
 
 # The tests' temporary files (the SQLite test database, data directories, tmp_path, and the
 # processes the tests start) go to memory where the machine has a tmpfs at /dev/shm. SQLite
@@ -137,14 +127,7 @@ fi
 # 5: pytest collected nothing, as when the tests named on the command line use no database.
 [ "$pg_status" = 0 ] || [ "$pg_status" = 5 ] || exit "$pg_status"
 
-if [ -n "$FAULTS_PID" ]; then
-  echo "== fault suite (python -m faults $FAULTS_WHAT), run beside the tests"
-  faults_status=0
-  wait "$FAULTS_PID" || faults_status=$?
-  FAULTS_PID=""  # waited for: its number may be reused by now
-  cat "$FAULTS_LOG"
-  [ "$faults_status" = 0 ] || { echo "fault suite: a target was missed"; exit "$faults_status"; }
-elif [ -n "$FAULTS_WHAT" ]; then
+if [ -n "$FAULTS_WHAT" ]; then
   echo "== fault suite (python -m faults $FAULTS_WHAT)"
   # shellcheck disable=SC2086
   $BIN/python -m faults $FAULTS_WHAT
