@@ -50,12 +50,16 @@ class Row:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     skipped: str = ""
+    # The scenario itself broke (an exception in the harness or in Cherish's set-up): unlike
+    # a skip for a missing service, this fails the suite.
+    failed: str = ""
 
     @property
     def met(self) -> bool:
         o = self.outcome
         return bool(
             not self.skipped
+            and not self.failed
             and o is not None
             and o.missing == 0
             and o.duplicated == 0
