@@ -32,13 +32,9 @@ COMPLAINTS = 12
 
 
 def _free_port() -> int:
-    for port in range(8480, 8500):  # the speed helper's test ports; any free one elsewhere
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+    # An ephemeral port from the kernel: it hands out the next free one each time, so the
+    # SQLite and PostgreSQL runs beside each other do not both pick the same port, as they
+    # could from a fixed range probed in order (the first free one for both).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
