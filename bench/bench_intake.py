@@ -19,9 +19,13 @@ Paths:
   IMMEDIATE transactions queue on busy_timeout; PostgreSQL locks the team row).
 - ``smtp``: smtplib → Cherish's aiosmtpd listener → store raw bytes (fsynced file) → parse →
   accept_contact, each message answered 250 only after its commit; ``--clients`` senders.
-- ``http``: a real ``cherish serve --no-worker --no-smtp`` (gunicorn, 2 workers x 4 threads)
-  and ``--procs`` client processes each POSTing the public form /complain/ (CSRF token, rate
-  limit counted in the database cache, 302 to the thanks page) over keep-alive HTTP/1.1.
+- ``http``: a real ``cherish serve --no-worker --no-smtp`` (gunicorn; serve's own layout, on
+  SQLite one process of 8 threads, or ``--workers``/``--threads``) and ``--procs`` client
+  processes each POSTing the public form /complain/ (CSRF token, rate limit counted in the
+  transaction that stores the complaint, 302 to the thanks page) over keep-alive HTTP/1.1
+  (``--close``: a connection per request, as the peer harness's client), or the API
+  (``--api``: POST /api/v1/cases with a Bearer key and an Idempotency-Key, 201). ``--senders``
+  draws the senders from that many addresses; ``--data-dir`` copies a seeded data directory.
   The end-to-end figure a customer-facing site would see. The public rate limit is raised
   for the bench through CHERISH_PUBLIC_RATE_LIMIT. Also reports the gunicorn workers' CPU
   per complaint (utime+stime from /proc, the intake applier thread included) and their
@@ -86,8 +90,10 @@ def setup(out: Path) -> None:
     if connection.vendor != "sqlite":  # a named bench database: start from empty tables
         call_command("flush", interactive=False, verbosity=0)
     from cherish.staff.actions import create_staff
-    from cherish.staff.models import Team
+    from cherish.staff.models import Staff, Team
 
+    if Staff.objects.exists():  # a seeded data directory (--data-dir) has its team
+        return
     team = Team.objects.create(name="Care")
     for i in range(5):
         create_staff(username=f"agent{i}", password="x" * 20, display_name=f"Agent {i}", team=team)
@@ -189,7 +195,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -> None:
+def _http_child(
+    port: int, offset: int, n: int, barrier: object, done: object, shape: HttpShape
+) -> None:
+    if shape.api_key:
+        _api_child(port, offset, n, barrier, done, shape)
+        return
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/complain/")
     response = conn.getresponse()
@@ -203,6 +214,7 @@ def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -
         "Content-Type": "application/x-www-form-urlencoded",
         "Cookie": f"csrftoken={csrf_cookie.group(1)}",
         "Referer": f"http://127.0.0.1:{port}/complain/",
+        **({"Connection": "close"} if shape.close else {}),
     }
     barrier.wait()  # type: ignore[attr-defined]
     # A fresh connection: gunicorn closes one idle for 2 s (keep-alive), and waiting at the
@@ -218,29 +230,93 @@ def _http_child(port: int, offset: int, n: int, barrier: object, done: object) -
                 "csrfmiddlewaretoken": csrf_field.group(1),
                 "text": TEXT.format(n=k),
                 "name": f"Web customer {k}",
-                "email": f"w{k}@example.com",
+                "email": shape.email(k),
                 "kind": "complaint",
                 "website": "",
             }
         )
         sent = time.perf_counter()
+        if shape.close:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("POST", "/complain/", body=body, headers=headers)
         response = conn.getresponse()
         response.read()
+        if shape.close:
+            conn.close()
         latencies.append(time.perf_counter() - sent)
         if response.status != 302:
             failures += 1
     done.put((time.perf_counter(), failures, latencies))  # type: ignore[attr-defined]
 
 
-def run_http(port: int, n: int, offset: int, procs: int) -> tuple[float, list[float]]:
+def _api_child(
+    port: int, offset: int, n: int, barrier: object, done: object, shape: HttpShape
+) -> None:
+    import json
+    import uuid
+
+    barrier.wait()  # type: ignore[attr-defined]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    failures = 0
+    latencies = []
+    for i in range(n):
+        k = offset + i
+        body = json.dumps(
+            {
+                "customer": {"name": f"Api customer {k}", "email": shape.email(k)},
+                "text": TEXT.format(n=k),
+                "subject": f"Refund for order {k}",
+                "channel": "api",
+            }
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {shape.api_key}",
+            "Idempotency-Key": str(uuid.uuid4()),
+            **({"Connection": "close"} if shape.close else {}),
+        }
+        sent = time.perf_counter()
+        if shape.close:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("POST", "/api/v1/cases", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if shape.close:
+            conn.close()
+        latencies.append(time.perf_counter() - sent)
+        if response.status != 201:
+            failures += 1
+    done.put((time.perf_counter(), failures, latencies))  # type: ignore[attr-defined]
+
+
+class HttpShape:
+    """What the HTTP clients post: the form, or the API with ``api_key``; each sender's
+    address drawn from ``senders`` (0: every complaint a new sender; the peer harness draws
+    from 5,000); ``close``: one connection per request, as the peer harness's client sends
+    them (``Connection: close``), instead of keep-alive."""
+
+    def __init__(self, *, api_key: str = "", senders: int = 0, close: bool = False) -> None:
+        self.api_key = api_key
+        self.senders = senders
+        self.close = close
+
+    def email(self, k: int) -> str:
+        return f"w{k % self.senders if self.senders else k}@example.com"
+
+
+def run_http(
+    port: int, n: int, offset: int, procs: int, shape: HttpShape | None = None
+) -> tuple[float, list[float]]:
     """(complaints per second, every request's latency in seconds)."""
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(procs + 1)
     done = ctx.Queue()
     per = n // procs
     children = [
-        ctx.Process(target=_http_child, args=(port, offset + p * per, per, barrier, done))
+        ctx.Process(
+            target=_http_child,
+            args=(port, offset + p * per, per, barrier, done, shape or HttpShape()),
+        )
         for p in range(procs)
     ]
     for child in children:
@@ -297,7 +373,8 @@ def worker_memory_mib(pid: int) -> dict[str, float]:
     return values
 
 
-def start_server(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int = 0, threads: int = 0) -> subprocess.Popen[bytes]:
+    """``cherish serve`` with ``workers`` x ``threads`` (0: serve's own default)."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -309,8 +386,8 @@ def start_server(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
             "--no-worker",
             "--no-smtp",
             "--no-migrate",
-            "--workers",
-            str(workers),
+            *(["--workers", str(workers)] if workers else []),
+            *(["--threads", str(threads)] if threads else []),
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         stdout=subprocess.DEVNULL,
@@ -345,10 +422,31 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4, help="processes for concurrent/http")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: any free)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for http")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="http: web processes (default: cherish serve's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="http: threads per web process (default: serve's)"
+    )
+    parser.add_argument("--api", action="store_true", help="http: POST /api/v1/cases instead")
+    parser.add_argument(
+        "--senders", type=int, default=0, help="http: draw senders from this many (0: all new)"
+    )
+    parser.add_argument(
+        "--close", action="store_true", help="http: one connection per request (Connection: close)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="copy this data directory (e.g. one seeded by the peer harness) instead of an"
+        " empty one",
+    )
     args = parser.parse_args()
     paths = set(args.paths.split(","))
     out = ROOT / "bench" / "out" / f"intake-{os.getpid()}"
+    if args.data_dir is not None:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(args.data_dir, out, symlinks=True)
     out.mkdir(parents=True, exist_ok=True)
     lines = []
     offset = 0
@@ -401,12 +499,21 @@ def main() -> None:
         if "http" in paths:
             connection.close()
             port = args.port or free_port()
-            server = start_server(port, args.workers)
+            shape = HttpShape(senders=args.senders, close=args.close)
+            if args.api:
+                from cherish.intake.apikeys import create_api_key
+
+                shape.api_key = create_api_key("bench", scopes=["cases:create", "cases:read"])[1]
+                connection.close()
+            from cherish.core.management.commands.serve import web_layout
+
+            layout = web_layout(connection.vendor, args.workers or None, args.threads or None)
+            server = start_server(port, args.workers, args.threads)
             try:
                 workers = server_workers(server.pid)
                 cpu_before = worker_cpu_s(workers)
                 runs = [
-                    run_http(port, args.n, offset + r * args.n, args.procs)
+                    run_http(port, args.n, offset + r * args.n, args.procs, shape)
                     for r in range(args.runs)
                 ]
                 rates = [rate for rate, _ in runs]
@@ -419,8 +526,8 @@ def main() -> None:
             offset += args.runs * args.n
             lines.append(
                 summary(
-                    f"HTTP POST /complain/ (gunicorn {args.workers}x4, {args.procs} client"
-                    " processes)",
+                    f"HTTP POST {'/api/v1/cases' if args.api else '/complain/'} (gunicorn"
+                    f" {layout[0]}x{layout[1]}, {args.procs} client processes)",
                     rates,
                     args.runs,
                     args.n,

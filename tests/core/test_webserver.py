@@ -159,6 +159,28 @@ def test_cherish_serve_runs_gunicorn_with_this_worker_over_the_loaded_applicatio
     assert options["preload_app"] is True
 
 
+def test_cherish_serve_runs_one_web_process_of_eight_threads_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue #14: each web process has its own intake applier and SQLite one write lock, so
+    on SQLite the web layer is one process whose applier carries every waiting complaint in
+    one turn; PostgreSQL keeps two processes. Given counts are taken as they are."""
+    from cherish.core.management.commands.serve import Command, web_layout
+
+    monkeypatch.delenv("CHERISH_WEB_WORKERS", raising=False)
+    monkeypatch.delenv("CHERISH_WEB_THREADS", raising=False)
+    given = Command().create_parser("cherish", "serve").parse_args([])
+    assert web_layout("sqlite", given.workers, given.threads) == (1, 8)
+    assert web_layout("postgresql", given.workers, given.threads) == (2, 4)
+    assert web_layout("sqlite", 3, None) == (3, 4)
+    assert web_layout("sqlite", None, 2) == (1, 2)
+    assert web_layout("postgresql", 1, None) == (1, 8)
+    monkeypatch.setenv("CHERISH_WEB_WORKERS", "4")
+    monkeypatch.setenv("CHERISH_WEB_THREADS", "6")
+    given = Command().create_parser("cherish", "serve").parse_args([])
+    assert web_layout("sqlite", given.workers, given.threads) == (4, 6)
+
+
 def test_a_worker_loads_every_page_before_its_first_request_and_freezes_it(
     tmp_path: Path,
 ) -> None:

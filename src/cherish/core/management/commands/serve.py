@@ -83,6 +83,23 @@ def web_options(bind: str, *, workers: int, threads: int) -> dict[str, Any]:
     }
 
 
+def web_layout(vendor: str, workers: int | None, threads: int | None) -> tuple[int, int]:
+    """(processes, threads per process) of the web server: as given (``--workers``,
+    ``--threads``, or CHERISH_WEB_WORKERS / CHERISH_WEB_THREADS), else eight threads in all,
+    in one process on SQLite and two on PostgreSQL.
+
+    On SQLite one process of 8 threads: each web process has its own intake applier
+    (``intake.applier``), and SQLite lets one writer in at a time, so two processes' appliers
+    took turns at the write lock with groups of at most their own 4 requests. One process
+    carries all eight waiting complaints in one turn (one commit, one fsync): measured on the
+    2-core benchmark machine, 28 % less CPU per form or API complaint and about half the
+    p95 (bench/README.md, 2026-12-02, issue #14). On PostgreSQL, which has no single write
+    lock, several processes keep Python on more than one core.
+    """
+    workers = workers or (1 if vendor == "sqlite" else 2)
+    return workers, threads or (8 if workers == 1 else 4)
+
+
 def before_fork() -> None:
     """Leave nothing a forked child could share with this process or its siblings: a
     database connection (an SQLite handle or a server socket used by two processes at once
@@ -91,15 +108,28 @@ def before_fork() -> None:
     caches.close_all()
 
 
+def _from_environment(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else None
+
+
 class Command(BaseCommand):
     help = "Serve Cherish: web server, task worker and inbound mail listener."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("CHERISH_BIND", "127.0.0.1:8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("CHERISH_WEB_WORKERS", "2"))
+            "--workers",
+            type=int,
+            default=_from_environment("CHERISH_WEB_WORKERS"),
+            help="Web processes (default: 1 on SQLite, 2 on PostgreSQL; default_web_layout).",
         )
-        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=_from_environment("CHERISH_WEB_THREADS"),
+            help="Threads per web process (default: 8 with one process, else 4).",
+        )
         parser.add_argument(
             "--task-workers",
             type=int,
@@ -127,7 +157,10 @@ class Command(BaseCommand):
         from cherish.core.webserver import serve_wsgi
         from cherish.wsgi import application
 
-        web = web_options(options["bind"], workers=options["workers"], threads=options["threads"])
+        workers, threads = web_layout(
+            connections["default"].vendor, options["workers"], options["threads"]
+        )
+        web = web_options(options["bind"], workers=workers, threads=threads)
         # Commands run in the children skip Django's system checks: this one has run them.
         children: dict[str, Target] = {"web": partial(serve_wsgi, application, web)}
         available = get_commands()
