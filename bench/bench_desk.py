@@ -182,7 +182,8 @@ class Table:
     def __init__(self, model: Any, varying: list[str]) -> None:
         from django.db import connection
 
-        fields = {f.attname: f for f in model._meta.concrete_fields}
+        # Generated columns (Customer.since_md) are the database's to write.
+        fields = {f.attname: f for f in model._meta.concrete_fields if not f.generated}
         unknown = set(varying) - set(fields)
         if unknown:
             raise SystemExit(f"{model.__name__}: no such columns {unknown}")

@@ -142,3 +142,20 @@ def test_an_erased_record_is_never_matched_again(db: Any) -> None:
     assert match.created and match.customer != ann
     assert match.reply_to == "ann@example.com"
     assert ContactPoint.objects.filter(customer=ann).count() == 1
+
+
+def test_a_batch_of_new_customers_is_written_beside_the_generated_month_day_key(db):
+    """The batch path writes customers with a prepared INSERT of every column; the month-day
+    key (since_md) is a generated column the database refuses a value for."""
+    from cherish.customers.actions import match_customers
+
+    # when
+    with transaction.atomic():
+        [first, second] = match_customers(
+            [("New One", "one@example.com", ""), ("New Two", "two@example.com", "")]
+        )
+    # then
+    assert first.created and second.created
+    Customer.objects.filter(pk=first.customer.pk).update(customer_since="2019-03-07")
+    assert Customer.objects.get(pk=first.customer.pk).since_md == 307
+    assert Customer.objects.get(pk=second.customer.pk).since_md is None

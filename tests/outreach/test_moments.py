@@ -7,7 +7,10 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from tests.conftest import login
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case
@@ -15,7 +18,7 @@ from cherish.customers.access import visible_customers
 from cherish.customers.actions import add_important_date, update_customer
 from cherish.customers.models import Customer, RelationshipStatus
 from cherish.outbox.models import OutgoingEmail
-from cherish.outreach import actions
+from cherish.outreach import actions, moments
 from cherish.outreach.errors import OutreachError
 from cherish.outreach.models import MomentSent, UsualContact
 from cherish.outreach.moments import WINDOW_DAYS, moments_between, next_occurrence, occurrence
@@ -148,24 +151,24 @@ def _listed(moments: list) -> set[tuple]:
     return {(m.customer.pk, m.key, m.on, m.owner_id) for m in moments}
 
 
-@pytest.mark.parametrize(
-    "at",
-    [
-        dt.datetime(2025, 2, 26, 23, 30, tzinfo=UTC),  # a week over 28 February, not a leap year
-        dt.datetime(2024, 2, 27, 12, 0, tzinfo=UTC),  # and in a leap year
-        dt.datetime(2025, 12, 28, 11, 0, tzinfo=UTC),  # over the new year
-    ],
-)
-def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, agent, other_agent):
-    # given: customers with birthdays, anniversaries of becoming a customer and one-off dates
-    # around the window, in several time zones, some not to be contacted, with cases owned
-    # by either agent or nobody
+WEEKS = [
+    dt.datetime(2025, 2, 26, 23, 30, tzinfo=UTC),  # a week over 28 February, not a leap year
+    dt.datetime(2024, 2, 27, 12, 0, tzinfo=UTC),  # and in a leap year
+    dt.datetime(2025, 12, 28, 11, 0, tzinfo=UTC),  # over the new year
+]
+
+
+def _customers_with_moments(at: dt.datetime, agent, other_agent) -> None:
+    """Customers with birthdays, anniversaries of becoming a customer and one-off dates
+    around the window, in several time zones (one Cherish cannot read), some not to be
+    contacted, some sharing a name, some with two dates on one day, with cases owned by
+    either agent or nobody."""
     rng = random.Random(14)
-    zones = ["", "Pacific/Auckland", "America/New_York", "Europe/London"]
+    zones = ["", "Pacific/Auckland", "America/New_York", "Europe/London", "Not/A_Zone"]
     days = [at.date() + dt.timedelta(days=d) for d in range(-3, 11)] + [dt.date(2000, 2, 29)]
     for i in range(60):
         customer = Customer.objects.create(
-            name=f"Customer {i:02}",
+            name=f"Customer {i % 45:02}",
             time_zone=rng.choice(zones),
             customer_since=_in_a_year(rng, rng.choice(days), 2001, 2020)
             if rng.random() < 0.7 and i % 7
@@ -178,6 +181,10 @@ def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, 
             add_important_date(
                 customer, kind="birthday", date=_in_a_year(rng, day, 1940, 2000), by=agent
             )
+            if rng.random() < 0.3:
+                add_important_date(
+                    customer, kind="anniversary", date=_in_a_year(rng, day, 1960, 2010), by=agent
+                )
         if rng.random() < 0.2:
             add_important_date(
                 customer, kind="custom", date=rng.choice(days), recurring=False, by=agent
@@ -189,6 +196,12 @@ def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, 
                 created_at=at - dt.timedelta(days=rng.randint(1, 900)),
             )
     actions.refresh_usual_contacts()
+
+
+@pytest.mark.parametrize("at", WEEKS)
+def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, agent, other_agent):
+    # given
+    _customers_with_moments(at, agent, other_agent)
     # when / then
     everyone = _brute_force(at)
     assert len(everyone) > 20
@@ -201,6 +214,84 @@ def test_the_indexed_lookup_lists_the_same_people_as_reading_every_customer(at, 
     for staff in (agent, other_agent):
         mine = _brute_force(at, owner_id=staff.pk)
         assert mine and _listed(moments_between(at, owner_id=staff.pk)) == mine
+
+
+@pytest.mark.parametrize("at", WEEKS)
+@pytest.mark.parametrize("most", [1, 4, 9, 25])
+def test_the_first_moments_are_the_soonest_whatever_the_limit(
+    at, most, agent, other_agent, monkeypatch
+):
+    """Each day is read in name order with a LIMIT of what is missing: the cut must fall where
+    sorting every moment of the week would put it (time zones whose week has not reached the
+    day, 29 February, the new year, two dates of one customer on one day)."""
+    # given
+    _customers_with_moments(at, agent, other_agent)
+    names = dict(Customer.objects.values_list("pk", "name"))
+
+    def in_order(rows: set[tuple]) -> list[tuple]:
+        return sorted(
+            ((on, names[pk], pk, key) for pk, key, on, _owner in rows),
+        )
+
+    monkeypatch.setattr(moments, "MAX_MOMENTS", most)
+    # when / then
+    found = moments_between(at)
+    assert [(m.on, m.customer.name, m.customer.pk, m.key) for m in found] == in_order(
+        _brute_force(at)
+    )[:most]
+    mine = moments_between(at, owner_id=agent.pk)
+    assert [(m.on, m.customer.name, m.customer.pk, m.key) for m in mine] == in_order(
+        _brute_force(at, owner_id=agent.pk)
+    )[:most]
+
+
+def _rows_read(captured) -> int:
+    """How many rows the statements run returned (each run again, as the radar's test does)."""
+    total = 0
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(query["sql"].replace("%", "%%"))
+            total += len(cursor.fetchall())
+    return total
+
+
+def test_a_page_of_moments_reads_a_bounded_number_of_rows(client, manager):
+    """At 1M cases (200k customers) about 7,000 customers have a moment in a week; the page
+    read them all and kept 300 (130-516 ms of CPU). Now the days are read in order from the
+    month-day indexes and reading stops at MAX_MOMENTS moments, of which only the page's are
+    written out."""
+    # given: 600 customers whose anniversary of becoming one is tomorrow, 300 the day after
+    Customer.objects.bulk_create(
+        Customer(name=f"Customer {i:03}", customer_since=dt.date(2015, 5, 10 + i // 600))
+        for i in range(900)
+    )
+    login(client, manager)
+    # when
+    with (
+        time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        response = client.get(reverse("outreach:moments") + "?who=all&page=2")
+    # then: the second 50 of the first 300, from fewer rows than the week's 900
+    assert response.status_code == 200
+    assert response.content.count(b'<li class="panel') == 50
+    assert b"Customer 050" in response.content and b"Customer 100" not in response.content
+    assert b"Page 2 of 6" in response.content
+    assert _rows_read(captured) <= moments.MAX_MOMENTS + 3 * 50 + 20
+
+
+def test_the_month_day_keys_follow_every_write(db):
+    # given
+    customer = Customer.objects.create(name="Keyed", customer_since=dt.date(2012, 2, 29))
+    # when / then: kept by the database, whoever writes the date
+    customer.refresh_from_db()
+    assert customer.since_md == 229
+    Customer.objects.filter(pk=customer.pk).update(customer_since=dt.date(2013, 12, 31))
+    customer.refresh_from_db()
+    assert customer.since_md == 1231
+    Customer.objects.filter(pk=customer.pk).update(customer_since=None)
+    customer.refresh_from_db()
+    assert customer.since_md is None
 
 
 def test_refreshing_usual_contacts_twice_changes_nothing_the_second_time(
@@ -267,7 +358,7 @@ def test_moments_page_shows_fifty_at_a_time(desk_client, agent):
         first = desk_client.get(reverse("outreach:moments"))
         second = desk_client.get(reverse("outreach:moments") + "?page=2")
     # then
-    assert first.content.count(b"<li class=\"panel") == 50
+    assert first.content.count(b'<li class="panel') == 50
     assert b"Customer 49" in first.content and b"Customer 50" not in first.content
-    assert second.content.count(b"<li class=\"panel") == 10
+    assert second.content.count(b'<li class="panel') == 10
     assert b"Page 2 of 2" in second.content

@@ -28,3 +28,30 @@ class Unindexed(models.Func):
     def as_sqlite(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"+{sql}", params
+
+
+class MonthDay(models.Func):
+    """A date's month and day as one integer, ``month * 100 + day`` (29 February -> 229), for
+    a stored column that finds a date's anniversaries in any year with one index range.
+
+    Written without Django's date functions: on SQLite those are functions Django registers
+    on its own connections, and a generated column using them could not be written by any
+    other client (the bench builder's sqlite3, the sqlite3 shell). SQLite stores a date as
+    ``YYYY-MM-DD`` text.
+    """
+
+    output_field = models.IntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CAST(EXTRACT(MONTH FROM {sql}) AS integer) * 100"
+            f" + CAST(EXTRACT(DAY FROM {sql}) AS integer))"
+        ), [*params, *params]
+
+    def as_sqlite(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CAST(substr({sql}, 6, 2) AS integer) * 100 + CAST(substr({sql}, 9, 2) AS integer))",
+            [*params, *params],
+        )

@@ -35,7 +35,7 @@ def _is_plain(field: models.Field[Any, Any]) -> bool:
 
 class RowInsert:
     """A prepared multi-row INSERT of ``fields`` (attribute names) into ``model``'s table;
-    without ``fields``: every column but an auto-incremented primary key."""
+    without ``fields``: every column but an auto-incremented primary key and generated ones."""
 
     def __init__(
         self,
@@ -49,7 +49,10 @@ class RowInsert:
         auto = isinstance(pk, models.AutoField | models.BigAutoField)
         self.fields: list[models.Field[Any, Any]] = []
         if fields is None:
-            self.fields = [f for f in model._meta.concrete_fields if not (auto and f is pk)]
+            # A generated column is the database's to write (it refuses a value).
+            self.fields = [
+                f for f in model._meta.concrete_fields if not (auto and f is pk) and not f.generated
+            ]
         else:
             for name in fields:
                 field = model._meta.get_field(name)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy
 
+from cherish.core.db import MonthDay
+
 
 class RelationshipStatus(models.TextChoices):
     PROSPECT = "prospect", gettext_lazy("Prospect")
@@ -47,13 +49,19 @@ class Customer(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
     erased_at = models.DateTimeField(null=True, blank=True)
+    # customer_since's month and day (3 June -> 603), kept by the database on every write:
+    # the moments page reads a day's anniversaries of becoming a customer from an index in
+    # name order and stops after a page (outreach.moments).
+    since_md = models.GeneratedField(
+        expression=MonthDay("customer_since"),
+        output_field=models.IntegerField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["name"]),
-            # The moments page finds this week's anniversaries by looking these dates up
-            # (outreach.moments), instead of reading every customer's.
-            models.Index(fields=["customer_since"], name="customer_since"),
+            models.Index(fields=["since_md", "name", "id"], name="customer_since_md"),
         ]
 
     def __str__(self) -> str:
@@ -169,13 +177,20 @@ class ImportantDate(models.Model):
         "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The date's month and day (10 May -> 510), kept by the database: a day's birthdays and
+    # anniversaries in any year are one index range (outreach.moments).
+    date_md = models.GeneratedField(
+        expression=MonthDay("date"), output_field=models.IntegerField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["date", "id"]
         indexes = [
             models.Index(fields=["customer", "date"], name="important_date_customer"),
-            # This week's birthdays and anniversaries are looked up by date (outreach.moments).
+            # One-off dates are looked up by date, recurring ones by month and day
+            # (outreach.moments).
             models.Index(fields=["date"], name="important_date_date"),
+            models.Index(fields=["date_md"], name="important_date_md"),
         ]
 
     def __str__(self) -> str:

@@ -42,7 +42,7 @@ from cherish.outreach.forms_staff import (
     StatusForm,
 )
 from cherish.outreach.models import FollowUp, FollowUpAnswer
-from cherish.outreach.moments import moments_between
+from cherish.outreach.moments import moment_list
 from cherish.staff.audit import audit
 
 
@@ -276,12 +276,13 @@ MOMENTS_PAGE = 50
 def moments(request: DeskRequest) -> HttpResponse:
     staff = request.staff
     show_all = request.GET.get("who") == "all"
-    found = moments_between(
+    found = moment_list(
         now(), owner_id=None if show_all else staff.pk, among=visible_customers(staff)
     )
     # Pages of MOMENTS_PAGE: at 1M cases a week has the full MAX_MOMENTS, and rendering
     # each one's note form was most of the page's CPU. Each note form is written in the
     # template (MomentNoteForm's fields, ids of its own), not rendered as a Django form.
+    # Only the page's moments are written out (moment_list reads the others' keys only).
     page = Paginator(found, MOMENTS_PAGE).get_page(request.GET.get("page"))
     return render(request, "outreach/moments.html", {"page": page, "show_all": show_all})
 
