@@ -38,6 +38,20 @@ def test_each_role_is_a_group_with_its_permissions(agent, lead):
     ]
 
 
+def test_migrate_leaves_the_role_groups_with_the_permissions_of_apps_after_staff(db):
+    # given: the test database as migrate (or a transactional test's flush) left it, no
+    # staff created yet; care and outbox come after / before staff in INSTALLED_APPS
+    administrator = Group.objects.get(name="Administrator")
+    # then: the groups were built after every app's permissions existed
+    labels = set(administrator.permissions.values_list("content_type__app_label", flat=True))
+    assert labels == {"auth", "staff", "care", "outbox"}
+    lead = Group.objects.get(name="Team lead")
+    assert set(lead.permissions.values_list("codename", flat=True)) == {
+        "erase_customer",
+        "merge_customers",
+    }
+
+
 def test_a_group_edited_in_the_admin_changes_what_the_role_may_do(agent):
     # given: the organisation lets agents export
     from django.contrib.auth.models import Permission
