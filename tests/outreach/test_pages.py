@@ -115,3 +115,42 @@ def test_key_fact_figures_match_customer_value_in_one_query(
     )
     assert value.first_at is not None and value.first_at.tzinfo is not None
     assert others == 1
+
+
+def test_the_customer_pages_forms_post_what_their_django_forms_read(desk_client, customer, agent):
+    """The status, date and erase forms are written in the template (issue #14: rendering
+    them as Django forms was a fifth of the page's CPU): each posts the fields its form
+    reads, with labels tied to unique ids, and what it posts is accepted."""
+    import re
+
+    from cherish.customers.models import ImportantDate
+    from cherish.outreach.forms_staff import EraseForm, ImportantDateForm, StatusForm
+
+    # given
+    case_actions.open_case(customer, text="Hello.")
+    html = desk_client.get(reverse("outreach:customer", args=[customer.pk])).content.decode()
+    # then
+    forms = {
+        action: set(re.findall(r'name="(\w+)"', body)) - {"csrfmiddlewaretoken"}
+        for action, body in re.findall(
+            r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html, re.S
+        )
+    }
+    assert forms[reverse("outreach:change-status", args=[customer.pk])] == set(
+        StatusForm.base_fields
+    )
+    assert forms[reverse("outreach:add-date", args=[customer.pk])] == set(
+        ImportantDateForm.base_fields
+    )
+    assert forms[reverse("outreach:erase", args=[customer.pk])] == set(EraseForm.base_fields)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    for target in re.findall(r'<label for="([^"]+)"', html):
+        assert target in ids
+    assert '<option value="active" selected>Active</option>' in html
+    # and what they post is accepted
+    desk_client.post(
+        reverse("outreach:add-date", args=[customer.pk]),
+        {"kind": "birthday", "date": "1980-05-10", "note": "", "recurring": "on"},
+    )
+    assert ImportantDate.objects.get(customer=customer).recurring
