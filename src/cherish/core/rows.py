@@ -131,7 +131,19 @@ class RowInsert:
 def _preparer(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any]:
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: adapt(value) if value is not None else None
+        # The rows of one statement mostly share one time object (a batch's "now" in
+        # created_at, updated_at, ...): adapt it once (a datetime is immutable). A preparer
+        # lives for one ``run``, in one thread.
+        last: list[Any] = [None, None]
+
+        def prepare_time(value: Any) -> Any:
+            if value is None:
+                return None
+            if value is not last[0]:
+                last[:] = [value, adapt(value)]
+            return last[1]
+
+        return prepare_time
 
     def prepare(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
