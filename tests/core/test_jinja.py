@@ -126,3 +126,15 @@ def test_date_filter_writes_what_djangos_does(value, settings):
         jinja_html = engines["jinja2"].from_string(f'{{{{ value|date("{fmt}") }}}}').render(context)
         django_html = engines["django"].from_string(f'{{{{ value|date:"{fmt}" }}}}').render(context)
         assert jinja_html == django_html, fmt
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_weekday_filter_writes_what_djangos_does(language):
+    # the moments page (Jinja2 since issue #14) names each moment's day
+    day = dt.date(2026, 1, 8)
+    with translation.override(language):
+        django_day = engines["django"].from_string("{% load locale_formats %}{{ d|weekday }}")
+        jinja_day = engines["jinja2"].from_string("{{ d|weekday }}")
+        assert jinja_day.render({"d": day}) == django_day.render({"d": day})
+        assert jinja_day.render({"d": None}) == ""
+        assert language != "de" or "Donnerstag" in jinja_day.render({"d": day})

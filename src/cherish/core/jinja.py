@@ -53,6 +53,8 @@ from django.utils.translation import (
 from jinja2 import Environment
 from markupsafe import Markup
 
+from cherish.core.i18n import format_day
+
 
 def _date(value: Any, fmt: str | None = None) -> str:
     if value in (None, ""):
@@ -135,6 +137,12 @@ def _forget_static_urls(*, setting: str, **kwargs: Any) -> None:
         _STATIC_URLS.clear()
 
 
+def _weekday(value: dt.date | None) -> str:
+    """Django's ``weekday`` filter (core.templatetags.locale_formats) for a date: "Thursday
+    8 January" in the active language."""
+    return "" if value is None else format_day(value)
+
+
 def _django_include(name: str, context: dict[str, Any]) -> SafeString:
     return SafeString(engines["django"].get_template(name).render(context))
 
@@ -165,6 +173,7 @@ def environment(**options: Any) -> Environment:
         linebreaksbr=django_filters.linebreaksbr,
         localize=_localize,
         display=_display,
+        weekday=_weekday,
     )
     return env
 

@@ -293,7 +293,9 @@ def moments(request: DeskRequest) -> HttpResponse:
     # template (MomentNoteForm's fields, ids of its own), not rendered as a Django form.
     # Only the page's moments are written out (moment_list reads the others' keys only).
     page = Paginator(found, MOMENTS_PAGE).get_page(request.GET.get("page"))
-    return render(request, "outreach/moments.html", {"page": page, "show_all": show_all})
+    return render(
+        request, "outreach/moments.html", {"page": page, "show_all": show_all}, using="jinja2"
+    )
 
 
 @desk_view
