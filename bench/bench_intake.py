@@ -510,7 +510,15 @@ def main() -> None:
             layout = web_layout(connection.vendor, args.workers or None, args.threads or None)
             server = start_server(port, args.workers, args.threads)
             try:
+                # The first answer comes from the first worker up: wait for all of them, or
+                # the CPU of one started a moment later is never counted.
+                deadline = time.monotonic() + 30
                 workers = server_workers(server.pid)
+                while len(workers) < layout[0] and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    workers = server_workers(server.pid)
+                if len(workers) != layout[0]:
+                    raise RuntimeError(f"{len(workers)} web workers, not {layout[0]}")
                 cpu_before = worker_cpu_s(workers)
                 runs = [
                     run_http(port, args.n, offset + r * args.n, args.procs, shape)
@@ -519,6 +527,8 @@ def main() -> None:
                 rates = [rate for rate, _ in runs]
                 latencies = sorted(latency for _, some in runs for latency in some)
                 cpu_ms = (worker_cpu_s(workers) - cpu_before) * 1000 / (args.n * args.runs)
+                if sorted(server_workers(server.pid)) != sorted(workers):
+                    lines.append("WARNING: a web worker was replaced: its CPU is not counted")
                 memory = [worker_memory_mib(pid) for pid in workers]
             finally:
                 server.terminate()
