@@ -154,3 +154,18 @@ def test_the_customer_pages_forms_post_what_their_django_forms_read(desk_client,
         {"kind": "birthday", "date": "1980-05-10", "note": "", "recurring": "on"},
     )
     assert ImportantDate.objects.get(customer=customer).recurring
+
+
+def test_the_timeline_filter_answers_htmx_with_the_timeline_alone(desk_client, customer, txn):
+    # given
+    txn(customer, "T-7", now() - dt.timedelta(days=3), amount="20")
+    case_actions.open_case(customer, text="Problem 7")
+    url = reverse("outreach:customer", args=[customer.pk])
+    # when: the filter's checkboxes change (hx-get with partial=timeline)
+    response = desk_client.get(
+        url, {"type": "transactions", "partial": "timeline"}, HTTP_HX_REQUEST="true"
+    )
+    # then
+    html = response.content.decode()
+    assert html.startswith('\n<ol class="timeline">') and "<html" not in html
+    assert "Order T-7" in html and "Problem 7" not in html

@@ -174,6 +174,7 @@ def environment(**options: Any) -> Environment:
         localize=_localize,
         display=_display,
         weekday=_weekday,
+        floatformat=django_filters.floatformat,
     )
     return env
 

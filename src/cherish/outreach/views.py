@@ -92,7 +92,12 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
         "type_choices": queries.TIMELINE_TYPES.items(),
     }
     if request.htmx and request.GET.get("partial") == "timeline":
-        return render(request, "outreach/partials/timeline.html", {"customer": customer, **context})
+        return render(
+            request,
+            "outreach/partials/timeline.html",
+            {"customer": customer, **context},
+            using="jinja2",
+        )
     context.update(queries.customer_360(customer, at=now(), cases=cases))
     _audit_customer(request, "customer.viewed", customer.pk)
     context.update(
@@ -108,7 +113,7 @@ def customer_detail(request: DeskRequest, pk: int) -> HttpResponse:
         leave_reasons=LeaveReasonKind.choices,
         date_kinds=DateKind.choices,
     )
-    return render(request, "outreach/customer_detail.html", context)
+    return render(request, "outreach/customer_detail.html", context, using="jinja2")
 
 
 @desk_view
