@@ -148,6 +148,10 @@ def buy(customer: Customer, when: dt.datetime, amount: str) -> None:
 
 @pytest.fixture
 def dataset(db: Any, care_team: Team) -> dict[str, Any]:
+    return build_dataset(care_team)
+
+
+def build_dataset(care_team: Team) -> dict[str, Any]:
     from cherish.feedback.demo import seed_builtin_surveys
 
     seed_builtin_surveys()
@@ -354,6 +358,10 @@ def dataset(db: Any, care_team: Team) -> dict[str, Any]:
 
 @pytest.fixture
 def built(dataset: dict[str, Any]) -> dict[str, Any]:
+    return rebuild_rollups(dataset)
+
+
+def rebuild_rollups(dataset: dict[str, Any]) -> dict[str, Any]:
     from cherish.scorecard import rollups
 
     with time_machine.travel(TODAY, tick=False):
