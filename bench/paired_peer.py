@@ -213,8 +213,11 @@ def main() -> None:
             "CHERISH_PUBLIC_RATE_LIMIT": str(10**9),
         },
     )
-    if a.web_workers:
-        csrv.workers = a.web_workers  # the harness waits for this many workers
+    # The harness waits for this many web workers (its own default: 2). cherish serve's own
+    # layout (serve.web_layout) is one process on SQLite since 2026-12-02: waiting for two
+    # never saw the server ready.
+    on_sqlite = not os.environ.get("CHERISH_DATABASE_URL", "").startswith("postgres")
+    csrv.workers = a.web_workers or (1 if on_sqlite else 2)
     result_server = {"web_workers": a.web_workers or None, "web_threads": a.web_threads or None}
     wanted = a.scenarios.split(",")
     rows: dict = {n: {"peer": [], "cherish": []} for n in wanted}
