@@ -72,7 +72,8 @@ def _defaults(table: str, columns: list[str]) -> tuple[list[str], tuple[Any, ...
     [model] = [m for m in apps.get_models() if m._meta.db_table == table]
     names, values = [], []
     for field in model._meta.concrete_fields:
-        if field.column in columns or field.primary_key:
+        # A generated column (Customer.since_md) is the database's to write.
+        if field.column in columns or field.primary_key or field.generated:
             continue
         default = field.get_default()
         if default is None and not field.null:
