@@ -211,6 +211,7 @@ def test_case_page_query_count_does_not_grow(
     # The clock stands still: a view's "viewing" mark is fresh for 10 s, and growing 27 cases
     # on a loaded machine took longer, so the last view wrote it again (+3 statements).
     time_machine.move_to(dt.datetime.now(dt.UTC), tick=False)
+
     # given: 3 cases of one customer, each with a message; then 30
     def grow(n):
         for i in range(n):
