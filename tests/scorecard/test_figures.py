@@ -6,35 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import transaction
-from tests.scorecard.conftest import TODAY, W0, W1, build_dataset, rebuild_rollups
+from tests.scorecard.conftest import TODAY, W0, W1
 
 from cherish.scorecard import figures
 from cherish.scorecard.figures import Filters
-from cherish.staff.models import Team
 
 WEEK = figures.PERIODS["week"]
 
 
-# The tests here only read, so the dataset and its roll-ups are built once for the module, in
-# a transaction rolled back at its end, not once for each of its 33 tests: they took 7.8 ->
-# 0.34 s of the pytest process's CPU on SQLite, 7.3 -> 0.36 s on PostgreSQL (its server 6.4
-# -> 4.9 s for tests/scorecard; 2026-12-02 05:00-05:38, load average 4-8).
-@pytest.fixture(scope="module")
-def built(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield rebuild_rollups(build_dataset(Team.objects.create(name="Customer Care")))
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture(autouse=True)
-def _reads(db: Any) -> None:
-    """Each test reads the module's dataset in a transaction of its own."""
+# The tests here only read, so they share the dataset built once for the module (conftest's
+# built_once), not once for each of the 33 tests: they took 7.8 -> 0.34 s of the pytest
+# process's CPU on SQLite, 7.3 -> 0.36 s on PostgreSQL (its server 6.4 -> 4.9 s for
+# tests/scorecard; 2026-12-02 05:00-05:38, load average 4-8).
+@pytest.fixture
+def built(built_once: dict[str, Any], db: Any) -> dict[str, Any]:
+    return built_once
 
 
 def period_values(filters: Filters = Filters()) -> tuple[dict, dict]:

@@ -8,9 +8,18 @@ import io
 import pytest
 import time_machine
 from tests.conftest import login
-from tests.scorecard.conftest import TODAY
+from tests.scorecard.conftest import TODAY, fresh
 
 from cherish.staff.models import Role, Team
+
+
+# One dataset for the module (conftest's built_once); some tests change a person's role or a
+# team's lead, so each gets its own copies of the objects, read again. The 18 tests took
+# 5.2 -> 0.55 s of the pytest process's CPU on SQLite, 4.5 -> 0.85 s on PostgreSQL
+# (2026-12-02 05:36-05:41, load average 2-5).
+@pytest.fixture
+def built(built_once, db):
+    return fresh(built_once)
 
 
 @pytest.fixture
