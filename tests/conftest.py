@@ -43,6 +43,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
+    fresh_cache()
+
+
+def fresh_cache() -> None:
+    """What each test starts from; a module-scoped fixture that measures requests calls it too."""
     # Rate-limit and login-throttle counters live in the cache; each test starts clean.
     from django.core.cache import cache
 
