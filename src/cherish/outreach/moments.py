@@ -19,9 +19,11 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Collate
 from django.db.models.lookups import Exact
+from django.utils.translation import gettext, ngettext
 
 from cherish.cases.models import Case, Kind
 from cherish.core.db import Unindexed
+from cherish.core.i18n import language_of
 from cherish.customers.models import (
     Customer,
     DateKind,
@@ -62,6 +64,10 @@ class Moment:
     owner_id: int | None
     sent: bool = False
     has_open_complaint: bool = False
+    # The note form's opening, in the customer's language (the note goes to them), while the
+    # title and suggestion above are for the staff member, in theirs.
+    note_subject: str = ""
+    note_greeting: str = ""
 
     @property
     def year(self) -> int:
@@ -91,18 +97,52 @@ def _by_name(field: str) -> Any:
 
 
 def moment_suggestion(kind: str, years: int = 0, note: str = "") -> str:
+    """What to do about the moment: for staff, in the active (their) language."""
     if kind == DateKind.BIRTHDAY:
-        return "Send a short birthday note in your own words; add a small treat for regulars."
-    if kind == "tenure":
-        return (
-            f"Thank them for {years} year{'s' if years != 1 else ''} with us and mention "
-            "something you know they value."
+        return gettext(
+            "Send a short birthday note in your own words; add a small treat for regulars."
         )
+    if kind == "tenure":
+        return ngettext(
+            "Thank them for %(years)d year with us and mention something you know they value.",
+            "Thank them for %(years)d years with us and mention something you know they value.",
+            years,
+        ) % {"years": years}
     if kind == "milestone":
-        return "Thank them personally for their loyalty; a small unexpected gift fits here."
+        return gettext(
+            "Thank them personally for their loyalty; a small unexpected gift fits here."
+        )
     if kind == DateKind.ANNIVERSARY:
-        return "Mark the anniversary with a personal note."
-    return f"Wish them well{': ' + note if note else ''}."
+        return gettext("Mark the anniversary with a personal note.")
+    if note:
+        return gettext("Wish them well: %(note)s.") % {"note": note}
+    return gettext("Wish them well.")
+
+
+def tenure_title(years: int) -> str:
+    return ngettext("%(years)d year as a customer", "%(years)d years as a customer", years) % {
+        "years": years
+    }
+
+
+def note_opening(customer: Customer, kind: str, years: int = 0) -> tuple[str, str]:
+    """The subject and salutation a moment's note starts with, in the customer's language."""
+    with language_of(customer.language):
+        if kind == DateKind.BIRTHDAY:
+            subject = gettext("Happy birthday")
+        elif kind == "tenure":
+            subject = ngettext(
+                "Thank you for %(years)d year with us",
+                "Thank you for %(years)d years with us",
+                years,
+            ) % {"years": years}
+        elif kind == "milestone":
+            subject = gettext("Thank you for your loyalty")
+        elif kind == DateKind.ANNIVERSARY:
+            subject = gettext("Happy anniversary")
+        else:
+            subject = gettext("Best wishes")
+        return subject, gettext("Dear %(name)s,") % {"name": customer.name}
 
 
 def moments_between(
@@ -397,16 +437,19 @@ class MomentList(Sequence[Moment]):
         )
         moments = []
         for on, _name, pk, key, what, owner, time_zone in found:
+            years = 0
             if what[0] == "date":
                 _, kind, note = what
                 title = DateKind(kind).label + (f": {note}" if note else "")
                 tip = moment_suggestion(kind, note=note)
             elif what[0] == "tenure":
                 kind, years = what
-                title = f"{years} year{'s' if years != 1 else ''} as a customer"
+                title = tenure_title(years)
                 tip = moment_suggestion(kind, years=years)
             else:
-                kind, title, tip = "milestone", f"{key[6:]}th order", moment_suggestion("milestone")
+                kind, tip = "milestone", moment_suggestion("milestone")
+                title = gettext("Order number %(number)s") % {"number": key[6:]}
+            subject, greeting = note_opening(by_pk[pk], kind, years)
             moments.append(
                 Moment(
                     customer=by_pk[pk],
@@ -419,6 +462,8 @@ class MomentList(Sequence[Moment]):
                     owner_id=owner,
                     sent=(pk, key, on.year) in sent,
                     has_open_complaint=pk in complaining,
+                    note_subject=subject,
+                    note_greeting=greeting,
                 )
             )
         return moments

@@ -10,6 +10,7 @@ from typing import Any
 from django.apps import apps
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils.translation import ngettext
 
 from cherish.cases.models import Case, CaseEvent, Kind
 from cherish.core.clock import now
@@ -370,7 +371,12 @@ def moments_today(customer: Customer, *, at: dt.datetime | None = None) -> list[
         found.append(
             TodaysMoment(
                 kind="tenure",
-                title=f"{years} year{'s' if years != 1 else ''} as a customer today",
+                title=ngettext(
+                    "%(years)d year as a customer today",
+                    "%(years)d years as a customer today",
+                    years,
+                )
+                % {"years": years},
                 suggestion=moment_suggestion("tenure", years=years),
             )
         )

@@ -5,11 +5,13 @@ customer's public follow-up answer page. Each view parses, calls an action or qu
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -308,9 +310,15 @@ def moments(request: DeskRequest) -> HttpResponse:
 def send_note(request: DeskRequest, pk: int) -> HttpResponse:
     customer = access_customer_to_work(request.staff, pk)
     form = MomentNoteForm(request.POST)
+    # Back to the list the note was written from (everyone's, its page), not to page 1 of
+    # "mine", where the moment may not even be.
+    back = {"who": "all"} if request.POST.get("who") == "all" else {}
+    if (number := request.POST.get("page", "")).isdigit() and int(number) > 1:
+        back["page"] = number
+    back_to = reverse("outreach:moments") + (f"?{urlencode(back)}" if back else "")
     if not form.is_valid():
         messages.error(request, _("Write a subject and a note."))
-        return redirect("outreach:moments")
+        return redirect(back_to)
     try:
         actions.send_moment_note(customer, by=request.staff, **form.cleaned_data)
     except CherishError as error:
@@ -319,7 +327,7 @@ def send_note(request: DeskRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Your note to %(customer)s is on its way.") % {"customer": customer}
         )
-    return redirect("outreach:moments")
+    return redirect(back_to)
 
 
 # ---------------------------------------------------------------- radar
