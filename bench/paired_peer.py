@@ -90,6 +90,27 @@ def _loadavg() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
 
 
+def _machine() -> dict:
+    """The CPU and the machine's boot: CPU ms per request moved by 1.7-2x for both systems
+    between two boots of the benchmark machine (issue #14, bench/README.md 2026-12-02, helper
+    gap), so figures are comparable only within a boot, best within one paired run."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    btime = next(
+        int(line.split()[1])
+        for line in Path("/proc/stat").read_text().splitlines()
+        if line.startswith("btime")
+    )
+    booted = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(btime))
+    return {"cpu": model, "cpus": os.cpu_count(), "booted": booted}
+
+
 def _ports(spec: str):  # type: ignore[no-untyped-def]
     first, last = (int(x) for x in spec.split("-"))
     return iter(range(first, last + 1))
@@ -114,6 +135,11 @@ def render(result: dict, wanted: list[str]) -> list[str]:
         f"creations per round at c={result.get('create_concurrency', 8)}; started "
         f"{result['started']}, load average at start {' '.join(result['loadavg_at_start'])}"
         f"{_serve_words(result.get('cherish_serve') or {})})",
+        *(
+            [f"Machine: {m['cpus']} x {m['cpu']}, booted {m['booted']}"]
+            if (m := result.get("machine"))
+            else []
+        ),
         "",
         "| scenario | round | peer ok/s | Cherish ok/s | Cherish / peer | peer p50 / p95 / p99 ms "
         "| Cherish p50 / p95 / p99 ms | peer CPU ms/req | Cherish CPU ms/req | CPU ratio "
@@ -228,6 +254,7 @@ def main() -> None:
         "create_count": a.create_count,
         "create_concurrency": a.create_concurrency,
         "loadavg_at_start": _loadavg(),
+        "machine": _machine(),
         "peer_tickets": pbefore["tickets"],
         "cherish_cases": cbefore["tickets"],
         "scenarios": rows,
