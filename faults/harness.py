@@ -236,7 +236,9 @@ class Cherish:
     name: str
     base: Path
     sink: Sink
-    web_workers: int = 2
+    # None: `cherish serve`'s own layout (on SQLite one process of 8 threads, since 6c5de0a),
+    # as an installation runs it unless told otherwise.
+    web_workers: int | None = None
     task_workers: int = 1
     env_extra: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
@@ -314,11 +316,11 @@ class Cherish:
             "serve",
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.web_workers),
             "--task-workers",
             str(self.task_workers),
         ]
+        if self.web_workers is not None:
+            args += ["--workers", str(self.web_workers)]
         if not migrate:
             args.append("--no-migrate")
         with open(self.log_path, "ab") as out:

@@ -191,7 +191,13 @@ def _every_fraction(load: Load, k: int, parts: int) -> None:
 
 @contextlib.contextmanager
 def _installation(
-    suite: Suite, name: str, profile: str, *, web: int = 2, workers: int = 1, sink_up: bool = True
+    suite: Suite,
+    name: str,
+    profile: str,
+    *,
+    web: int | None = None,
+    workers: int = 1,
+    sink_up: bool = True,
 ):
     sink = Sink(PORTS.take())
     if sink_up:
@@ -204,7 +210,8 @@ def _installation(
         task_workers=workers,
         env_extra=suite.env(profile, name),
     )
-    log(f"{name}: setting up ({profile}, {web} web workers, {workers} task workers)")
+    layout = "serve's own web layout" if web is None else f"{web} web workers"
+    log(f"{name}: setting up ({profile}, {layout}, {workers} task workers)")
     try:
         suite.set_up(target, profile)
         target.start(migrate=False)
@@ -267,7 +274,7 @@ def r1(suite: Suite, profile: str = "sqlite") -> Row:
     name = "r1" if profile == "sqlite" else "r1s"
     n = suite.n(10_000, 1_000) if profile == "sqlite" else suite.n(1_500, 500)
     row = Row(name.upper(), "web workers killed during intake", profile, n, "5 web worker kills")
-    with _installation(suite, name, profile, web=2 if profile == "sqlite" else 4, workers=2) as (
+    with _installation(suite, name, profile, web=None if profile == "sqlite" else 4, workers=2) as (
         target,
         sink,
     ):
@@ -293,7 +300,7 @@ def r2(suite: Suite, profile: str = "sqlite") -> Row:
 
 
 def r3(suite: Suite, profile: str = "sqlite") -> Row:
-    n = suite.n(3_000, 1_000)
+    n = suite.n(2_000, 1_000)
     kills = 5 if suite.ci else 20
     row = Row("R3", "whole process tree killed and restarted", profile, n, f"{kills} tree kills")
     with _installation(suite, "r3", profile) as (target, sink):
