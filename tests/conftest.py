@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from cherish.cases import actions as case_actions
@@ -71,6 +74,20 @@ def django_db_setup(django_db_setup: Any) -> Any:
     from cherish.intake.applier import stop_appliers
 
     stop_appliers()
+
+
+@contextlib.contextmanager
+def rolled_back(django_db_blocker: Any) -> Iterator[None]:
+    """For a module-scoped fixture: data built once for the module's tests, in a transaction
+    rolled back at the module's end (each test's own transaction nests inside it)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ from cherish.intake.apikeys import create_api_key
 from cherish.staff.actions import create_staff
 from cherish.staff.models import Role
 from cherish.staff.principal import KeyScope
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rolled_back
 
 
 @dataclass(frozen=True)
@@ -330,14 +330,8 @@ def _build_world() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield _build_world()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield _build_world()
 
 
 # --- one call, what it should answer, and what it must not show or change ---------------

@@ -36,7 +36,7 @@ from cherish.customers.models import CustomerEvent
 from cherish.desk.guard import is_guarded
 from cherish.staff.actions import create_staff
 from cherish.staff.models import Role, Team
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rolled_back
 
 ROLES = ["anonymous", "outsider", "agent_a", "agent_b", "lead_a", "manager_a", "administrator"]
 TEAMS_OF = {"agent_a": {"A"}, "agent_b": {"B"}, "lead_a": {"A"}, "manager_a": {"A"}}
@@ -323,14 +323,8 @@ def _build_world() -> dict[str, Any]:
 # tests/staff beside them; 2026-12-02 05:00-05:22, load average 5-8).
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield _build_world()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield _build_world()
 
 
 def _client(world: dict[str, Any], role: str) -> Client:

@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import transaction
 from django.db.models import Model
+from tests.conftest import rolled_back
 
 from cherish.care.models import (
     CareState,
@@ -370,14 +370,8 @@ def built(dataset: dict[str, Any]) -> dict[str, Any]:
 # rolled back in turn; tests that change the rows' objects get fresh copies (``fresh``).
 @pytest.fixture(scope="module")
 def built_once(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield rebuild_rollups(build_dataset(Team.objects.create(name="Customer Care")))
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with rolled_back(django_db_blocker):
+        yield rebuild_rollups(build_dataset(Team.objects.create(name="Customer Care")))
 
 
 def fresh(value: Any) -> Any:
