@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django.test import Client
 
 from cherish.cases.models import Case
 from cherish.desk import queries
 from cherish.staff.actions import create_staff
 from cherish.staff.models import AssignmentRule, Team
-from tests.conftest import PASSWORD, fresh_cache, login
+from tests.conftest import PASSWORD, fresh_cache, login, rolled_back
 from tests.desk.test_inbox import EVERY_SORT, EVERY_VIEW, count_queries, open_cases
 
 QUERY_COUNT_PATHS = [
@@ -37,34 +36,28 @@ QUERY_COUNT_PATHS = [
 # average 2.5-8). Each count is taken as a test's first request was, from a fresh cache.
 @pytest.fixture(scope="module")
 def counted_with_three(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            team = Team.objects.create(name="Inbox Care")
-            agent = create_staff(
-                username="ines",
-                password=PASSWORD,
-                display_name="Ines Inbox",
-                email="ines@example.com",
-                team=team,
-            )
-            AssignmentRule.objects.get_or_create(kind="complaint", team=team)
-            client = login(Client(), agent)
-            open_cases(3, prefix="Few")
-            counts = {}
-            for big in (False, True):
-                if big:
-                    patch.setattr(queries, "COUNT_CAP", 2)
-                for path in QUERY_COUNT_PATHS:
-                    fresh_cache()
-                    counts[path, big] = count_queries(client, path)
-            patch.undo()
-            open_cases(27, prefix="Many")
-            yield {"counts": counts, "session": client.cookies[settings.SESSION_COOKIE_NAME].value}
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with rolled_back(django_db_blocker), pytest.MonkeyPatch.context() as patch:
+        team = Team.objects.create(name="Inbox Care")
+        agent = create_staff(
+            username="ines",
+            password=PASSWORD,
+            display_name="Ines Inbox",
+            email="ines@example.com",
+            team=team,
+        )
+        AssignmentRule.objects.get_or_create(kind="complaint", team=team)
+        client = login(Client(), agent)
+        open_cases(3, prefix="Few")
+        counts = {}
+        for big in (False, True):
+            if big:
+                patch.setattr(queries, "COUNT_CAP", 2)
+            for path in QUERY_COUNT_PATHS:
+                fresh_cache()
+                counts[path, big] = count_queries(client, path)
+        patch.undo()
+        open_cases(27, prefix="Many")
+        yield {"counts": counts, "session": client.cookies[settings.SESSION_COOKIE_NAME].value}
 
 
 @pytest.mark.parametrize("path", QUERY_COUNT_PATHS)
