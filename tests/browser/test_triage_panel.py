@@ -109,6 +109,9 @@ def test_agent_corrects_and_clears_without_javascript(
     context, page = _sign_in(browser, live_server, case, javascript=False)
     panel = page.locator("#triage-panel")
     _open(panel, "Correct it")
+    # the form is not in the case page: without JavaScript it opens on the panel's own page
+    panel.get_by_role("link", name="Open the correction form").click()
+    panel = page.locator("#triage-panel")
     panel.get_by_label("Language").select_option("de")
     panel.get_by_role("button", name="Save correction").click()
     page.wait_for_url(re.compile(f"{case.reference}/#triage-panel$"))

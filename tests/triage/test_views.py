@@ -24,15 +24,45 @@ def _url(case: Case, tail: str = "") -> str:
     return f"/desk/cases/{case.reference}/triage/{tail}"
 
 
-def test_case_page_shows_signals_with_their_source_and_every_correctable_field(
-    desk_client, read_case
-):
+def test_case_page_shows_signals_with_their_source_and_its_forms_on_demand(desk_client, read_case):
     html = desk_client.get(f"/desk/cases/{read_case.reference}/").content.decode()
     assert 'data-flag="leaving"' in html
     assert "take my business elsewhere" in html
+    # "Correct it" and "Add a flag" are not written into the page: each loads when opened
+    # (HTMX), or opens on the panel's own page without JavaScript.
+    assert 'name="emotion"' not in html and 'id="add-flag"' not in html
+    for tail, slot in (("", "triage-correct-slot"), ("flags/add/", "triage-add-flag-slot")):
+        assert f'hx-get="{_url(read_case, tail)}" hx-trigger="toggle once"' in html
+        assert f'hx-target="#{slot}"' in html
+        assert f'<a href="{_url(read_case, tail)}">' in html
+
+
+def test_the_correction_form_loads_with_every_correctable_field(desk_client, read_case):
+    # when: the disclosure opens (HTMX)
+    response = desk_client.get(_url(read_case), HTTP_HX_REQUEST="true")
+    # then: the form alone, every field with the current value chosen
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<form method="post" action="{_url(read_case)}"')
     for name in ("kind", "emotion", "urgency", "topic", "phase", "language"):
         assert f'name="{name}"' in html
-    assert f'action="/desk/cases/{read_case.reference}/triage/flags/add/"' in html
+    assert f'<option value="{read_case.triage["emotion"]}" selected>' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    # without JavaScript: the panel on its own page with the form open
+    plain = desk_client.get(_url(read_case))
+    assert plain.status_code == 200
+    page = plain.content.decode()
+    assert '<details id="triage-correct" open>' in page and 'name="language"' in page
+    assert 'id="add-flag"' not in page
+    assert plain["Vary"] and "HX-Request" in plain["Vary"]
+
+
+def test_the_add_flag_form_loads_with_the_flags_not_raised(desk_client, read_case):
+    html = desk_client.get(_url(read_case, "flags/add/"), HTTP_HX_REQUEST="true").content.decode()
+    assert f'action="{_url(read_case, "flags/add/")}"' in html
+    assert '<option value="legal">' in html and '<option value="leaving">' not in html
+    page = desk_client.get(_url(read_case, "flags/add/")).content.decode()
+    assert '<details id="triage-add-flag" open>' in page and 'name="emotion"' not in page
 
 
 def test_correct_several_fields_at_once_without_js(desk_client, read_case, agent):
@@ -85,7 +115,7 @@ def test_refused_correction_is_shown_with_and_without_js(desk_client, read_case,
     plain = desk_client.post(_url(read_case), posted)
     assert plain.status_code == 400
     assert message in plain.content.decode()
-    assert "<details open>" in plain.content.decode()
+    assert '<details id="triage-correct" open>' in plain.content.decode()
     assert not Correction.objects.exists()
     assert not CaseEvent.objects.filter(case=read_case, type="triage.corrected").exists()
 

@@ -269,14 +269,25 @@ def correction_fields(case: Case) -> list[CorrectionField]:
     return out
 
 
+# The panel's forms that are written out only when asked for: "Correct it" (six lists of
+# choices, ~50 options) and "Add a flag". Closed, they load over HTMX when opened, or open on
+# the panel's own page without JavaScript (triage.views); most views of a case open neither.
+ON_DEMAND_FORMS = ("correct", "add")
+
+
 def triage_panel(
     case: Case,
     *,
     error: PanelError | None = None,
     posted: Any = None,
     notice: str = "",
+    show: str = "",
 ) -> dict[str, Any]:
-    """Everything the panel shows, read from the case row alone (no query)."""
+    """Everything the panel shows, read from the case row alone (no query).
+
+    The forms in ON_DEMAND_FORMS are in it only when ``show`` names one, or when it was
+    refused (written out again with the refusal and what was typed): ``fields`` is None and
+    ``add_form`` False otherwise."""
     reading = case.triage or {}
     raised = raised_flags(case)
     raised_names = {row.flag for row in raised}
@@ -288,6 +299,7 @@ def triage_panel(
         # The form it came from is not on the panel any more (someone else changed the
         # flags meanwhile): show the refusal at the top rather than nowhere.
         error = PanelError("general", error.message, error.field, error.flag)
+    shown = {show} | ({error.form} if error is not None else set())
     return {
         "case": case,
         "t": reading,
@@ -297,7 +309,8 @@ def triage_panel(
         "cleared": cleared_flags(case),
         "addable": addable,
         "tenure": (case.signals or {}).get("stated_tenure"),
-        "fields": correction_fields(case),
+        "fields": correction_fields(case) if "correct" in shown else None,
+        "add_form": "add" in shown,
         "error": error,
         "posted": posted or {},
         "notice": notice,

@@ -3,6 +3,10 @@
 HTMX posts get the panel back (with the refusal shown in it, status 200 so htmx swaps it);
 plain posts redirect to the case page, or show the panel on its own page with the refusal
 (status 400) — a refusal is never dropped silently.
+
+The "Correct it" and "Add a flag" forms are not written into the case page: a GET of their
+address answers HTMX with the form alone (when its disclosure opens), and a plain GET (no
+JavaScript) with the panel on its own page, that form open.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from types import SimpleNamespace
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cherish.cases.access import access_case_to_work
 from cherish.cases.models import Case
@@ -63,15 +68,31 @@ def _answer(
     return render(request, "triage/case_triage.html", context, status=400, using="jinja2")
 
 
+def _form(request: DeskRequest, reference: str, *, form_name: str) -> HttpResponse:
+    """One of the panel's forms, asked for (GET): alone for HTMX, else on the panel's page."""
+    case = access_case_to_work(request.staff, reference)
+    context = queries.triage_panel(case, show=form_name)
+    context["urls"] = _urls(case)
+    if getattr(request, "htmx", False):
+        template = "correct_form" if form_name == "correct" else "add_flag_form"
+        response = render(request, f"triage/partials/{template}.html", context, using="jinja2")
+    else:
+        response = render(request, "triage/case_triage.html", context, using="jinja2")
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
 def _first_error(form: FlagForm | CorrectionForm) -> tuple[str, str]:
     for name, errors in form.errors.items():
         return name, str(errors[0])
     return "", gettext("Check the form.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @desk_view
 def correct(request: DeskRequest, reference: str) -> HttpResponse:
+    if request.method == "GET":
+        return _form(request, reference, form_name="correct")
     staff, case = _staff_and_case(request, reference)
     form = CorrectionForm(request.POST)
     if not form.is_valid():
@@ -120,9 +141,11 @@ def _flag_view(request: DeskRequest, reference: str, *, form_name: str) -> HttpR
     return _answer(request, case, error=None, notice=done % {"flag": FLAG_LABELS[flag]})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @desk_view
 def add_flag(request: DeskRequest, reference: str) -> HttpResponse:
+    if request.method == "GET":
+        return _form(request, reference, form_name="add")
     return _flag_view(request, reference, form_name="add")
 
 
