@@ -317,6 +317,57 @@ def test_refreshing_usual_contacts_twice_changes_nothing_the_second_time(
     assert not UsualContact.objects.exists()
 
 
+def test_the_usual_contacts_keep_the_month_and_day_of_becoming_a_customer(
+    desk_client, customer, complaint, agent
+):
+    # given: a customer of the agent's since 10 May, stored by the refresh
+    Customer.objects.filter(pk=customer.pk).update(customer_since=dt.date(2015, 5, 10))
+    assert actions.refresh_usual_contacts() == {"changed": 1, "removed": 0}
+    assert UsualContact.objects.get(customer=customer).since_md == 510
+
+    def mine() -> bytes:
+        with time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False):
+            return desk_client.get(reverse("outreach:moments")).content
+
+    assert b"10 years as a customer" in mine()
+    # when: the date is corrected to August; the copy is a refresh behind
+    Customer.objects.filter(pk=customer.pk).update(customer_since=dt.date(2015, 8, 10))
+    # then: "mine" never shows the anniversary the customer no longer has
+    assert b"Carla Customer" not in mine()
+    # when: the date is back in the week before the refresh caught up: missed for that while
+    Customer.objects.filter(pk=customer.pk).update(customer_since=dt.date(2016, 5, 11))
+    UsualContact.objects.filter(customer=customer).update(since_md=810)
+    assert b"Carla Customer" not in mine()
+    # and the refresh writes the new copy (and only it), so it shows again
+    assert actions.refresh_usual_contacts() == {"changed": 1, "removed": 0}
+    assert UsualContact.objects.get(customer=customer).since_md == 511
+    assert b"9 years as a customer" in mine()
+    # no date at all: a row all the same, for their other moments
+    Customer.objects.filter(pk=customer.pk).update(customer_since=None)
+    assert actions.refresh_usual_contacts() == {"changed": 1, "removed": 0}
+    assert UsualContact.objects.get(customer=customer).since_md is None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_mine_reads_the_persons_anniversaries_from_the_usual_contacts_index(agent, other_agent):
+    """At 1M cases a week has ~3,800 anniversaries of becoming a customer; one person's are
+    ~190. "Mine" reads those from the (staff, since_md) index, not every one of the week."""
+    # given
+    at = WEEKS[0]
+    _customers_with_moments(at, agent, other_agent)
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        moments_between(at, owner_id=agent.pk)
+    # then: every statement on the customers' anniversaries starts from that index
+    tenure = [q["sql"] for q in captured.captured_queries if '"since_md" IN' in q["sql"]]
+    assert tenure
+    for sql in tenure:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql.replace("%", "%%"))
+            first = cursor.fetchall()[0][3]
+        assert "USING INDEX usual_contact_staff_md (staff_id=? AND since_md=?)" in first, first
+
+
 def test_the_ticker_refreshes_usual_contacts(customer, complaint, agent):
     call_command("refresh_usual_contacts", stdout=io.StringIO())
     assert UsualContact.objects.get(customer=customer).staff == agent
@@ -353,7 +404,7 @@ def test_moments_page_shows_fifty_at_a_time(desk_client, agent):
     ]
     Customer.objects.bulk_create(customers)
     for customer in Customer.objects.filter(name__startswith="Customer "):
-        UsualContact.objects.create(customer=customer, staff=agent)
+        UsualContact.objects.create(customer=customer, staff=agent, since_md=customer.since_md)
         case_actions.open_case(customer, text="Hello.", channel="web")
     with time_machine.travel(dt.datetime(2025, 5, 9, 10, 0, tzinfo=UTC), tick=False):
         # when

@@ -96,7 +96,8 @@ USUAL_CONTACT_BATCH = 2000
 
 
 def refresh_usual_contacts() -> dict[str, int]:
-    """Store every customer's usual contact (``usual_contact``'s answer) for the moments page.
+    """Store every customer's usual contact (``usual_contact``'s answer) for the moments page,
+    with the month and day they became a customer (``UsualContact.since_md``).
 
     One pass over the cases that have an owner, newest first per customer; only the rows that
     differ from what is stored are written, in short transactions of USUAL_CONTACT_BATCH rows,
@@ -116,12 +117,27 @@ def refresh_usual_contacts() -> dict[str, int]:
         .filter(rank=1)
         .values_list("customer_id", "owner_id")
     )
-    wanted: dict[int, int] = dict(latest.iterator(chunk_size=10_000))
-    stored: dict[int, int] = dict(UsualContact.objects.values_list("customer_id", "staff_id"))
+    owners: dict[int, int] = dict(latest.iterator(chunk_size=10_000))
+    # Each customer's month and day of becoming one, copied beside the usual contact for the
+    # moments page's index (UsualContact.since_md): one more plain read of the customers.
+    since = dict(
+        Customer.objects.filter(since_md__isnull=False)
+        .values_list("pk", "since_md")
+        .iterator(chunk_size=10_000)
+    )
+    wanted = {
+        customer_id: (staff_id, since.get(customer_id)) for customer_id, staff_id in owners.items()
+    }
+    stored: dict[int, tuple[int, int | None]] = {
+        customer_id: (staff_id, since_md)
+        for customer_id, staff_id, since_md in UsualContact.objects.values_list(
+            "customer_id", "staff_id", "since_md"
+        )
+    }
     changed = [
-        UsualContact(customer_id=customer_id, staff_id=staff_id)
-        for customer_id, staff_id in wanted.items()
-        if stored.get(customer_id) != staff_id
+        UsualContact(customer_id=customer_id, staff_id=staff_id, since_md=since_md)
+        for customer_id, (staff_id, since_md) in wanted.items()
+        if stored.get(customer_id) != (staff_id, since_md)
     ]
     gone = [customer_id for customer_id in stored if customer_id not in wanted]
     for start in range(0, len(changed), USUAL_CONTACT_BATCH):
@@ -130,7 +146,7 @@ def refresh_usual_contacts() -> dict[str, int]:
                 changed[start : start + USUAL_CONTACT_BATCH],
                 update_conflicts=True,
                 unique_fields=["customer"],
-                update_fields=["staff"],
+                update_fields=["staff", "since_md"],
             )
     for start in range(0, len(gone), USUAL_CONTACT_BATCH):
         UsualContact.objects.filter(

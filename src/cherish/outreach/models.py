@@ -139,7 +139,14 @@ class UsualContact(models.Model):
     moments page: working it out per customer at each view read every customer's cases
     (14 s of CPU at 1M cases). ``moments.refresh_usual_contacts`` rewrites what changed; the
     ticker runs it hourly (``refresh_usual_contacts`` in CHERISH_PERIODIC), so a new owner
-    shows on the page within the hour. Customers whose cases have no owner have no row."""
+    shows on the page within the hour. Customers whose cases have no owner have no row.
+
+    ``since_md`` is the customer's ``Customer.since_md`` (the month and day they became one),
+    copied by the same refresh: one person's anniversaries this week are then one range of
+    the (staff, since_md) index (about 190 of 200,000 customers at 1M cases) instead of every
+    customer's that week (about 3,800) each looked up here. The moments page also checks the
+    customer's own value, so a copy the next refresh has not caught up with hides that
+    anniversary from "mine" for up to the hour; it never shows a wrong one."""
 
     customer = models.OneToOneField(
         "customers.Customer",
@@ -148,6 +155,10 @@ class UsualContact(models.Model):
         related_name="usual_contact",
     )
     staff = models.ForeignKey("staff.Staff", on_delete=models.CASCADE, related_name="+")
+    since_md = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["staff", "since_md"], name="usual_contact_staff_md")]
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}: staff {self.staff_id}"
