@@ -36,7 +36,7 @@ def test_customer_360_shows_everything_in_fixed_queries(
     url = reverse("outreach:customer", args=[customer.pk])
     desk_client.get(url)
     # when
-    with django_assert_max_num_queries(32):  # 31, and the audit log's line (customer.viewed)
+    with django_assert_max_num_queries(27):  # 26, and the audit log's line (customer.viewed)
         response = desk_client.get(url)
     # then
     body = response.content.decode()

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Window
 from django.utils.translation import ngettext
 
 from cherish.cases.models import Case, CaseEvent, Kind
@@ -113,13 +113,19 @@ def customer_360(
             .order_by("due_at")[:10]
         )
     if Gesture is not None:
-        given = Gesture.objects.filter(
-            case__customer=customer,
-            case__in=theirs,
-            status__in=["granted", "approved"],
+        # The latest five with the sum of all of them (a window over every row, before the
+        # LIMIT): one statement, not a list and an aggregate.
+        gestures = list(
+            Gesture.objects.filter(
+                case__customer=customer,
+                case__in=theirs,
+                status__in=["granted", "approved"],
+            )
+            .annotate(all_given=Window(Sum("value")))
+            .select_related("case", "gesture_type")
+            .order_by("-created_at")[:5]
         )
-        gestures = list(given.select_related("case", "gesture_type").order_by("-created_at")[:5])
-        gesture_total = given.aggregate(total=Sum("value"))["total"]
+        gesture_total = gestures[0].all_given if gestures else None
     dates = sorted(
         customer.important_dates.all(),
         key=lambda d: next_occurrence(d.date, today) if d.recurring else d.date,
@@ -142,17 +148,23 @@ def customer_360(
         .select_related("transaction")
         .order_by("-answered_at")
         .first(),
-        "merges": list(
-            CustomerEvent.objects.filter(customer=customer, type="customer.merged").order_by(
-                "-created_at"
-            )[:5]
-        ),
-        "merged_from_undone": set(
-            CustomerEvent.objects.filter(customer=customer, type="customer.unmerged").values_list(
-                "data__merge_event_id", flat=True
-            )
-        ),
+        **_merges(customer),
     }
+
+
+def _merges(customer: Customer) -> dict[str, Any]:
+    """The latest five merges into the customer and which merges were undone: one read of
+    the log's merge and unmerge events (a customer has few)."""
+    merges: list[CustomerEvent] = []
+    undone: set[Any] = set()
+    for event in CustomerEvent.objects.filter(
+        customer=customer, type__in=["customer.merged", "customer.unmerged"]
+    ).order_by("-created_at", "-id"):
+        if event.type == "customer.unmerged":
+            undone.add((event.data or {}).get("merge_event_id"))
+        elif len(merges) < 5:
+            merges.append(event)
+    return {"merges": merges, "merged_from_undone": undone}
 
 
 @dataclass(frozen=True)
@@ -246,26 +258,28 @@ def timeline(
             assert f.sent_at is not None
             answer = f"answered “{f.get_answer_display().lower()}”" if f.answer else "no answer yet"
             items.append(TimelineItem(f.sent_at, "follow_up", f"Asked: {f.rule.question}", answer))
-    if "surveys" in wanted:
-        # Answers without a case (relationship, expectations) live on the customer's log.
-        answers = CustomerEvent.objects.filter(customer=customer, type__startswith="survey.")
-        if before:
-            answers = answers.filter(created_at__lt=before)
-        for e in answers.order_by("-created_at", "-id")[:limit]:
-            title, detail = _survey_title(e.type, e.data or {})
-            items.append(TimelineItem(e.created_at, e.type, title, detail))
-    if "account" in wanted:
-        log = (
-            CustomerEvent.objects.filter(customer=customer)
-            .exclude(type="follow_up.sent")
-            .exclude(type__startswith="survey.")
-        )
+    # The customer's own log holds two sources: survey answers without a case (relationship,
+    # expectations) and account events. Both wanted (the unfiltered page): one read of the
+    # log with the page's limit, whose newest rows are the newest of either.
+    surveys, account = "surveys" in wanted, "account" in wanted
+    if surveys or account:
+        log = CustomerEvent.objects.filter(customer=customer)
+        if not account:
+            log = log.filter(type__startswith="survey.")
+        else:
+            log = log.exclude(type="follow_up.sent")
+            if not surveys:
+                log = log.exclude(type__startswith="survey.")
         if before:
             log = log.filter(created_at__lt=before)
         for e in log.order_by("-created_at", "-id")[:limit]:
-            items.append(
-                TimelineItem(e.created_at, e.type, e.type.replace(".", " ").replace("_", " "))
-            )
+            if e.type.startswith("survey."):
+                title, detail = _survey_title(e.type, e.data or {})
+                items.append(TimelineItem(e.created_at, e.type, title, detail))
+            else:
+                label = e.type.replace(".", " ").replace("_", " ")
+                items.append(TimelineItem(e.created_at, e.type, label))
+    if account:
         sent = MomentSent.objects.filter(customer=customer)
         if before:
             sent = sent.filter(sent_at__lt=before)
