@@ -324,6 +324,12 @@ CHERISH_PHONE_REGION = env.get("PHONE_REGION", "GB")
 # Form and API complaints without files are stored in one short transaction and added to
 # their cases in batches by the intake applier (intake.applier); 0 adds each one by one.
 CHERISH_INTAKE_QUEUE = env.get_bool("INTAKE_QUEUE", True)
+# Where queued complaints are added to their cases: "thread", by an applier thread of the web
+# process that stored them (each request waits for it); "process", by an applier process of
+# its own (``cherish apply_intake --loop``, which ``cherish serve`` starts and sets this for its
+# web processes): the web process only stores, the public form answers once its complaint is
+# durable, and the applying runs on the machine's other core (intake.applier).
+CHERISH_INTAKE_APPLIER = env.get("INTAKE_APPLIER", "thread")
 
 # A background job's lease (core.leases): a worker renews it every third of this while it
 # works; when the worker dies the job is handed on within about this long plus a sweep.

@@ -67,7 +67,8 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
         )
         web = _pid_of(serve.pid, "cherish-web")
         smtpd = _pid_of(serve.pid, "cherish-smtpd")
-        assert web and smtpd
+        applier = _pid_of(serve.pid, "cherish-applier")
+        assert web and smtpd and applier
 
         # when the task worker is killed outright
         os.kill(worker, signal.SIGKILL)
@@ -82,6 +83,14 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
         assert _healthy(port)
         assert _pid_of(serve.pid, "cherish-web") == web
         assert _pid_of(serve.pid, "cherish-smtpd") == smtpd
+
+        # and the intake applier process, killed, comes back too
+        os.kill(applier, signal.SIGKILL)
+        processes.wait_for(
+            lambda: (p := _pid_of(serve.pid, "cherish-applier")) and p != applier,
+            timeout=30,
+            what="a new applier process",
+        )
 
         # and when the web server itself dies, it comes back too
         os.kill(web, signal.SIGKILL)
@@ -100,6 +109,7 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
     assert "worker-1 exited with status -9" in text
     assert "worker-1 restarted (restart 1)" in text
     assert "web exited with status -9" in text
+    assert "applier exited with status -9" in text
     assert not _healthy(port)
 
 

@@ -621,3 +621,150 @@ def test_a_request_never_writes_outside_a_transaction(agent: Any):
         assert created.status_code == 201
     # then: every write of the request threads was in a transaction
     assert loose == []
+
+
+# With an applier process (``cherish serve``: CHERISH_INTAKE_APPLIER=process) the web process
+# only stores the public form's complaints and answers; the applier process adds them to
+# their cases. Here that process's loop runs in a thread with its own connection.
+
+
+@pytest.fixture
+def applier_process(settings: Any) -> Any:
+    settings.CHERISH_INTAKE_APPLIER = "process"
+    stop = threading.Event()
+
+    def run() -> None:
+        applier_module.run_applier_loop(stop)
+
+    thread = threading.Thread(target=run, name="applier process", daemon=True)
+
+    def start() -> threading.Thread:
+        thread.start()
+        return thread
+
+    yield start
+    stop.set()
+    if thread.is_alive() or thread.ident is not None:
+        thread.join(10)
+
+
+def _post_form(client: Client, n: int, **extra: Any) -> Any:
+    return client.post(
+        "/complain/",
+        {"text": f"The sofa {n} arrived torn.", "name": f"Dana {n}", "email": f"d{n}@example.com"},
+        **extra,
+    )
+
+
+def test_with_an_applier_process_the_form_is_answered_once_its_complaint_is_durable(
+    agent: Any, applier_process: Any, monkeypatch: Any
+):
+    monkeypatch.setattr("cherish.intake.views.THANKS_WAIT_S", 0.05)
+    client = Client()
+    # when: the public form is posted while no applier process runs yet
+    response = _post_form(client, 1)
+    # then: it is answered at once, the complaint durable with its reference, not yet a case
+    assert response.status_code == 302
+    raw = RawContact.objects.get()
+    assert raw.status == RawStatus.QUEUED and raw.reference
+    assert not Case.objects.exists()
+    page = client.get(response["Location"]).content.decode()
+    assert raw.reference in page and "Alice Agent" not in page
+    # when: the applier process runs (as after a crash between the store and the apply)
+    applier_process()
+    case = _wait_for(lambda: Case.objects.filter(reference=raw.reference).first())
+    # then: the complaint is on its case with an owner, and the thank-you page names both
+    assert case.owner == agent
+    page = client.get(response["Location"]).content.decode()
+    assert case.reference in page and "Alice Agent" in page
+    assert Job.objects.filter(key=f"follow-on:{case.messages.get().pk}").count() == 1
+
+
+def test_the_thank_you_page_waits_for_the_applier_process_and_shows_the_owner(
+    agent: Any, applier_process: Any
+):
+    applier_process()
+    # when: the form is posted and the redirect followed at once
+    response = _post_form(Client(), 2, follow=True)
+    # then: the page names the case's reference and its owner
+    case = Case.objects.get()
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert case.reference in page and "Alice Agent" in page
+
+
+def test_the_applier_process_puts_each_stored_complaint_on_one_case_with_fair_owners(
+    agent: Any, other_agent: Any, applier_process: Any, settings: Any
+):
+    settings.CHERISH_PUBLIC_RATE_LIMIT = 1000  # every post comes from one address here
+    applier_process()
+    statuses: list[int] = []
+
+    def send(numbers: range) -> None:
+        client = Client()
+        try:
+            for n in numbers:
+                statuses.append(_post_form(client, n).status_code)
+        finally:
+            connection.close()
+
+    # when: 12 complaints are posted at once from 6 threads
+    threads = [threading.Thread(target=send, args=(range(i, 12, 6),)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [302] * 12
+    _wait_for(lambda: not RawContact.objects.filter(status=RawStatus.QUEUED).exists())
+    # then: 12 cases, one per complaint, owners shared fairly, one pipeline each
+    raws = list(RawContact.objects.all())
+    assert len(raws) == 12 and len({raw.case_id for raw in raws}) == 12
+    assert Counter(Case.objects.values_list("owner__display_name", flat=True)) == {
+        "Alice Agent": 6,
+        "Bob Other": 6,
+    }
+    keys = Counter(Job.objects.values_list("key", flat=True))
+    assert all(count == 1 for count in keys.values())
+
+
+def test_the_api_is_still_answered_with_its_case_beside_an_applier_process(
+    agent: Any, applier_process: Any
+):
+    applier_process()
+    _, key = create_api_key("shop", scopes=[KeyScope.CASES_CREATE, KeyScope.CASES_READ])
+    response = Client().post(
+        "/api/v1/cases",
+        data=json.dumps(
+            {"customer": {"name": "Ann", "email": "ann@example.com"}, "text": "Broken again."}
+        ),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IDEMPOTENCY_KEY="one",
+    )
+    assert response.status_code == 201
+    assert response.json()["reference"] == Case.objects.get().reference
+
+
+def test_a_store_wakes_the_applier_process_at_once(
+    agent: Any, applier_process: Any, monkeypatch: Any
+):
+    # given: an applier process that would look by itself only every 30 s
+    monkeypatch.setattr(applier_module, "IDLE_POLL_S", 30.0)
+    applier_process()
+    time.sleep(0.2)  # it has looked once and waits
+    # when: a complaint is posted
+    started = time.monotonic()
+    assert _post_form(Client(), 3).status_code == 302
+    # then: its case is made long before the next look
+    _wait_for(lambda: Case.objects.exists(), timeout=10)
+    assert time.monotonic() - started < 10
+
+
+def _wait_for(probe: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("not seen in time")

@@ -157,6 +157,7 @@ def accept_contact(
     rate_limit: RateLimit | None = None,
     claim: Callable[[RawContact], None] | None = None,
     on_applied: Callable[[Any], None] | None = None,
+    answer_when_stored: bool = False,
 ) -> IntakeResult:
     """The one door in: store the raw material, then add the contact to a case.
 
@@ -189,9 +190,15 @@ def accept_contact(
     taken (nothing written). ``on_applied(outcome)`` runs in the transaction that adds the
     contact to its case, with the IntakeResult, or with the refusal once it is recorded (the
     API stores its response there).
+
+    ``answer_when_stored``: where an applier process adds queued contacts to their cases
+    (``CHERISH_INTAKE_APPLIER=process``), return as soon as the contact is durable, by raising
+    IntakePending with its reference (the public form: its thank-you page waits for the case).
     """
     if isinstance(raw, RawMaterial) and raw.data is None and _can_queue(contact):
-        return _accept_queued(contact, raw, rate_limit, claim, on_applied)
+        return _accept_queued(
+            contact, raw, rate_limit, claim, on_applied, answer_when_stored=answer_when_stored
+        )
     if not isinstance(raw, RawContact):
         material = raw if raw is not None else RawMaterial(payload=_contact_payload(contact))
         raw = store_raw(
@@ -282,6 +289,8 @@ def _accept_queued(
     rate_limit: RateLimit | None,
     claim: Callable[[RawContact], None] | None,
     on_applied: Callable[[Any], None] | None,
+    *,
+    answer_when_stored: bool = False,
 ) -> IntakeResult:
     from cherish.intake.applier import Ticket, applier
 
@@ -291,7 +300,11 @@ def _accept_queued(
     # The applier stores this contact together with the others waiting and applies them,
     # one commit for all (group commit), then answers each.
     ticket = Ticket(
-        None, on_applied=on_applied, store=store, queued=(contact, material, rate_limit, claim)
+        None,
+        on_applied=on_applied,
+        store=store,
+        queued=(contact, material, rate_limit, claim),
+        answer_stored=answer_when_stored and settings.CHERISH_INTAKE_APPLIER == "process",
     )
     applier().submit(ticket)
     if not ticket.done.wait(APPLY_WAIT_S):

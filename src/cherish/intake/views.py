@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from cherish.intake.actions import (
     resend_claim,
 )
 from cherish.intake.forms import ComplaintForm, prepare_for_display
-from cherish.intake.models import RawContact
+from cherish.intake.models import RawContact, RawStatus
 
 RATE_BUCKET = "public-complaint"
 RATE_WINDOW_S = 60 * 60
@@ -96,6 +97,9 @@ def complain(request: HttpRequest) -> HttpResponse:
             claim=resend_claim(
                 Channel.WEB, sender=data["email"] or data["phone"], text=data["text"]
             ),
+            # With an applier process, thank as soon as the complaint is durable: the
+            # thank-you page waits for its case and owner (``thanks``).
+            answer_when_stored=True,
         )
     except RateLimited:
         return _rate_limited(request)
@@ -104,7 +108,8 @@ def complain(request: HttpRequest) -> HttpResponse:
         token = make_token(THANKS_PURPOSE, {"ref": resent.reference, "raw": resent.earlier.pk})
         return redirect("intake:thanks", token=token)
     except IntakePending as pending:
-        # Stored, not yet on a case (a stuck applier): it is durable, so it is received.
+        # Stored, not yet on a case (an applier process adds it in a moment, or a stuck
+        # applier): it is durable, so it is received.
         token = make_token(THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id})
         return redirect("intake:thanks", token=token)
     assert result.raw is not None
@@ -120,6 +125,26 @@ def _page_language(request: HttpRequest) -> tuple[str, str]:
     if browser := browser_language(request):
         return browser, LanguageSource.BROWSER
     return "", ""
+
+
+# The thank-you page waits this long for an applier process to put the complaint on its case
+# (tens of milliseconds normally), then says "received" with the reference instead.
+THANKS_WAIT_S = 3.0
+THANKS_POLL_S = 0.02
+
+
+def _raw_on_its_case(raw_id: Any) -> RawContact | None:
+    """The complaint's raw record, once it is on its case or no longer waits for one."""
+    deadline = time.monotonic() + THANKS_WAIT_S
+    while True:
+        raw = (
+            RawContact.objects.filter(pk=raw_id)
+            .only("payload", "case_id", "reference", "contact", "status")
+            .first()
+        )
+        if raw is None or raw.status != RawStatus.QUEUED or time.monotonic() >= deadline:
+            return raw
+        time.sleep(THANKS_POLL_S)
 
 
 @dataclass(frozen=True)
@@ -141,11 +166,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     payload = read_token(THANKS_PURPOSE, token, max_age=THANKS_MAX_AGE_S)
     if payload is None:
         raise Http404("This page has expired.")
-    raw = (
-        RawContact.objects.filter(pk=payload.get("raw"))
-        .only("payload", "case_id", "reference", "contact")
-        .first()
-    )
+    raw = _raw_on_its_case(payload.get("raw"))
     case: Any = None
     if raw is not None and raw.case_id is not None:
         # The case this very post opened (its reference may be a fresh draw, should the one

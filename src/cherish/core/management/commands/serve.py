@@ -88,13 +88,15 @@ def web_layout(vendor: str, workers: int | None, threads: int | None) -> tuple[i
     ``--threads``, or CHERISH_WEB_WORKERS / CHERISH_WEB_THREADS), else eight threads in all,
     in one process on SQLite and two on PostgreSQL.
 
-    On SQLite one process of 8 threads: each web process has its own intake applier
-    (``intake.applier``), and SQLite lets one writer in at a time, so two processes' appliers
-    took turns at the write lock with groups of at most their own 4 requests. One process
-    carries all eight waiting complaints in one turn (one commit, one fsync): measured on the
-    2-core benchmark machine, 28 % less CPU per form or API complaint and about half the
-    p95 (bench/README.md, 2026-12-02, issue #14). On PostgreSQL, which has no single write
-    lock, several processes keep Python on more than one core.
+    On SQLite one process of 8 threads: each web process stores its complaints in groups
+    (one commit, one fsync a group; the API's are applied there too), and SQLite lets one
+    writer in at a time, so two processes took turns at the write lock with groups of at most
+    their own 4 requests. One process carries all eight waiting complaints in one turn:
+    measured on the 2-core benchmark machine, 28 % less CPU per form or API complaint and
+    about half the p95 (bench/README.md, 2026-12-02, issue #14); with the applier process
+    beside it (the form's complaints applied there, on the other core) two web processes
+    still did worse (230 against 350 form complaints a second). On PostgreSQL, which has no
+    single write lock, several processes keep Python on more than one core.
     """
     workers = workers or (1 if vendor == "sqlite" else 2)
     return workers, threads or (8 if workers == 1 else 4)
@@ -163,6 +165,12 @@ class Command(BaseCommand):
         web = web_options(options["bind"], workers=workers, threads=threads)
         # Commands run in the children skip Django's system checks: this one has run them.
         children: dict[str, Target] = {"web": partial(serve_wsgi, application, web)}
+        # The public form's complaints are added to their cases by an applier process of
+        # their own, on the other core (intake.applier), unless CHERISH_INTAKE_APPLIER=thread
+        # says the web processes apply everything themselves.
+        if os.environ.get("CHERISH_INTAKE_APPLIER", "process") == "process":
+            os.environ["CHERISH_INTAKE_APPLIER"] = settings.CHERISH_INTAKE_APPLIER = "process"
+            children["applier"] = partial(call_command, "apply_intake", loop=True)
         available = get_commands()
         if not options["no_worker"]:
             for number in range(1, max(1, options["task_workers"]) + 1):
