@@ -785,19 +785,31 @@ def case_page_parts(requests: int, seed: int) -> list[tuple[str, float, float, f
         context["show_handoff"] = False
         return request, context
 
+    def jinja(name: str) -> Any:
+        return get_template(name, using="jinja2")
+
+    # The page and its parts are Jinja2 templates (cherish.core.jinja); the panels of other
+    # apps get their part of the view's context (as the page's {% with %} gives it them).
+    class Part:
+        def __init__(self, name: str, key: str = "") -> None:
+            self.template, self.key = jinja(name), key
+
+        def render(self, context: dict[str, Any], request: Any) -> str:
+            local = {**context, **context[self.key]} if self.key else context
+            return self.template.render(local, request)
+
     parts: list[tuple[str, Any]] = [
-        ("page template, all of it", get_template("desk/case_detail.html")),
-        ("  partial: case header", get_template("desk/partials/case_header.html")),
-        ("  partial: conversation + forms", get_template("desk/partials/case_work.html")),
-        ("  partial: customer timeline", get_template("desk/partials/customer_timeline.html")),
+        ("page template, all of it", Part("desk/case_detail.html")),
+        ("  partial: case header", Part("desk/partials/case_header.html")),
+        ("  partial: conversation + forms", Part("desk/partials/case_work.html")),
+        ("  partial: customer timeline", Part("desk/partials/customer_timeline.html")),
+        ("  panel: key facts", Part("customers/partials/customer_key_facts.html", "key_facts")),
+        ("  panel: triage", Part("triage/partials/triage_panel.html", "triage")),
+        ("  panel: care summary", Part("care/partials/care_summary.html")),
     ]
-    for library, tag in (
-        ("customer_panels", "customer_key_facts"),
-        ("triage_panels", "triage_panel"),
-        ("care_panels", "care_panel"),
-    ):
-        source = "{% load " + library + " %}{% " + tag + " case %}"
-        parts.append((f"  panel: {tag}", _template(Template(source))))
+    # The full care panel ("Work on the care workflow" loads it over HTMX), a Django tag.
+    source = "{% load care_panels %}{% care_panel case %}"
+    parts.append(("  (on demand) care panel", _template(Template(source))))
     rows = []
     timings: list[float] = []
     queries = 0
