@@ -362,6 +362,13 @@ class Cherish:
         master = self.child("cherish-web")
         return children(master) if master else []
 
+    def applier_pids(self) -> list[int]:
+        """The intake applier process (``cherish-applier``: adds the public form's stored
+        complaints to their cases)."""
+        if self.serve is None:
+            return []
+        return [c for c in children(self.serve.pid) if role(c) == "cherish-applier"]
+
     def task_worker_pids(self) -> list[int]:
         if self.serve is None:
             return []

@@ -226,14 +226,23 @@ def _installation(
 
 
 def _kill_web_workers(target: Cherish, load: Load, times: int, row: Row) -> float:
+    """Kill a web worker ``times`` times during the load, and with it the intake applier
+    process (the form's complaints are answered once stored and applied there: those it had
+    not applied yet must still become cases)."""
     last = time.monotonic()
+    appliers = 0
     for k in range(1, times + 1):
         _every_fraction(load, k, times + 1)
         pids = target.web_worker_pids()
-        if pids:
-            kill([random.choice(pids)])
+        applier = target.applier_pids()
+        if pids or applier:
+            kill(([random.choice(pids)] if pids else []) + applier)
+            appliers += len(applier)
             last = time.monotonic()
-    row.notes.append(f"{times} web workers killed (SIGKILL); gunicorn started new ones")
+    row.notes.append(
+        f"{times} web workers and {appliers} intake applier processes killed (SIGKILL); "
+        "gunicorn and cherish serve started new ones"
+    )
     return last
 
 

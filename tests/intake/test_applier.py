@@ -629,8 +629,11 @@ def test_a_request_never_writes_outside_a_transaction(agent: Any):
 
 
 @pytest.fixture
-def applier_process(settings: Any) -> Any:
+def applier_process(settings: Any, tmp_path: Any) -> Any:
     settings.CHERISH_INTAKE_APPLIER = "process"
+    # Its own wake-up address (one per data directory): the SQLite and PostgreSQL runs of
+    # the suite share ./var.
+    settings.DATA_DIR = tmp_path
     stop = threading.Event()
 
     def run() -> None:
