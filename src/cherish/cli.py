@@ -7,6 +7,10 @@ import sys
 
 
 def main() -> None:
+    # First, before anything starts a thread (core.malloc says why).
+    from cherish.core.malloc import limit_arenas
+
+    limit_arenas()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cherish.settings")
     from django.core.management import execute_from_command_line
 
