@@ -204,3 +204,41 @@ def test_a_worker_loads_every_page_before_its_first_request_and_freezes_it(
     frozen, intake, desk = out[-3:]
     assert int(frozen) > 50_000
     assert (intake, desk) == ("True", "True")
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"REQUEST_METHOD": "POST", "RAW_URI": "/complain/", "SERVER_PROTOCOL": "HTTP/1.1",
+         "REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "peer-bench/1"},
+        # every field a client writes, with quotes in it; a user from Basic auth
+        {"REQUEST_METHOD": "GET", "RAW_URI": '/desk/?q="x"', "SERVER_PROTOCOL": "HTTP/1.0",
+         "REMOTE_ADDR": "10.0.0.9", "HTTP_REFERER": 'https://e.x/"', "HTTP_USER_AGENT": 'a"b',
+         "HTTP_AUTHORIZATION": "Basic YWxpY2U6c2VjcmV0"},
+        # nothing optional at all
+        {"REQUEST_METHOD": "HEAD", "RAW_URI": "/", "SERVER_PROTOCOL": "HTTP/1.1"},
+    ],
+)  # fmt: skip
+def test_the_access_line_is_gunicorns(environ: dict[str, str]) -> None:
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger, SafeAtoms
+
+    from cherish.core.webserver import AccessLogger
+
+    config = Config()
+    config.set("accesslog", "-")
+    ours, theirs = AccessLogger(config), Logger(config)
+    for status, sent in [("302 Found", 0), ("200 OK", 5120), ("500 Internal", None)]:
+        resp = SimpleNamespace(status=status, sent=sent, headers=[("Location", "/x")])
+        req = SimpleNamespace(headers=[("HOST", "care.example.com")])
+        atoms = theirs.atoms(resp, req, environ, SimpleNamespace(seconds=0, microseconds=1500))
+        atoms["t"] = ours.now()  # the same second for both
+        assert ours.access_line(resp, environ) == config.access_log_format % SafeAtoms(atoms)
+
+
+def test_serve_writes_its_access_lines_with_the_lean_logger() -> None:
+    assert web_options("127.0.0.1:8000", workers=1, threads=8)["logger_class"] == (
+        "cherish.core.webserver.AccessLogger"
+    )

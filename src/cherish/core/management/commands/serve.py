@@ -75,6 +75,7 @@ def web_options(bind: str, *, workers: int, threads: int) -> dict[str, Any]:
         "threads": threads,
         "worker_class": "cherish.core.webserver.ThreadWorker",
         "accesslog": "-",
+        "logger_class": "cherish.core.webserver.AccessLogger",
         "graceful_timeout": 20,
         "preload_app": True,
         # gunicorn 27 opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl):
