@@ -100,3 +100,63 @@ def test_an_import_analyses_what_it_stored(db, tmp_path: Path):
     with mock.patch.object(planner, "analyze") as analyze:
         call_command("import", "customers", str(csv), "--no-progress", stdout=io.StringIO())
     analyze.assert_called_once_with()
+
+
+def _table_with_an_empty_partial_index(path: Path) -> sqlite3.Connection:
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, owner INT, open INT, flag INT)")
+    raw.executemany(
+        "INSERT INTO t (owner, open, flag) VALUES (?, ?, 0)",
+        [(i % 50, int(i % 3 == 0)) for i in range(20_000)],
+    )
+    raw.execute("CREATE INDEX t_mine ON t (owner, open)")
+    raw.execute("CREATE INDEX t_flag ON t (owner) WHERE flag = 1")  # no entries
+    return raw
+
+
+def test_a_full_analysis_survives_optimize_on_close_beside_an_empty_partial_index(
+    tmp_path: Path,
+):
+    # given: a full ANALYZE (it writes no row for the empty index), then the table queried
+    raw = _table_with_an_empty_partial_index(tmp_path / "db.sqlite3")
+    raw.execute("PRAGMA analysis_limit=0")
+    raw.execute("ANALYZE")  # as a database analysed before the note existed
+    full = raw.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 't_mine'").fetchone()
+    raw.execute("SELECT count(*) FROM t WHERE owner = 1 AND open").fetchall()
+    # when: connections close, again and again
+    for _ in range(3):
+        planner.optimize_on_close(raw)
+    # then: nothing is re-analysed with a sampling limit; the full statistics stay
+    assert raw.execute("PRAGMA optimize(-1)").fetchall() == []
+    assert raw.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 't_mine'").fetchone() == full
+    assert full == ("20000 400 200",)
+    raw.close()
+
+
+def test_without_the_note_sqlite_re_analyses_the_table_at_every_close(tmp_path: Path):
+    # The trap itself (SQLite 3.40): an empty partial index keeps its table "unanalysed".
+    raw = _table_with_an_empty_partial_index(tmp_path / "db.sqlite3")
+    raw.execute("ANALYZE")
+    raw.execute("SELECT count(*) FROM t WHERE owner = 1 AND open").fetchall()
+    assert raw.execute("PRAGMA optimize(-1)").fetchall() == [('ANALYZE "main"."t"',)]
+    raw.close()
+
+
+def test_optimize_on_close_notes_the_empty_indexes_of_what_it_analysed(tmp_path: Path):
+    raw = _table_with_an_empty_partial_index(tmp_path / "db.sqlite3")
+    raw.execute("SELECT count(*) FROM t WHERE owner = 1 AND open").fetchall()
+    planner.optimize_on_close(raw)
+    stats = dict(raw.execute("SELECT idx, stat FROM sqlite_stat1").fetchall())
+    assert stats["t_flag"] == "1 1"
+    assert raw.execute("PRAGMA optimize(-1)").fetchall() == []
+    raw.close()
+
+
+@sqlite_only
+def test_a_full_analyze_notes_the_cases_empty_flag_indexes(complaint):
+    # given: no case is flagged urgent, so its partial index is empty
+    planner.analyze()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'case_flag_urgent'")
+        noted = cursor.fetchone()
+    assert noted is not None
