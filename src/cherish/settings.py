@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # 320 MB with the pages of a 1M-case database beyond the 256 MB map; a worker's RssAnon
     # went from 85 to 152 MiB over one pass of the inbox views (bench/README.md "Worker
     # memory at 1M cases, page by page"). The desk's CPU per page was the same with 2 MiB.
+    # 500 KiB since 2026-12-02: with 8 clients at once on every desk page at 1M, a web worker
+    # peaked at 132 MiB with 2 MiB caches and 121 with 500 KiB, and the desk's CPU per page
+    # at 1M was the same (bench/README.md, issue #14.3). CHERISH_SQLITE_CACHE_KIB and
+    # CHERISH_SQLITE_MMAP_BYTES change them.
     DATABASES["default"]["ENGINE"] = "cherish.core.backends.sqlite3"
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
@@ -144,8 +148,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=20000;"
-            " PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000; PRAGMA mmap_size=268435456;"
-        ).format(sync=env.get_choice("SQLITE_SYNCHRONOUS", ["FULL", "NORMAL", "EXTRA"], "FULL")),
+            " PRAGMA foreign_keys=ON; PRAGMA cache_size=-{cache}; PRAGMA mmap_size={mmap};"
+        ).format(
+            sync=env.get_choice("SQLITE_SYNCHRONOUS", ["FULL", "NORMAL", "EXTRA"], "FULL"),
+            cache=env.get_int("SQLITE_CACHE_KIB", 500),
+            mmap=env.get_int("SQLITE_MMAP_BYTES", 268435456),
+        ),
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

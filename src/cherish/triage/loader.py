@@ -9,9 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cherish.triage.engine import Triager
 from cherish.triage.models import ModelVersion
+
+if TYPE_CHECKING:
+    from cherish.triage.engine import Triager
 
 _CHECK_EVERY_S = 10.0
 _lock = threading.Lock()
@@ -26,6 +29,10 @@ def _wanted() -> tuple[str, Path | None]:
 
 
 def get_triager() -> Triager:
+    # Imported here, not above: web workers import this module and never triage (the model
+    # and numpy stay out of their memory).
+    from cherish.triage.engine import Triager
+
     now = time.monotonic()
     triager = _state["triager"]
     if isinstance(triager, Triager) and now - float(_state["checked"]) < _CHECK_EVERY_S:  # type: ignore[arg-type]

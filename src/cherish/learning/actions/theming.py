@@ -8,16 +8,14 @@ import io
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext
 
 from cherish.cases.models import Case, Direction, Kind, Message
 from cherish.core.clock import now
-from cherish.learning import themes
 from cherish.learning.errors import LearningError
 from cherish.learning.models import (
     CaseTheme,
@@ -26,6 +24,17 @@ from cherish.learning.models import (
     ThemeStatus,
 )
 from cherish.staff.models import Staff
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cherish.learning import themes
+else:
+    from cherish.core.lazy import LazyModule
+
+    # Imported when a theme job or page first needs them: not in every web worker.
+    np = LazyModule("numpy")
+    themes = LazyModule("cherish.learning.themes")
 
 # Re-clustering reads at most this many of the newest complaints: themes describe what
 # customers say now, and the fit stays within minutes on one core (bench/bench_themes.py).

@@ -7,8 +7,23 @@ Pure Python + numpy at inference (scikit-learn only for training). No Django imp
     result = triager.triage("Why has nobody called me back after three weeks?")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .result import DEFAULT_TOPICS, EMOTIONS, FLAGS, KINDS, PHASES, URGENCIES, TriageResult
-from .triager import KeywordTopics, Triager
+
+if TYPE_CHECKING:
+    from .triager import KeywordTopics, Triager
+
+
+def __getattr__(name: str) -> Any:
+    # The model and numpy load on first use: the task worker triages, a web worker that only
+    # reads the labels above never pays their memory (issue #14.3).
+    if name in ("KeywordTopics", "Triager"):
+        from . import triager
+
+        return getattr(triager, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_TOPICS",
