@@ -146,6 +146,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+        # Prepared statements kept per connection (Python's default 128): each holds memory
+        # for as long as its connection lives, and a web worker has nine connections. With 8
+        # clients at once on every desk page at 1M cases a worker peaked at 120.4 MiB RssAnon
+        # with 128 and 107.1 with 32; the desk's CPU per page at 1M was the same within the
+        # noise (bench/README.md, 2026-12-02, issue #14.3).
+        "cached_statements": env.get_int("SQLITE_CACHED_STATEMENTS", 32),
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=20000;"
             " PRAGMA foreign_keys=ON; PRAGMA cache_size=-{cache}; PRAGMA mmap_size={mmap};"

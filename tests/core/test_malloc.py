@@ -37,3 +37,31 @@ def test_the_cherish_command_sets_it_before_django_is_imported() -> None:
 
     source = inspect.getsource(cli.main)
     assert source.index("limit_arenas()") < source.index("django")
+
+
+TRIM_PROBE = """
+from cherish.core.malloc import trim
+
+def anon():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon"):
+            return int(line.split()[1]) // 1024
+
+blocks = [bytearray(64 * 1024) for _ in range(400)]  # 25 MiB from malloc's heap
+pin = bytearray(64 * 1024)  # above them: glibc's own trimming (the heap's top) cannot reach them
+del blocks
+before = anon()
+done = trim()
+print(done, before - anon())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_trim_gives_the_free_pages_in_the_middle_of_the_heap_back() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    trimmed, released_mib = done.stdout.split()
+    assert trimmed == "True"
+    assert int(released_mib) >= 15

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from typing import Any
 
 # glibc's M_ARENA_MAX (malloc.h).
 M_ARENA_MAX = -8
@@ -39,4 +40,23 @@ def limit_arenas() -> bool:
     try:
         return bool(ctypes.CDLL(name).mallopt(M_ARENA_MAX, arenas))
     except (AttributeError, OSError):  # not glibc
+        return False
+
+
+_libc: Any = None
+
+
+def trim() -> bool:
+    """``malloc_trim(0)``: return the free pages of every arena to the kernel (not only the
+    top of the heap, as glibc does by itself). False where there is no glibc."""
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        _libc = ctypes.CDLL(name) if name else False
+    if not _libc:
+        return False
+    try:
+        return bool(_libc.malloc_trim(0))
+    except AttributeError:  # not glibc
+        _libc = False
         return False

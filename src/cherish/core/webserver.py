@@ -79,6 +79,7 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         if at - self._notified_at >= NOTIFY_EVERY_S:
             self._notified_at = at
             super().notify()
+            trim_malloc()
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -158,6 +159,13 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().run()
         while self.lingering:
             self._unlinger(self.lingering.popleft())
+
+
+def trim_malloc() -> None:
+    """Give the pages malloc holds free back to the kernel (glibc's ``malloc_trim``)."""
+    from cherish.core.malloc import trim
+
+    trim()
 
 
 class AccessLogger(glogging.Logger):  # type: ignore[misc]
