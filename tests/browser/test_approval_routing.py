@@ -4,11 +4,10 @@ Approve button, and a forged approval is refused."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.care import actions
 from cherish.care.demo import seed_defaults
@@ -18,17 +17,6 @@ from cherish.staff.actions import set_org_policy
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(browser, live_server, username, next_path):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(re.escape(next_path)))
-    return context, page
 
 
 def test_the_routed_lead_approves_and_another_teams_lead_is_refused(
@@ -54,7 +42,7 @@ def test_the_routed_lead_approves_and_another_teams_lead_is_refused(
     case_path = f"/desk/cases/{complaint.reference}/"
 
     # when: Ben, Billing's lead, opens the case
-    context, page = _sign_in(browser, live_server, "ben", case_path)
+    context, page = sign_in(browser, live_server, "ben", case_path)
     panel = page.locator("#care-panel")
     expect(panel).to_contain_text("requested by Alice Agent; sent to Lena Lead for approval")
     # then: no Approve button for him, and a forged approval is refused
@@ -70,7 +58,7 @@ def test_the_routed_lead_approves_and_another_teams_lead_is_refused(
     context.close()
 
     # when: Lena opens the case and approves
-    context, page = _sign_in(browser, live_server, "lena", case_path)
+    context, page = sign_in(browser, live_server, "lena", case_path)
     panel = page.locator("#care-panel")
     page.locator("#care-approvals").get_by_role("button", name="Approve").click()
     # then

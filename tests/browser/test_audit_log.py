@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -16,14 +15,14 @@ pytestmark = pytest.mark.browser
 def test_a_manager_filters_the_audit_log_and_exports_it(
     browser, live_server, transactional_db, complaint, manager
 ):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    page = context.new_page()
     # given: the manager has looked at Carla's page (a customer.viewed line)
-    page.goto(f"{live_server.url}/login/?next=/desk/customers/{complaint.customer_id}/")
-    page.get_by_label("Username").fill("mia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/desk/customers/"))
+    context, page = sign_in(
+        browser,
+        live_server,
+        "mia",
+        f"/desk/customers/{complaint.customer_id}/",
+        accept_downloads=True,
+    )
     # when: she opens the audit log from the menu and filters it
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
     page.get_by_label("Action").fill("customer.")

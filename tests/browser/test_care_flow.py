@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.care.demo import seed_defaults
 from cherish.care.models import CareState, Commitment, Gesture
@@ -30,13 +30,7 @@ def test_agent_takes_a_complaint_from_received_to_closed(
     case, _ = case_actions.open_case(
         customer, text="The vase arrived in pieces. It was a present for my mother's birthday."
     )
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/cases/{case.reference}/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(case.reference))
+    context, page = sign_in(browser, live_server, "alice", f"/desk/cases/{case.reference}/")
     panel = page.locator("#care-panel")
     expect(panel).to_contain_text("Care: Received")
     # the case page shows the workflow read-only; its forms load when asked for

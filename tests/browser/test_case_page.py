@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.care import actions as care_actions
 from cherish.care.demo import seed_defaults
@@ -28,14 +28,9 @@ DESKTOP = {"width": 1366, "height": 900}
 
 
 def _sign_in(browser, live_server, username, path, *, viewport=DESKTOP, javascript=True):
-    context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next={path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(re.escape(path)))
-    return context, page
+    return sign_in(
+        browser, live_server, username, path, viewport=viewport, java_script_enabled=javascript
+    )
 
 
 def _a_long_conversation(customer, agent):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from tests.browser.signing_in import sign_in
 from tests.conftest import PASSWORD
 
 from cherish.cases import actions
@@ -268,14 +269,10 @@ def test_agent_logs_in_opens_case_and_replies(
     create_staff(username="marco", password=PASSWORD, display_name="Marco Rossi", team=agent.team)
     cases = seed_cases(agent)
     case = cases[0]
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
     # when: signing in
-    page.goto(f"{live_server.url}/login/?next=/desk/%3Fview%3Dopen")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/desk/"))
+    context, page = sign_in(
+        browser, live_server, "alice", "/desk/%3Fview%3Dopen", lands_on=r"/desk/"
+    )
     # then: the inbox lists the cases
     page.wait_for_selector(f"text={case.reference}")
     assert page.locator("a.inbox-row-ref").count() == 11 - 1  # the closed one is not open

@@ -4,10 +4,8 @@ relationship status, choosing by the labels a person reads."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.customers.models import Customer, ImportantDate
 
@@ -19,13 +17,9 @@ pytestmark = pytest.mark.browser
 def test_an_agent_adds_a_date_and_changes_the_status(
     browser, live_server, transactional_db, complaint, agent
 ):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/customers/{complaint.customer_id}/")
-    page.get_by_label("Username").fill(agent.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/desk/customers/\d+/$"))
+    context, page = sign_in(
+        browser, live_server, agent.user.username, f"/desk/customers/{complaint.customer_id}/"
+    )
     # when: a birthday, every year
     page.get_by_label("Kind of date").select_option(label="Birthday")
     page.get_by_label("Date:", exact=True).fill("1980-05-10")

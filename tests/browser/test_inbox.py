@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.care.demo import seed_defaults
 from cherish.care.models import Commitment, Snippet
@@ -44,13 +44,7 @@ def unassigned_cases(n):
 
 
 def signed_in(browser, live_server, path):
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    page.goto(f"{live_server.url}/login/?next={path}")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile("/desk/"))
-    return page
+    return sign_in(browser, live_server, "alice", path, lands_on="/desk/")[1]
 
 
 def test_keyboard_only_triage_of_five_cases(

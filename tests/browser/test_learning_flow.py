@@ -3,9 +3,8 @@ we did" entry, in real Chromium; screenshots for the README."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from tests.browser.signing_in import sign_in
 from tests.conftest import PASSWORD
 from tests.learning.conftest import open_topics
 
@@ -48,13 +47,7 @@ def test_complaint_to_story_to_action_to_public_page(
         email="mona@example.com",
     )
     theme = CaseTheme.objects.get(case=case).theme
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/learning/")
-    page.get_by_label("Username").fill("mona")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile("/desk/learning/"))
+    context, page = sign_in(browser, live_server, "mona", "/desk/learning/")
     expect(page.get_by_role("heading", name="What customers complain about")).to_be_visible()
     page.screenshot(path=str(docs_dir / "learning-themes.png"), full_page=True)
 

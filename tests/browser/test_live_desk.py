@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.cases import actions as case_actions
 from cherish.cases.outgoing import queue_message_email
@@ -32,15 +32,8 @@ def fast_polls(settings: Any) -> None:
     settings.CHERISH_DESK_POLL_SECONDS = 1
 
 
-def sign_in(browser: Any, live_server: Any, username: str, **options: Any) -> Any:
-    context = browser.new_context(**DESKTOP, **options)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/desk/$"))
-    return page
+def desk_signed_in(browser: Any, live_server: Any, username: str, **options: Any) -> Any:
+    return sign_in(browser, live_server, username, "/desk/", lands_on=r"/desk/$", **options)[1]
 
 
 def test_a_customer_reply_reaches_the_owners_open_inbox_without_a_reload(
@@ -48,7 +41,7 @@ def test_a_customer_reply_reaches_the_owners_open_inbox_without_a_reload(
 ):
     # given: Alice has read the complaint and has her inbox open
     settings.SITE_URL = live_server.url
-    alice = sign_in(browser, live_server, "alice")
+    alice = desk_signed_in(browser, live_server, "alice")
     alice.get_by_role("link", name=complaint.reference).click()
     alice.wait_for_url(re.compile(complaint.reference))
     alice.goto(f"{live_server.url}/desk/")
@@ -89,9 +82,9 @@ def test_two_agents_on_one_case_see_each_other_and_a_stale_reply_is_stopped(
 ):
     # given: Alice has the case open, then Bob opens it too
     case_url = f"{live_server.url}/desk/cases/{complaint.reference}/"
-    alice = sign_in(browser, live_server, "alice")
+    alice = desk_signed_in(browser, live_server, "alice")
     alice.goto(case_url)
-    bob = sign_in(browser, live_server, "bob", java_script_enabled=javascript)
+    bob = desk_signed_in(browser, live_server, "bob", java_script_enabled=javascript)
     bob.goto(case_url)
     # then: Bob sees Alice there, and (her page polling) Alice sees Bob
     expect(bob.locator("[data-presence]")).to_contain_text("Alice Agent")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.core.clock import now
 from cherish.customers.actions import add_important_date
@@ -30,13 +30,13 @@ def test_an_agent_sends_a_birthday_note_that_opens_in_the_customers_language(
     today = now().astimezone(customer_zone(customer)).date()
     # 1980 was a leap year: any day of the year, 29 February too, has its date then
     add_important_date(customer, kind="birthday", date=today.replace(year=1980), by=agent)
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/moments/%3Fwho%3Dall")
-    page.get_by_label("Username").fill(agent.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/desk/moments/"))
+    context, page = sign_in(
+        browser,
+        live_server,
+        agent.user.username,
+        "/desk/moments/%3Fwho%3Dall",
+        lands_on=r"/desk/moments/",
+    )
     # then: the page speaks English to the agent, the note German to Carla
     expect(page.get_by_text("Send a short birthday note in your own words")).to_be_visible()
     expect(page.get_by_label("Subject:")).to_have_value("Alles Gute zum Geburtstag")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.cases import actions as case_actions
 
@@ -31,13 +29,7 @@ def test_a_too_large_reply_by_htmx_shows_the_reason_and_keeps_the_text(
 ):
     # given: the agent on a case page, a reply typed
     case, _ = case_actions.open_case(customer, text="The kettle broke on the first day.")
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/cases/{case.reference}/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(case.reference))
+    context, page = sign_in(browser, live_server, "alice", f"/desk/cases/{case.reference}/")
     reply = page.locator("#reply-text")
     reply.fill("We are sorry. A new kettle is on its way to you today.")
     reply.evaluate(ADD_FIELDS)

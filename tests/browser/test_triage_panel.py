@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 from cherish.cases import actions as case_actions
 from cherish.cases.models import Case
@@ -33,14 +33,13 @@ def _case_read_twice(customer) -> Case:
 
 
 def _sign_in(browser, live_server, case: Case, *, javascript: bool):
-    context = browser.new_context(viewport=DESKTOP, java_script_enabled=javascript)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/desk/cases/{case.reference}/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(case.reference))
-    return context, page
+    return sign_in(
+        browser,
+        live_server,
+        "alice",
+        f"/desk/cases/{case.reference}/",
+        java_script_enabled=javascript,
+    )
 
 
 def _open(panel, summary: str) -> None:
