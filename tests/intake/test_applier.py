@@ -157,6 +157,25 @@ def test_follow_on_pipeline_queued_once_per_complaint_even_when_applied_twice(ag
     assert set(keys) == {f"follow-on:{pk}" for pk in Message.objects.values_list("pk", flat=True)}
 
 
+def _twelve_from_six_threads(send: Any) -> list[Any]:
+    """``send(n)`` for n in 0..11 from 6 threads at once (each closes its connection)."""
+    results: list[Any] = []
+
+    def sender(numbers: range) -> None:
+        try:
+            for n in numbers:
+                results.append(send(n))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender, args=(range(i, 12, 6),)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
 def _apply_in_thread(tickets: list[Ticket]) -> None:
     try:
         apply_waiting(tickets)
@@ -176,20 +195,9 @@ def test_accept_contact_waits_for_the_applier_thread_and_returns_the_case(agent:
 
 def test_many_concurrent_complaints_each_get_one_case(agent: Any, other_agent: Any):
     # given: 12 complaints sent at once from 6 threads
-    results: list[Any] = []
-
-    def send(numbers: range) -> None:
-        try:
-            for n in numbers:
-                results.append(accept_contact(_contact(n), raw=RawMaterial(payload={"n": n})))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(range(i, 12, 6),)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = _twelve_from_six_threads(
+        lambda n: accept_contact(_contact(n), raw=RawMaterial(payload={"n": n}))
+    )
     # then: 12 answers, 12 distinct cases, owners shared fairly, nothing left queued
     assert len({r.case.pk for r in results}) == 12
     assert Counter(Case.objects.values_list("owner__display_name", flat=True)) == {
@@ -701,22 +709,8 @@ def test_the_applier_process_puts_each_stored_complaint_on_one_case_with_fair_ow
 ):
     settings.CHERISH_PUBLIC_RATE_LIMIT = 1000  # every post comes from one address here
     applier_process()
-    statuses: list[int] = []
-
-    def send(numbers: range) -> None:
-        client = Client()
-        try:
-            for n in numbers:
-                statuses.append(_post_form(client, n).status_code)
-        finally:
-            connection.close()
-
     # when: 12 complaints are posted at once from 6 threads
-    threads = [threading.Thread(target=send, args=(range(i, 12, 6),)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    statuses = _twelve_from_six_threads(lambda n: _post_form(Client(), n).status_code)
     assert statuses == [302] * 12
     _wait_for(lambda: not RawContact.objects.filter(status=RawStatus.QUEUED).exists())
     # then: 12 cases, one per complaint, owners shared fairly, one pipeline each
