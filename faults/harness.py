@@ -732,6 +732,8 @@ class Outcome:
     statuses: dict[int, int]
     last_answer_at: float | None
     jobs_not_done: int
+    # Stored and not yet on a case (the intake applier process adds them: it may be restarting).
+    queued: int = 0
     # Which complaints were duplicated, and how their client's attempts were answered.
     duplicates: list[str] = field(default_factory=list)
     # Other mail the customers received (survey invitations), by Message-ID.
@@ -772,6 +774,9 @@ class Outcome:
         acked = [c for c in complaints if c.acknowledged_at is not None]
         stored = [e for e in emails if cases.get(e)]
         jobs = target.db.rows("SELECT count(*) FROM core_job WHERE status != 'done'")[0][0]
+        queued = target.db.rows("SELECT count(*) FROM intake_rawcontact WHERE status = 'queued'")[
+            0
+        ][0]
         statuses = Counter(a.status for c in complaints for a in c.attempts)
         duplicates = [
             f"{c.channel} {c.key}: {len(cases.get(c.email, []))} cases, "
@@ -795,12 +800,21 @@ class Outcome:
             statuses=dict(sorted(statuses.items())),
             last_answer_at=max((r[2] for r in received), default=None),
             jobs_not_done=int(jobs),
+            queued=int(queued),
             duplicates=duplicates,
             other_emails=len({r[0] for r in to_customers}) - len(by_id),
         )
 
     def settled(self) -> bool:
-        return self.unanswered == 0 and self.stored == self.triaged and not self.jobs_not_done
+        """Every stored complaint is on its case, triaged and answered. A complaint stored
+        but not yet on a case (queued: its applier process was killed and is restarting) is
+        not settled: before it was counted, a run could end with it "missing"."""
+        return (
+            self.unanswered == 0
+            and self.stored == self.triaged
+            and not self.jobs_not_done
+            and not self.queued
+        )
 
 
 def wait_until_answered(
