@@ -41,6 +41,8 @@ from typing import Any
 from gunicorn import glogging, util
 from gunicorn.workers import gthread
 
+from cherish.core import malloc
+
 # How long a half-closed socket waits for the client to close its side (as close_graceful).
 LINGER_S = 2.0
 # Bytes drained from a closing socket before it is closed anyway (as close_graceful).
@@ -79,7 +81,8 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         if at - self._notified_at >= NOTIFY_EVERY_S:
             self._notified_at = at
             super().notify()
-            trim_malloc()
+            # The pages malloc holds free go back to the kernel once a second (core.malloc).
+            malloc.trim()
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -159,13 +162,6 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().run()
         while self.lingering:
             self._unlinger(self.lingering.popleft())
-
-
-def trim_malloc() -> None:
-    """Give the pages malloc holds free back to the kernel (glibc's ``malloc_trim``)."""
-    from cherish.core.malloc import trim
-
-    trim()
 
 
 class AccessLogger(glogging.Logger):  # type: ignore[misc]

@@ -46,6 +46,8 @@ and less CPU a complaint (bigger batches; bench/README.md).
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 import os
 import threading
@@ -582,11 +584,14 @@ def applier_address() -> bytes:
     """Where the applier process listens for wake-ups: a Unix datagram socket in Linux's
     abstract namespace (no file to leave behind, no path length limit), one per data
     directory, so the installations of one machine never wake each other's."""
-    import hashlib
-
     from django.conf import settings
 
-    digest = hashlib.sha256(str(settings.DATA_DIR).encode()).hexdigest()[:24]
+    return _address_for(str(settings.DATA_DIR))
+
+
+@functools.lru_cache(maxsize=8)
+def _address_for(data_dir: str) -> bytes:
+    digest = hashlib.sha256(data_dir.encode()).hexdigest()[:24]
     return b"\0cherish-intake-applier-" + digest.encode()
 
 
@@ -599,13 +604,12 @@ def wake_applier() -> None:
     import socket
 
     global _waker
-    try:
+    # No applier process listening, or its queue full: it looks by itself.
+    with contextlib.suppress(OSError):
         if _waker is None or _waker[0] != os.getpid():
             _waker = (os.getpid(), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
             _waker[1].setblocking(False)
         _waker[1].sendto(b"!", applier_address())
-    except OSError:
-        pass  # no applier process listening, or its queue is full: it looks by itself
 
 
 def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_LIMIT) -> None:
@@ -652,9 +656,11 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
                 continue
             ready, _, _ = select.select([listener], [], [], IDLE_POLL_S)
             if ready:
+                # Every wake-up waiting says the same: read them all (the socket is
+                # non-blocking: the first empty read ends this), then look once.
                 with contextlib.suppress(BlockingIOError, InterruptedError):
-                    while listener.recv(64):
-                        pass
+                    for _ in range(4096):
+                        listener.recv(64)
     finally:
         if listener is not None:
             listener.close()
