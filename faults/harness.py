@@ -776,7 +776,7 @@ class Outcome:
         jobs = target.db.rows("SELECT count(*) FROM core_job WHERE status != 'done'")[0][0]
         queued = target.db.rows("SELECT count(*) FROM intake_rawcontact WHERE status = 'queued'")[
             0
-        ][0]
+        ][0] + _in_journal(target)
         statuses = Counter(a.status for c in complaints for a in c.attempts)
         duplicates = [
             f"{c.channel} {c.key}: {len(cases.get(c.email, []))} cases, "
@@ -815,6 +815,22 @@ class Outcome:
             and not self.jobs_not_done
             and not self.queued
         )
+
+
+def _in_journal(target: Cherish) -> int:
+    """Complaints stored in the intake journal (SQLite: the public form's, until the applier
+    process moves them into the database)."""
+    assert target.data_dir is not None
+    path = target.data_dir / "intake-journal.sqlite3"
+    if not target.db.is_sqlite or not path.exists():
+        return 0
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        return int(db.execute("SELECT count(*) FROM entry").fetchone()[0])
+    except sqlite3.OperationalError:  # created, its tables not yet
+        return 0
+    finally:
+        db.close()
 
 
 def wait_until_answered(

@@ -344,6 +344,10 @@ CHERISH_INTAKE_QUEUE = env.get_bool("INTAKE_QUEUE", True)
 # web processes): the web process only stores, the public form answers once its complaint is
 # durable, and the applying runs on the machine's other core (intake.applier).
 CHERISH_INTAKE_APPLIER = env.get("INTAKE_APPLIER", "thread")
+# With an applier process on SQLite the public form's complaints are stored in a journal file
+# of their own (intake-journal.sqlite3, with its own write lock: intake.journal), so the web
+# process never waits for the applier's batches; 0 stores them in the database instead.
+CHERISH_INTAKE_JOURNAL = env.get_bool("INTAKE_JOURNAL", True)
 
 # A background job's lease (core.leases): a worker renews it every third of this while it
 # works; when the worker dies the job is handed on within about this long plus a sweep.

@@ -24,6 +24,8 @@ from cherish.core.clock import now
 DATABASE_NAME = "cherish.sqlite3"
 FILE_DIRS = ("files", "raw")
 MANIFEST = "manifest.json"
+# The public form's complaints stored but not yet moved into the database (intake.journal).
+JOURNAL_NAME = "intake-journal.sqlite3"
 
 
 class BackupError(Exception):
@@ -56,6 +58,20 @@ def _integrity(path: Path) -> str:
         db.close()
 
 
+def _copy_sqlite(source: Path, target: Path) -> bool:
+    """Copy the SQLite file ``source`` (one snapshot, while it is written) if it exists."""
+    if not source.exists():
+        return False
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=60)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst, pages=-1)
+    finally:
+        dst.close()
+        src.close()
+    return True
+
+
 def _count_cases(db: sqlite3.Connection) -> int:
     try:
         return int(db.execute("SELECT count(*) FROM cases_case").fetchone()[0])
@@ -69,6 +85,9 @@ def backup_sqlite(database: Path, data_dir: Path, destination: Path) -> BackupRe
         raise BackupError(f"{destination} is not empty; give a new directory.")
     destination.mkdir(parents=True, exist_ok=True)
     started_at = now().isoformat()
+    # The intake journal before the database: a complaint moved from one to the other
+    # meanwhile is then in both copies (its move skips it on restore), never in neither.
+    journaled = _copy_sqlite(data_dir / JOURNAL_NAME, destination / JOURNAL_NAME)
     target = destination / DATABASE_NAME
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=60)
     copy = sqlite3.connect(target)
@@ -95,6 +114,7 @@ def backup_sqlite(database: Path, data_dir: Path, destination: Path) -> BackupRe
         "cases": cases,
         "integrity_check": check,
         "files": [name for name in FILE_DIRS if (destination / name).is_dir()],
+        "journal": JOURNAL_NAME if journaled else None,
     }
     (destination / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     _fsync_tree(destination)
@@ -130,6 +150,11 @@ def restore_sqlite(source: Path, database: Path, data_dir: Path, *, force: bool 
     finally:
         dst.close()
         src.close()
+    journal = data_dir / JOURNAL_NAME
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{journal}{suffix}").unlink(missing_ok=True)
+    if manifest.get("journal"):
+        _copy_sqlite(source / manifest["journal"], journal)
     for name in manifest.get("files", []):
         shutil.copytree(source / name, data_dir / name, dirs_exist_ok=True)
     if (source / "secret_key").exists():

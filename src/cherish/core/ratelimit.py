@@ -37,6 +37,11 @@ def _key(bucket: str, ident: str) -> str:
     return "rl:" + bucket + ":" + hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 
+def counter_key(bucket: str, ident: str) -> str:
+    """The key of ``ident``'s counter in ``bucket``, as ``count_in_window`` stores it."""
+    return _key(bucket, ident)[:80]
+
+
 def hit(bucket: str, ident: str, *, window_s: int) -> int:
     """Count one event for ``ident`` and return the count in the current window (0 when the
     cache cannot be reached)."""

@@ -403,6 +403,107 @@ def _store_queued(
 
 _RAW_ROWS = RowInsert(RawContact)
 
+
+def journal_item(ticket: Any) -> Any:
+    """What the intake journal stores of a ticket's contact (intake.journal.Item), or None
+    for one it does not take: only the public form's (answered once stored, no claim but
+    the resend check)."""
+    from cherish.intake import journal
+
+    if not ticket.answer_stored or ticket.queued is None:
+        return None
+    contact, material, limit, claim = ticket.queued
+    if (claim is not None and not isinstance(claim, ResendClaim)) or contact.attachments:
+        return None
+    sender = material.sender or contact.email or contact.phone or contact.external_id
+    return journal.Item(
+        channel=contact.channel[:8],
+        sender=sender[:254],
+        fingerprint=claim.fingerprint if isinstance(claim, ResendClaim) else "",
+        payload=material.payload,
+        contact=contact_record(contact),
+        rate_key=ratelimit.counter_key(limit.bucket, limit.ident) if limit else None,
+        rate_window_s=limit.window_s if limit else 0,
+        rate_limit=limit.limit if limit else 0,
+    )
+
+
+def refusal_from_journal(outcome: Any) -> Exception:
+    """The refusal a request is told for a contact the intake journal did not store."""
+    from cherish.intake import journal
+
+    if isinstance(outcome, journal.SentBefore):
+        if outcome.raw_id is not None:
+            return Resent(RawContact.objects.select_related("case").get(pk=outcome.raw_id))
+        entry = outcome.entry
+        assert entry is not None
+        # Still in the journal: the thank-you page finds it by its reference.
+        return Resent(
+            RawContact(
+                reference=entry.reference,
+                payload=entry.payload,
+                contact=entry.contact,
+                status=RawStatus.QUEUED,
+                received_at=entry.received,
+            )
+        )
+    return RateLimited(
+        "Too many messages from this address in a short time; please try again later."
+    )
+
+
+def references_taken(references: list[str]) -> set[str]:
+    """Which of these references a raw record holds already."""
+    if not references:
+        return set()
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(RawContact._meta.db_table)
+    # Plain SQL: the ORM's building of this query cost more than the query (one per group).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT reference FROM {table} WHERE reference IN"
+            f" ({', '.join(['%s'] * len(references))})",
+            references,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def store_journal_entries(entries: list[Any]) -> None:
+    """The intake journal's entries as queued raw records, in the caller's transaction
+    (intake.applier moves them). An entry whose reference a raw record already holds for
+    the same sender and words was moved before (a crash before its deletion): skipped."""
+    references = [entry.reference for entry in entries]
+    present = {
+        raw["reference"]: raw
+        for raw in RawContact.objects.filter(reference__in=references).values(
+            "reference", "sender", "fingerprint"
+        )
+    }
+    records = []
+    for entry in entries:
+        held = present.get(entry.reference)
+        reference: str | None = entry.reference
+        if held is not None:
+            if held["sender"] == entry.sender and held["fingerprint"] == entry.fingerprint:
+                continue
+            # Another record drew the same reference: this one's case draws its own.
+            reference = None
+        records.append(
+            RawContact(
+                channel=entry.channel,
+                received_at=entry.received,
+                payload=entry.payload,
+                sender=entry.sender,
+                status=RawStatus.QUEUED,
+                contact=entry.contact,
+                reference=reference,
+                fingerprint=entry.fingerprint,
+            )
+        )
+    if records:
+        _RAW_ROWS.add(records)
+
+
 Queued = tuple[Contact, RawMaterial, "RateLimit | None", "Callable[[RawContact], None] | None"]
 
 
@@ -856,6 +957,20 @@ def _first_taken(fingerprints: list[str], *, besides: int | None = None) -> int 
         )
         row = cursor.fetchone()
     return int(row[0]) if row is not None else None
+
+
+def taken_fingerprints(fingerprints: list[str]) -> dict[str, tuple[str, int]]:
+    """For each of these fingerprints a live record holds (as ``_first_taken`` finds one):
+    the reference the customer was given for it and the record's id (the intake journal's
+    resend check, intake.journal)."""
+    found: dict[str, tuple[str, int]] = {}
+    if not fingerprints or _first_taken(fingerprints) is None:
+        return found  # the usual answer, in one statement
+    for fingerprint in dict.fromkeys(fingerprints):
+        pk = _first_taken([fingerprint])
+        if pk is not None:
+            found[fingerprint] = (Resent(RawContact.objects.get(pk=pk)).reference, pk)
+    return found
 
 
 def resend_claim(channel: str, *, sender: str, text: str) -> ResendClaim:

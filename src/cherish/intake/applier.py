@@ -41,6 +41,13 @@ still waits for its case, applied in its web process. Why: with the apply in the
 one process ran all of intake's Python under one interpreter lock while the other core idled;
 measured on the 2-core benchmark machine the form took about 30 % more complaints a second
 and less CPU a complaint (bigger batches; bench/README.md).
+
+On SQLite the public form's complaints are stored in the intake journal instead
+(``intake.journal``: a file of its own, with its own write lock), so the web process's stores
+never wait for the applier process's batches on the database's one write lock; each batch
+moves the journal's oldest entries into the database as queued raw records and applies them
+in one transaction (``_move_from_journal``), and deletes them from the journal after that
+commit.
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ from django.db.models import Q
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
+from cherish.intake import journal
 
 logger = logging.getLogger(__name__)
 
@@ -191,14 +199,27 @@ def apply_waiting(
     waiting = {ticket.raw_id: ticket for ticket in tickets if ticket.raw_id is not None}
     before = now() - _grace(grace_s)
     orphaned = Q(received_at__lt=before)
-    if not waiting and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists():
+    journaled = journal.in_use()
+    if (
+        not waiting
+        and not (journaled and journal.waiting(before=before.timestamp(), limit=1))
+        and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists()
+    ):
         return 0  # an idle look for orphans: no write lock for a read
     finished: list[tuple[Ticket, Outcome]] = [] if after_commit is None else after_commit
     applied = 0
     while True:
         outcomes: dict[int, Outcome] = {}
+        moved: list[int] = []
         with transaction.atomic(savepoint=False):
             _lock_appliers()
+            if journaled:
+                moved = _move_from_journal(before, limit)
+                if moved:
+                    # Deleted from the journal only once the database has them, after the
+                    # outermost commit (a crash before leaves entries whose references are
+                    # raw records: the next move skips and deletes them).
+                    transaction.on_commit(functools.partial(journal.forget, moved), robust=True)
             raws = _queued(waiting, before, limit)
             owners = OwnerPicker.load() if raws else None
             contacts = {raw.pk: contact_from_record(raw.contact or {}) for raw in raws}
@@ -215,7 +236,7 @@ def apply_waiting(
             if ticket is not None:
                 finished.append((ticket, outcome))
         applied += len(outcomes)
-        if len(outcomes) < limit:
+        if len(outcomes) < limit and len(moved) < limit:
             break
     if after_commit is None:
         for ticket, outcome in finished:
@@ -223,6 +244,20 @@ def apply_waiting(
     if waiting:
         _finish_from_database(waiting)
     return applied
+
+
+def _move_from_journal(before: Any, limit: int) -> list[int]:
+    """Put the oldest ``limit`` entries of the intake journal received before ``before``
+    into the database as queued raw records, inside the caller's transaction (the batch that
+    applies them); the ids of the entries moved, for the caller to delete from the journal
+    after its commit. An entry whose reference is already a raw record was moved by a batch
+    that committed before a crash: it is only deleted."""
+    from cherish.intake.actions import store_journal_entries
+
+    entries = journal.waiting(before=before.timestamp(), limit=limit)
+    if entries:
+        store_journal_entries(entries)
+    return [entry.id for entry in entries]
 
 
 def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
@@ -285,6 +320,8 @@ def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
     the next try.
     """
     fresh = [ticket for ticket in fresh if not ticket.abandoned]
+    if fresh and journal.in_use():
+        fresh = _store_in_journal(fresh)
     if fresh and _store_and_apply(fresh, stored):
         _answer_stored(fresh)
         return [ticket for ticket in [*stored, *fresh] if not ticket.done.is_set()]
@@ -297,6 +334,44 @@ def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
     if stored:
         apply_waiting(stored)  # one transaction per batch; answers after its commit
     return [ticket for ticket in stored if not ticket.done.is_set()]
+
+
+def _store_in_journal(fresh: list[Ticket]) -> list[Ticket]:
+    """Store the public form's complaints of ``fresh`` in the intake journal, in one
+    transaction, and answer each after its commit (stored: received; or its refusal); wake
+    the applier process. Returns the tickets this does not store (the API's, a contact with
+    files)."""
+    from cherish.intake.actions import journal_item, refusal_from_journal
+
+    mine = [(ticket, item) for ticket in fresh if (item := journal_item(ticket)) is not None]
+    if not mine:
+        return fresh
+    tickets = [ticket for ticket, _ in mine]
+    try:
+        outcomes = journal.store([item for _, item in mine], seal=lambda i: tickets[i].seal())
+    except OperationalError as error:
+        # Nothing of the group is stored: each request stores its contact in the database.
+        logger.warning("intake journal: a group could not be stored", exc_info=True)
+        for ticket in tickets:
+            ticket.unseal()
+            ticket.finish(error, here=False)
+        return [ticket for ticket in fresh if ticket not in tickets]
+    stored = False
+    for ticket, outcome in zip(tickets, outcomes, strict=True):
+        if isinstance(outcome, journal.Stored):
+            ticket.reference = outcome.entry.reference
+            ticket.durable = True
+            ticket.finish(None, here=False)  # received; the applier process applies it
+            stored = True
+        elif outcome is not None:
+            ticket.finish(refusal_from_journal(outcome), here=True)
+        elif not ticket.abandoned:
+            # The copy of a form whose first sending gave up: its request stores it anew.
+            ticket.unseal()
+            ticket.finish(OperationalError("not stored in the intake journal"), here=False)
+    if stored:
+        wake_applier()
+    return [ticket for ticket in fresh if ticket not in tickets]
 
 
 def _answer_stored(tickets: list[Ticket]) -> None:

@@ -19,6 +19,7 @@ from cherish.core.i18n import browser_language, chosen_language
 from cherish.core.signing import make_token, read_token
 from cherish.core.text import excerpt
 from cherish.customers.actions import LanguageSource
+from cherish.intake import journal
 from cherish.intake.actions import (
     Contact,
     IntakePending,
@@ -62,9 +63,14 @@ def complain(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         form = ComplaintForm(request.POST, request.FILES)  # to show, with its errors
         if "website" in form.errors:
-            # Robots fill the hidden field: count them against the address as well.
-            with transaction.atomic():
-                robot_hits = ratelimit.count_in_window(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+            # Robots fill the hidden field: count them against the address as well, where
+            # its complaints are counted.
+            if journal.in_use():
+                key = ratelimit.counter_key(RATE_BUCKET, ip)
+                robot_hits = journal.count(key, window_s=RATE_WINDOW_S)
+            else:
+                with transaction.atomic():
+                    robot_hits = ratelimit.count_in_window(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
             if robot_hits > limit.limit:
                 return _rate_limited(request)
         return render(
@@ -110,7 +116,10 @@ def complain(request: HttpRequest) -> HttpResponse:
     except IntakePending as pending:
         # Stored, not yet on a case (an applier process adds it in a moment, or a stuck
         # applier): it is durable, so it is received.
-        token = make_token(THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id})
+        # (Stored in the intake journal it has no raw record yet: found by its reference.)
+        token = make_token(
+            THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id or None}
+        )
         return redirect("intake:thanks", token=token)
     assert result.raw is not None
     token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
@@ -133,15 +142,33 @@ THANKS_WAIT_S = 3.0
 THANKS_POLL_S = 0.02
 
 
-def _raw_on_its_case(raw_id: Any) -> RawContact | None:
-    """The complaint's raw record, once it is on its case or no longer waits for one."""
+def _raw_on_its_case(raw_id: Any, reference: str) -> RawContact | None:
+    """The complaint's raw record, once it is on its case or no longer waits for one.
+
+    Without ``raw_id`` (stored in the intake journal) it is found by its reference, in the
+    database once the applier process moved it, else in the journal: then, still waiting
+    after THANKS_WAIT_S, an unsaved record made from the journal's entry."""
     deadline = time.monotonic() + THANKS_WAIT_S
+    wanted = {"pk": raw_id} if raw_id else {"reference": reference}
     while True:
         raw = (
-            RawContact.objects.filter(pk=raw_id)
+            RawContact.objects.filter(**wanted)
             .only("payload", "case_id", "reference", "contact", "status")
             .first()
         )
+        if raw is None and not raw_id:
+            entry = journal.find(reference) if journal.in_use() else None
+            if entry is not None:
+                raw = RawContact(
+                    reference=entry.reference,
+                    payload=entry.payload,
+                    contact=entry.contact,
+                    status=RawStatus.QUEUED,
+                )
+            elif time.monotonic() < deadline:
+                # Moved between the two reads: the next read finds it in the database.
+                time.sleep(THANKS_POLL_S)
+                continue
         if raw is None or raw.status != RawStatus.QUEUED or time.monotonic() >= deadline:
             return raw
         time.sleep(THANKS_POLL_S)
@@ -166,7 +193,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     payload = read_token(THANKS_PURPOSE, token, max_age=THANKS_MAX_AGE_S)
     if payload is None:
         raise Http404("This page has expired.")
-    raw = _raw_on_its_case(payload.get("raw"))
+    raw = _raw_on_its_case(payload.get("raw"), str(payload.get("ref") or ""))
     case: Any = None
     if raw is not None and raw.case_id is not None:
         # The case this very post opened (its reference may be a fresh draw, should the one

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 
 from cherish.core import ratelimit
 from cherish.core.clock import now
+from cherish.intake import journal
 from cherish.intake.models import IdempotencyKey
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         cutoff = now() - dt.timedelta(hours=options["hours"])
         deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
         ratelimit.purge_old_windows()
+        journal.purge_old_rates()  # the public form's counters, kept in the intake journal
         if options["verbosity"]:
             self.stdout.write(
                 f"Deleted {deleted} idempotency keys older than {cutoff:%Y-%m-%d %H:%M}."

@@ -1,0 +1,440 @@
+"""The intake journal: where the public form's complaints are made durable on SQLite.
+
+With an applier process (``cherish serve``: ``CHERISH_INTAKE_APPLIER=process``) the web
+process only stores each form complaint and answers; the applier process adds it to a case.
+On SQLite both used to write the one database file, and SQLite has one write lock per file:
+while the applier process held it for a batch (tens of milliseconds), every form request
+waited for its store, the web process's interpreter idled, and the other core did the
+applying alone. Measured on the 2-core benchmark machine: with the applier process stopped
+the web process took 370-440 complaints a second, with it running 210-340 (bench/README.md).
+
+So the form's durable write goes to a file of its own, ``intake-journal.sqlite3`` in the data
+directory (WAL, ``synchronous=FULL``: a commit is fsynced before the request is answered),
+with its own write lock. A group of complaints is stored in one journal transaction: each
+sender's rate-limit count (kept here, where the complaints are counted), the check that
+the same form was not sent before (in the journal, then in the database), the entry with the
+complaint already shaped and the reference its case will have. The applier process moves
+entries into the database as queued raw records inside the transaction of the batch that
+applies them, and deletes them from the journal after that commit: a crash in between leaves
+an entry whose reference is already a raw record, which the next move skips and deletes,
+so each complaint becomes exactly one raw record and one case.
+
+PostgreSQL has no single write lock (rows are locked): there the form stores into the
+database as before, and this journal is not used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, connection
+
+from cherish.core.backup import JOURNAL_NAME
+
+FILE_NAME = JOURNAL_NAME
+# How long a store may wait for the journal's write lock (another web process's group).
+LOCK_TIMEOUT_S = 10.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entry (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    reference TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    contact TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entry_fingerprint ON entry (fingerprint);
+CREATE TABLE IF NOT EXISTS rate (
+    key TEXT PRIMARY KEY,
+    period INTEGER NOT NULL,
+    hits INTEGER NOT NULL
+);
+"""
+
+
+def in_use() -> bool:
+    """Whether the public form's complaints are stored in the journal here."""
+    return (
+        settings.CHERISH_INTAKE_JOURNAL
+        and settings.CHERISH_INTAKE_APPLIER == "process"
+        and connection.vendor == "sqlite"
+    )
+
+
+def path() -> Path:
+    return Path(settings.DATA_DIR) / FILE_NAME
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    received_at: float
+    reference: str
+    channel: str
+    sender: str
+    fingerprint: str
+    payload: Any
+    contact: dict[str, Any]
+
+    @property
+    def received(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.received_at, tz=dt.UTC)
+
+
+_COLUMNS = "id, received_at, reference, channel, sender, fingerprint, payload, contact"
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(*row[:6], payload=json.loads(row[6]), contact=json.loads(row[7]))
+
+
+_local = threading.local()
+
+
+def _connect() -> sqlite3.Connection:
+    """This thread's connection to the journal (made, with its tables, on first use)."""
+    where = str(path())
+    held = getattr(_local, "conn", None)
+    if held is not None and held[0] == (os.getpid(), where):
+        return held[1]
+    if held is not None and held[0][0] == os.getpid():
+        held[1].close()  # another data directory (tests)
+    Path(where).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(where, isolation_level=None, timeout=LOCK_TIMEOUT_S)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # The web process answers "received" after the commit: it must be on the disk.
+    conn.execute("PRAGMA synchronous=FULL")
+    with _writing(where):
+        conn.executescript(SCHEMA)
+    _local.conn = ((os.getpid(), where), conn)
+    return conn
+
+
+class _writing:
+    """The journal's writer queue: one writer at a time among this machine's processes,
+    woken in turn (core.backends.sqlite3's WriterLock), so no thread sleeps in SQLite's busy
+    handler."""
+
+    def __init__(self, where: str | None = None) -> None:
+        from cherish.core.backends.sqlite3.base import writer_lock
+
+        self.lock = writer_lock(f"{where or path()}-writer.lock")
+
+    def __enter__(self) -> None:
+        self.lock.acquire(LOCK_TIMEOUT_S)
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+@dataclass
+class Item:
+    """One complaint to store: what ``store`` needs of it."""
+
+    channel: str
+    sender: str
+    fingerprint: str
+    payload: Any
+    contact: dict[str, Any]
+    # The rate limit's counter key, its window and its limit; None: not counted.
+    rate_key: str | None = None
+    rate_window_s: int = 0
+    rate_limit: int = 0
+
+
+@dataclass(frozen=True)
+class Stored:
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    pass
+
+
+@dataclass(frozen=True)
+class SentBefore:
+    """The same form was received before: its reference, and its raw record if moved."""
+
+    reference: str
+    raw_id: int | None
+    entry: Entry | None
+
+
+Outcome = Stored | OverLimit | SentBefore
+
+
+def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
+    """Store ``items`` in one journal transaction (one fsync); their outcomes, in order.
+
+    Each sender is counted against its limit (OverLimit: not stored), each form checked
+    against those received before (SentBefore: not stored), then the others are inserted
+    together. ``seal(i)`` is asked just before the commit for every item about to be stored:
+    False (its request gave up) leaves it out (None). Raises django's OperationalError when
+    the journal cannot be written (nothing of this call is stored).
+    """
+    from cherish.core.references import new_reference
+    from cherish.intake.actions import RESEND_WINDOW_S, taken_fingerprints
+
+    conn = _connect()
+    outcomes: list[Outcome | None] = [None] * len(items)
+    try:
+        with _writing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                at = time.time()
+                counts: dict[str, int] = {}
+                for i, item in enumerate(items):
+                    if item.rate_key is None:
+                        continue
+                    counts[item.rate_key] = counts.get(item.rate_key, 0) + 1
+                    if _count(conn, item.rate_key, item.rate_window_s, at) > item.rate_limit:
+                        outcomes[i] = OverLimit()
+                fingerprints = [
+                    item.fingerprint
+                    for i, item in enumerate(items)
+                    if item.fingerprint and outcomes[i] is None
+                ]
+                earlier = _journal_fingerprints(conn, fingerprints, at - RESEND_WINDOW_S)
+                missing = [f for f in fingerprints if f not in earlier]
+                in_database = taken_fingerprints(missing) if missing else {}
+                rows = []
+                group_first: dict[str, int] = {}
+                copies: list[tuple[int, int]] = []
+                for i, item in enumerate(items):
+                    if outcomes[i] is not None:
+                        continue
+                    if item.fingerprint in group_first:
+                        # A second copy in this very group: the first one's resend.
+                        copies.append((i, group_first[item.fingerprint]))
+                        continue
+                    if item.fingerprint in earlier:
+                        found = earlier[item.fingerprint]
+                        outcomes[i] = SentBefore(found.reference, None, found)
+                        continue
+                    if item.fingerprint in in_database:
+                        reference, raw_id = in_database[item.fingerprint]
+                        outcomes[i] = SentBefore(reference, raw_id, None)
+                        continue
+                    if seal is not None and not seal(i):
+                        continue
+                    entry = Entry(
+                        0,
+                        at,
+                        new_reference(),
+                        item.channel,
+                        item.sender,
+                        item.fingerprint,
+                        item.payload,
+                        item.contact,
+                    )
+                    if item.fingerprint:
+                        group_first[item.fingerprint] = i
+                    rows.append((i, entry))
+                rows = _fresh_references(conn, rows)
+                for i, entry in rows:
+                    cursor = conn.execute(
+                        "INSERT INTO entry (received_at, reference, channel, sender,"
+                        " fingerprint, payload, contact) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            entry.received_at,
+                            entry.reference,
+                            entry.channel,
+                            entry.sender,
+                            entry.fingerprint,
+                            json.dumps(entry.payload),
+                            json.dumps(entry.contact),
+                        ),
+                    )
+                    outcomes[i] = Stored(_with_id(entry, int(cursor.lastrowid or 0)))
+                for i, first in copies:
+                    stored = outcomes[first]
+                    if isinstance(stored, Stored):
+                        outcomes[i] = SentBefore(stored.entry.reference, None, stored.entry)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be written: {error}") from error
+    return outcomes
+
+
+def _fresh_references(
+    conn: sqlite3.Connection, rows: list[tuple[int, Entry]]
+) -> list[tuple[int, Entry]]:
+    """``rows`` with a new reference drawn for each one a raw record or another entry
+    already holds: the customer is told this reference at once, and the raw record made
+    from the entry keeps it (six characters of 30: among a million records, one draw in
+    about 700 is taken)."""
+    from cherish.core.references import new_reference
+    from cherish.intake.actions import references_taken
+
+    for _ in range(8):
+        wanted = [entry.reference for _, entry in rows]
+        marks = ", ".join("?" * len(wanted))
+        taken = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT reference FROM entry WHERE reference IN ({marks})", wanted
+            )
+        }
+        taken |= references_taken(wanted)
+        if len(set(wanted)) == len(wanted) and not taken:
+            return rows
+        seen: set[str] = set()
+        again = []
+        for i, entry in rows:
+            reference = entry.reference
+            if reference in taken or reference in seen:
+                reference = new_reference()
+            seen.add(reference)
+            again.append((i, _with_id(entry, entry.id, reference=reference)))
+        rows = again
+    raise sqlite3.IntegrityError("no free case reference drawn in 8 tries")
+
+
+def _with_id(entry: Entry, pk: int, *, reference: str | None = None) -> Entry:
+    return Entry(
+        pk,
+        entry.received_at,
+        reference or entry.reference,
+        entry.channel,
+        entry.sender,
+        entry.fingerprint,
+        entry.payload,
+        entry.contact,
+    )
+
+
+def _count(conn: sqlite3.Connection, key: str, window_s: int, at: float) -> int:
+    period = int(at) // window_s * window_s
+    row = conn.execute(
+        "INSERT INTO rate (key, period, hits) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET"
+        " hits = CASE WHEN rate.period = excluded.period THEN rate.hits + 1 ELSE 1 END,"
+        " period = excluded.period RETURNING hits",
+        (key, period),
+    ).fetchone()
+    return int(row[0])
+
+
+def count(key: str, *, window_s: int) -> int:
+    """Count one event for ``key`` in the journal's rate counters (a robot's post: counted
+    with the complaints of its address); the count in the current window."""
+    conn = _connect()
+    try:
+        with _writing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                hits = _count(conn, key, window_s, time.time())
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be written: {error}") from error
+    return hits
+
+
+def _journal_fingerprints(
+    conn: sqlite3.Connection, fingerprints: list[str], since: float
+) -> dict[str, Entry]:
+    if not fingerprints:
+        return {}
+    marks = ", ".join("?" * len(fingerprints))
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM entry WHERE fingerprint IN ({marks}) AND received_at >= ?"
+        " ORDER BY id",
+        (*fingerprints, since),
+    ).fetchall()
+    found: dict[str, Entry] = {}
+    for row in rows:
+        found.setdefault(row[5], _entry(row))
+    return found
+
+
+def waiting(*, before: float | None = None, limit: int = 64) -> list[Entry]:
+    """The oldest entries still in the journal (received before ``before``), at most
+    ``limit``. Empty when the journal file does not exist yet."""
+    if not path().exists():
+        return []
+    try:
+        rows = (
+            _connect()
+            .execute(
+                f"SELECT {_COLUMNS} FROM entry WHERE received_at < ? ORDER BY id LIMIT ?",
+                (time.time() + 1 if before is None else before, limit),
+            )
+            .fetchall()
+        )
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be read: {error}") from error
+    return [_entry(row) for row in rows]
+
+
+def find(reference: str) -> Entry | None:
+    """The entry still in the journal with this reference, if any."""
+    if not path().exists():
+        return None
+    row = (
+        _connect()
+        .execute(f"SELECT {_COLUMNS} FROM entry WHERE reference = ?", (reference,))
+        .fetchone()
+    )
+    return _entry(row) if row is not None else None
+
+
+def size() -> int:
+    """How many complaints wait in the journal."""
+    if not path().exists():
+        return 0
+    return int(_connect().execute("SELECT count(*) FROM entry").fetchone()[0])
+
+
+def forget(ids: list[int]) -> None:
+    """Delete entries now in the database (after the commit that put them there)."""
+    if not ids:
+        return
+    conn = _connect()
+    try:
+        with _writing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    conn.execute(
+                        f"DELETE FROM entry WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be written: {error}") from error
+
+
+def purge_old_rates(*, older_than_s: int = 24 * 3600) -> None:
+    if not path().exists():
+        return
+    conn = _connect()
+    with _writing():
+        conn.execute("DELETE FROM rate WHERE period < ?", (int(time.time()) - older_than_s,))
+
+
+def close() -> None:
+    held = getattr(_local, "conn", None)
+    if held is not None:
+        held[1].close()
+        _local.conn = None

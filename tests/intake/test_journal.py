@@ -1,0 +1,198 @@
+"""The intake journal (issue #14): with an applier process on SQLite the public form's
+complaints are made durable in a file of their own, and moved into the database by the batch
+that applies them. These tests commit for real: the applier loop runs in a thread with its
+own connection, as in its process."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from tests.intake.test_applier import _all_applied, _post_form, _wait_for, applier_process
+
+from cherish.cases.models import Case
+from cherish.core.backup import backup_sqlite, restore_sqlite
+from cherish.core.models import Job
+from cherish.intake import journal
+from cherish.intake.applier import apply_waiting
+from cherish.intake.models import RawContact, RawStatus
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "sqlite", reason="the intake journal is SQLite's (one write lock)"
+    ),
+]
+
+__all__ = ["applier_process"]  # the fixture, used by name
+
+
+@pytest.fixture
+def journaled(settings: Any, tmp_path: Any) -> Any:
+    """A web process beside an applier process, not started: complaints stay in the journal."""
+    settings.CHERISH_INTAKE_APPLIER = "process"
+    settings.DATA_DIR = tmp_path
+    assert journal.in_use()
+    return tmp_path
+
+
+def _on_disk(tmp_path: Any) -> list[tuple[str, str]]:
+    """The journal's entries as another process reads them from the file."""
+    with sqlite3.connect(tmp_path / journal.FILE_NAME) as conn:
+        return conn.execute("SELECT reference, sender FROM entry ORDER BY id").fetchall()
+
+
+def test_a_form_complaint_is_durable_in_the_journal_before_it_is_answered(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    monkeypatch.setattr("cherish.intake.views.THANKS_WAIT_S", 0.05)
+    client = Client()
+    # when: the form is posted with no applier process running
+    response = _post_form(client, 1)
+    # then: answered, the complaint is in the journal file with its reference, the database
+    # holds nothing of it yet
+    assert response.status_code == 302
+    [(reference, sender)] = _on_disk(journaled)
+    assert sender == "d1@example.com"
+    assert not RawContact.objects.exists() and not Case.objects.exists()
+    # and the thank-you page says received, with that reference
+    page = client.get(response["Location"]).content.decode()
+    assert reference in page and "Alice Agent" not in page
+    # when: an applier takes it (the applier process, after a crash of the web process)
+    assert apply_waiting(grace_s=0) == 1
+    # then: one raw record with that reference, on a case of that reference with its owner
+    raw = RawContact.objects.get()
+    assert raw.reference == reference and raw.status == RawStatus.PROCESSED
+    assert raw.case is not None and raw.case.reference == reference and raw.case.owner == agent
+    assert _on_disk(journaled) == []
+    page = client.get(response["Location"]).content.decode()
+    assert "Alice Agent" in page
+    assert Job.objects.filter(key=f"follow-on:{raw.message_id}").count() == 1
+
+
+def test_a_crash_after_the_move_before_the_journal_forgets_adds_nothing_twice(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    for n in range(3):
+        assert _post_form(Client(), n).status_code == 302
+    # given: an applier whose batch commits, then dies before deleting the journal's entries
+    forget = journal.forget
+    monkeypatch.setattr(journal, "forget", lambda ids: None)
+    assert apply_waiting(grace_s=0) == 3
+    assert len(_on_disk(journaled)) == 3
+    # when: the next applier runs
+    monkeypatch.setattr(journal, "forget", forget)
+    apply_waiting(grace_s=0)
+    # then: the entries are gone from the journal and each complaint is one case
+    assert _on_disk(journaled) == []
+    assert RawContact.objects.count() == 3 and Case.objects.count() == 3
+
+
+def test_the_same_form_sent_again_is_one_complaint_in_the_journal_and_after(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    monkeypatch.setattr("cherish.intake.views.THANKS_WAIT_S", 0.05)
+    client = Client()
+    first = _post_form(client, 7)
+    # when: the same form is sent again while the first is still in the journal
+    again = _post_form(client, 7)
+    # then: one entry, and the second answer shows the first's reference
+    [(reference, _)] = _on_disk(journaled)
+    assert again.status_code == 302
+    assert reference in client.get(again["Location"]).content.decode()
+    # when: the first is on its case and the form is sent a third time
+    apply_waiting(grace_s=0)
+    third = _post_form(client, 7)
+    # then: still one complaint, one case, and the answer names that case
+    assert _on_disk(journaled) == [] and Case.objects.count() == 1
+    assert Case.objects.get().reference in client.get(third["Location"]).content.decode()
+    assert first["Location"] != third["Location"]
+
+
+def test_the_rate_limit_is_counted_in_the_journal(agent: Any, journaled: Any, settings: Any):
+    settings.CHERISH_PUBLIC_RATE_LIMIT = 2
+    statuses = [_post_form(Client(), n).status_code for n in range(3)]
+    # then: the third from the address is refused and not stored
+    assert statuses == [302, 302, 429]
+    assert len(_on_disk(journaled)) == 2
+
+
+def test_a_reference_a_raw_record_holds_is_drawn_again(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    assert _post_form(Client(), 1).status_code == 302
+    apply_waiting(grace_s=0)
+    taken = RawContact.objects.get().reference
+    # given: the next draw repeats that reference
+    draws = iter([taken, "CH23456A"])
+    monkeypatch.setattr("cherish.core.references.new_reference", lambda: next(draws))
+    # when: the next form is stored
+    assert _post_form(Client(), 2).status_code == 302
+    # then: it holds a fresh reference, and becomes a case of its own
+    assert [reference for reference, _ in _on_disk(journaled)] == ["CH23456A"]
+    apply_waiting(grace_s=0)
+    assert sorted(Case.objects.values_list("reference", flat=True)) == sorted([taken, "CH23456A"])
+
+
+def test_without_its_journal_the_form_stores_in_the_database(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("the intake journal could not be written: disk I/O error")
+
+    monkeypatch.setattr(journal, "store", broken)
+    # when: the journal cannot be written
+    response = _post_form(Client(), 1)
+    # then: the complaint is stored (and here applied) in the database, nothing is lost
+    assert response.status_code == 302
+    assert RawContact.objects.count() == 1 and Case.objects.count() == 1
+
+
+def test_many_forms_at_once_through_the_journal_are_one_case_each_with_fair_owners(
+    agent: Any, other_agent: Any, applier_process: Any, settings: Any
+):
+    settings.CHERISH_PUBLIC_RATE_LIMIT = 1000
+    applier_process()
+    statuses: list[int] = []
+
+    def send(numbers: range) -> None:
+        for n in numbers:
+            statuses.append(_post_form(Client(), n).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=send, args=(range(i, 30, 6),)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 30
+    _wait_for(_all_applied)
+    raws = list(RawContact.objects.all())
+    assert len(raws) == 30 and len({raw.case_id for raw in raws}) == 30
+    assert Counter(Case.objects.values_list("owner__display_name", flat=True)) == {
+        "Alice Agent": 15,
+        "Bob Other": 15,
+    }
+    assert all(count == 1 for count in Counter(Job.objects.values_list("key", flat=True)).values())
+
+
+def test_a_backup_keeps_the_complaints_still_in_the_journal(
+    agent: Any, journaled: Any, tmp_path_factory: Any
+):
+    assert _post_form(Client(), 1).status_code == 302
+    [(reference, _)] = _on_disk(journaled)
+    database = connection.settings_dict["NAME"]
+    # when: a backup is taken while the complaint waits in the journal, and restored
+    backup = tmp_path_factory.mktemp("backup") / "copy"
+    backup_sqlite(Path(database), journaled, backup)
+    restored = tmp_path_factory.mktemp("restored")
+    restore_sqlite(backup, restored / "cherish.sqlite3", restored)
+    # then: the restored installation's journal holds it
+    with sqlite3.connect(restored / journal.FILE_NAME) as conn:
+        assert conn.execute("SELECT reference FROM entry").fetchall() == [(reference,)]
