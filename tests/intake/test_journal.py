@@ -22,6 +22,7 @@ from cherish.core.models import Job
 from cherish.intake import journal
 from cherish.intake.applier import apply_waiting
 from cherish.intake.models import RawContact, RawStatus
+from cherish.privacy import erase_customer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -196,3 +197,21 @@ def test_a_backup_keeps_the_complaints_still_in_the_journal(
     # then: the restored installation's journal holds it
     with sqlite3.connect(restored / journal.FILE_NAME) as conn:
         assert conn.execute("SELECT reference FROM entry").fetchall() == [(reference,)]
+
+
+def test_erasing_a_customer_forgets_what_they_sent_that_waits_in_the_journal(
+    agent: Any, journaled: Any
+):
+    # given: a customer known from a first complaint, a second one of theirs in the journal
+    assert _post_form(Client(), 1).status_code == 302
+    apply_waiting(grace_s=0)
+    customer = Case.objects.get().customer
+    second = {"text": "And the lamp too.", "name": "Dana 1", "email": "D1@example.com"}
+    assert Client().post("/complain/", second).status_code == 302
+    assert len(_on_disk(journaled)) == 1
+    # when: the customer is erased
+    erase_customer(customer, by=None, note="asked by letter")
+    # then: the journal no longer holds what they sent, and no case is made of it
+    assert _on_disk(journaled) == []
+    apply_waiting(grace_s=0)
+    assert Case.objects.count() == 1

@@ -425,6 +425,22 @@ def forget(ids: list[int]) -> None:
         raise OperationalError(f"the intake journal could not be written: {error}") from error
 
 
+def forget_senders(senders: list[str]) -> int:
+    """Delete the entries these senders (email addresses, phone numbers) sent: the erasure
+    of a customer (intake.privacy). How many were deleted."""
+    conn = _connect()
+    try:
+        with _writing():
+            marks = ", ".join("?" * len(senders))
+            cursor = conn.execute(
+                f"DELETE FROM entry WHERE lower(sender) IN ({marks})",
+                [sender.lower() for sender in senders],
+            )
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be written: {error}") from error
+    return int(cursor.rowcount)
+
+
 def purge_old_rates(*, older_than_s: int = 24 * 3600) -> None:
     if not path().exists():
         return
