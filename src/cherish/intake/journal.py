@@ -25,12 +25,14 @@ database as before, and this journal is not used.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,25 @@ class _writing:
         self.lock.release()
 
 
+@contextlib.contextmanager
+def _written() -> Iterator[sqlite3.Connection]:
+    """One write transaction on the journal, in its writer queue: committed when the block
+    ends, rolled back when it raises; SQLite's errors raised as django's OperationalError
+    (the caller's request then stores its contact in the database)."""
+    conn = _connect()
+    try:
+        with _writing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be written: {error}") from error
+
+
 @dataclass
 class Item:
     """One complaint to store: what ``store`` needs of it."""
@@ -188,87 +209,75 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
     from cherish.core.references import new_reference
     from cherish.intake.actions import RESEND_WINDOW_S, taken_fingerprints
 
-    conn = _connect()
     outcomes: list[Outcome | None] = [None] * len(items)
-    try:
-        with _writing():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                at = time.time()
-                counts: dict[str, int] = {}
-                for i, item in enumerate(items):
-                    if item.rate_key is None:
-                        continue
-                    counts[item.rate_key] = counts.get(item.rate_key, 0) + 1
-                    if _count(conn, item.rate_key, item.rate_window_s, at) > item.rate_limit:
-                        outcomes[i] = OverLimit()
-                fingerprints = [
-                    item.fingerprint
-                    for i, item in enumerate(items)
-                    if item.fingerprint and outcomes[i] is None
-                ]
-                earlier = _journal_fingerprints(conn, fingerprints, at - RESEND_WINDOW_S)
-                missing = [f for f in fingerprints if f not in earlier]
-                in_database = taken_fingerprints(missing) if missing else {}
-                rows = []
-                group_first: dict[str, int] = {}
-                copies: list[tuple[int, int]] = []
-                for i, item in enumerate(items):
-                    if outcomes[i] is not None:
-                        continue
-                    if item.fingerprint in group_first:
-                        # A second copy in this very group: the first one's resend.
-                        copies.append((i, group_first[item.fingerprint]))
-                        continue
-                    if item.fingerprint in earlier:
-                        found = earlier[item.fingerprint]
-                        outcomes[i] = SentBefore(found.reference, None, found)
-                        continue
-                    if item.fingerprint in in_database:
-                        reference, raw_id = in_database[item.fingerprint]
-                        outcomes[i] = SentBefore(reference, raw_id, None)
-                        continue
-                    if seal is not None and not seal(i):
-                        continue
-                    entry = Entry(
-                        0,
-                        at,
-                        new_reference(),
-                        item.channel,
-                        item.sender,
-                        item.fingerprint,
-                        item.payload,
-                        item.contact,
-                    )
-                    if item.fingerprint:
-                        group_first[item.fingerprint] = i
-                    rows.append((i, entry))
-                rows = _fresh_references(conn, rows)
-                for i, entry in rows:
-                    cursor = conn.execute(
-                        "INSERT INTO entry (received_at, reference, channel, sender,"
-                        " fingerprint, payload, contact) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            entry.received_at,
-                            entry.reference,
-                            entry.channel,
-                            entry.sender,
-                            entry.fingerprint,
-                            json.dumps(entry.payload),
-                            json.dumps(entry.contact),
-                        ),
-                    )
-                    outcomes[i] = Stored(_with_id(entry, int(cursor.lastrowid or 0)))
-                for i, first in copies:
-                    stored = outcomes[first]
-                    if isinstance(stored, Stored):
-                        outcomes[i] = SentBefore(stored.entry.reference, None, stored.entry)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    except sqlite3.Error as error:
-        raise OperationalError(f"the intake journal could not be written: {error}") from error
+    with _written() as conn:
+        at = time.time()
+        for i, item in enumerate(items):
+            if item.rate_key is None:
+                continue
+            if _count(conn, item.rate_key, item.rate_window_s, at) > item.rate_limit:
+                outcomes[i] = OverLimit()
+        fingerprints = [
+            item.fingerprint
+            for i, item in enumerate(items)
+            if item.fingerprint and outcomes[i] is None
+        ]
+        earlier = _journal_fingerprints(conn, fingerprints, at - RESEND_WINDOW_S)
+        missing = [f for f in fingerprints if f not in earlier]
+        in_database = taken_fingerprints(missing) if missing else {}
+        rows = []
+        group_first: dict[str, int] = {}
+        copies: list[tuple[int, int]] = []
+        for i, item in enumerate(items):
+            if outcomes[i] is not None:
+                continue
+            if item.fingerprint in group_first:
+                # A second copy in this very group: the first one's resend.
+                copies.append((i, group_first[item.fingerprint]))
+                continue
+            if item.fingerprint in earlier:
+                found = earlier[item.fingerprint]
+                outcomes[i] = SentBefore(found.reference, None, found)
+                continue
+            if item.fingerprint in in_database:
+                reference, raw_id = in_database[item.fingerprint]
+                outcomes[i] = SentBefore(reference, raw_id, None)
+                continue
+            if seal is not None and not seal(i):
+                continue
+            entry = Entry(
+                0,
+                at,
+                new_reference(),
+                item.channel,
+                item.sender,
+                item.fingerprint,
+                item.payload,
+                item.contact,
+            )
+            if item.fingerprint:
+                group_first[item.fingerprint] = i
+            rows.append((i, entry))
+        rows = _fresh_references(conn, rows)
+        for i, entry in rows:
+            cursor = conn.execute(
+                "INSERT INTO entry (received_at, reference, channel, sender,"
+                " fingerprint, payload, contact) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.received_at,
+                    entry.reference,
+                    entry.channel,
+                    entry.sender,
+                    entry.fingerprint,
+                    json.dumps(entry.payload),
+                    json.dumps(entry.contact),
+                ),
+            )
+            outcomes[i] = Stored(_with_id(entry, int(cursor.lastrowid or 0)))
+        for i, first in copies:
+            stored = outcomes[first]
+            if isinstance(stored, Stored):
+                outcomes[i] = SentBefore(stored.entry.reference, None, stored.entry)
     return outcomes
 
 
@@ -333,19 +342,8 @@ def _count(conn: sqlite3.Connection, key: str, window_s: int, at: float) -> int:
 def count(key: str, *, window_s: int) -> int:
     """Count one event for ``key`` in the journal's rate counters (a robot's post: counted
     with the complaints of its address); the count in the current window."""
-    conn = _connect()
-    try:
-        with _writing():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                hits = _count(conn, key, window_s, time.time())
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    except sqlite3.Error as error:
-        raise OperationalError(f"the intake journal could not be written: {error}") from error
-    return hits
+    with _written() as conn:
+        return _count(conn, key, window_s, time.time())
 
 
 def _journal_fingerprints(
@@ -407,45 +405,28 @@ def forget(ids: list[int]) -> None:
     """Delete entries now in the database (after the commit that put them there)."""
     if not ids:
         return
-    conn = _connect()
-    try:
-        with _writing():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    conn.execute(
-                        f"DELETE FROM entry WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    except sqlite3.Error as error:
-        raise OperationalError(f"the intake journal could not be written: {error}") from error
+    with _written() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            conn.execute(f"DELETE FROM entry WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def forget_senders(senders: list[str]) -> int:
     """Delete the entries these senders (email addresses, phone numbers) sent: the erasure
     of a customer (intake.privacy). How many were deleted."""
-    conn = _connect()
-    try:
-        with _writing():
-            marks = ", ".join("?" * len(senders))
-            cursor = conn.execute(
-                f"DELETE FROM entry WHERE lower(sender) IN ({marks})",
-                [sender.lower() for sender in senders],
-            )
-    except sqlite3.Error as error:
-        raise OperationalError(f"the intake journal could not be written: {error}") from error
-    return int(cursor.rowcount)
+    with _written() as conn:
+        marks = ", ".join("?" * len(senders))
+        cursor = conn.execute(
+            f"DELETE FROM entry WHERE lower(sender) IN ({marks})",
+            [sender.lower() for sender in senders],
+        )
+        return int(cursor.rowcount)
 
 
 def purge_old_rates(*, older_than_s: int = 24 * 3600) -> None:
     if not path().exists():
         return
-    conn = _connect()
-    with _writing():
+    with _written() as conn:
         conn.execute("DELETE FROM rate WHERE period < ?", (int(time.time()) - older_than_s,))
 
 
