@@ -6,18 +6,23 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from tests.browser.signing_in import sign_in
 from tests.conftest import PASSWORD
+from tests.intake.test_applier import _wait_for, applier_process
 
 from cherish.cases import actions
 from cherish.cases.models import Case, Message
 from cherish.customers.actions import find_or_create_customer
+from cherish.intake import journal
 from cherish.staff.actions import create_staff
 from cherish.triage.tasks import triage_message
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.browser
+
+__all__ = ["applier_process"]  # the fixture, used by name
 
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1366, "height": 900}
@@ -299,3 +304,31 @@ def test_agent_logs_in_opens_case_and_replies(
     assert reply.author == agent
     page.screenshot(path=str(docs_dir / "case-page.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the intake journal is SQLite's (one write lock)"
+)
+def test_a_complaint_sent_as_under_cherish_serve_goes_through_the_journal_to_its_owner(
+    browser, live_server, transactional_db, agent, applier_process
+):
+    # given: the web process beside an applier process, as `cherish serve` runs them
+    applier_process()
+    assert journal.in_use()
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/complain/")
+    # when: the form is sent (no files: the journal's path)
+    page.get_by_label("What happened?").fill(
+        "Der Kühlschrank kam mit einer Delle an und niemand ruft zurück."
+    )
+    page.get_by_label("Your name").fill("Jana Müller")
+    page.get_by_label("Email address").fill("jana.mueller@example.de")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(re.compile(r"/complain/thanks/"))
+    # then: the thank-you page names the case and its owner, and nothing waits in the journal
+    case = Case.objects.get()
+    assert page.locator("#case-reference").inner_text() == case.reference
+    assert "Alice Agent" in page.content()
+    _wait_for(lambda: journal.size() == 0)  # deleted just after the move commits
+    assert case.raw_contacts.get().reference == case.reference
+    page.close()

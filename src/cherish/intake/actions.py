@@ -205,7 +205,7 @@ def accept_contact(
             contact.channel,
             payload=material.payload,
             raw_bytes=material.data,
-            sender=material.sender or contact.email or contact.phone or contact.external_id,
+            sender=_sender(contact, material),
             durable=not transaction.get_connection().in_atomic_block,
             rate_limit=rate_limit,
         )
@@ -383,7 +383,7 @@ def _store_queued(
         earlier = resend.earlier()
         if earlier is not None:
             raise Resent(earlier)
-    sender = material.sender or contact.email or contact.phone or contact.external_id
+    sender = _sender(contact, material)
     raw = RawContact(
         channel=contact.channel[:8],
         received_at=now(),
@@ -404,6 +404,11 @@ def _store_queued(
 _RAW_ROWS = RowInsert(RawContact)
 
 
+def _sender(contact: Contact, material: RawMaterial) -> str:
+    """Who sent a contact, as its raw record names them."""
+    return material.sender or contact.email or contact.phone or contact.external_id
+
+
 def journal_item(ticket: Any) -> Any:
     """What the intake journal stores of a ticket's contact (intake.journal.Item), or None
     for one it does not take: only the public form's (answered once stored, no claim but
@@ -415,7 +420,7 @@ def journal_item(ticket: Any) -> Any:
     contact, material, limit, claim = ticket.queued
     if (claim is not None and not isinstance(claim, ResendClaim)) or contact.attachments:
         return None
-    sender = material.sender or contact.email or contact.phone or contact.external_id
+    sender = _sender(contact, material)
     return journal.Item(
         channel=contact.channel[:8],
         sender=sender[:254],
@@ -435,21 +440,32 @@ def refusal_from_journal(outcome: Any) -> Exception:
     if isinstance(outcome, journal.SentBefore):
         if outcome.raw_id is not None:
             return Resent(RawContact.objects.select_related("case").get(pk=outcome.raw_id))
-        entry = outcome.entry
-        assert entry is not None
+        assert outcome.entry is not None
         # Still in the journal: the thank-you page finds it by its reference.
-        return Resent(
-            RawContact(
-                reference=entry.reference,
-                payload=entry.payload,
-                contact=entry.contact,
-                status=RawStatus.QUEUED,
-                received_at=entry.received,
-            )
-        )
-    return RateLimited(
-        "Too many messages from this address in a short time; please try again later."
+        return Resent(raw_from_entry(outcome.entry))
+    return _too_many()
+
+
+def raw_from_entry(entry: Any) -> RawContact:
+    """A journal entry as the (unsaved) queued raw record it will become."""
+    return RawContact(
+        reference=entry.reference,
+        payload=entry.payload,
+        contact=entry.contact,
+        status=RawStatus.QUEUED,
+        received_at=entry.received,
     )
+
+
+def count_in_window(bucket: str, ident: str, *, window_s: int) -> int:
+    """Count one event for ``ident`` in ``bucket`` where intake counts its complaints (the
+    journal's counters when it stores them, else the database's); the count in the window."""
+    from cherish.intake import journal
+
+    if journal.in_use():
+        return journal.count(ratelimit.counter_key(bucket, ident), window_s=window_s)
+    with transaction.atomic():
+        return ratelimit.count_in_window(bucket, ident, window_s=window_s)
 
 
 def references_taken(references: list[str]) -> set[str]:
@@ -542,7 +558,7 @@ def store_queued_together(items: list[Queued]) -> list[RawContact]:
     at = now()
     records = []
     for contact, material, _, claim in items:
-        sender = material.sender or contact.email or contact.phone or contact.external_id
+        sender = _sender(contact, material)
         records.append(
             RawContact(
                 channel=contact.channel[:8],
@@ -588,9 +604,13 @@ def _count(rate_limit: RateLimit | None) -> None:
         rate_limit.bucket, rate_limit.ident, window_s=rate_limit.window_s
     )
     if hits > rate_limit.limit:
-        raise RateLimited(
-            "Too many messages from this address in a short time; please try again later."
-        )
+        raise _too_many()
+
+
+def _too_many() -> RateLimited:
+    return RateLimited(
+        "Too many messages from this address in a short time; please try again later."
+    )
 
 
 def receive_queued(

@@ -26,6 +26,7 @@ database as before, and this journal is not used.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -113,15 +114,29 @@ def _connect() -> sqlite3.Connection:
         return held[1]
     if held is not None and held[0][0] == os.getpid():
         held[1].close()  # another data directory (tests)
-    Path(where).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(where, isolation_level=None, timeout=LOCK_TIMEOUT_S)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # The web process answers "received" after the commit: it must be on the disk.
-    conn.execute("PRAGMA synchronous=FULL")
-    with _writing(where):
-        conn.executescript(SCHEMA)
+    try:
+        Path(where).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(where, isolation_level=None, timeout=LOCK_TIMEOUT_S)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # The web process answers "received" after the commit: it must be on the disk.
+        conn.execute("PRAGMA synchronous=FULL")
+        with _writing(where):
+            conn.executescript(SCHEMA)
+    except (OSError, sqlite3.Error) as error:
+        # As django's, so a request falls back to the database and a page says 503/507.
+        raise OperationalError(f"the intake journal could not be opened: {error}") from error
     _local.conn = ((os.getpid(), where), conn)
     return conn
+
+
+def _read(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a read on the journal; [] when it does not exist yet."""
+    if not path().exists():
+        return []
+    try:
+        return _connect().execute(sql, params).fetchall()
+    except sqlite3.Error as error:
+        raise OperationalError(f"the intake journal could not be read: {error}") from error
 
 
 class _writing:
@@ -177,12 +192,14 @@ class Item:
 
 @dataclass(frozen=True)
 class Stored:
+    """Stored (committed with the group): the entry, with its id and reference."""
+
     entry: Entry
 
 
 @dataclass(frozen=True)
 class OverLimit:
-    pass
+    """The sender is over the rate limit: not stored."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +290,7 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
                     json.dumps(entry.contact),
                 ),
             )
-            outcomes[i] = Stored(_with_id(entry, int(cursor.lastrowid or 0)))
+            outcomes[i] = Stored(dataclasses.replace(entry, id=int(cursor.lastrowid or 0)))
         for i, first in copies:
             stored = outcomes[first]
             if isinstance(stored, Stored):
@@ -310,22 +327,9 @@ def _fresh_references(
             if reference in taken or reference in seen:
                 reference = new_reference()
             seen.add(reference)
-            again.append((i, _with_id(entry, entry.id, reference=reference)))
+            again.append((i, dataclasses.replace(entry, reference=reference)))
         rows = again
     raise sqlite3.IntegrityError("no free case reference drawn in 8 tries")
-
-
-def _with_id(entry: Entry, pk: int, *, reference: str | None = None) -> Entry:
-    return Entry(
-        pk,
-        entry.received_at,
-        reference or entry.reference,
-        entry.channel,
-        entry.sender,
-        entry.fingerprint,
-        entry.payload,
-        entry.contact,
-    )
 
 
 def _count(conn: sqlite3.Connection, key: str, window_s: int, at: float) -> int:
@@ -365,40 +369,24 @@ def _journal_fingerprints(
 
 def waiting(*, before: float | None = None, limit: int = 64) -> list[Entry]:
     """The oldest entries still in the journal (received before ``before``), at most
-    ``limit``. Empty when the journal file does not exist yet."""
-    if not path().exists():
-        return []
-    try:
-        rows = (
-            _connect()
-            .execute(
-                f"SELECT {_COLUMNS} FROM entry WHERE received_at < ? ORDER BY id LIMIT ?",
-                (time.time() + 1 if before is None else before, limit),
-            )
-            .fetchall()
-        )
-    except sqlite3.Error as error:
-        raise OperationalError(f"the intake journal could not be read: {error}") from error
+    ``limit``."""
+    rows = _read(
+        f"SELECT {_COLUMNS} FROM entry WHERE received_at < ? ORDER BY id LIMIT ?",
+        (time.time() + 1 if before is None else before, limit),
+    )
     return [_entry(row) for row in rows]
 
 
 def find(reference: str) -> Entry | None:
     """The entry still in the journal with this reference, if any."""
-    if not path().exists():
-        return None
-    row = (
-        _connect()
-        .execute(f"SELECT {_COLUMNS} FROM entry WHERE reference = ?", (reference,))
-        .fetchone()
-    )
-    return _entry(row) if row is not None else None
+    rows = _read(f"SELECT {_COLUMNS} FROM entry WHERE reference = ?", (reference,))
+    return _entry(rows[0]) if rows else None
 
 
 def size() -> int:
     """How many complaints wait in the journal."""
-    if not path().exists():
-        return 0
-    return int(_connect().execute("SELECT count(*) FROM entry").fetchone()[0])
+    rows = _read("SELECT count(*) FROM entry")
+    return int(rows[0][0]) if rows else 0
 
 
 def forget(ids: list[int]) -> None:

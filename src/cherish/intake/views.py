@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -27,6 +26,8 @@ from cherish.intake.actions import (
     RawMaterial,
     Resent,
     accept_contact,
+    count_in_window,
+    raw_from_entry,
     resend_claim,
 )
 from cherish.intake.forms import ComplaintForm, prepare_for_display
@@ -63,14 +64,8 @@ def complain(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         form = ComplaintForm(request.POST, request.FILES)  # to show, with its errors
         if "website" in form.errors:
-            # Robots fill the hidden field: count them against the address as well, where
-            # its complaints are counted.
-            if journal.in_use():
-                key = ratelimit.counter_key(RATE_BUCKET, ip)
-                robot_hits = journal.count(key, window_s=RATE_WINDOW_S)
-            else:
-                with transaction.atomic():
-                    robot_hits = ratelimit.count_in_window(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
+            # Robots fill the hidden field: count them against the address as well.
+            robot_hits = count_in_window(RATE_BUCKET, ip, window_s=RATE_WINDOW_S)
             if robot_hits > limit.limit:
                 return _rate_limited(request)
         return render(
@@ -159,12 +154,7 @@ def _raw_on_its_case(raw_id: Any, reference: str) -> RawContact | None:
         if raw is None and not raw_id:
             entry = journal.find(reference) if journal.in_use() else None
             if entry is not None:
-                raw = RawContact(
-                    reference=entry.reference,
-                    payload=entry.payload,
-                    contact=entry.contact,
-                    status=RawStatus.QUEUED,
-                )
+                raw = raw_from_entry(entry)
             elif time.monotonic() < deadline:
                 # Moved between the two reads: the next read finds it in the database.
                 time.sleep(THANKS_POLL_S)
