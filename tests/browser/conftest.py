@@ -34,6 +34,20 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+@pytest.fixture(autouse=True)
+def _every_page_closed_with_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A page left open outlives its test: the thank-you page and the live desk go on
+    polling the session's live server, whose requests then fail on pytest-django's closed
+    database, and the server thread prints their tracebacks while later tests run. (On
+    Python 3.11.7 that printing parses source with ``ast`` and races another thread's
+    ``ast.parse``: a CI run failed with "AST constructor recursion depth mismatch".)"""
+    yield
+    if "browser" not in request.fixturenames:
+        return
+    for context in list(request.getfixturevalue("browser").contexts):
+        context.close()
+
+
 @pytest.fixture
 def docs_dir(tmp_path: Path) -> Path:
     """Where the browser tests write their screenshots: docs/ (the README's pictures) only
