@@ -5,6 +5,7 @@ own connection, as in its process."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections import Counter
@@ -20,9 +21,11 @@ from cherish.cases.models import Case
 from cherish.core.backup import backup_sqlite, restore_sqlite
 from cherish.core.models import Job
 from cherish.intake import journal
+from cherish.intake.apikeys import create_api_key
 from cherish.intake.applier import apply_waiting
-from cherish.intake.models import RawContact, RawStatus
+from cherish.intake.models import IdempotencyKey, RawContact, RawStatus
 from cherish.privacy import erase_customer
+from cherish.staff.principal import KeyScope
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -215,3 +218,105 @@ def test_erasing_a_customer_forgets_what_they_sent_that_waits_in_the_journal(
     assert _on_disk(journaled) == []
     apply_waiting(grace_s=0)
     assert Case.objects.count() == 1
+
+
+def _api(key: str, idempotency_key: str | None = None) -> Client:
+    headers = {"Authorization": f"Bearer {key}"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return Client(headers=headers)
+
+
+def _case_body(n: int) -> str:
+    return json.dumps(
+        {"customer": {"name": f"Ann {n}", "email": f"ann{n}@example.com"}, "text": f"Broken {n}."}
+    )
+
+
+def _post_case(client: Client, n: int) -> Any:
+    return client.post("/api/v1/cases", _case_body(n), content_type="application/json")
+
+
+@pytest.fixture
+def api_key() -> str:
+    return create_api_key("shop", scopes=[KeyScope.CASES_CREATE, KeyScope.CASES_READ])[1]
+
+
+def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
+    agent: Any, applier_process: Any, api_key: str, monkeypatch: Any
+):
+    stored: list[int] = []
+    store = journal.store
+
+    def counted(items: Any, **kwargs: Any) -> Any:
+        stored.extend(1 for item in items if item.channel == "api")
+        return store(items, **kwargs)
+
+    monkeypatch.setattr(journal, "store", counted)
+    applier_process()
+    # when: a case is created by API, with a key and without one
+    first = _post_case(_api(api_key, "order-1"), 1)
+    second = _post_case(_api(api_key), 2)
+    # then: both went through the journal and are answered with their cases and owners
+    assert stored == [1, 1]
+    assert first.status_code == second.status_code == 201
+    for response in (first, second):
+        case = Case.objects.get(reference=response.json()["reference"])
+        assert response.json()["owner"]["name"] == "Alice Agent" == case.owner.display_name
+        assert response.json()["opened"] is True
+    assert journal.size() == 0
+    # and the key holds its response, stored by the applier process with the case
+    record = IdempotencyKey.objects.get()
+    assert record.status_code == 201 and record.response == first.json()
+    assert record.raw is not None and record.raw.case is not None
+    replay = _post_case(_api(api_key, "order-1"), 1)
+    assert replay.json() == first.json() and replay["Idempotent-Replayed"] == "true"
+    assert Case.objects.count() == 2
+
+
+def test_an_api_complaint_waiting_in_the_journal_is_answered_once_applied(
+    agent: Any, journaled: Any, api_key: str, monkeypatch: Any
+):
+    monkeypatch.setattr("cherish.intake.api.APPLY_WAIT_S", 0.2)
+    monkeypatch.setattr("cherish.intake.api_intake.IDEMPOTENCY_WAIT_SECONDS", 0.2)
+    # when: a case is created by API while no applier process runs
+    response = _post_case(_api(api_key, "order-2"), 1)
+    # then: received (durable in the journal, with its key), not yet a case
+    assert response.status_code == 202
+    reference = response.json()["reference"]
+    [entry] = journal.waiting()
+    assert (entry.reference, entry.idem_key) == (reference, "order-2")
+    assert not Case.objects.exists() and not IdempotencyKey.objects.exists()
+    # and a retry is told it is in progress; the same key with other words is refused
+    assert _post_case(_api(api_key, "order-2"), 1).status_code == 409
+    reused = _post_case(_api(api_key, "order-2"), 9)
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert len(journal.waiting()) == 1
+    # when: the applier process takes it (started after a crash, say)
+    assert apply_waiting(grace_s=0) == 1
+    # then: a retry gets its case, with the reference it was told
+    again = _post_case(_api(api_key, "order-2"), 1)
+    assert again.status_code == 201 and again.json()["reference"] == reference
+    assert Case.objects.get().reference == reference
+
+
+def test_concurrent_retries_of_one_api_request_through_the_journal_make_one_case(
+    agent: Any, applier_process: Any, api_key: str
+):
+    applier_process()
+    answers: list[Any] = []
+
+    def send() -> None:
+        answers.append(_post_case(_api(api_key, "order-3"), 1))
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers) == [201] * 6
+    assert len({answer.json()["reference"] for answer in answers}) == 1
+    assert Case.objects.count() == 1 and RawContact.objects.count() == 1
+    assert IdempotencyKey.objects.get().status_code == 201

@@ -45,7 +45,7 @@ from cherish.core.rows import RowInsert
 from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import match_customer, match_customers, remember_language
 from cherish.customers.models import Customer
-from cherish.intake.models import RawContact, RawStatus
+from cherish.intake.models import ApiKey, IdempotencyKey, RawContact, RawStatus
 from cherish.staff.models import Staff
 
 
@@ -140,10 +140,13 @@ class IntakePending(Exception):
     stuck. Nothing is lost (any applier takes it, ``intake.applier``); the caller tells the
     customer it is received, with the reference reserved for its case."""
 
-    def __init__(self, raw_id: int, reference: str) -> None:
+    def __init__(self, raw_id: int, reference: str, *, journaled: bool = False) -> None:
         super().__init__(f"contact {raw_id} is stored and waits to be applied")
         self.raw_id = raw_id
         self.reference = reference
+        # Stored in the intake journal (no raw record yet): the applier process moves and
+        # applies it, and wakes the request that asked for that (``wait_for_case``).
+        self.journaled = journaled
 
 
 # A request waits this long for the applier before applying its contact itself.
@@ -158,6 +161,7 @@ def accept_contact(
     claim: Callable[[RawContact], None] | None = None,
     on_applied: Callable[[Any], None] | None = None,
     answer_when_stored: bool = False,
+    wait_for_case: bool = False,
 ) -> IntakeResult:
     """The one door in: store the raw material, then add the contact to a case.
 
@@ -194,10 +198,22 @@ def accept_contact(
     ``answer_when_stored``: where an applier process adds queued contacts to their cases
     (``CHERISH_INTAKE_APPLIER=process``), return as soon as the contact is durable, by raising
     IntakePending with its reference (the public form: its thank-you page waits for the case).
+
+    ``wait_for_case``: the API's, where the intake journal is in use: the contact is stored
+    there and IntakePending (``journaled``) raised as soon as it is durable, for the caller
+    to wait for the applier process to add it to its case (``intake.applier.wait_applied``);
+    where the journal is not in use, or does not take the contact, it is applied in this
+    process as without it.
     """
     if isinstance(raw, RawMaterial) and raw.data is None and _can_queue(contact):
         return _accept_queued(
-            contact, raw, rate_limit, claim, on_applied, answer_when_stored=answer_when_stored
+            contact,
+            raw,
+            rate_limit,
+            claim,
+            on_applied,
+            answer_when_stored=answer_when_stored,
+            wait_for_case=wait_for_case,
         )
     if not isinstance(raw, RawContact):
         material = raw if raw is not None else RawMaterial(payload=_contact_payload(contact))
@@ -291,7 +307,9 @@ def _accept_queued(
     on_applied: Callable[[Any], None] | None,
     *,
     answer_when_stored: bool = False,
+    wait_for_case: bool = False,
 ) -> IntakeResult:
+    from cherish.intake import journal
     from cherish.intake.applier import Ticket, applier
 
     def store() -> RawContact:
@@ -306,6 +324,10 @@ def _accept_queued(
         queued=(contact, material, rate_limit, claim),
         answer_stored=answer_when_stored and settings.CHERISH_INTAKE_APPLIER == "process",
     )
+    if wait_for_case and journal.in_use():
+        # Answered once in the journal; the caller waits for its case (or, should the
+        # journal not take it, applied here: intake.applier._store_in_journal).
+        ticket.answer_stored = ticket.wakes_back = True
     applier().submit(ticket)
     if not ticket.done.wait(APPLY_WAIT_S):
         if ticket.take("caller"):
@@ -337,7 +359,7 @@ def _accept_queued(
     if not isinstance(outcome, IntakeResult):
         if ticket.durable:
             # Stored, not yet applied (a stuck applier): durable, so received, never a 500.
-            raise IntakePending(ticket.raw_id or 0, ticket.reference)
+            raise IntakePending(ticket.raw_id or 0, ticket.reference, journaled=ticket.journaled)
         raise IntakeFailed("the contact could not be stored in time")
     return outcome
 
@@ -409,16 +431,23 @@ def _sender(contact: Contact, material: RawMaterial) -> str:
     return material.sender or contact.email or contact.phone or contact.external_id
 
 
-def journal_item(ticket: Any) -> Any:
+def journal_item(ticket: Any, *, waker: str = "") -> Any:
     """What the intake journal stores of a ticket's contact (intake.journal.Item), or None
-    for one it does not take: only the public form's (answered once stored, no claim but
-    the resend check)."""
+    for one it does not take: only contacts answered once stored (``answer_stored``: the
+    public form's, and the API's where it waits for the applier process: ``waker``), with no
+    files, and no claim but the form's resend check or the API's Idempotency-Key."""
     from cherish.intake import journal
 
     if not ticket.answer_stored or ticket.queued is None:
         return None
     contact, material, limit, claim = ticket.queued
-    if (claim is not None and not isinstance(claim, ResendClaim)) or contact.attachments:
+    key = None
+    if claim is not None and not isinstance(claim, ResendClaim):
+        journal_key = getattr(claim, "journal_key", None)
+        if journal_key is None:
+            return None
+        key = journal_key()
+    if contact.attachments:
         return None
     sender = _sender(contact, material)
     return journal.Item(
@@ -430,6 +459,8 @@ def journal_item(ticket: Any) -> Any:
         rate_key=ratelimit.counter_key(limit.bucket, limit.ident) if limit else None,
         rate_window_s=limit.window_s if limit else 0,
         rate_limit=limit.limit if limit else 0,
+        key=key,
+        waker=waker if ticket.wakes_back else "",
     )
 
 
@@ -437,6 +468,8 @@ def refusal_from_journal(outcome: Any) -> Exception:
     """The refusal a request is told for a contact the intake journal did not store."""
     from cherish.intake import journal
 
+    if isinstance(outcome, journal.KeyTaken):
+        return DuplicateRequest("the Idempotency-Key is taken")
     if isinstance(outcome, journal.SentBefore):
         if outcome.raw_id is not None:
             return Resent(RawContact.objects.select_related("case").get(pk=outcome.raw_id))
@@ -484,10 +517,27 @@ def references_taken(references: list[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def store_journal_entries(entries: list[Any]) -> None:
+def keys_taken(keys: list[tuple[int, str, str]]) -> set[tuple[int, str]]:
+    """Which of these Idempotency-Keys (API key id, key, fingerprint) the database holds."""
+    if not keys:
+        return set()
+    found: set[tuple[int, str]] = set()
+    for api_key, key, _ in keys:
+        if IdempotencyKey.objects.filter(api_key_id=api_key, key=key).exists():
+            found.add((api_key, key))
+    return found
+
+
+def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
     """The intake journal's entries as queued raw records, in the caller's transaction
     (intake.applier moves them). An entry whose reference a raw record already holds for
-    the same sender and words was moved before (a crash before its deletion): skipped."""
+    the same sender and words was moved before (a crash before its deletion): skipped.
+
+    An entry with an Idempotency-Key becomes the key's row too, claimed with its raw record
+    as the API's own store does; returns those rows by raw record id, for the applier to
+    store each one's response in the transaction that applies it. (A key the database took
+    meanwhile, by a request that fell back to it, stays that request's: the entry is applied
+    without it.)"""
     references = [entry.reference for entry in entries]
     present = {
         raw["reference"]: raw
@@ -496,6 +546,7 @@ def store_journal_entries(entries: list[Any]) -> None:
         )
     }
     records = []
+    moved = []
     for entry in entries:
         held = present.get(entry.reference)
         reference: str | None = entry.reference
@@ -516,8 +567,37 @@ def store_journal_entries(entries: list[Any]) -> None:
                 fingerprint=entry.fingerprint,
             )
         )
+        moved.append(entry)
     if records:
         _RAW_ROWS.add(records)
+    keyed = [
+        (entry, raw)
+        for entry, raw in zip(moved, records, strict=True)
+        if entry.idem_key is not None and entry.api_key is not None
+    ]
+    if not keyed:
+        return {}
+    live = set(
+        ApiKey.objects.filter(pk__in={entry.api_key for entry, _ in keyed}).values_list(
+            "pk", flat=True
+        )
+    )
+    taken = keys_taken([(entry.api_key, entry.idem_key, "") for entry, _ in keyed])
+    rows = {}
+    for entry, raw in keyed:
+        if entry.api_key not in live or (entry.api_key, entry.idem_key) in taken:
+            continue
+        row = IdempotencyKey(
+            api_key_id=entry.api_key, key=entry.idem_key, request_hash=entry.request_hash, raw=raw
+        )
+        row.created_at = entry.received
+        rows[raw.pk] = row
+    if rows:
+        _KEY_ROWS.add(list(rows.values()))
+    return rows
+
+
+_KEY_ROWS = RowInsert(IdempotencyKey)
 
 
 Queued = tuple[Contact, RawMaterial, "RateLimit | None", "Callable[[RawContact], None] | None"]

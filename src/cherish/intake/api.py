@@ -22,6 +22,7 @@ from cherish.cases.schemas import CaseCreatedOut, CaseIn, CaseOut, MessageIn, Me
 from cherish.core.errors import CherishError, NotFound
 from cherish.core.references import normalise_reference
 from cherish.intake.actions import (
+    APPLY_WAIT_S,
     Contact,
     DuplicateRequest,
     IntakePending,
@@ -31,9 +32,16 @@ from cherish.intake.actions import (
     result_of,
     store_raw,
 )
-from cherish.intake.api_intake import Claim, claim_idempotency, json_data, json_response
+from cherish.intake.api_intake import (
+    Claim,
+    claim_idempotency,
+    json_data,
+    json_response,
+    stored_answer,
+)
 from cherish.intake.apikeys import api_key_of
-from cherish.intake.models import RawContact
+from cherish.intake.applier import wait_applied
+from cherish.intake.models import IdempotencyKey, RawContact, RawStatus
 from cherish.staff.principal import KeyScope, key_scope, person_of, staff_of
 
 router = Router(tags=["cases"])
@@ -100,6 +108,32 @@ class _Answer:
         elif isinstance(outcome, IntakeResult):
             self.response = self.shape(outcome)
             self.claim.remember(*self.response)
+
+
+def answer_for_key(record: IdempotencyKey) -> _Answer:
+    """What the applier process runs when it applies a contact that came with this key (from
+    the intake journal): the request's response stored in that transaction, as ``_Answer``
+    does in the web process."""
+    return _Answer(Claim(record=record), _case_answer)
+
+
+def _answer_once_applied(claim: Claim, reference: str) -> HttpResponse | None:
+    """The answer to a contact stored in the intake journal, once the applier process has
+    added it to its case and woken this process; None if it is not applied in time."""
+    if not wait_applied(reference, APPLY_WAIT_S):
+        return None
+    if claim.key is not None and claim.api_key is not None:
+        # Its response was stored with the key in the transaction that applied it.
+        found = stored_answer(claim.api_key, claim.key)
+        if found is not None:
+            return found
+    raw = RawContact.objects.filter(reference=reference).first()
+    if raw is None or raw.status == RawStatus.QUEUED:
+        return None
+    outcome = result_of(raw)
+    if not isinstance(outcome, IntakeResult):
+        raise outcome
+    return json_response(*_case_answer(outcome))
 
 
 def _replay_after_duplicate(
@@ -169,11 +203,19 @@ def create_case(
     answer = _Answer(claim, _case_answer)
     try:
         result = accept_contact(
-            contact, raw=_raw_material(request, body), claim=claim, on_applied=answer
+            contact,
+            raw=_raw_material(request, body),
+            claim=claim,
+            on_applied=answer,
+            wait_for_case=True,
         )
     except DuplicateRequest:
         return _replay_after_duplicate(request, idempotency_key, scope, body)
     except IntakePending as pending:
+        if pending.journaled:
+            applied = _answer_once_applied(claim, pending.reference)
+            if applied is not None:
+                return applied
         # Stored but not yet on a case (a stuck applier): received, not failed. A retry with
         # the same key gets the case once it is applied.
         reference = None if contact.case_reference else pending.reference

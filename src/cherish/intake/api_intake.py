@@ -91,6 +91,13 @@ class Claim:
         """The claim as accept_contact runs it (``claim=``): ``take``."""
         self.take(raw)
 
+    def journal_key(self) -> tuple[int, str, str] | None:
+        """The key as the intake journal holds it with the request's contact (one entry per
+        key; the applier process claims it in the database when it moves the entry)."""
+        if self.key is None or self.api_key is None:
+            return None
+        return (self.api_key.pk, self.key, self.fingerprint)
+
     def record_for(self, raw: RawContact) -> IdempotencyKey | None:
         """The key's row, not yet saved, for the intake applier to insert with others
         (intake.actions.store_queued_together: one INSERT for a group, which fails as a
@@ -175,15 +182,19 @@ def claim_idempotency(
         # building cost more CPU than the read.
         existing = next(iter(_KEY_SQL.fetch([api_key.pk, key])), None)
         if existing is None:
-            return Claim(api_key=api_key, key=key, fingerprint=fingerprint)
+            pending = _in_journal(api_key.pk, key)
+            if pending is None:
+                return Claim(api_key=api_key, key=key, fingerprint=fingerprint)
+            if pending.request_hash != fingerprint:
+                raise _key_reused()
+            # Its first request's contact waits in the intake journal: once the applier
+            # process has moved it, the key is in the database with its answer.
+            if time.monotonic() >= deadline:
+                raise _in_progress()
+            time.sleep(0.05)
+            continue
         if existing.request_hash != fingerprint:
-            raise ApiError(
-                "This Idempotency-Key was already used for a different request. Use a new "
-                "key for a new request.",
-                code="idempotency_key_reused",
-                status=422,
-                field="Idempotency-Key",
-            )
+            raise _key_reused()
         if existing.status_code is not None:
             return Claim(replay=replay_response(existing))
         if existing.raw_id is not None:
@@ -196,13 +207,43 @@ def claim_idempotency(
                 IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
             continue
         if time.monotonic() >= deadline:
-            raise ApiError(
-                "A request with this Idempotency-Key is still being processed. Retry shortly "
-                "to get its response.",
-                code="request_in_progress",
-                status=409,
-            )
+            raise _in_progress()
         time.sleep(0.05)
+
+
+def _key_reused() -> ApiError:
+    return ApiError(
+        "This Idempotency-Key was already used for a different request. Use a new "
+        "key for a new request.",
+        code="idempotency_key_reused",
+        status=422,
+        field="Idempotency-Key",
+    )
+
+
+def _in_progress() -> ApiError:
+    return ApiError(
+        "A request with this Idempotency-Key is still being processed. Retry shortly "
+        "to get its response.",
+        code="request_in_progress",
+        status=409,
+    )
+
+
+def _in_journal(api_key: int, key: str) -> Any:
+    """The intake journal's entry that holds this key, if the journal is in use and has one."""
+    from cherish.intake import journal
+
+    return journal.find_key(api_key, key) if journal.in_use() else None
+
+
+def stored_answer(api_key: ApiKey, key: str) -> HttpResponse | None:
+    """The response stored for this key (by the applier process that applied its contact),
+    as the first request answers it; None if none is stored."""
+    record = next(iter(_KEY_SQL.fetch([api_key.pk, key])), None)
+    if record is None or record.status_code is None:
+        return None
+    return json_response(record.status_code, record.response)
 
 
 _KEY_SQL = RowSelect(IdempotencyKey, "api_key_id = %s AND key = %s")

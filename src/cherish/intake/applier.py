@@ -37,12 +37,14 @@ and answers their requests after that commit (``answer_stored``; the thank-you p
 the case), and an applier process of its own (``run_applier_loop``: ``cherish apply_intake
 --loop``) applies every stored complaint in batches, woken by a datagram from the web process
 (a socket in Linux's abstract namespace) and looking by itself every ``IDLE_POLL_S``. The API
-still waits for its case, applied in its web process. Why: with the apply in the web process,
+waits for its case: on SQLite it is stored in the intake journal and applied by the applier
+process too, which wakes the web process back after the commit (``WakeBack``); on PostgreSQL
+it is applied in its web process. Why: with the apply in the web process,
 one process ran all of intake's Python under one interpreter lock while the other core idled;
 measured on the 2-core benchmark machine the form took about 30 % more complaints a second
 and less CPU a complaint (bigger batches; bench/README.md).
 
-On SQLite the public form's complaints are stored in the intake journal instead
+On SQLite the public form's and the API's complaints are stored in the intake journal instead
 (``intake.journal``: a file of its own, with its own write lock), so the web process's stores
 never wait for the applier process's batches on the database's one write lock; each batch
 moves the journal's oldest entries into the database as queued raw records and applies them
@@ -130,6 +132,11 @@ class Ticket:
     # With an applier process: answer the request once its contact is durable (the public
     # form: its thank-you page waits for the case), not once it is on its case.
     answer_stored: bool = False
+    # The API's with an applier process: stored in the intake journal, the request waits for
+    # the applier process's wake-up (``wait_applied``); not taken by the journal, applied here.
+    wakes_back: bool = False
+    # Stored in the intake journal (no raw record until the applier process moves it).
+    journaled: bool = False
 
     def __post_init__(self) -> None:
         self.durable = self.raw_id is not None
@@ -214,12 +221,15 @@ def apply_waiting(
         with transaction.atomic(savepoint=False):
             _lock_appliers()
             if journaled:
-                moved = _move_from_journal(before, limit)
+                moved, answers, wakes = _move_from_journal(before, limit)
                 if moved:
                     # Deleted from the journal only once the database has them, after the
                     # outermost commit (a crash before leaves entries whose references are
                     # raw records: the next move skips and deletes them).
                     transaction.on_commit(functools.partial(journal.forget, moved), robust=True)
+                if wakes:
+                    transaction.on_commit(functools.partial(_wake_web, wakes), robust=True)
+                waiting.update(answers)
             raws = _queued(waiting, before, limit)
             owners = OwnerPicker.load() if raws else None
             contacts = {raw.pk: contact_from_record(raw.contact or {}) for raw in raws}
@@ -246,18 +256,36 @@ def apply_waiting(
     return applied
 
 
-def _move_from_journal(before: Any, limit: int) -> list[int]:
+def _move_from_journal(
+    before: Any, limit: int
+) -> tuple[list[int], dict[int, Ticket], dict[str, list[str]]]:
     """Put the oldest ``limit`` entries of the intake journal received before ``before``
     into the database as queued raw records, inside the caller's transaction (the batch that
-    applies them); the ids of the entries moved, for the caller to delete from the journal
-    after its commit. An entry whose reference is already a raw record was moved by a batch
-    that committed before a crash: it is only deleted."""
+    applies them). Returns the ids of the entries moved, for the caller to delete from the
+    journal after its commit; a ticket for each raw record with an Idempotency-Key, whose
+    ``on_applied`` stores the API's response in the batch's transaction; and, by the address
+    of the web process waiting for them, the references to wake it with after the commit.
+    An entry whose reference is already a raw record was moved by a batch that committed
+    before a crash: it is only deleted."""
     from cherish.intake.actions import store_journal_entries
 
     entries = journal.waiting(before=before.timestamp(), limit=limit)
-    if entries:
-        store_journal_entries(entries)
-    return [entry.id for entry in entries]
+    if not entries:
+        return [], {}, {}
+    keys = store_journal_entries(entries)
+    answers = {}
+    if keys:
+        from cherish.intake.api import answer_for_key
+
+        answers = {
+            pk: Ticket(pk, on_applied=answer_for_key(row), record=row.raw)
+            for pk, row in keys.items()
+        }
+    wakes: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.waker:
+            wakes.setdefault(entry.waker, []).append(entry.reference)
+    return [entry.id for entry in entries], answers, wakes
 
 
 def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
@@ -337,16 +365,35 @@ def run_cycle(fresh: list[Ticket], stored: list[Ticket]) -> list[Ticket]:
 
 
 def _store_in_journal(fresh: list[Ticket]) -> list[Ticket]:
-    """Store the public form's complaints of ``fresh`` in the intake journal, in one
-    transaction, and answer each after its commit (stored: received; or its refusal); wake
-    the applier process. Returns the tickets this does not store (the API's, a contact with
-    files)."""
+    """Store the contacts of ``fresh`` that the intake journal takes (the public form's, the
+    API's that wait for the applier process) in one transaction, and answer each after its
+    commit (stored: received; or its refusal); wake the applier process. Returns the tickets
+    this does not store (a contact with files, one the journal does not take): the API's of
+    those are applied in this process."""
     from cherish.intake.actions import journal_item, refusal_from_journal
 
-    mine = [(ticket, item) for ticket in fresh if (item := journal_item(ticket)) is not None]
-    if not mine:
-        return fresh
+    waker = ""
+    if any(ticket.wakes_back for ticket in fresh):
+        try:
+            waker = wake_back().address
+        except OSError:
+            # No abstract socket to be woken on: the API's contacts are applied here.
+            logger.warning("intake wake-back: not listening", exc_info=True)
+            for ticket in fresh:
+                if ticket.wakes_back:
+                    ticket.answer_stored = ticket.wakes_back = False
+    mine = [
+        (ticket, item)
+        for ticket in fresh
+        if (item := journal_item(ticket, waker=waker)) is not None
+    ]
     tickets = [ticket for ticket, _ in mine]
+    rest = [ticket for ticket in fresh if ticket not in tickets]
+    for ticket in rest:
+        if ticket.wakes_back:
+            ticket.answer_stored = ticket.wakes_back = False
+    if not mine:
+        return rest
     try:
         outcomes = journal.store([item for _, item in mine], seal=lambda i: tickets[i].seal())
     except OperationalError as error:
@@ -355,12 +402,12 @@ def _store_in_journal(fresh: list[Ticket]) -> list[Ticket]:
         for ticket in tickets:
             ticket.unseal()
             ticket.finish(error, here=False)
-        return [ticket for ticket in fresh if ticket not in tickets]
+        return rest
     stored = False
     for ticket, outcome in zip(tickets, outcomes, strict=True):
         if isinstance(outcome, journal.Stored):
             ticket.reference = outcome.entry.reference
-            ticket.durable = True
+            ticket.durable = ticket.journaled = True
             ticket.finish(None, here=False)  # received; the applier process applies it
             stored = True
         elif outcome is not None:
@@ -371,7 +418,7 @@ def _store_in_journal(fresh: list[Ticket]) -> list[Ticket]:
             ticket.finish(OperationalError("not stored in the intake journal"), here=False)
     if stored:
         wake_applier()
-    return [ticket for ticket in fresh if ticket not in tickets]
+    return rest
 
 
 def _answer_stored(tickets: list[Ticket]) -> None:
@@ -740,6 +787,100 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
         if listener is not None:
             listener.close()
         connection.close()
+
+
+# How long a woken reference is remembered for a request that starts waiting after its wake-up
+# came (the applier process was faster than the request's own thread).
+WOKEN_KEPT_S = 30.0
+
+
+class WakeBack:
+    """Where a web process hears from the applier process that contacts it stored in the
+    intake journal are on their cases (the API's requests wait for that): a datagram socket
+    in Linux's abstract namespace, one per process, and a thread that reads it and wakes the
+    requests waiting for those references."""
+
+    def __init__(self) -> None:
+        import socket
+
+        digest = hashlib.sha256(str(_data_dir()).encode()).hexdigest()[:16]
+        self.address = f"cherish-intake-web-{digest}-{os.getpid()}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(b"\0" + self.address.encode())
+        self.guard = threading.Lock()
+        self.waiters: dict[str, threading.Event] = {}
+        self.woken: dict[str, float] = {}
+        self.thread = threading.Thread(target=self._listen, name="cherish-intake-wake", daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                logger.warning("intake wake-back: the socket failed", exc_info=True)
+                return
+            at = time.monotonic()
+            with self.guard:
+                for reference in data.decode("ascii", "replace").split("\n"):
+                    event = self.waiters.get(reference)
+                    if event is not None:
+                        event.set()
+                    else:
+                        self.woken[reference] = at
+                if len(self.woken) > 4096:
+                    self.woken = {
+                        ref: when for ref, when in self.woken.items() if at - when < WOKEN_KEPT_S
+                    }
+
+    def wait(self, reference: str, timeout: float) -> bool:
+        """Wait until the applier process says ``reference`` is applied; False after
+        ``timeout`` (the caller then looks for itself)."""
+        with self.guard:
+            if self.woken.pop(reference, None) is not None:
+                return True
+            event = self.waiters.setdefault(reference, threading.Event())
+        try:
+            return event.wait(timeout)
+        finally:
+            with self.guard:
+                self.waiters.pop(reference, None)
+
+
+_wake_backs: dict[int, WakeBack] = {}
+
+
+def wake_back() -> WakeBack:
+    """This process's wake-back listener (one per process id: a forked child starts its own)."""
+    pid = os.getpid()
+    with _appliers_guard:
+        found = _wake_backs.get(pid)
+        if found is None:
+            found = _wake_backs[pid] = WakeBack()
+        return found
+
+
+def wait_applied(reference: str, timeout: float) -> bool:
+    """Wait for the contact stored in the journal with ``reference`` to be on its case."""
+    return wake_back().wait(reference, timeout)
+
+
+def _wake_web(wakes: dict[str, list[str]]) -> None:
+    """After the commit of a batch: tell each web process which of its contacts are applied
+    (best effort: a request not woken looks for itself when its wait ends)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for address, references in wakes.items():
+            with contextlib.suppress(OSError):  # that process is gone, or its queue full
+                sock.sendto("\n".join(references).encode("ascii"), b"\0" + address.encode())
+
+
+def _data_dir() -> str:
+    from django.conf import settings
+
+    return str(settings.DATA_DIR)
 
 
 _appliers: dict[int, Applier] = {}

@@ -1,4 +1,5 @@
-"""The intake journal: where the public form's complaints are made durable on SQLite.
+"""The intake journal: where the public form's and the API's complaints are made durable on
+SQLite.
 
 With an applier process (``cherish serve``: ``CHERISH_INTAKE_APPLIER=process``) the web
 process only stores each form complaint and answers; the applier process adds it to a case.
@@ -18,6 +19,13 @@ entries into the database as queued raw records inside the transaction of the ba
 applies them, and deletes them from the journal after that commit: a crash in between leaves
 an entry whose reference is already a raw record, which the next move skips and deletes,
 so each complaint becomes exactly one raw record and one case.
+
+The API's new cases are stored here too, with their Idempotency-Key (one entry per key; a
+key the database holds already is refused as taken, and the request replays that one's
+answer). The API answers with the case, so its request waits: the batch that applies an
+entry claims its key in the database, stores the request's response with it, and after its
+commit wakes the web process that stored the entry (a datagram to the address the entry
+names, ``intake.applier.WakeBack``), which answers from that response (201, as before).
 
 PostgreSQL has no single write lock (rows are locked): there the form stores into the
 database as before, and this journal is not used.
@@ -56,7 +64,11 @@ CREATE TABLE IF NOT EXISTS entry (
     sender TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     payload TEXT NOT NULL,
-    contact TEXT NOT NULL
+    contact TEXT NOT NULL,
+    api_key INTEGER,
+    idem_key TEXT,
+    request_hash TEXT NOT NULL DEFAULT '',
+    waker TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entry_fingerprint ON entry (fingerprint);
 CREATE TABLE IF NOT EXISTS rate (
@@ -65,6 +77,17 @@ CREATE TABLE IF NOT EXISTS rate (
     hits INTEGER NOT NULL
 );
 """
+# Columns a journal made before the API's complaints were journaled lacks: added on opening.
+ADDED_COLUMNS = {
+    "api_key": "INTEGER",
+    "idem_key": "TEXT",
+    "request_hash": "TEXT NOT NULL DEFAULT ''",
+    "waker": "TEXT NOT NULL DEFAULT ''",
+}
+KEY_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS entry_idempotency_key ON entry (api_key, idem_key)"
+    " WHERE idem_key IS NOT NULL"
+)
 
 
 def in_use() -> bool:
@@ -90,17 +113,34 @@ class Entry:
     fingerprint: str
     payload: Any
     contact: dict[str, Any]
+    # The API's Idempotency-Key: its API key's id, the key, the request's fingerprint.
+    api_key: int | None = None
+    idem_key: str | None = None
+    request_hash: str = ""
+    # Where the web process that waits for this complaint's case listens (the API's), or "".
+    waker: str = ""
 
     @property
     def received(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.received_at, tz=dt.UTC)
 
 
-_COLUMNS = "id, received_at, reference, channel, sender, fingerprint, payload, contact"
+_COLUMNS = (
+    "id, received_at, reference, channel, sender, fingerprint, payload, contact,"
+    " api_key, idem_key, request_hash, waker"
+)
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(*row[:6], payload=json.loads(row[6]), contact=json.loads(row[7]))
+    return Entry(
+        *row[:6],
+        payload=json.loads(row[6]),
+        contact=json.loads(row[7]),
+        api_key=row[8],
+        idem_key=row[9],
+        request_hash=row[10],
+        waker=row[11],
+    )
 
 
 _local = threading.local()
@@ -122,6 +162,11 @@ def _connect() -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
         with _writing(where):
             conn.executescript(SCHEMA)
+            present = {row[1] for row in conn.execute("PRAGMA table_info(entry)")}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE entry ADD COLUMN {name} {kind}")
+            conn.execute(KEY_INDEX)
     except (OSError, sqlite3.Error) as error:
         # As django's, so a request falls back to the database and a page says 503/507.
         raise OperationalError(f"the intake journal could not be opened: {error}") from error
@@ -188,6 +233,10 @@ class Item:
     rate_key: str | None = None
     rate_window_s: int = 0
     rate_limit: int = 0
+    # The API's Idempotency-Key (its API key's id, the key, the request's fingerprint): one
+    # entry per key, and none for a key the database holds already (KeyTaken).
+    key: tuple[int, str, str] | None = None
+    waker: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,7 +260,13 @@ class SentBefore:
     entry: Entry | None
 
 
-Outcome = Stored | OverLimit | SentBefore
+@dataclass(frozen=True)
+class KeyTaken:
+    """The Idempotency-Key was taken by an earlier request (in the journal or the database):
+    not stored; the request answers what that one answers."""
+
+
+Outcome = Stored | OverLimit | SentBefore | KeyTaken
 
 
 def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
@@ -224,7 +279,7 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
     the journal cannot be written (nothing of this call is stored).
     """
     from cherish.core.references import new_reference
-    from cherish.intake.actions import RESEND_WINDOW_S, taken_fingerprints
+    from cherish.intake.actions import RESEND_WINDOW_S, keys_taken, taken_fingerprints
 
     outcomes: list[Outcome | None] = [None] * len(items)
     with _written() as conn:
@@ -234,6 +289,14 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
                 continue
             if _count(conn, item.rate_key, item.rate_window_s, at) > item.rate_limit:
                 outcomes[i] = OverLimit()
+        keyed = [item.key for item in items if item.key is not None]
+        if keyed:
+            held = _journal_keys(conn, keyed) | keys_taken(keyed)
+            for i, item in enumerate(items):
+                if item.key is not None and item.key[:2] in held:
+                    outcomes[i] = KeyTaken()
+                elif item.key is not None:
+                    held.add(item.key[:2])  # a twin later in this group: taken by this one
         fingerprints = [
             item.fingerprint
             for i, item in enumerate(items)
@@ -271,6 +334,10 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
                 item.fingerprint,
                 item.payload,
                 item.contact,
+                api_key=item.key[0] if item.key else None,
+                idem_key=item.key[1] if item.key else None,
+                request_hash=item.key[2] if item.key else "",
+                waker=item.waker,
             )
             if item.fingerprint:
                 group_first[item.fingerprint] = i
@@ -278,8 +345,9 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
         rows = _fresh_references(conn, rows)
         for i, entry in rows:
             cursor = conn.execute(
-                "INSERT INTO entry (received_at, reference, channel, sender,"
-                " fingerprint, payload, contact) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO entry (received_at, reference, channel, sender, fingerprint,"
+                " payload, contact, api_key, idem_key, request_hash, waker)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.received_at,
                     entry.reference,
@@ -288,6 +356,10 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
                     entry.fingerprint,
                     json.dumps(entry.payload),
                     json.dumps(entry.contact),
+                    entry.api_key,
+                    entry.idem_key,
+                    entry.request_hash,
+                    entry.waker,
                 ),
             )
             outcomes[i] = Stored(dataclasses.replace(entry, id=int(cursor.lastrowid or 0)))
@@ -365,6 +437,24 @@ def _journal_fingerprints(
     for row in rows:
         found.setdefault(row[5], _entry(row))
     return found
+
+
+def _journal_keys(
+    conn: sqlite3.Connection, keys: list[tuple[int, str, str]]
+) -> set[tuple[int, str]]:
+    found = set()
+    for api_key, key, _ in keys:
+        if conn.execute(
+            "SELECT 1 FROM entry WHERE api_key = ? AND idem_key = ?", (api_key, key)
+        ).fetchone():
+            found.add((api_key, key))
+    return found
+
+
+def find_key(api_key: int, key: str) -> Entry | None:
+    """The entry still in the journal that holds this Idempotency-Key, if any."""
+    rows = _read(f"SELECT {_COLUMNS} FROM entry WHERE api_key = ? AND idem_key = ?", (api_key, key))
+    return _entry(rows[0]) if rows else None
 
 
 def waiting(*, before: float | None = None, limit: int = 64) -> list[Entry]:
