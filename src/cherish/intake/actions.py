@@ -521,11 +521,37 @@ def keys_taken(keys: list[tuple[int, str, str]]) -> set[tuple[int, str]]:
     """Which of these Idempotency-Keys (API key id, key, fingerprint) the database holds."""
     if not keys:
         return set()
-    found: set[tuple[int, str]] = set()
-    for api_key, key, _ in keys:
-        if IdempotencyKey.objects.filter(api_key_id=api_key, key=key).exists():
-            found.add((api_key, key))
-    return found
+    api_keys = sorted({api_key for api_key, _, _ in keys})
+    names = sorted({key for _, key, _ in keys})
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = IdempotencyKey._meta
+    # Plain SQL, one statement for a group (the ORM's building of one query per key cost
+    # more than the queries); both columns given, so the unique index answers.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(str(meta.get_field('api_key').column))}, {quote('key')}"
+            f" FROM {quote(meta.db_table)}"
+            f" WHERE {quote(str(meta.get_field('api_key').column))} IN"
+            f" ({', '.join(['%s'] * len(api_keys))})"
+            f" AND {quote('key')} IN ({', '.join(['%s'] * len(names))})",
+            [*api_keys, *names],
+        )
+        found = {(int(row[0]), str(row[1])) for row in cursor.fetchall()}
+    return found & {(api_key, key) for api_key, key, _ in keys}
+
+
+def _held_references(references: list[str]) -> dict[str, dict[str, str]]:
+    """The raw records that hold these references: their sender and fingerprint."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT reference, sender, fingerprint FROM {quote(RawContact._meta.db_table)}"
+            f" WHERE reference IN ({', '.join(['%s'] * len(references))})",
+            references,
+        )
+        return {row[0]: {"sender": row[1], "fingerprint": row[2]} for row in cursor.fetchall()}
 
 
 def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
@@ -539,12 +565,7 @@ def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
     meanwhile, by a request that fell back to it, stays that request's: the entry is applied
     without it.)"""
     references = [entry.reference for entry in entries]
-    present = {
-        raw["reference"]: raw
-        for raw in RawContact.objects.filter(reference__in=references).values(
-            "reference", "sender", "fingerprint"
-        )
-    }
+    present = _held_references(references)
     records = []
     moved = []
     for entry in entries:
@@ -577,11 +598,7 @@ def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
     ]
     if not keyed:
         return {}
-    live = set(
-        ApiKey.objects.filter(pk__in={entry.api_key for entry, _ in keyed}).values_list(
-            "pk", flat=True
-        )
-    )
+    live = _existing(ApiKey, {entry.api_key for entry, _ in keyed})
     taken = keys_taken([(entry.api_key, entry.idem_key, "") for entry, _ in keyed])
     rows = {}
     for entry, raw in keyed:
@@ -598,6 +615,20 @@ def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
 
 
 _KEY_ROWS = RowInsert(IdempotencyKey)
+
+
+def _existing(model: type[Any], ids: set[Any]) -> set[Any]:
+    """Which of ``ids`` are rows of ``model`` (plain SQL: one statement a batch)."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    pk = quote(str(model._meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk} FROM {quote(model._meta.db_table)}"
+            f" WHERE {pk} IN ({', '.join(['%s'] * len(ids))})",
+            list(ids),
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 Queued = tuple[Contact, RawMaterial, "RateLimit | None", "Callable[[RawContact], None] | None"]
