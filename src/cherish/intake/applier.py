@@ -774,9 +774,12 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
             if applied >= limit:
                 continue  # a full batch: more are waiting
             if any(woke):
-                # Requests wait for these (the API's): no gathering, their next turn is now.
-                continue
-            if applied:
+                # Requests wait for these (the API's): no gathering. The next ones stored
+                # meanwhile have sent their wake-ups already: the select below returns at
+                # once for them, without a look that finds nothing.
+                if listener is None:
+                    continue
+            elif applied:
                 # Gather the next batch for a few tens of milliseconds: bigger batches cost
                 # less a complaint (0.6 against 1.5 ms of CPU on the benchmark machine), and
                 # meanwhile the web processes' stores have the write lock to themselves (a
