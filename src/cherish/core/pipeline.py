@@ -28,7 +28,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from cherish.core.clock import now
 from cherish.core.leases import KeepAlive, dead_workers, lease_seconds, worker_name
 from cherish.core.models import Job, JobStatus
-from cherish.core.rows import RowInsert
+from cherish.core.rows import RowInsert, select_in
 from cherish.core.tasks import tasks_share_default_database
 
 logger = logging.getLogger(__name__)
@@ -129,17 +129,7 @@ _JOB_ROWS = RowInsert(Job)
 def _jobs_with_keys(keys: list[str]) -> dict[str, Job]:
     """The jobs already queued under these keys (plain SQL: this runs for every batch of
     complaints, where it finds nothing, and the ORM's query building cost more than it)."""
-    if not keys:
-        return {}
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote('id')} FROM {quote(Job._meta.db_table)}"
-            f" WHERE {quote('key')} IN ({', '.join(['%s'] * len(keys))})",
-            keys,
-        )
-        found = [row[0] for row in cursor.fetchall()]
+    found = [row[0] for row in select_in(Job, ["id"], "key", keys)]
     if not found:
         return {}
     return {job.key: job for job in Job.objects.filter(pk__in=found) if job.key is not None}

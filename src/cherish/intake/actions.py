@@ -41,7 +41,7 @@ from cherish.core.clock import now
 from cherish.core.errors import CherishError, RateLimited
 from cherish.core.pipeline import queue_many_steps, queue_steps
 from cherish.core.references import new_reference, normalise_reference
-from cherish.core.rows import RowInsert
+from cherish.core.rows import RowInsert, select_in
 from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import match_customer, match_customers, remember_language
 from cherish.customers.models import Customer
@@ -503,18 +503,7 @@ def count_in_window(bucket: str, ident: str, *, window_s: int) -> int:
 
 def references_taken(references: list[str]) -> set[str]:
     """Which of these references a raw record holds already."""
-    if not references:
-        return set()
-    connection = transaction.get_connection()
-    table = connection.ops.quote_name(RawContact._meta.db_table)
-    # Plain SQL: the ORM's building of this query cost more than the query (one per group).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT reference FROM {table} WHERE reference IN"
-            f" ({', '.join(['%s'] * len(references))})",
-            references,
-        )
-        return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in select_in(RawContact, ["reference"], "reference", references)}
 
 
 def keys_taken(keys: list[tuple[int, str, str]]) -> set[tuple[int, str]]:
@@ -543,15 +532,8 @@ def keys_taken(keys: list[tuple[int, str, str]]) -> set[tuple[int, str]]:
 
 def _held_references(references: list[str]) -> dict[str, dict[str, str]]:
     """The raw records that hold these references: their sender and fingerprint."""
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT reference, sender, fingerprint FROM {quote(RawContact._meta.db_table)}"
-            f" WHERE reference IN ({', '.join(['%s'] * len(references))})",
-            references,
-        )
-        return {row[0]: {"sender": row[1], "fingerprint": row[2]} for row in cursor.fetchall()}
+    rows = select_in(RawContact, ["reference", "sender", "fingerprint"], "reference", references)
+    return {row[0]: {"sender": row[1], "fingerprint": row[2]} for row in rows}
 
 
 def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
@@ -618,17 +600,9 @@ _KEY_ROWS = RowInsert(IdempotencyKey)
 
 
 def _existing(model: type[Any], ids: set[Any]) -> set[Any]:
-    """Which of ``ids`` are rows of ``model`` (plain SQL: one statement a batch)."""
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    pk = quote(str(model._meta.pk.column))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {pk} FROM {quote(model._meta.db_table)}"
-            f" WHERE {pk} IN ({', '.join(['%s'] * len(ids))})",
-            list(ids),
-        )
-        return {row[0] for row in cursor.fetchall()}
+    """Which of ``ids`` are rows of ``model``."""
+    pk = str(model._meta.pk.column)
+    return {row[0] for row in select_in(model, [pk], pk, sorted(ids))}
 
 
 Queued = tuple[Contact, RawMaterial, "RateLimit | None", "Callable[[RawContact], None] | None"]

@@ -865,12 +865,7 @@ _wake_backs: dict[int, WakeBack] = {}
 
 def wake_back() -> WakeBack:
     """This process's wake-back listener (one per process id: a forked child starts its own)."""
-    pid = os.getpid()
-    with _appliers_guard:
-        found = _wake_backs.get(pid)
-        if found is None:
-            found = _wake_backs[pid] = WakeBack()
-        return found
+    return _this_process(_wake_backs, WakeBack)
 
 
 def wait_applied(reference: str, timeout: float) -> bool:
@@ -902,11 +897,16 @@ _appliers_guard = threading.Lock()
 
 def applier() -> Applier:
     """The applier of this process (one per process id: a forked child starts its own)."""
+    return _this_process(_appliers, Applier)
+
+
+def _this_process(made: dict[int, Any], make: Callable[[], Any]) -> Any:
+    """The one ``make()`` of this process in ``made``, made on first use."""
     pid = os.getpid()
     with _appliers_guard:
-        found = _appliers.get(pid)
+        found = made.get(pid)
         if found is None:
-            found = _appliers[pid] = Applier()
+            found = made[pid] = make()
         return found
 
 
