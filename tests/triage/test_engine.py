@@ -274,6 +274,36 @@ def test_non_english_complaints(triager: Triager, text: str, lang: str, flag: st
     assert flag in r.flags
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Found as a new user: an everyday fault told without emotion words was an inquiry
+        # ("prior (inquiry)"): the problem cues were English only.
+        ("Die Lieferung ist kaputt angekommen und niemand antwortet.", "de"),
+        ("Meine Waschmaschine ist defekt und der Kundendienst meldet sich nicht.", "de"),
+        ("Het pakket is kapot aangekomen en niemand reageert.", "nl"),
+    ],
+)
+def test_a_plain_fault_in_another_language_is_a_complaint(
+    triager: Triager, text: str, lang: str
+) -> None:
+    r = triager.triage(text)
+    assert r.language == lang
+    assert r.kind == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wann öffnet Ihre Filiale am Samstag?",
+        "Kann ich meine Adresse ändern?",
+        "Hoe laat gaat de winkel open?",
+    ],
+)
+def test_a_plain_question_in_another_language_stays_an_inquiry(triager: Triager, text: str) -> None:
+    assert triager.triage(text).kind == "inquiry"
+
+
 # ------------------------------------------------------------------------------ edge cases
 @pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "👍", "?!", "12345", "a" * 50])
 def test_degenerate_inputs(triager: Triager, text: str) -> None:

@@ -269,6 +269,16 @@ LEXICON: dict[str, list[str]] = {
         r"error", r"crash(?:ed|es)?", r"down\b", r"refund", r"damaged", r"faulty", r"declined", r"nobody",
         r"no one", r"(?:taken|took|taking) (?:a|one|two|three|0|ages|forever|weeks|months)\b",
         r"(?:weeks?|days?|months?|hours?) (?:late|later|overdue)",
+        # German, French, Spanish, Italian, Portuguese, Dutch: the everyday words of a fault
+        r"kaputt\w*", r"defekt\w*", r"beschädigt\w*", r"funktioniert (?:immer noch |noch immer |schon wieder )?nicht", r"geht nicht mehr",
+        r"(?:nie|nicht|noch nicht) (?:angekommen|geliefert|erhalten)", r"verspät\w*", r"storniert", r"(?:doppelt|zweimal|zu viel) (?:abgebucht|berechnet)",
+        r"niemand (?:antwortet|meldet sich|ruft)", r"keine antwort", r"immer noch nicht", r"schon wieder", r"rückerstattung", r"fehlerhaft", r"ausgefallen", r"störung",
+        r"cassée?s?\b", r"en panne", r"ne (?:fonctionne|marche) (?:plus|pas)", r"(?:jamais|pas) (?:reçu|arrivée?|livrée?)", r"endommagée?s?\b", r"défectueu\w*",
+        r"facturée? deux fois", r"personne ne (?:répond|rappelle)", r"aucune réponse", r"toujours pas", r"remboursement",
+        r"\broto\b", r"rota\b", r"averiad[oa]", r"no funciona", r"(?:nunca|no ha) llegado", r"nunca llegó", r"cobrad[oa] dos veces", r"nadie (?:responde|contesta)", r"sin respuesta", r"reembolso", r"dañad[oa]", r"defectuos[oa]",
+        r"\brott[oa]\b", r"guast[oa]", r"non funziona", r"(?:mai|non (?:è|e')) arrivat[oa]", r"addebitat[oa] due volte", r"nessuno (?:risponde|ci ha risposto)", r"nessuna risposta", r"rimborso", r"danneggiat[oa]", r"difettos[oa]",
+        r"quebrad[oa]", r"avariad[oa]", r"não funciona", r"(?:nunca|não) chegou", r"cobrad[oa] duas vezes", r"ninguém (?:responde|atende)", r"sem resposta", r"danificad[oa]", r"defeituos[oa]",
+        r"\bkapot\b", r"werkt niet", r"(?:nooit|niet) (?:aangekomen|geleverd|ontvangen)", r"dubbel afgeschreven", r"niemand (?:reageert|neemt op)", r"geen (?:antwoord|reactie)", r"nog steeds niet", r"beschadigd", r"terugbetaling",
     ],
     "sarcasm_open": [
         r"(?:^|[.!?] )(?:oh )?(?:great|brilliant|fantastic|wonderful|perfect|lovely|awesome|nice|super)[,!.]",
