@@ -6,10 +6,13 @@ own connection, as in its process."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,9 +23,15 @@ from tests.intake.test_applier import _all_applied, _post_form, _wait_for, appli
 from cherish.cases.models import Case
 from cherish.core.backup import backup_sqlite, restore_sqlite
 from cherish.core.models import Job
-from cherish.intake import journal
+from cherish.intake import api, journal
 from cherish.intake.apikeys import create_api_key
-from cherish.intake.applier import apply_waiting
+from cherish.intake.applier import (
+    WAKE_DATAGRAM_MAX,
+    Applied,
+    WakeBack,
+    _wake_datagrams,
+    apply_waiting,
+)
 from cherish.intake.models import IdempotencyKey, RawContact, RawStatus
 from cherish.privacy import erase_customer
 from cherish.staff.principal import KeyScope
@@ -253,12 +262,22 @@ def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
         return store(items, **kwargs)
 
     monkeypatch.setattr(journal, "store", counted)
+    read_back: list[str] = []
+    monkeypatch.setattr(
+        "cherish.intake.api.stored_answer", lambda *args: read_back.append("key") or None
+    )
+    result_of = api.result_of
+    monkeypatch.setattr(
+        "cherish.intake.api.result_of", lambda raw: read_back.append("raw") or result_of(raw)
+    )
     applier_process()
     # when: a case is created by API, with a key and without one
     first = _post_case(_api(api_key, "order-1"), 1)
     second = _post_case(_api(api_key), 2)
-    # then: both went through the journal and are answered with their cases and owners
+    # then: both went through the journal and are answered with their cases and owners,
+    # sent along with the applier process's wake-up (not read back from the database)
     assert stored == [1, 1]
+    assert read_back == []
     assert first.status_code == second.status_code == 201
     for response in (first, second):
         case = Case.objects.get(reference=response.json()["reference"])
@@ -320,3 +339,49 @@ def test_concurrent_retries_of_one_api_request_through_the_journal_make_one_case
     assert len({answer.json()["reference"] for answer in answers}) == 1
     assert Case.objects.count() == 1 and RawContact.objects.count() == 1
     assert IdempotencyKey.objects.get().status_code == 201
+
+
+def test_a_wake_up_carries_a_response_only_from_a_process_of_this_user(
+    settings: Any, tmp_path: Any
+):
+    if os.getuid() != 0:
+        pytest.skip("sending as another user needs root (CI runs as root)")
+    settings.DATA_DIR = tmp_path
+    back = WakeBack()
+
+    def send_as(uid: int, line: bytes) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child only sends, then leaves without running any cleanup
+            try:
+                os.setuid(uid)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                    sock.sendto(line, b"\0" + back.address.encode())
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+    try:
+        # when: another local user sends a wake-up with a forged response
+        send_as(65534, b'CH-FORGED\t201\t{"reference": "CH-EVIL"}')
+        # then: it ends the wait, but its response is not believed
+        assert back.wait("CH-FORGED", 5) == Applied(None)
+        # when: a process of this user (the applier process) sends one
+        send_as(os.getuid(), b'CH-MINE\t201\t{"reference": "CH-MINE"}')
+        # then: the request answers with it
+        assert back.wait("CH-MINE", 5) == Applied((201, '{"reference": "CH-MINE"}'))
+    finally:
+        back.sock.close()
+
+
+def test_wake_ups_are_split_into_datagrams_and_a_response_too_big_is_left_out():
+    answered = SimpleNamespace(response=(201, {"reference": "CH-1", "text": "ü"}))
+    huge = SimpleNamespace(response=(201, {"text": "x" * WAKE_DATAGRAM_MAX}))
+    woken = [("CH-1", answered), ("CH-2", huge), ("CH-3", None)]
+    woken += [(f"CH-{n}", answered) for n in range(4, 2000)]
+    datagrams = list(_wake_datagrams(woken))
+    assert len(datagrams) > 1
+    assert all(len(datagram) <= WAKE_DATAGRAM_MAX for datagram in datagrams)
+    lines = [line for datagram in datagrams for line in datagram.decode().split("\n")]
+    assert len(lines) == len(woken)
+    assert lines[0] == 'CH-1\t201\t{"reference": "CH-1", "text": "ü"}'
+    assert lines[1:3] == ["CH-2", "CH-3"]  # the huge one is read from the database

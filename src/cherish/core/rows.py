@@ -228,15 +228,17 @@ class RowSelect:
                     if found_converters:
                         converters.append((len(columns), found_converters, column))
                     columns.append(f"{quote(alias)}.{quote(str(field.column))}")
-            sql = f"SELECT {', '.join(columns)} FROM {table}{''.join(joins)} WHERE {self.where}"
-            found = self._prepared[connection.vendor] = (sql, converters)
+            head = f"SELECT {', '.join(columns)} FROM {table}{''.join(joins)} WHERE "
+            found = self._prepared[connection.vendor] = (head, converters)
         return found
 
-    def fetch(self, params: Sequence[Any]) -> list[Any]:
+    def fetch(self, params: Sequence[Any], *, where: str | None = None) -> list[Any]:
+        """The rows ``where`` (default: the one given when made) selects; ``where`` for a
+        condition whose shape varies by call (a number of placeholders)."""
         connection = transaction.get_connection()
-        sql, converters = self._prepare(connection)
+        head, converters = self._prepare(connection)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(head + (self.where if where is None else where), params)
             rows = cursor.fetchall()
         found = []
         width = len(self.fields)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.core.i18n import supported
-from cherish.core.rows import RowInsert
+from cherish.core.rows import RowInsert, RowSelect
 from cherish.customers.models import (
     ContactKind,
     ContactPoint,
@@ -264,23 +264,19 @@ _POINT_ROWS = RowInsert(ContactPoint)
 def _points_with_customers(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ContactPoint]:
     """The contact points with these (kind, value), each with its customer loaded.
 
-    Plain SQL for the points: the ORM's building of an OR of pairs cost more CPU than a
-    batch's INSERTs, and in a storm most senders are new (nothing found, nothing more read).
+    One plain statement (core.rows.RowSelect): the ORM's building of an OR of pairs, and then
+    of a ``select_related`` read, cost more CPU than a batch's INSERTs (2.4 ms of a batch of
+    one, a third of the intake applier's work for an API complaint, measured 2026-12-02).
     """
     if not pairs:
         return {}
-    quote = connection.ops.quote_name
-    where = " OR ".join(["(kind = %s AND value = %s)"] * len(pairs))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {quote(ContactPoint._meta.db_table)} WHERE {where}",
-            [part for pair in pairs for part in pair],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
-        return {}
-    found = ContactPoint.objects.select_related("customer").filter(pk__in=ids)
+    table = connection.ops.quote_name(ContactPoint._meta.db_table)
+    where = " OR ".join([f"({table}.kind = %s AND {table}.value = %s)"] * len(pairs))
+    found = _POINTS_WITH_CUSTOMERS.fetch([part for pair in pairs for part in pair], where=where)
     return {(point.kind, point.value): point for point in found}
+
+
+_POINTS_WITH_CUSTOMERS = RowSelect(ContactPoint, "", related=["customer"])
 
 
 def _same_row(one: Customer, other: Customer) -> bool:

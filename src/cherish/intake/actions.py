@@ -536,16 +536,19 @@ def _held_references(references: list[str]) -> dict[str, dict[str, str]]:
     return {row[0]: {"sender": row[1], "fingerprint": row[2]} for row in rows}
 
 
-def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
+def store_journal_entries(
+    entries: list[Any],
+) -> dict[int, tuple[RawContact, IdempotencyKey | None]]:
     """The intake journal's entries as queued raw records, in the caller's transaction
     (intake.applier moves them). An entry whose reference a raw record already holds for
     the same sender and words was moved before (a crash before its deletion): skipped.
 
     An entry with an Idempotency-Key becomes the key's row too, claimed with its raw record
-    as the API's own store does; returns those rows by raw record id, for the applier to
-    store each one's response in the transaction that applies it. (A key the database took
-    meanwhile, by a request that fell back to it, stays that request's: the entry is applied
-    without it.)"""
+    as the API's own store does. (A key the database took meanwhile, by a request that fell
+    back to it, stays that request's: the entry is applied without it.) Returns, by raw
+    record id, each record a request waits for (the API's: the entry names its web process)
+    or that has a key, with its key's row or None: for the applier to make each one's
+    response in the transaction that applies it (and store it with the key)."""
     references = [entry.reference for entry in entries]
     present = _held_references(references)
     records = []
@@ -573,16 +576,21 @@ def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
         moved.append(entry)
     if records:
         _RAW_ROWS.add(records)
+    answered: dict[int, tuple[RawContact, IdempotencyKey | None]] = {
+        raw.pk: (raw, None)
+        for entry, raw in zip(moved, records, strict=True)
+        if entry.waker or entry.idem_key is not None
+    }
     keyed = [
         (entry, raw)
         for entry, raw in zip(moved, records, strict=True)
         if entry.idem_key is not None and entry.api_key is not None
     ]
     if not keyed:
-        return {}
+        return answered
     live = _existing(ApiKey, {entry.api_key for entry, _ in keyed})
     taken = keys_taken([(entry.api_key, entry.idem_key, "") for entry, _ in keyed])
-    rows = {}
+    rows = []
     for entry, raw in keyed:
         if entry.api_key not in live or (entry.api_key, entry.idem_key) in taken:
             continue
@@ -590,10 +598,11 @@ def store_journal_entries(entries: list[Any]) -> dict[int, Any]:
             api_key_id=entry.api_key, key=entry.idem_key, request_hash=entry.request_hash, raw=raw
         )
         row.created_at = entry.received
-        rows[raw.pk] = row
+        rows.append(row)
+        answered[raw.pk] = (raw, row)
     if rows:
-        _KEY_ROWS.add(list(rows.values()))
-    return rows
+        _KEY_ROWS.add(rows)
+    return answered
 
 
 _KEY_ROWS = RowInsert(IdempotencyKey)

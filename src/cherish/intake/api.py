@@ -38,6 +38,7 @@ from cherish.intake.api_intake import (
     json_data,
     json_response,
     stored_answer,
+    text_response,
 )
 from cherish.intake.apikeys import api_key_of
 from cherish.intake.applier import wait_applied
@@ -110,18 +111,22 @@ class _Answer:
             self.claim.remember(*self.response)
 
 
-def answer_for_key(record: IdempotencyKey) -> _Answer:
-    """What the applier process runs when it applies a contact that came with this key (from
-    the intake journal): the request's response stored in that transaction, as ``_Answer``
-    does in the web process."""
+def answer_for(record: IdempotencyKey | None) -> _Answer:
+    """What the applier process runs when it applies a contact a request waits for (from
+    the intake journal): the request's response, made in that transaction and stored with
+    its key (``record``) if it came with one, as ``_Answer`` does in the web process."""
     return _Answer(Claim(record=record), _case_answer)
 
 
 def _answer_once_applied(claim: Claim, reference: str) -> HttpResponse | None:
     """The answer to a contact stored in the intake journal, once the applier process has
     added it to its case and woken this process; None if it is not applied in time."""
-    if not wait_applied(reference, APPLY_WAIT_S):
+    applied = wait_applied(reference, APPLY_WAIT_S)
+    if applied is None:
         return None
+    if applied.answer is not None:
+        # The applier process sent the response it stored along with the wake-up.
+        return text_response(*applied.answer)
     if claim.key is not None and claim.api_key is not None:
         # Its response was stored with the key in the transaction that applied it.
         found = stored_answer(claim.api_key, claim.key)

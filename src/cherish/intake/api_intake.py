@@ -58,10 +58,20 @@ def json_data(out: Schema) -> dict[str, Any]:
     return dict(json.loads(json.dumps(out.model_dump(), cls=NinjaJSONEncoder)))
 
 
+def json_text(data: Any) -> str:
+    """The body json_response sends for ``data``."""
+    return json.dumps(data, ensure_ascii=False)
+
+
 def json_response(status: int, data: Any) -> HttpResponse:
     """A response from data already shaped by an Out schema (stored for replays as is)."""
+    return text_response(status, json_text(data))
+
+
+def text_response(status: int, text: str) -> HttpResponse:
+    """json_response of a body already written as JSON text (``json_text``)."""
     return HttpResponse(
-        json.dumps(data, ensure_ascii=False),
+        text,
         status=status,
         content_type=PROBLEM_CONTENT_TYPE if status >= 400 else "application/json; charset=utf-8",
     )

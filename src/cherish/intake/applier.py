@@ -264,13 +264,15 @@ def apply_waiting(
 
 def _move_from_journal(
     before: Any, limit: int
-) -> tuple[list[int], dict[int, Ticket], dict[str, list[str]]]:
+) -> tuple[list[int], dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
     """Put the oldest ``limit`` entries of the intake journal received before ``before``
     into the database as queued raw records, inside the caller's transaction (the batch that
     applies them). Returns the ids of the entries moved, for the caller to delete from the
-    journal after its commit; a ticket for each raw record with an Idempotency-Key, whose
-    ``on_applied`` stores the API's response in the batch's transaction; and, by the address
-    of the web process waiting for them, the references to wake it with after the commit.
+    journal after its commit; a ticket for each raw record a request waits for or with an
+    Idempotency-Key, whose ``on_applied`` makes the API's response in the batch's transaction
+    (and stores it with the key); and, by the address
+    of the web process waiting for them, the references to wake it with after the commit,
+    each with the ``on_applied`` that holds its response by then (None without a key).
     An entry whose reference is already a raw record was moved by a batch that committed
     before a crash: it is only deleted."""
     from cherish.intake.actions import store_journal_entries
@@ -278,19 +280,22 @@ def _move_from_journal(
     entries = journal.waiting(before=before.timestamp(), limit=limit)
     if not entries:
         return [], {}, {}
-    keys = store_journal_entries(entries)
+    answered = store_journal_entries(entries)
     answers = {}
-    if keys:
-        from cherish.intake.api import answer_for_key
+    by_reference: dict[str, Any] = {}
+    if answered:
+        from cherish.intake.api import answer_for
 
-        answers = {
-            pk: Ticket(pk, on_applied=answer_for_key(row), record=row.raw)
-            for pk, row in keys.items()
-        }
-    wakes: dict[str, list[str]] = {}
+        for pk, (raw, row) in answered.items():
+            answer = answer_for(row)
+            answers[pk] = Ticket(pk, on_applied=answer, record=raw)
+            by_reference[raw.reference] = answer
+    wakes: dict[str, list[tuple[str, Any]]] = {}
     for entry in entries:
         if entry.waker:
-            wakes.setdefault(entry.waker, []).append(entry.reference)
+            wakes.setdefault(entry.waker, []).append(
+                (entry.reference, by_reference.get(entry.reference))
+            )
     return [entry.id for entry in entries], answers, wakes
 
 
@@ -750,6 +755,13 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
     import select
     import socket
 
+    from django.db.backends.signals import connection_created
+
+    # Each batch is one transaction with savepoints, and SQLite keeps a savepoint's journal
+    # in a temporary file by default: created, written page by page and unlinked every
+    # batch (about 280 writes a batch, seen with strace). In memory it is a few pages.
+    connection_created.connect(_statement_journal_in_memory, weak=False)
+    connection.close()
     listener: socket.socket | None = None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
@@ -802,16 +814,41 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
         connection.close()
 
 
+def _statement_journal_in_memory(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA temp_store=MEMORY")
+
+
 # How long a woken reference is remembered for a request that starts waiting after its wake-up
 # came (the applier process was faster than the request's own thread).
 WOKEN_KEPT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the applier process said of a contact it applied: the response it stored for
+    the request (status, JSON text), when it sent it along."""
+
+    answer: tuple[int, str] | None = None
+
+
+# A wake-up datagram's most bytes (the listener reads 64 KiB at a time).
+WAKE_DATAGRAM_MAX = 60_000
 
 
 class WakeBack:
     """Where a web process hears from the applier process that contacts it stored in the
     intake journal are on their cases (the API's requests wait for that): a datagram socket
     in Linux's abstract namespace, one per process, and a thread that reads it and wakes the
-    requests waiting for those references."""
+    requests waiting for those references.
+
+    A wake-up line is a reference, or a reference with the response the applier stored for
+    its request (``reference TAB status TAB json``): the request answers with it instead of
+    reading it back from the database. An abstract socket has no file permissions, so a
+    response is believed only from a process of this user (the kernel's credentials of the
+    sender, ``SO_PASSCRED``); a bare wake-up from anyone else only ends a wait early, and
+    the request then reads its answer from the database."""
 
     def __init__(self) -> None:
         import socket
@@ -819,45 +856,70 @@ class WakeBack:
         digest = hashlib.sha256(str(_data_dir()).encode()).hexdigest()[:16]
         self.address = f"cherish-intake-web-{digest}-{os.getpid()}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock.bind(b"\0" + self.address.encode())
         self.guard = threading.Lock()
-        self.waiters: dict[str, threading.Event] = {}
-        self.woken: dict[str, float] = {}
+        self.waiters: dict[str, tuple[threading.Event, list[Applied]]] = {}
+        self.woken: dict[str, tuple[float, Applied]] = {}
         self.thread = threading.Thread(target=self._listen, name="cherish-intake-wake", daemon=True)
         self.thread.start()
 
     def _listen(self) -> None:
+        import socket
+        import struct
+
+        credentials = struct.Struct("3i")  # struct ucred: pid, uid, gid
+        space = socket.CMSG_SPACE(credentials.size)
+        uid = os.getuid()
         while True:
             try:
-                data = self.sock.recv(65536)
+                data, ancillary, _, _ = self.sock.recvmsg(65536, space)
             except OSError:
                 logger.warning("intake wake-back: the socket failed", exc_info=True)
                 return
+            trusted = any(
+                level == socket.SOL_SOCKET
+                and kind == socket.SCM_CREDENTIALS
+                and len(value) >= credentials.size
+                and credentials.unpack_from(value)[1] == uid
+                for level, kind, value in ancillary
+            )
             at = time.monotonic()
             with self.guard:
-                for reference in data.decode("ascii", "replace").split("\n"):
-                    event = self.waiters.get(reference)
-                    if event is not None:
-                        event.set()
+                for line in data.decode("utf-8", "replace").split("\n"):
+                    reference, _, rest = line.partition("\t")
+                    applied = _applied_from(rest) if trusted and rest else Applied()
+                    waiter = self.waiters.get(reference)
+                    if waiter is not None:
+                        waiter[1].append(applied)
+                        waiter[0].set()
                     else:
-                        self.woken[reference] = at
+                        self.woken[reference] = (at, applied)
                 if len(self.woken) > 4096:
                     self.woken = {
-                        ref: when for ref, when in self.woken.items() if at - when < WOKEN_KEPT_S
+                        ref: kept for ref, kept in self.woken.items() if at - kept[0] < WOKEN_KEPT_S
                     }
 
-    def wait(self, reference: str, timeout: float) -> bool:
-        """Wait until the applier process says ``reference`` is applied; False after
+    def wait(self, reference: str, timeout: float) -> Applied | None:
+        """Wait until the applier process says ``reference`` is applied; None after
         ``timeout`` (the caller then looks for itself)."""
         with self.guard:
-            if self.woken.pop(reference, None) is not None:
-                return True
-            event = self.waiters.setdefault(reference, threading.Event())
+            kept = self.woken.pop(reference, None)
+            if kept is not None:
+                return kept[1]
+            waiter = self.waiters.setdefault(reference, (threading.Event(), []))
         try:
-            return event.wait(timeout)
+            if not waiter[0].wait(timeout):
+                return None
+            return waiter[1][0] if waiter[1] else Applied()
         finally:
             with self.guard:
                 self.waiters.pop(reference, None)
+
+
+def _applied_from(text: str) -> Applied:
+    status, _, body = text.partition("\t")
+    return Applied((int(status), body)) if status.isdigit() and body else Applied()
 
 
 _wake_backs: dict[int, WakeBack] = {}
@@ -868,21 +930,46 @@ def wake_back() -> WakeBack:
     return _this_process(_wake_backs, WakeBack)
 
 
-def wait_applied(reference: str, timeout: float) -> bool:
+def wait_applied(reference: str, timeout: float) -> Applied | None:
     """Wait for the contact stored in the journal with ``reference`` to be on its case."""
     return wake_back().wait(reference, timeout)
 
 
-def _wake_web(wakes: dict[str, list[str]]) -> None:
-    """After the commit of a batch: tell each web process which of its contacts are applied
-    (best effort: a request not woken looks for itself when its wait ends)."""
+def _wake_web(wakes: dict[str, list[tuple[str, Any]]]) -> None:
+    """After the commit of a batch: tell each web process which of its contacts are applied,
+    each with the response stored for its request where there is one (best effort: a request
+    not woken looks for itself when its wait ends)."""
     import socket
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
-        for address, references in wakes.items():
-            with contextlib.suppress(OSError):  # that process is gone, or its queue full
-                sock.sendto("\n".join(references).encode("ascii"), b"\0" + address.encode())
+        for address, woken in wakes.items():
+            for datagram in _wake_datagrams(woken):
+                with contextlib.suppress(OSError):  # that process is gone, or its queue full
+                    sock.sendto(datagram, b"\0" + address.encode())
+
+
+def _wake_datagrams(woken: list[tuple[str, Any]]) -> Iterator[bytes]:
+    """The wake-up lines, in datagrams of at most WAKE_DATAGRAM_MAX bytes; a response too
+    big for one is left out (that request reads it from the database)."""
+    from cherish.intake.api_intake import json_text
+
+    lines: list[bytes] = []
+    size = 0
+    for reference, answer in woken:
+        line = reference.encode("ascii")
+        response = getattr(answer, "response", None)
+        if response is not None:
+            with_answer = b"%s\t%d\t%s" % (line, response[0], json_text(response[1]).encode())
+            if len(with_answer) < WAKE_DATAGRAM_MAX:
+                line = with_answer
+        if lines and size + len(line) + 1 > WAKE_DATAGRAM_MAX:
+            yield b"\n".join(lines)
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line) + 1
+    if lines:
+        yield b"\n".join(lines)
 
 
 def _data_dir() -> str:
