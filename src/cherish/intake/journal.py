@@ -100,7 +100,20 @@ def in_use() -> bool:
 
 
 def path() -> Path:
-    return Path(settings.DATA_DIR) / FILE_NAME
+    return Path(_where())
+
+
+def _where() -> str:
+    """The journal file's path as a string, made once per data directory: every read and
+    write of the journal asks for it, and pathlib's making of it cost more than a read."""
+    data_dir = settings.DATA_DIR
+    found = _WHERE.get(data_dir)
+    if found is None:
+        found = _WHERE[data_dir] = str(Path(data_dir) / FILE_NAME)
+    return found
+
+
+_WHERE: dict[Any, str] = {}
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,7 @@ _local = threading.local()
 
 def _connect() -> sqlite3.Connection:
     """This thread's connection to the journal (made, with its tables, on first use)."""
-    where = str(path())
+    where = _where()
     held = getattr(_local, "conn", None)
     if held is not None and held[0] == (os.getpid(), where):
         return held[1]
@@ -176,7 +189,7 @@ def _connect() -> sqlite3.Connection:
 
 def _read(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of a read on the journal; [] when it does not exist yet."""
-    if not path().exists():
+    if not os.path.exists(_where()):
         return []
     try:
         return _connect().execute(sql, params).fetchall()
@@ -192,7 +205,7 @@ class _writing:
     def __init__(self, where: str | None = None) -> None:
         from cherish.core.backends.sqlite3.base import writer_lock
 
-        self.lock = writer_lock(f"{where or path()}-writer.lock")
+        self.lock = writer_lock(f"{where or _where()}-writer.lock")
 
     def __enter__(self) -> None:
         self.lock.acquire(LOCK_TIMEOUT_S)
