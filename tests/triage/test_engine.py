@@ -282,6 +282,14 @@ def test_non_english_complaints(triager: Triager, text: str, lang: str, flag: st
         ("Die Lieferung ist kaputt angekommen und niemand antwortet.", "de"),
         ("Meine Waschmaschine ist defekt und der Kundendienst meldet sich nicht.", "de"),
         ("Het pakket is kapot aangekomen en niemand reageert.", "nl"),
+        # The cues alone were not enough in French, Spanish, Italian and Portuguese: the prior
+        # (inquiry) won, and one French fault was read as a compliment ("service").
+        ("Le colis est arrivé cassé et personne ne répond.", "fr"),
+        ("Ma machine à laver est en panne et le service client ne répond pas.", "fr"),
+        ("El paquete llegó roto y nadie responde.", "es"),
+        ("Mi lavadora está averiada y el servicio al cliente no contesta.", "es"),
+        ("Il pacco è arrivato rotto e nessuno risponde.", "it"),
+        ("A encomenda chegou partida e ninguém responde.", "pt"),
     ],
 )
 def test_a_plain_fault_in_another_language_is_a_complaint(
@@ -298,10 +306,30 @@ def test_a_plain_fault_in_another_language_is_a_complaint(
         "Wann öffnet Ihre Filiale am Samstag?",
         "Kann ich meine Adresse ändern?",
         "Hoe laat gaat de winkel open?",
+        "Quand ouvre votre magasin le samedi ?",
+        "¿Puedo cambiar mi dirección?",
+        "A che ora chiudete il sabato?",
+        "Posso trocar o produto na loja?",
+        # A question about a fault is still asked, not complained of, until it says more.
+        "Que faire si mon colis arrive endommagé ?",
     ],
 )
 def test_a_plain_question_in_another_language_stays_an_inquiry(triager: Triager, text: str) -> None:
     assert triager.triage(text).kind == "inquiry"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Merci beaucoup, le colis est arrivé très vite.",
+        "Gracias, el pedido llegó perfecto.",
+        "Grazie, servizio eccellente.",
+        # Thanks for mending a fault is praise, though it names the fault.
+        "Merci, le technicien a réparé la machine en panne en une heure.",
+    ],
+)
+def test_thanks_in_another_language_stays_a_compliment(triager: Triager, text: str) -> None:
+    assert triager.triage(text).kind == "compliment"
 
 
 # ------------------------------------------------------------------------------ edge cases
