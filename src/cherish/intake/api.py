@@ -35,6 +35,7 @@ from cherish.intake.actions import (
 from cherish.intake.api_intake import (
     Claim,
     claim_idempotency,
+    in_progress,
     json_data,
     json_response,
     stored_answer,
@@ -149,12 +150,7 @@ def _replay_after_duplicate(
         api_key_of(request), key, scope=scope, body=body, rebuild=_rebuild_case_answer
     )
     if again.replay is None:
-        raise ApiError(
-            "A request with this Idempotency-Key is still being processed. Retry shortly "
-            "to get its response.",
-            code="request_in_progress",
-            status=409,
-        )
+        raise in_progress()
     return again.replay
 
 

@@ -200,7 +200,7 @@ def claim_idempotency(
             # Its first request's contact waits in the intake journal: once the applier
             # process has moved it, the key is in the database with its answer.
             if time.monotonic() >= deadline:
-                raise _in_progress()
+                raise in_progress()
             time.sleep(0.05)
             continue
         if existing.request_hash != fingerprint:
@@ -217,7 +217,7 @@ def claim_idempotency(
                 IdempotencyKey.objects.filter(pk=existing.pk, status_code__isnull=True).delete()
             continue
         if time.monotonic() >= deadline:
-            raise _in_progress()
+            raise in_progress()
         time.sleep(0.05)
 
 
@@ -231,7 +231,8 @@ def _key_reused() -> ApiError:
     )
 
 
-def _in_progress() -> ApiError:
+def in_progress() -> ApiError:
+    """The 409 for a key whose first request has not finished."""
     return ApiError(
         "A request with this Idempotency-Key is still being processed. Retry shortly "
         "to get its response.",
