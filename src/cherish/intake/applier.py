@@ -960,9 +960,16 @@ def _wake_datagrams(woken: list[tuple[str, Any]]) -> Iterator[bytes]:
         line = reference.encode("ascii")
         response = getattr(answer, "response", None)
         if response is not None:
-            with_answer = b"%s\t%d\t%s" % (line, response[0], json_text(response[1]).encode())
-            if len(with_answer) < WAKE_DATAGRAM_MAX:
-                line = with_answer
+            try:
+                body = json_text(response[1]).encode()
+            except (TypeError, ValueError):
+                # Not plain JSON: that request reads its answer from the database, and the
+                # others of the batch are still woken.
+                logger.warning("intake wake-back: an answer left out", exc_info=True)
+            else:
+                with_answer = b"%s\t%d\t%s" % (line, response[0], body)
+                if len(with_answer) < WAKE_DATAGRAM_MAX:
+                    line = with_answer
         if lines and size + len(line) + 1 > WAKE_DATAGRAM_MAX:
             yield b"\n".join(lines)
             lines, size = [], 0
