@@ -270,9 +270,9 @@ def _move_from_journal(
     applies them). Returns the ids of the entries moved, for the caller to delete from the
     journal after its commit; a ticket for each raw record a request waits for or with an
     Idempotency-Key, whose ``on_applied`` makes the API's response in the batch's transaction
-    (and stores it with the key); and, by the address
-    of the web process waiting for them, the references to wake it with after the commit,
-    each with the ``on_applied`` that holds its response by then (None without a key).
+    (and stores it with the key); and, by the address of the web process waiting for them,
+    the references to wake it with after the commit, each with the ``on_applied`` that holds
+    its response by then (None for an entry this batch did not apply: moved before a crash).
     An entry whose reference is already a raw record was moved by a batch that committed
     before a crash: it is only deleted."""
     from cherish.intake.actions import store_journal_entries
@@ -911,7 +911,8 @@ class WakeBack:
         try:
             if not waiter[0].wait(timeout):
                 return None
-            return waiter[1][0] if waiter[1] else Applied()
+            # A bare wake-up (anyone's) must not hide the applier's answer that came with it.
+            return next((said for said in waiter[1] if said.answer), Applied())
         finally:
             with self.guard:
                 self.waiters.pop(reference, None)
