@@ -107,6 +107,46 @@ def test_a_crash_after_the_move_before_the_journal_forgets_adds_nothing_twice(
     assert RawContact.objects.count() == 3 and Case.objects.count() == 3
 
 
+def test_the_applier_process_forgets_moved_entries_later_and_never_moves_them_twice(
+    agent: Any, journaled: Any
+):
+    for n in range(3):
+        assert _post_form(Client(), n).status_code == 302
+    # when: a batch that puts off the journal's cleanup (the applier process's)
+    moved: list[tuple[int, str]] = []
+    assert apply_waiting(grace_s=0, forget_later=moved) == 3
+    # then: the three are on cases and still in the journal, listed for a later cleanup
+    assert Case.objects.count() == 3
+    assert sorted(reference for _, reference in moved) == sorted(r for r, _ in _on_disk(journaled))
+    # when: a fourth arrives and the next batch runs with the list
+    assert _post_form(Client(), 3).status_code == 302
+    assert apply_waiting(grace_s=0, forget_later=moved) == 1
+    # then: only the fourth was moved (nothing found twice), and nothing is left to do
+    assert len(moved) == 4 and RawContact.objects.count() == 4 and Case.objects.count() == 4
+    assert apply_waiting(grace_s=0, forget_later=moved) == 0
+    # when: the cleanup runs: the journal is empty
+    journal.forget(moved)
+    assert _on_disk(journaled) == []
+
+
+def test_the_journal_forgets_an_entry_by_its_reference_not_an_id_that_came_round_again(
+    agent: Any, journaled: Any
+):
+    assert _post_form(Client(), 1).status_code == 302
+    [old] = journal.waiting()
+    # given: another applier moved and deleted it, then a new complaint took the freed id
+    apply_waiting(grace_s=0)
+    assert _post_form(Client(), 2).status_code == 302
+    [new] = journal.waiting()
+    assert new.id == old.id and new.reference != old.reference
+    # when: the first applier's late cleanup runs
+    journal.forget([(old.id, old.reference)])
+    # then: the new complaint is still in the journal and is applied
+    assert [reference for reference, _ in _on_disk(journaled)] == [new.reference]
+    assert apply_waiting(grace_s=0) == 1
+    assert Case.objects.filter(reference=new.reference).exists()
+
+
 def test_the_same_form_sent_again_is_one_complaint_in_the_journal_and_after(
     agent: Any, journaled: Any, monkeypatch: Any
 ):

@@ -187,6 +187,7 @@ def apply_waiting(
     after_commit: list[tuple[Ticket, Outcome]] | None = None,
     grace_s: float | None = None,
     woke: list[int] | None = None,
+    forget_later: list[tuple[int, str]] | None = None,
 ) -> int:
     """Apply the queued contacts of ``tickets`` and every orphaned one, in batches.
 
@@ -201,6 +202,10 @@ def apply_waiting(
     ``ORPHAN_GRACE_S``; the applier process takes every stored contact: 0).
     ``woke``: how many requests of other processes this call's batches will wake (the API's
     from the intake journal) is added to this list.
+    ``forget_later``: the intake journal's entries this call moves into the database are
+    added to this list once committed, for the caller to delete from the journal later
+    (``journal.forget``), instead of being deleted after each batch's commit; the entries
+    already in it are not moved again (the applier process: ``run_applier_loop``).
     """
     from cherish.cases.actions import OwnerPicker
     from cherish.intake.actions import batchable, contact_from_record, receive_queued
@@ -210,9 +215,12 @@ def apply_waiting(
     before = now() - _grace(grace_s)
     orphaned = Q(received_at__lt=before)
     journaled = journal.in_use()
+    moved_before = [entry_id for entry_id, _ in forget_later or ()]
     if (
         not waiting
-        and not (journaled and journal.waiting(before=before.timestamp(), limit=1))
+        and not (
+            journaled and journal.waiting(before=before.timestamp(), limit=1, skip=moved_before)
+        )
         and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists()
     ):
         return 0  # an idle look for orphans: no write lock for a read
@@ -220,17 +228,21 @@ def apply_waiting(
     applied = 0
     while True:
         outcomes: dict[int, Outcome] = {}
-        moved: list[int] = []
+        moved: list[tuple[int, str]] = []
         with transaction.atomic(savepoint=False):
             _lock_appliers()
             if journaled:
-                moved, answers, wakes = _move_from_journal(before, limit)
+                moved, answers, wakes = _move_from_journal(before, limit, moved_before)
                 if wakes:
                     # First after the commit: the requests wait, the journal's cleanup not.
                     transaction.on_commit(functools.partial(_wake_web, wakes), robust=True)
                     if woke is not None:
                         woke.append(sum(len(references) for references in wakes.values()))
-                if moved:
+                if moved and forget_later is not None:
+                    # Deleted from the journal by the caller, later, many batches at once.
+                    transaction.on_commit(functools.partial(forget_later.extend, moved))
+                    moved_before = [*moved_before, *(entry_id for entry_id, _ in moved)]
+                elif moved:
                     # Deleted from the journal only once the database has them, after the
                     # outermost commit (a crash before leaves entries whose references are
                     # raw records: the next move skips and deletes them).
@@ -263,12 +275,13 @@ def apply_waiting(
 
 
 def _move_from_journal(
-    before: Any, limit: int
-) -> tuple[list[int], dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
+    before: Any, limit: int, skip: list[int]
+) -> tuple[list[tuple[int, str]], dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
     """Put the oldest ``limit`` entries of the intake journal received before ``before``
     into the database as queued raw records, inside the caller's transaction (the batch that
-    applies them). Returns the ids of the entries moved, for the caller to delete from the
-    journal after its commit; a ticket for each raw record a request waits for or with an
+    applies them), leaving out the ids in ``skip`` (moved already). Returns the ids and
+    references of the entries moved, for the caller to delete from the journal after its
+    commit; a ticket for each raw record a request waits for or with an
     Idempotency-Key, whose ``on_applied`` makes the API's response in the batch's transaction
     (and stores it with the key); and, by the address of the web process waiting for them,
     the references to wake it with after the commit, each with the ``on_applied`` that holds
@@ -277,7 +290,7 @@ def _move_from_journal(
     before a crash: it is only deleted."""
     from cherish.intake.actions import store_journal_entries
 
-    entries = journal.waiting(before=before.timestamp(), limit=limit)
+    entries = journal.waiting(before=before.timestamp(), limit=limit, skip=skip)
     if not entries:
         return [], {}, {}
     answered = store_journal_entries(entries)
@@ -296,7 +309,7 @@ def _move_from_journal(
             wakes.setdefault(entry.waker, []).append(
                 (entry.reference, by_reference.get(entry.reference))
             )
-    return [entry.id for entry in entries], answers, wakes
+    return [(entry.id, entry.reference) for entry in entries], answers, wakes
 
 
 def _queued(waiting: dict[int, Ticket], before: Any, limit: int) -> list[Any]:
@@ -773,16 +786,27 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
         # looks by itself), or no abstract sockets here: look every IDLE_POLL_S.
         logger.info("intake applier process: not listening for wake-ups", exc_info=True)
         sock.close()
+    # The journal's entries moved into the database, deleted from the journal a few batches
+    # at a time (each deletion is a write transaction on the journal, with its fsync, that
+    # the web processes' stores wait behind): when nothing waits, or these many, or this old.
+    moved: list[tuple[int, str]] = []
+    forget_by = 0.0
     try:
         while stop is None or not stop.is_set():
             woke: list[int] = []
             try:
-                applied = apply_waiting(limit=limit, grace_s=0, woke=woke)
+                applied = apply_waiting(limit=limit, grace_s=0, woke=woke, forget_later=moved)
             except Exception:
                 logger.warning("intake applier process: a batch failed; retried", exc_info=True)
                 close_old_connections()
                 applied = 0
                 time.sleep(0.1)
+            if moved and not forget_by:
+                forget_by = time.monotonic() + FORGET_AFTER_S
+            if moved and (
+                not applied or len(moved) >= FORGET_COUNT or time.monotonic() >= forget_by
+            ):
+                forget_by = 0.0 if _forget_moved(moved) else forget_by
             if applied >= limit:
                 continue  # a full batch: more are waiting
             if any(woke):
@@ -811,7 +835,27 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
     finally:
         if listener is not None:
             listener.close()
+        _forget_moved(moved)
         connection.close()
+
+
+# The applier process deletes the entries it moved from the journal once this many wait for
+# it, or once the first of them has waited this long, or when it finds nothing to apply.
+FORGET_COUNT = 256
+FORGET_AFTER_S = 0.5
+
+
+def _forget_moved(moved: list[tuple[int, str]]) -> bool:
+    """Delete ``moved`` from the intake journal and empty the list; False (the list kept,
+    tried again later) when the journal cannot be written now. Entries left in the journal
+    are harmless: their references are raw records, so a move skips and deletes them."""
+    try:
+        journal.forget(moved)
+    except OperationalError:
+        logger.warning("intake applier process: the journal's cleanup failed", exc_info=True)
+        return False
+    moved.clear()
+    return True
 
 
 def _statement_journal_in_memory(sender: Any, connection: Any, **kwargs: Any) -> None:

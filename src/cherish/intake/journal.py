@@ -41,7 +41,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -470,12 +470,16 @@ def find_key(api_key: int, key: str) -> Entry | None:
     return _entry(rows[0]) if rows else None
 
 
-def waiting(*, before: float | None = None, limit: int = 64) -> list[Entry]:
+def waiting(
+    *, before: float | None = None, limit: int = 64, skip: Collection[int] = ()
+) -> list[Entry]:
     """The oldest entries still in the journal (received before ``before``), at most
-    ``limit``."""
+    ``limit``, leaving out the ids in ``skip`` (entries already moved into the database
+    whose deletion the applier process has put off)."""
+    left_out = f" AND id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
     rows = _read(
-        f"SELECT {_COLUMNS} FROM entry WHERE received_at < ? ORDER BY id LIMIT ?",
-        (time.time() + 1 if before is None else before, limit),
+        f"SELECT {_COLUMNS} FROM entry WHERE received_at < ?{left_out} ORDER BY id LIMIT ?",
+        (time.time() + 1 if before is None else before, *skip, limit),
     )
     return [_entry(row) for row in rows]
 
@@ -492,14 +496,15 @@ def size() -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def forget(ids: list[int]) -> None:
-    """Delete entries now in the database (after the commit that put them there)."""
-    if not ids:
+def forget(moved: list[tuple[int, str]]) -> None:
+    """Delete entries now in the database (after the commit that put them there), each by
+    its id and its reference: an id alone could by then name a newer entry (SQLite gives
+    a new row the highest id plus one, so the ids of entries another applier deleted meanwhile
+    come round again), a reference cannot (a new entry never gets one a raw record holds)."""
+    if not moved:
         return
     with _written() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            conn.execute(f"DELETE FROM entry WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        conn.executemany("DELETE FROM entry WHERE id = ? AND reference = ?", moved)
 
 
 def forget_senders(senders: list[str]) -> int:
