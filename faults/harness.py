@@ -167,7 +167,7 @@ def descendants(pid: int) -> list[int]:
 
 def role(pid: int) -> str:
     """What a process of ``cherish serve``'s tree is: the name its supervisor gave it after
-    forking (/proc/<pid>/comm: ``cherish-web`` for gunicorn's master and its workers,
+    forking (/proc/<pid>/comm: ``cherish-web`` for the web server and its workers,
     ``cherish-worker1``, ``cherish-tick``, ``cherish-smtpd``); their command line is the
     parent's."""
     try:

@@ -241,7 +241,7 @@ def _kill_web_workers(target: Cherish, load: Load, times: int, row: Row) -> floa
             last = time.monotonic()
     row.notes.append(
         f"{times} web workers and {appliers} intake applier processes killed (SIGKILL); "
-        "gunicorn and cherish serve started new ones"
+        "the web server and cherish serve started new ones"
     )
     return last
 

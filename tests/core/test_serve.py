@@ -20,6 +20,7 @@ import pytest
 from tests.core import processes
 from tests.outbox.conftest import free_port
 
+from cherish.cases.models import Case
 from cherish.core.management.commands.serve import site_url_for
 from cherish.core.supervisor import Supervisor
 from cherish.outbox.models import OutgoingEmail
@@ -239,6 +240,51 @@ def test_customer_links_follow_the_bound_port_when_site_url_is_unset(
         processes.stop(serve, timeout=60)
     assert f"http://127.0.0.1:{port}/c/" in ack.text_body
     assert f"Links to customers use http://127.0.0.1:{port}" in log.read_text()
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_either_web_server_takes_a_complaint_logs_it_and_stops_on_sigterm(
+    transactional_db: Any, tmp_path: Path, server: str
+) -> None:
+    # given Cherish served by granian (the default) or gunicorn
+    port = free_port()
+    env = processes.cherish_env(tmp_path, LOG_LEVEL="INFO")
+    log = tmp_path / "serve.log"
+    args = ["serve", "--bind", f"127.0.0.1:{port}", "--no-worker", "--no-smtp", "--no-migrate"]
+    if server != "granian":
+        args += ["--server", server]
+    serve = processes.start(args, env, log)
+    try:
+        processes.wait_for(lambda: _healthy(port), timeout=90, what="the web server")
+        web = _pid_of(serve.pid, "cherish-web")
+        assert web is not None
+        # when a customer sends a complaint through the form (CSRF cookie and token)
+        status = _send_complaint(port, f"{server}@example.com")
+        # then the thank-you page answers, the case is stored, and the web server wrote an
+        # access line for the post
+        assert status == 200
+        case = processes.wait_for(
+            lambda: Case.objects.filter(
+                customer__contact_points__value=f"{server}@example.com"
+            ).first(),
+            timeout=30,
+            what="the case",
+        )
+        assert case.channel == "web"
+        processes.wait_for(
+            lambda: re.search(r'"POST /complain/ HTTP/1.1" 302', log.read_text()),
+            timeout=10,
+            what="the access line",
+        )
+        # and the web processes are children of the web server's process (the workers that
+        # the fault suite kills)
+        assert _children(web), "the web server forked no worker"
+    finally:
+        code = processes.stop(serve, timeout=60)
+    # and SIGTERM stops it cleanly; it was the server asked for
+    assert code == 0
+    assert not _healthy(port)
+    assert f"Starting {server}" in log.read_text()
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ import traceback
 from collections import deque
 from concurrent.futures import Future
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from gunicorn import glogging, util
@@ -231,6 +232,52 @@ def serve_wsgi(application: Any, options: dict[str, Any]) -> None:
             return application
 
     Preloaded().run()
+
+
+def serve_granian(bind: str, *, workers: int, threads: int) -> None:
+    """Run granian in this process: ``workers`` processes forked from it (the application
+    is imported already, so each only looks it up), each running Cherish's WSGI application
+    in ``threads`` threads.
+
+    Why granian rather than gunicorn (``cherish serve --server gunicorn`` still runs
+    gunicorn): granian reads, parses and writes HTTP in Rust, outside Python's interpreter
+    lock, where gunicorn does all of it in Python under that lock, and on SQLite one web
+    process carries every request. With the public form at 8 clients on the 2-core
+    benchmark machine it took 19 % more complaints a second (bench/README.md, 2026-12-03,
+    issue #14). A worker that dies is started again; one that dies again within seconds
+    stops granian, and ``cherish serve``'s supervisor starts the web server anew. SIGTERM
+    stops it gracefully within 20 s. ``bind`` is ``HOST:PORT``, ``HOST`` (port 8000) or
+    ``unix:PATH``, as for gunicorn.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import logger as granian_logger
+
+    where: dict[str, Any]
+    if bind.startswith("unix:"):
+        where = {"uds": Path(bind.removeprefix("unix:"))}
+    elif bind.startswith("fd://"):
+        raise ValueError(f"--bind {bind}: granian listens on HOST:PORT or unix:PATH only")
+    else:
+        host, _, port = bind.rpartition(":")
+        if not host or host.endswith(":"):  # "HOST" alone, or an IPv6 address without a port
+            host, port = bind, "8000"
+        where = {"address": host.strip("[]") or "127.0.0.1", "port": int(port)}
+    # Eight threads on two cores is on purpose: they wait for the disk and for the intake
+    # applier far more than they compute. granian warns about it at every start.
+    granian_logger.addFilter(lambda record: "quite high" not in record.getMessage())
+    Granian(
+        "cherish.wsgi:application",
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        runtime_threads=1,
+        websockets=False,
+        log_access=True,
+        respawn_failed_workers=True,
+        workers_kill_timeout=20,
+        **where,
+    ).serve()
 
 
 def settle() -> None:

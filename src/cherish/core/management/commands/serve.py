@@ -1,15 +1,16 @@
 """``cherish serve``: the whole of Cherish on one machine, run by production servers.
 
-Starts gunicorn (web), task workers, the periodic ticker and the inbound mail listener as
-child processes under a supervisor (core.supervisor): a child that dies is restarted with
-backoff while the others keep serving, and only SIGTERM or SIGINT stops them all. Each piece
-also runs on its own (``cherish worker``, ``cherish tick --loop``, ``cherish smtpd``) for the
-scale-out path and for systemd (docs/deploy.md).
+Starts the web server (granian, or gunicorn with ``--server gunicorn``), the intake applier,
+task workers, the periodic ticker and the inbound mail listener as child processes under a
+supervisor (core.supervisor): a child that dies is restarted with backoff while the others
+keep serving, and only SIGTERM or SIGINT stops them all. Each piece also runs on its own
+(``cherish worker``, ``cherish tick --loop``, ``cherish smtpd``) for the scale-out path and
+for systemd (docs/deploy.md).
 
 The children are forked from this process once it has imported Django, the project and the
-WSGI application (every page and the API), and gunicorn forks its workers from that same
-copy (``preload_app``): nothing is imported twice, so a child or web worker that dies comes
-back in milliseconds of CPU, and a whole restart costs one import instead of seven.
+WSGI application (every page and the API), and the web server forks its workers from that
+same copy: nothing is imported twice, so a child or web worker that dies comes back in
+milliseconds of CPU, and a whole restart costs one import instead of seven.
 """
 
 from __future__ import annotations
@@ -144,6 +145,13 @@ class Command(BaseCommand):
             "--no-smtp", action="store_true", help="Do not start the mail listener."
         )
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument(
+            "--server",
+            choices=["gunicorn", "granian"],
+            default=os.environ.get("CHERISH_WEB_SERVER", "granian"),
+            help="The web server: granian (the default: HTTP handled outside Python's"
+            " interpreter lock, core.webserver.serve_granian) or gunicorn.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"] and not startup.migrated():
@@ -157,15 +165,21 @@ class Command(BaseCommand):
         # Every page and the API, imported here once for every web worker (cherish.wsgi
         # also moves what it loaded out of the garbage collector's way, gc.freeze, which
         # keeps the forked children from touching, and so copying, those pages of memory).
-        from cherish.core.webserver import serve_wsgi
+        from cherish.core.webserver import serve_granian, serve_wsgi
         from cherish.wsgi import application
 
         workers, threads = web_layout(
             connections["default"].vendor, options["workers"], options["threads"]
         )
-        web = web_options(options["bind"], workers=workers, threads=threads)
         # Commands run in the children skip Django's system checks: this one has run them.
-        children: dict[str, Target] = {"web": partial(serve_wsgi, application, web)}
+        children: dict[str, Target] = {}
+        if options["server"] == "granian":
+            children["web"] = partial(
+                serve_granian, options["bind"], workers=workers, threads=threads
+            )
+        else:
+            web = web_options(options["bind"], workers=workers, threads=threads)
+            children["web"] = partial(serve_wsgi, application, web)
         # The public form's complaints are added to their cases by an applier process of
         # their own, on the other core (intake.applier), unless CHERISH_INTAKE_APPLIER=thread
         # says the web processes apply everything themselves.
