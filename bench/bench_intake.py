@@ -19,7 +19,7 @@ Paths:
   IMMEDIATE transactions queue on busy_timeout; PostgreSQL locks the team row).
 - ``smtp``: smtplib → Cherish's aiosmtpd listener → store raw bytes (fsynced file) → parse →
   accept_contact, each message answered 250 only after its commit; ``--clients`` senders.
-- ``http``: a real ``cherish serve --no-worker --no-smtp`` (gunicorn; serve's own layout, on
+- ``http``: a real ``cherish serve --no-worker --no-smtp`` (granian; serve's own layout, on
   SQLite one process of 8 threads, or ``--workers``/``--threads``) and ``--procs`` client
   processes each POSTing the public form /complain/ (CSRF token, rate limit counted in the
   transaction that stores the complaint, 302 to the thanks page) over keep-alive HTTP/1.1
@@ -27,7 +27,7 @@ Paths:
   (``--api``: POST /api/v1/cases with a Bearer key and an Idempotency-Key, 201). ``--senders``
   draws the senders from that many addresses; ``--data-dir`` copies a seeded data directory.
   The end-to-end figure a customer-facing site would see. The public rate limit is raised
-  for the bench through CHERISH_PUBLIC_RATE_LIMIT. Also reports the gunicorn workers' CPU
+  for the bench through CHERISH_PUBLIC_RATE_LIMIT. Also reports the web workers' CPU
   per complaint (utime+stime from /proc, the intake applier thread included) and their
   memory: anonymous (RssAnon: Python objects, caches) apart from file-backed pages (RssFile:
   code and the memory-mapped SQLite database, shared with every process and given back by
@@ -346,7 +346,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def server_workers(server_pid: int) -> list[int]:
-    """The gunicorn workers under ``cherish serve``: the leaves of its process tree, but for
+    """The web workers under ``cherish serve``: the leaves of its process tree, but for
     the intake applier process (``server_applier``)."""
     tree = _descendants(server_pid)
     return [pid for pid in tree if not _descendants(pid) and _name(pid) != "cherish-applier"]
@@ -553,7 +553,7 @@ def main() -> None:
             offset += args.runs * args.n
             lines.append(
                 summary(
-                    f"HTTP POST {'/api/v1/cases' if args.api else '/complain/'} (gunicorn"
+                    f"HTTP POST {'/api/v1/cases' if args.api else '/complain/'} (web server"
                     f" {layout[0]}x{layout[1]}, {args.procs} client processes)",
                     rates,
                     args.runs,
