@@ -475,7 +475,9 @@ def waiting(
 ) -> list[Entry]:
     """The oldest entries still in the journal (received before ``before``), at most
     ``limit``, leaving out the ids in ``skip`` (entries already moved into the database
-    whose deletion the applier process has put off)."""
+    whose deletion the applier process has put off). Should another applier have deleted
+    such an entry and a new one taken its id, the new one is left out only until that
+    deletion runs (``intake.applier.FORGET_AFTER_S``, or at once when nothing else waits)."""
     left_out = f" AND id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
     rows = _read(
         f"SELECT {_COLUMNS} FROM entry WHERE received_at < ?{left_out} ORDER BY id LIMIT ?",
