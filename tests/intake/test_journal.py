@@ -6,10 +6,12 @@ own connection, as in its process."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 import sqlite3
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -429,3 +431,32 @@ def test_wake_ups_are_split_into_datagrams_and_a_response_too_big_is_left_out():
     assert lines[0] == 'CH-1\t201\t{"reference": "CH-1", "text": "ü"}'
     # the huge one and the one that is not JSON are read from the database
     assert lines[1:4] == ["CH-2", "CH-3", "CH-3b"]
+
+
+
+def _open_journal_at(moment: float) -> str:
+    while time.time() < moment:
+        pass
+    try:
+        journal._connect().execute("SELECT count(*) FROM entry").fetchone()
+    except Exception as error:  # noqa: BLE001 - reported to the test as text
+        return repr(error)
+    return "ok"
+
+
+def test_many_processes_opening_a_new_journal_at_once_all_get_it(journaled: Any):
+    """The first complaints after a start open the journal file together (the web process's
+    threads and the applier process): none of them may be told "database is locked" (a 503
+    to a customer, seen on a fresh data directory) because another was making the file."""
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for _attempt in range(12):
+        for name in os.listdir(journaled):
+            if name.startswith(journal.FILE_NAME):
+                os.unlink(journaled / name)
+        # New processes each time: a process keeps its connection to the file it opened.
+        with context.Pool(8) as pool:
+            outcomes += pool.map(_open_journal_at, [time.time() + 0.2] * 8)
+    assert [outcome for outcome in outcomes if outcome != "ok"] == []
+    with sqlite3.connect(journaled / journal.FILE_NAME) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -170,10 +170,14 @@ def _connect() -> sqlite3.Connection:
     try:
         Path(where).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(where, isolation_level=None, timeout=LOCK_TIMEOUT_S)
-        conn.execute("PRAGMA journal_mode=WAL")
         # The web process answers "received" after the commit: it must be on the disk.
         conn.execute("PRAGMA synchronous=FULL")
+        # The switch to WAL in the writer queue too: a new file's first openers (a web
+        # process's threads, the applier process) make it together, and a connection that
+        # waits for the exclusive lock the switch needs makes another's schema write fail
+        # at once with "database is locked" (SQLite's deadlock rule: no busy wait).
         with _writing(where):
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             present = {row[1] for row in conn.execute("PRAGMA table_info(entry)")}
             for name, kind in ADDED_COLUMNS.items():
