@@ -433,7 +433,6 @@ def test_wake_ups_are_split_into_datagrams_and_a_response_too_big_is_left_out():
     assert lines[1:4] == ["CH-2", "CH-3", "CH-3b"]
 
 
-
 def _open_journal_at(moment: float) -> str:
     while time.time() < moment:
         pass

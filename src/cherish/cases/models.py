@@ -118,8 +118,10 @@ _CHECKED = ("owner", "team", "at_risk", "stage", "created_at", "is_open")
 
 class Case(models.Model):
     reference = models.CharField(max_length=12, unique=True, default=new_reference)
+    # No index of its own on customer, owner or team: case_customer, case_mine and case_team
+    # lead with them. Every index is written with each new case, inside the intake batch.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMPLAINT)
     # True once staff set the kind by hand: triage must not override a person's judgement.
@@ -148,10 +150,20 @@ class Case(models.Model):
     # of the customer record, which a weak identity match could have got wrong.
     reply_to = models.EmailField(max_length=254, blank=True)
     owner = models.ForeignKey(
-        "staff.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        "staff.Staff",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "staff.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        "staff.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     # The latest handoff note, shown first to the new owner until they open the case.
     handoff_note = models.TextField(blank=True)
@@ -252,7 +264,10 @@ class Direction(models.TextChoices):
 
 
 class Message(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by message_case_time, which leads with it.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     direction = models.CharField(max_length=4, choices=Direction.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     author = models.ForeignKey(
@@ -302,10 +317,11 @@ class Attachment(models.Model):
 class CaseEvent(models.Model):
     """Append-only history. Written only through cherish.cases.events, inside actions."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # case and customer: indexed by event_case_time and event_customer_time, which lead with them.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     # Denormalised so the customer's timeline across all cases is one indexed read.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="case_events"
+        "customers.Customer", on_delete=models.CASCADE, related_name="case_events", db_index=False
     )
     type = models.CharField(max_length=40)
     actor = models.ForeignKey(
