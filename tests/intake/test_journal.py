@@ -293,6 +293,19 @@ def api_key() -> str:
     return create_api_key("shop", scopes=[KeyScope.CASES_CREATE, KeyScope.CASES_READ])[1]
 
 
+def _spy_make_durable(monkeypatch: Any) -> list[int]:
+    """The journal's flushes to the disk, each with how many entries the journal held."""
+    flushed: list[int] = []
+    make_durable = journal.make_durable
+
+    def spied() -> None:
+        make_durable()
+        flushed.append(journal.size())
+
+    monkeypatch.setattr(journal, "make_durable", spied)
+    return flushed
+
+
 def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
     agent: Any, applier_process: Any, api_key: str, monkeypatch: Any
 ):
@@ -304,6 +317,7 @@ def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
         return store(items, **kwargs)
 
     monkeypatch.setattr(journal, "store", counted)
+    flushed = _spy_make_durable(monkeypatch)
     read_back: list[str] = []
     monkeypatch.setattr(
         "cherish.intake.api.stored_answer", lambda *args: read_back.append("key") or None
@@ -320,6 +334,10 @@ def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
     # sent along with the applier process's wake-up (not read back from the database)
     assert stored == [1, 1]
     assert read_back == []
+    # and stored by the request's own thread without an fsync: answered only once the
+    # database's durable commit holds them, so nothing needed flushing
+    assert journal._connect().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert flushed == []
     assert first.status_code == second.status_code == 201
     for response in (first, second):
         case = Case.objects.get(reference=response.json()["reference"])
@@ -342,10 +360,13 @@ def test_an_api_complaint_waiting_in_the_journal_is_answered_once_applied(
 ):
     monkeypatch.setattr("cherish.intake.api.APPLY_WAIT_S", 0.2)
     monkeypatch.setattr("cherish.intake.api_intake.IDEMPOTENCY_WAIT_SECONDS", 0.2)
+    flushed = _spy_make_durable(monkeypatch)
     # when: a case is created by API while no applier process runs
     response = _post_case(_api(api_key, "order-2"), 1)
-    # then: received (durable in the journal, with its key), not yet a case
+    # then: received (durable in the journal, with its key), not yet a case: stored without
+    # an fsync, the journal was flushed to the disk before the answer said received
     assert response.status_code == 202
+    assert flushed == [1]
     reference = response.json()["reference"]
     [entry] = journal.waiting()
     assert (entry.reference, entry.idem_key) == (reference, "order-2")

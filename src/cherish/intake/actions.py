@@ -310,7 +310,7 @@ def _accept_queued(
     wait_for_case: bool = False,
 ) -> IntakeResult:
     from cherish.intake import journal
-    from cherish.intake.applier import Ticket, applier
+    from cherish.intake.applier import Ticket, applier, store_awaited
 
     def store() -> RawContact:
         return _store_queued(contact, material, rate_limit, claim)
@@ -328,7 +328,8 @@ def _accept_queued(
         # Answered once in the journal; the caller waits for its case (or, should the
         # journal not take it, applied here: intake.applier._store_in_journal).
         ticket.answer_stored = ticket.wakes_back = True
-    applier().submit(ticket)
+    if not (ticket.wakes_back and store_awaited(ticket)):
+        applier().submit(ticket)
     if not ticket.done.wait(APPLY_WAIT_S):
         if ticket.take("caller"):
             # The applier never took it (stuck): store and apply it here, in this thread.

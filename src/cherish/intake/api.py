@@ -21,6 +21,7 @@ from cherish.cases.models import Case, Channel, Message
 from cherish.cases.schemas import CaseCreatedOut, CaseIn, CaseOut, MessageIn, MessageOut
 from cherish.core.errors import CherishError, NotFound
 from cherish.core.references import normalise_reference
+from cherish.intake import journal
 from cherish.intake.actions import (
     APPLY_WAIT_S,
     Contact,
@@ -217,6 +218,10 @@ def create_case(
             applied = _answer_once_applied(claim, pending.reference)
             if applied is not None:
                 return applied
+        if pending.journaled:
+            # Stored without an fsync of its own (intake.applier.store_awaited): on the disk
+            # before the answer says received.
+            journal.make_durable()
         # Stored but not yet on a case (a stuck applier): received, not failed. A retry with
         # the same key gets the case once it is applied.
         reference = None if contact.case_reference else pending.reference

@@ -188,7 +188,29 @@ def _connect() -> sqlite3.Connection:
         # As django's, so a request falls back to the database and a page says 503/507.
         raise OperationalError(f"the intake journal could not be opened: {error}") from error
     _local.conn = ((os.getpid(), where), conn)
+    _local.durable = True
     return conn
+
+
+def make_durable() -> None:
+    """Flush the journal's files to the disk: what ``store(durable=False)`` committed is
+    then as durable as a FULL commit. Its frames are in the write-ahead log, or in the
+    database file if a checkpoint (which syncs) moved them there; fsync of both covers
+    either. Raises django's OperationalError when the disk refuses."""
+    where = _where()
+    for name in (f"{where}-wal", where):
+        try:
+            fd = os.open(name, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise OperationalError(f"the intake journal could not be flushed: {error}") from error
+        try:
+            os.fsync(fd)
+        except OSError as error:
+            raise OperationalError(f"the intake journal could not be flushed: {error}") from error
+        finally:
+            os.close(fd)
 
 
 def _read(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -219,13 +241,16 @@ class _writing:
 
 
 @contextlib.contextmanager
-def _written() -> Iterator[sqlite3.Connection]:
+def _written(*, durable: bool = True) -> Iterator[sqlite3.Connection]:
     """One write transaction on the journal, in its writer queue: committed when the block
     ends, rolled back when it raises; SQLite's errors raised as django's OperationalError
     (the caller's request then stores its contact in the database)."""
     conn = _connect()
     try:
         with _writing():
+            if getattr(_local, "durable", True) != durable:
+                conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                _local.durable = durable
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -286,8 +311,11 @@ class KeyTaken:
 Outcome = Stored | OverLimit | SentBefore | KeyTaken
 
 
-def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
+def store(items: list[Item], *, seal: Any = None, durable: bool = True) -> list[Outcome | None]:
     """Store ``items`` in one journal transaction (one fsync); their outcomes, in order.
+    ``durable=False``: no fsync at the commit (``synchronous=NORMAL``), for contacts whose
+    requests are answered only once the database holds them (``make_durable`` before any
+    other answer).
 
     Each sender is counted against its limit (OverLimit: not stored), each form checked
     against those received before (SentBefore: not stored), then the others are inserted
@@ -299,7 +327,7 @@ def store(items: list[Item], *, seal: Any = None) -> list[Outcome | None]:
     from cherish.intake.actions import RESEND_WINDOW_S, keys_taken, taken_fingerprints
 
     outcomes: list[Outcome | None] = [None] * len(items)
-    with _written() as conn:
+    with _written(durable=durable) as conn:
         at = time.time()
         for i, item in enumerate(items):
             if item.rate_key is None:
