@@ -779,3 +779,34 @@ def _wait_for(probe: Any, timeout: float = 20) -> Any:
             return found
         time.sleep(0.02)
     raise AssertionError("not seen in time")
+
+
+def test_the_applier_process_has_a_page_cache_of_its_own(
+    agent: Any, applier_process: Any, monkeypatch: Any
+):
+    """Its batches touch every index of every table they write: with SQLite's default cache
+    the pages were read back from the write-ahead log and spilled into it before the commit.
+    The bigger cache is the applier's alone (a web worker's connections stay small)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's page cache")
+    seen: list[tuple[int, int]] = []
+    receive = intake_actions.receive_queued_batch
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        with connection.cursor() as cursor:  # the applier's own connection: its thread
+            cursor.execute("PRAGMA cache_size")
+            (size,) = cursor.fetchone()
+            cursor.execute("PRAGMA temp_store")
+            (temp_store,) = cursor.fetchone()
+        seen.append((size, temp_store))
+        return receive(*args, **kwargs)
+
+    monkeypatch.setattr(intake_actions, "receive_queued_batch", spied)
+    applier_process()
+    response = _post_form(Client(), 1)
+    assert response.status_code == 302
+    _wait_for(lambda: Case.objects.exists())
+    assert seen and seen[0] == (-applier_module.APPLIER_CACHE_KIB, 2)  # 2: MEMORY
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] != -applier_module.APPLIER_CACHE_KIB
