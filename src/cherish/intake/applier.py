@@ -459,10 +459,10 @@ def store_awaited(ticket: Ticket) -> bool:
     promised, and a crash of the machine that loses the entry loses a request nobody was
     answered (its client retries, with its Idempotency-Key). Should it be answered 202
     "received" instead (the applier process stuck), ``journal.make_durable`` flushes the
-    journal to the disk first. Measured on the 2-core benchmark machine, with 8 clients:
-    +25-43 % API complaints a second against the group commit in the applier thread (whose
-    fsync each request waited for), no change with an fsync per request from its own thread
-    (bench/README.md, 2026-12-03)."""
+    journal to the disk first. Measured on the 2-core benchmark machine, with 8 clients and
+    servers alternated: +3 to +44 % API complaints a second against the group commit in the
+    applier thread (whose fsync each request waited for), nothing with an fsync per request
+    from its own thread (bench/README.md, 2026-12-03)."""
     return not _store_in_journal([ticket], durable=False)
 
 
@@ -891,7 +891,7 @@ def _forget_moved(moved: list[tuple[int, str]]) -> bool:
 # (about 90 pages for four complaints), and with SQLite's default 2 MiB the pages it needed
 # again were read back from the write-ahead log and dirty ones spilled into it before the
 # commit: 64 reads and 110 writes a complaint (/proc/PID/io, the API at 8 clients), against
-# 20 and 90 with 32 MiB, and 4-20 % more complaints a second (bench/README.md, 2026-12-03).
+# 20 and 90 with 32 MiB; the rate moved within the noise to +20 % (bench/README.md, 2026-12-03).
 # 64 MiB measured no better on the 10k data.
 APPLIER_CACHE_KIB = 32 * 1024
 
