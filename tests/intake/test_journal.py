@@ -385,6 +385,29 @@ def test_an_api_complaint_waiting_in_the_journal_is_answered_once_applied(
     assert Case.objects.get().reference == reference
 
 
+def test_an_api_complaint_the_journal_cannot_take_is_stored_and_applied_in_the_database(
+    agent: Any, journaled: Any, api_key: str, monkeypatch: Any
+):
+    """The API's request stores its own journal entry (no applier thread between): should the
+    journal fail, the request stores its contact in the database itself and answers 201."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("the intake journal could not be written: disk I/O error")
+
+    monkeypatch.setattr(journal, "store", broken)
+    # when: a case is created by API while the journal cannot be written
+    response = _post_case(_api(api_key, "order-9"), 9)
+    # then: stored and applied in the database, answered with the case and its owner
+    assert response.status_code == 201
+    case = Case.objects.get(reference=response.json()["reference"])
+    assert response.json()["owner"]["name"] == "Alice Agent" == case.owner.display_name
+    assert RawContact.objects.get().case == case
+    # and the key holds that answer: a retry replays it
+    replay = _post_case(_api(api_key, "order-9"), 9)
+    assert replay.json() == response.json() and replay["Idempotent-Replayed"] == "true"
+    assert Case.objects.count() == 1
+
+
 def test_concurrent_retries_of_one_api_request_through_the_journal_make_one_case(
     agent: Any, applier_process: Any, api_key: str
 ):
