@@ -498,8 +498,7 @@ for attempt in range(12):
         pid = os.fork()
         if pid == 0:
             os.close(read)
-            while time.time() < moment:
-                pass
+            time.sleep(max(0.0, moment - time.time()))
             try:
                 journal._connect().execute("SELECT count(*) FROM entry").fetchone()
                 said = b"ok"

@@ -198,19 +198,18 @@ def make_durable() -> None:
     database file if a checkpoint (which syncs) moved them there; fsync of both covers
     either. Raises django's OperationalError when the disk refuses."""
     where = _where()
-    for name in (f"{where}-wal", where):
-        try:
-            fd = os.open(name, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            raise OperationalError(f"the intake journal could not be flushed: {error}") from error
-        try:
-            os.fsync(fd)
-        except OSError as error:
-            raise OperationalError(f"the intake journal could not be flushed: {error}") from error
-        finally:
-            os.close(fd)
+    try:
+        for name in (f"{where}-wal", where):
+            try:
+                fd = os.open(name, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as error:
+        raise OperationalError(f"the intake journal could not be flushed: {error}") from error
 
 
 def _read(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -248,7 +247,7 @@ def _written(*, durable: bool = True) -> Iterator[sqlite3.Connection]:
     conn = _connect()
     try:
         with _writing():
-            if getattr(_local, "durable", True) != durable:
+            if _local.durable != durable:  # set with the connection (_connect)
                 conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 _local.durable = durable
             conn.execute("BEGIN IMMEDIATE")
