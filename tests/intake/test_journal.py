@@ -462,10 +462,10 @@ def test_a_wake_up_carries_a_response_only_from_a_process_of_this_user(
 
 
 def test_wake_ups_are_split_into_datagrams_and_a_response_too_big_is_left_out():
-    answered = SimpleNamespace(response=(201, {"reference": "CH-1", "text": "ü"}))
-    huge = SimpleNamespace(response=(201, {"text": "x" * WAKE_DATAGRAM_MAX}))
-    odd = SimpleNamespace(response=(201, {"not json": object()}))
-    woken = [("CH-1", answered), ("CH-2", huge), ("CH-3", None), ("CH-3b", odd)]
+    answered = SimpleNamespace(response=(201, '{"reference": "CH-1", "text": "ü"}'))
+    huge = SimpleNamespace(response=(201, '{"text": "%s"}' % ("x" * WAKE_DATAGRAM_MAX)))
+    unanswered = SimpleNamespace(response=None)
+    woken = [("CH-1", answered), ("CH-2", huge), ("CH-3", None), ("CH-3b", unanswered)]
     woken += [(f"CH-{n}", answered) for n in range(4, 2000)]
     datagrams = list(_wake_datagrams(woken))
     assert len(datagrams) > 1
@@ -473,7 +473,7 @@ def test_wake_ups_are_split_into_datagrams_and_a_response_too_big_is_left_out():
     lines = [line for datagram in datagrams for line in datagram.decode().split("\n")]
     assert len(lines) == len(woken)
     assert lines[0] == 'CH-1\t201\t{"reference": "CH-1", "text": "ü"}'
-    # the huge one and the one that is not JSON are read from the database
+    # the huge one and those without a response read theirs from the database
     assert lines[1:4] == ["CH-2", "CH-3", "CH-3b"]
 
 

@@ -63,6 +63,12 @@ def json_text(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def json_text_of(dumped: dict[str, Any]) -> str:
+    """``json_text(json_data(out))`` from ``out.model_dump()`` in one encoding (datetimes
+    as Ninja writes them)."""
+    return json.dumps(dumped, cls=NinjaJSONEncoder, ensure_ascii=False)
+
+
 def json_response(status: int, data: Any) -> HttpResponse:
     """A response from data already shaped by an Out schema (stored for replays as is)."""
     return text_response(status, json_text(data))
@@ -139,11 +145,15 @@ class Claim:
     def remember(self, status: int, data: dict[str, Any]) -> None:
         """Store the response; call inside the transaction that did the work (outside one,
         it takes its own: a write waits in the writer queue, not in SQLite's busy handler)."""
+        self.remember_text(status, json_text(data))
+
+    def remember_text(self, status: int, text: str) -> None:
+        """``remember`` of a response already written as JSON text (``json_text``)."""
         if self.record is not None:
             # One statement needs no savepoint inside the caller's transaction; plain SQL:
             # the ORM's building of this UPDATE cost more than the statement.
             with transaction.atomic(savepoint=False):
-                _remember(self.record.pk, status, data)
+                _remember(self.record.pk, status, text)
 
     def remember_refusal(self, error: CherishError) -> None:
         """A business refusal is the answer to this request too: retries get the same one."""
@@ -261,17 +271,18 @@ _KEY_SQL = RowSelect(IdempotencyKey, "api_key_id = %s AND key = %s")
 _KEY_ROWS = RowInsert(IdempotencyKey)
 
 
-def _remember(pk: int, status: int, data: Any) -> None:
-    """Store the response of the key ``pk`` unless one is stored already."""
+def _remember(pk: int, status: int, text: str) -> None:
+    """Store the response (JSON text) of the key ``pk`` unless one is stored already."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     meta = IdempotencyKey._meta
-    response = meta.get_field("response").get_db_prep_save(data, connection)
+    # The text as it is: the JSON column's own preparation would encode the data again.
+    value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET status_code = %s, response = %s"
+            f"UPDATE {quote(meta.db_table)} SET status_code = %s, response = {value}"
             " WHERE id = %s AND status_code IS NULL",
-            [status, response, pk],
+            [status, text, pk],
         )
 
 

@@ -73,7 +73,6 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Q
 
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
@@ -213,15 +212,20 @@ def apply_waiting(
 
     waiting = {ticket.raw_id: ticket for ticket in tickets if ticket.raw_id is not None}
     before = now() - _grace(grace_s)
-    orphaned = Q(received_at__lt=before)
     journaled = journal.in_use()
     moved_before = [entry_id for entry_id, _ in forget_later or ()]
+    # The journal's oldest entries, read once: they tell an idle look from a batch, and they
+    # are the first batch's (read outside the write lock: an entry another applier moves
+    # meanwhile is found in the database by its reference and only deleted).
+    entries = (
+        journal.waiting(before=before.timestamp(), limit=limit, skip=moved_before)
+        if journaled
+        else []
+    )
     if (
         not waiting
-        and not (
-            journaled and journal.waiting(before=before.timestamp(), limit=1, skip=moved_before)
-        )
-        and not RawContact.objects.filter(orphaned, status=RawStatus.QUEUED).exists()
+        and not entries
+        and not RawContact.objects.filter(received_at__lt=before, status=RawStatus.QUEUED).exists()
     ):
         return 0  # an idle look for orphans: no write lock for a read
     finished: list[tuple[Ticket, Outcome]] = [] if after_commit is None else after_commit
@@ -232,7 +236,8 @@ def apply_waiting(
         with transaction.atomic(savepoint=False):
             _lock_appliers()
             if journaled:
-                moved, answers, wakes = _move_from_journal(before, limit, moved_before)
+                moved, answers, wakes = _move_from_journal(before, limit, moved_before, entries)
+                entries = None  # the next batch's are read in its transaction
                 if wakes:
                     # First after the commit: the requests wait, the journal's cleanup not.
                     transaction.on_commit(functools.partial(_wake_web, wakes), robust=True)
@@ -275,7 +280,7 @@ def apply_waiting(
 
 
 def _move_from_journal(
-    before: Any, limit: int, skip: list[int]
+    before: Any, limit: int, skip: list[int], entries: list[Any] | None = None
 ) -> tuple[list[tuple[int, str]], dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
     """Put the oldest ``limit`` entries of the intake journal received before ``before``
     into the database as queued raw records, inside the caller's transaction (the batch that
@@ -287,10 +292,12 @@ def _move_from_journal(
     the references to wake it with after the commit, each with the ``on_applied`` that holds
     its response by then (None for an entry this batch did not apply: moved before a crash).
     An entry whose reference is already a raw record was moved by a batch that committed
-    before a crash: it is only deleted."""
+    before a crash (or by another applier since ``entries`` were read): it is only deleted.
+    ``entries``: those to move, read by the caller; None: read here."""
     from cherish.intake.actions import store_journal_entries
 
-    entries = journal.waiting(before=before.timestamp(), limit=limit, skip=skip)
+    if entries is None:
+        entries = journal.waiting(before=before.timestamp(), limit=limit, skip=skip)
     if not entries:
         return [], {}, {}
     answered = store_journal_entries(entries)
@@ -1034,26 +1041,18 @@ def _wake_web(wakes: dict[str, list[tuple[str, Any]]]) -> None:
 
 
 def _wake_datagrams(woken: list[tuple[str, Any]]) -> Iterator[bytes]:
-    """The wake-up lines, in datagrams of at most WAKE_DATAGRAM_MAX bytes; a response too
-    big for one is left out (that request reads it from the database)."""
-    from cherish.intake.api_intake import json_text
-
+    """The wake-up lines, in datagrams of at most WAKE_DATAGRAM_MAX bytes, each with the
+    response its ``answer`` holds (intake.api's: status and JSON text) where it has one; a
+    response too big for one datagram is left out (that request reads it from the database)."""
     lines: list[bytes] = []
     size = 0
     for reference, answer in woken:
         line = reference.encode("ascii")
-        response = getattr(answer, "response", None)
+        response = answer.response if answer is not None else None
         if response is not None:
-            try:
-                body = json_text(response[1]).encode()
-            except (TypeError, ValueError):
-                # Not plain JSON: that request reads its answer from the database, and the
-                # others of the batch are still woken.
-                logger.warning("intake wake-back: an answer left out", exc_info=True)
-            else:
-                with_answer = b"%s\t%d\t%s" % (line, response[0], body)
-                if len(with_answer) < WAKE_DATAGRAM_MAX:
-                    line = with_answer
+            with_answer = b"%s\t%d\t%s" % (line, response[0], response[1].encode())
+            if len(with_answer) < WAKE_DATAGRAM_MAX:
+                line = with_answer
         if lines and size + len(line) + 1 > WAKE_DATAGRAM_MAX:
             yield b"\n".join(lines)
             lines, size = [], 0

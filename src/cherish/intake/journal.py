@@ -509,10 +509,13 @@ def waiting(
     whose deletion the applier process has put off). Should another applier have deleted
     such an entry and a new one taken its id, the new one is left out only until that
     deletion runs (``intake.applier.FORGET_AFTER_S``, or at once when nothing else waits)."""
-    left_out = f" AND id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+    # The ids left out as one JSON parameter: one statement text whatever their number (up
+    # to the applier's FORGET_COUNT), compiled once per connection, where a placeholder each
+    # made a new statement to compile at every look (issue #14).
     rows = _read(
-        f"SELECT {_COLUMNS} FROM entry WHERE received_at < ?{left_out} ORDER BY id LIMIT ?",
-        (time.time() + 1 if before is None else before, *skip, limit),
+        f"SELECT {_COLUMNS} FROM entry WHERE received_at < ?"
+        " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+        (time.time() + 1 if before is None else before, json.dumps(list(skip)), limit),
     )
     return [_entry(row) for row in rows]
 
