@@ -810,6 +810,11 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
 
     connection_created.connect(this_threads, weak=False)
     connection.close()
+    usual = connection.settings_dict
+    if connection.vendor == "sqlite":
+        # This thread's connection only (the settings' dict is every thread's).
+        options = {**usual.get("OPTIONS", {}), "cached_statements": APPLIER_CACHED_STATEMENTS}
+        connection.settings_dict = {**usual, "OPTIONS": options}
     listener: socket.socket | None = None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
@@ -872,6 +877,7 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
             listener.close()
         _forget_moved(moved)
         connection.close()
+        connection.settings_dict = usual
         connection_created.disconnect(this_threads)
 
 
@@ -901,6 +907,15 @@ def _forget_moved(moved: list[tuple[int, str]]) -> bool:
 # 20 and 90 with 32 MiB; the rate moved within the noise to +20 % (bench/README.md, 2026-12-03).
 # 64 MiB measured no better on the 10k data.
 APPLIER_CACHE_KIB = 32 * 1024
+
+
+# The applier process's prepared statements: a batch runs about 25 statements, their texts
+# differ with its number of complaints (one multi-row INSERT per table), and with the web's 32
+# (settings: CHERISH_SQLITE_CACHED_STATEMENTS) every batch compiled most of them again; the
+# INSERT into the cases, with its two dozen indexes, is the costliest to compile. Measured with
+# the API at 8 clients, alternated: 1.36-1.40 against 1.50-1.52 ms of the applier's CPU a
+# complaint (bench/README.md, 2026-12-03).
+APPLIER_CACHED_STATEMENTS = 512
 
 
 def _applier_connection(connection: Any) -> None:
