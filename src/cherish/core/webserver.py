@@ -234,10 +234,10 @@ def serve_wsgi(application: Any, options: dict[str, Any]) -> None:
     Preloaded().run()
 
 
-def serve_granian(bind: str, *, workers: int, threads: int) -> None:
+def serve_granian(bind: str, *, workers: int, threads: int, access_log: bool = False) -> None:
     """Run granian in this process: ``workers`` processes forked from it (the application
     is imported already, so each only looks it up), each running Cherish's WSGI application
-    in ``threads`` threads.
+    in ``threads`` threads; with ``access_log`` a line per request (granian's format).
 
     Why granian rather than gunicorn (``cherish serve --server gunicorn`` still runs
     gunicorn): granian reads, parses and writes HTTP in Rust, outside Python's interpreter
@@ -273,7 +273,7 @@ def serve_granian(bind: str, *, workers: int, threads: int) -> None:
         blocking_threads=threads,
         runtime_threads=1,
         websockets=False,
-        log_access=True,
+        log_access=access_log,
         respawn_failed_workers=True,
         workers_kill_timeout=20,
         **where,
