@@ -205,7 +205,7 @@ def accept_contact(
     where the journal is not in use, or does not take the contact, it is applied in this
     process as without it.
     """
-    if isinstance(raw, RawMaterial) and raw.data is None and _can_queue(contact):
+    if isinstance(raw, RawMaterial) and raw.data is None and can_queue(contact):
         return _accept_queued(
             contact,
             raw,
@@ -279,7 +279,9 @@ _QUEUED_FIELDS = (
 )
 
 
-def _can_queue(contact: Contact) -> bool:
+def can_queue(contact: Contact) -> bool:
+    """Whether ``accept_contact`` stores this contact with its claim in one transaction
+    (queued for the applier), rather than its raw record first."""
     return (
         settings.CHERISH_INTAKE_QUEUE
         and not contact.attachments

@@ -32,6 +32,7 @@ from cherish.intake.actions import (
     IntakeResult,
     RawMaterial,
     accept_contact,
+    can_queue,
     result_of,
     store_raw,
 )
@@ -161,7 +162,9 @@ def _answer_once_applied(claim: Claim, reference: str) -> HttpResponse | None:
 def _replay_after_duplicate(
     request: HttpRequest, key: str | None, scope: str, body: dict[str, Any]
 ) -> HttpResponse:
-    """A concurrent request with the same key won: answer what it answers."""
+    """A request with the same key took it first: answer what it answers (422 if its body
+    was another; 409 while it is still in progress, or for a key an older version of
+    Cherish left without an answer, which this look removed: the next retry does the work)."""
     again = claim_idempotency(
         api_key_of(request), key, scope=scope, body=body, rebuild=_rebuild_case_answer
     )
@@ -198,11 +201,6 @@ def create_case(
         access_case_to_work(staff, payload.reference)
     body = payload.model_dump(mode="json")
     scope = "POST /cases"
-    claim = claim_idempotency(
-        api_key_of(request), idempotency_key, scope=scope, body=body, rebuild=_rebuild_case_answer
-    )
-    if claim.replay is not None:
-        return claim.replay
     contact = Contact(
         channel=payload.channel,
         text=payload.text,
@@ -216,6 +214,20 @@ def create_case(
         case_reference=payload.reference or "",
         attachments=[item.to_new_attachment() for item in payload.attachments],
     )
+    # A contact stored in one transaction with its key (queued) is not looked up first: a
+    # key already taken makes that store refuse it (DuplicateRequest), and it then replays
+    # the answer of the request that took the key. One stored before its key is bound (with
+    # files) is looked up first, so a retry does not store its files again.
+    claim = claim_idempotency(
+        api_key_of(request),
+        idempotency_key,
+        scope=scope,
+        body=body,
+        rebuild=_rebuild_case_answer,
+        look=not (can_queue(contact) and len(request.body) <= INLINE_RAW_LIMIT),
+    )
+    if claim.replay is not None:
+        return claim.replay
 
     answer = _Answer(claim, _case_answer_text)
     try:
