@@ -79,3 +79,41 @@ def test_rows_sharing_one_time_get_it_adapted_once_and_stored_exactly(
         "prep-2": (at, at, [2]),
         "prep-3": (later, at, []),
     }
+
+
+def test_json_values_are_written_as_the_orm_writes_them(db: Any) -> None:
+    """RowInsert writes JSON columns itself on SQLite (issue #14: the applier's CPU): the
+    stored text must be the ORM's, so lookups into it and reads of it behave the same."""
+    from cherish.intake.models import RawContact, RawStatus
+
+    at = now()
+    values = [
+        ({"name": "Zoë Ærø", "items": [1, 2.5, None, True], "nested": {"a": []}}, None),
+        ([], {"text": 'quote " and \\ backslash', "emoji": "\U0001f600"}),
+    ]
+
+    def raw(payload: Any, contact: Any, sender: str) -> RawContact:
+        return RawContact(
+            channel="api",
+            received_at=at,
+            payload=payload,
+            sender=sender,
+            status=RawStatus.QUEUED,
+            contact=contact,
+        )
+
+    # when the same values are stored by RowInsert and by the ORM
+    with transaction.atomic():
+        RowInsert(RawContact).add([raw(p, c, f"rows-{n}") for n, (p, c) in enumerate(values)])
+        for n, (p, c) in enumerate(values):
+            raw(p, c, f"orm-{n}").save()
+    # then the columns hold the same text (SQL NULL for None) and read back the same
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sender, payload, contact FROM intake_rawcontact ORDER BY sender")
+        stored = {sender: (payload, contact) for sender, payload, contact in cursor.fetchall()}
+    for n in range(len(values)):
+        assert stored[f"rows-{n}"] == stored[f"orm-{n}"]
+    assert stored["rows-0"][1] is None
+    read = {r.sender: (r.payload, r.contact) for r in RawContact.objects.all()}
+    for n, expected in enumerate(values):
+        assert read[f"rows-{n}"] == read[f"orm-{n}"] == expected
