@@ -787,11 +787,12 @@ def test_the_applier_process_has_a_page_cache_of_its_own(
     """Its batches touch every index of every table they write: with SQLite's default cache
     the pages were read back from the write-ahead log and spilled into it before the commit.
     The bigger cache is the applier's alone (a web worker's connections stay small), and so
-    is its bigger cache of prepared statements."""
+    are its bigger cache of prepared statements and its longer write-ahead log."""
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's page cache")
     seen: list[tuple[int, int]] = []
     statements: list[int] = []
+    checkpoints: list[int] = []
     receive = intake_actions.receive_queued_batch
 
     def spied(*args: Any, **kwargs: Any) -> Any:
@@ -802,6 +803,9 @@ def test_the_applier_process_has_a_page_cache_of_its_own(
             (temp_store,) = cursor.fetchone()
         seen.append((size, temp_store))
         statements.append(connection.settings_dict["OPTIONS"]["cached_statements"])
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            checkpoints.append(cursor.fetchone()[0])
         return receive(*args, **kwargs)
 
     monkeypatch.setattr(intake_actions, "receive_queued_batch", spied)
@@ -812,6 +816,7 @@ def test_the_applier_process_has_a_page_cache_of_its_own(
     assert seen and seen[0] == (-applier_module.APPLIER_CACHE_KIB, 2)  # 2: MEMORY
     assert statements[0] == applier_module.APPLIER_CACHED_STATEMENTS
     assert connection.settings_dict["OPTIONS"]["cached_statements"] < statements[0]
+    assert checkpoints[0] == applier_module.APPLIER_WAL_AUTOCHECKPOINT
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] != -applier_module.APPLIER_CACHE_KIB
