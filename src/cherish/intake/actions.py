@@ -205,7 +205,8 @@ def accept_contact(
     where the journal is not in use, or does not take the contact, it is applied in this
     process as without it.
     """
-    if isinstance(raw, RawMaterial) and raw.data is None and can_queue(contact):
+    if is_queued(contact, raw):
+        assert isinstance(raw, RawMaterial)
         return _accept_queued(
             contact,
             raw,
@@ -279,11 +280,13 @@ _QUEUED_FIELDS = (
 )
 
 
-def can_queue(contact: Contact) -> bool:
+def is_queued(contact: Contact, raw: RawContact | RawMaterial | None) -> bool:
     """Whether ``accept_contact`` stores this contact with its claim in one transaction
     (queued for the applier), rather than its raw record first."""
     return (
-        settings.CHERISH_INTAKE_QUEUE
+        isinstance(raw, RawMaterial)
+        and raw.data is None
+        and settings.CHERISH_INTAKE_QUEUE
         and not contact.attachments
         and contact.logged_by is None
         and contact.case is None

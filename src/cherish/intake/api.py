@@ -32,7 +32,7 @@ from cherish.intake.actions import (
     IntakeResult,
     RawMaterial,
     accept_contact,
-    can_queue,
+    is_queued,
     result_of,
     store_raw,
 )
@@ -214,6 +214,7 @@ def create_case(
         case_reference=payload.reference or "",
         attachments=[item.to_new_attachment() for item in payload.attachments],
     )
+    material = _raw_material(request, body)
     # A contact stored in one transaction with its key (queued) is not looked up first: a
     # key already taken makes that store refuse it (DuplicateRequest), and it then replays
     # the answer of the request that took the key. One stored before its key is bound (with
@@ -224,7 +225,7 @@ def create_case(
         scope=scope,
         body=body,
         rebuild=_rebuild_case_answer,
-        look=not (can_queue(contact) and len(request.body) <= INLINE_RAW_LIMIT),
+        look=not is_queued(contact, material),
     )
     if claim.replay is not None:
         return claim.replay
@@ -233,7 +234,7 @@ def create_case(
     try:
         result = accept_contact(
             contact,
-            raw=_raw_material(request, body),
+            raw=material,
             claim=claim,
             on_applied=answer,
             wait_for_case=True,
