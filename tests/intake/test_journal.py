@@ -5,6 +5,7 @@ own connection, as in its process."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,12 +28,15 @@ from cherish.cases.models import Case
 from cherish.core.backup import backup_sqlite, restore_sqlite
 from cherish.core.models import Job
 from cherish.intake import api, journal
+from cherish.intake import applier as applier_module
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.applier import (
     WAKE_DATAGRAM_MAX,
     Applied,
     WakeBack,
+    _sent_directly,
     _wake_datagrams,
+    applier_address,
     apply_waiting,
 )
 from cherish.intake.models import IdempotencyKey, RawContact, RawStatus
@@ -330,9 +335,10 @@ def test_an_api_complaint_is_stored_in_the_journal_and_answered_with_its_case(
     # when: a case is created by API, with a key and without one
     first = _post_case(_api(api_key, "order-1"), 1)
     second = _post_case(_api(api_key), 2)
-    # then: both went through the journal and are answered with their cases and owners,
-    # sent along with the applier process's wake-up (not read back from the database)
-    assert stored == [1, 1]
+    # then: the one with a key was sent straight to the applier process, the other went
+    # through the journal; both are answered with their cases and owners, sent along with the
+    # applier process's wake-up (not read back from the database)
+    assert stored == [1]
     assert read_back == []
     # and stored by the request's own thread without an fsync: answered only once the
     # database's durable commit holds them, so nothing needed flushing
@@ -427,6 +433,182 @@ def test_concurrent_retries_of_one_api_request_through_the_journal_make_one_case
     assert len({answer.json()["reference"] for answer in answers}) == 1
     assert Case.objects.count() == 1 and RawContact.objects.count() == 1
     assert IdempotencyKey.objects.get().status_code == 201
+
+
+def _direct_entry(api_key_id: int, key: str, reference: str, waker: str, n: int = 1) -> Any:
+    """A contact as a web process sends it to the applier process (send_to_applier)."""
+    contact = {
+        "channel": "api",
+        "name": f"Ann {n}",
+        "email": f"ann{n}@example.com",
+        "text": f"Broken {n}.",
+    }
+    return journal.Entry(
+        0,
+        time.time(),
+        reference,
+        "api",
+        f"ann{n}@example.com",
+        "",
+        {"n": n},
+        contact,
+        api_key=api_key_id,
+        idem_key=key,
+        request_hash="",
+        waker=waker,
+    )
+
+
+def _api_key_id() -> int:
+    from cherish.intake.models import ApiKey
+
+    return ApiKey.objects.get().pk
+
+
+def test_an_api_complaint_with_a_key_never_touches_the_journal(
+    agent: Any, applier_process: Any, api_key: str, monkeypatch: Any
+):
+    """With an Idempotency-Key the request sends its contact straight to the applier
+    process, which stores it in the batch that applies it: nothing is written to the
+    journal, nothing read back from it, nothing deleted from it."""
+    written: list[str] = []
+    monkeypatch.setattr(journal, "store", lambda *a, **k: written.append("store"))
+    monkeypatch.setattr(journal, "forget", lambda *a, **k: written.append("forget"))
+    applier_process()
+    responses = [_post_case(_api(api_key, f"order-{n}"), n) for n in range(1, 4)]
+    assert [response.status_code for response in responses] == [201] * 3
+    assert written == []
+    assert journal.size() == 0
+    for response in responses:
+        case = Case.objects.get(reference=response.json()["reference"])
+        assert response.json()["owner"]["name"] == case.owner.display_name
+        raw = RawContact.objects.get(case=case)
+        assert raw.reference == case.reference and raw.status == RawStatus.PROCESSED
+        key = IdempotencyKey.objects.get(raw=raw)
+        assert key.status_code == 201 and key.response == response.json()
+    # the follow-on pipeline is queued once for each, as for every complaint
+    assert Job.objects.filter(key__startswith="follow-on:").count() == 3
+
+
+def test_a_contact_sent_to_a_silent_applier_process_goes_to_the_journal_and_is_one_case(
+    agent: Any, journaled: Any, api_key: str, monkeypatch: Any
+):
+    """The applier process took the datagram and then hung (or died): the request stores
+    its contact in the journal after DIRECT_WAIT_S. Should that process wake up later and
+    apply what it took, the key held by the journal refuses it: one case per key."""
+    monkeypatch.setattr(applier_module, "DIRECT_WAIT_S", 0.2)
+    monkeypatch.setattr("cherish.intake.api.APPLY_WAIT_S", 0.2)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    silent.bind(applier_address())
+    silent.setblocking(False)
+    try:
+        # when: a case is created by API while the applier process reads but never answers
+        response = _post_case(_api(api_key, "order-5"), 5)
+        # then: received, from the journal (durable there), with the key
+        assert response.status_code == 202
+        [entry] = journal.waiting()
+        assert (entry.reference, entry.idem_key) == (response.json()["reference"], "order-5")
+        [took] = _sent_directly(silent)
+        assert took.idem_key == "order-5" and took.reference != entry.reference
+    finally:
+        silent.close()
+    # when: the applier process wakes up and applies what it took, then the journal
+    back = WakeBack()
+    try:
+        late = dataclasses.replace(took, waker=back.address)
+        apply_waiting(grace_s=0, direct=[late], forget_later=[])
+        # then: the contact it took is refused (its key is the journal's), told to nobody
+        # harmful: that request answered from the journal already
+        assert back.wait(late.reference, 5) == Applied(refusal="key")
+    finally:
+        back.sock.close()
+    assert Case.objects.count() == 1
+    assert Case.objects.get().reference == entry.reference
+    assert IdempotencyKey.objects.get(key="order-5").raw.reference == entry.reference
+    again = _post_case(_api(api_key, "order-5"), 5)
+    assert again.status_code == 201 and again.json()["reference"] == entry.reference
+
+
+def test_a_contact_sent_directly_is_refused_when_its_key_or_reference_is_taken(
+    agent: Any, journaled: Any, api_key: str
+):
+    back = WakeBack()
+    try:
+        api_key_id = _api_key_id()
+        # given: a complaint applied with the key "order-6" and the reference CH-TAKEN1
+        first = _direct_entry(api_key_id, "order-6", "CH-TAKEN1", back.address, 1)
+        apply_waiting(grace_s=0, direct=[first], forget_later=[])
+        assert back.wait("CH-TAKEN1", 5).answer[0] == 201
+        # when: one with that key, one with that reference, and two with one new key arrive
+        again = _direct_entry(api_key_id, "order-6", "CH-AGAIN1", back.address, 2)
+        clash = _direct_entry(api_key_id, "order-7", "CH-TAKEN1", back.address, 3)
+        twin_a = _direct_entry(api_key_id, "order-8", "CH-TWINA1", back.address, 4)
+        twin_b = _direct_entry(api_key_id, "order-8", "CH-TWINB1", back.address, 5)
+        apply_waiting(grace_s=0, direct=[again, clash, twin_a, twin_b], forget_later=[])
+        # then: the key's second use and the second twin are refused "key", the taken
+        # reference "reference" (its request draws another); the first twin is applied
+        assert back.wait("CH-AGAIN1", 5) == Applied(refusal="key")
+        assert back.wait("CH-TWINB1", 5) == Applied(refusal="key")
+        assert back.wait("CH-TAKEN1", 5) == Applied(refusal="reference")
+        assert back.wait("CH-TWINA1", 5).answer[0] == 201
+    finally:
+        back.sock.close()
+    assert sorted(Case.objects.values_list("reference", flat=True)) == ["CH-TAKEN1", "CH-TWINA1"]
+    assert IdempotencyKey.objects.count() == 2
+
+
+def test_a_request_whose_reference_is_taken_is_sent_again_with_another(
+    agent: Any, applier_process: Any, api_key: str, monkeypatch: Any
+):
+    from cherish.core import references
+
+    applier_process()
+    taken = _post_case(_api(api_key, "order-10"), 10).json()["reference"]
+    fresh = references.new_reference()
+    drawn = [taken, fresh]
+    draw = references.new_reference
+    monkeypatch.setattr(references, "new_reference", lambda: drawn.pop(0) if drawn else draw())
+    # when: the next request draws that reference first
+    response = _post_case(_api(api_key, "order-11"), 11)
+    # then: refused by the applier process, sent again with a fresh one: one case each
+    assert response.status_code == 201
+    assert response.json()["reference"] == fresh
+    assert Case.objects.count() == 2
+
+
+def test_the_applier_process_takes_contacts_only_from_a_process_of_this_user(
+    settings: Any, tmp_path: Any
+):
+    if os.getuid() != 0:
+        pytest.skip("sending as another user needs root (CI runs as root)")
+    settings.DATA_DIR = tmp_path
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    listener.bind(applier_address())
+    listener.setblocking(False)
+    entry = _direct_entry(1, "order-12", "CH-FORGE01", "nobody")
+    datagram = json.dumps(dataclasses.asdict(entry)).encode()
+
+    def send_as(uid: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child only sends, then leaves without running any cleanup
+            try:
+                os.setuid(uid)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                    sock.sendto(datagram, applier_address())
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+    try:
+        # when: another local user sends a contact, then a process of this user
+        send_as(65534)
+        send_as(os.getuid())
+        # then: only this user's is taken
+        assert _sent_directly(listener) == [entry]
+    finally:
+        listener.close()
 
 
 def test_a_wake_up_carries_a_response_only_from_a_process_of_this_user(

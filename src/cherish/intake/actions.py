@@ -140,13 +140,18 @@ class IntakePending(Exception):
     stuck. Nothing is lost (any applier takes it, ``intake.applier``); the caller tells the
     customer it is received, with the reference reserved for its case."""
 
-    def __init__(self, raw_id: int, reference: str, *, journaled: bool = False) -> None:
+    def __init__(
+        self, raw_id: int, reference: str, *, journaled: bool = False, said: Any = None
+    ) -> None:
         super().__init__(f"contact {raw_id} is stored and waits to be applied")
         self.raw_id = raw_id
         self.reference = reference
         # Stored in the intake journal (no raw record yet): the applier process moves and
         # applies it, and wakes the request that asked for that (``wait_for_case``).
         self.journaled = journaled
+        # Sent to the applier process directly, which applied it and said so
+        # (intake.applier.Applied): the request answers with that, without waiting again.
+        self.said = said
 
 
 # A request waits this long for the applier before applying its contact itself.
@@ -315,7 +320,7 @@ def _accept_queued(
     wait_for_case: bool = False,
 ) -> IntakeResult:
     from cherish.intake import journal
-    from cherish.intake.applier import Ticket, applier, store_awaited
+    from cherish.intake.applier import Ticket, applier, send_to_applier, store_awaited
 
     def store() -> RawContact:
         return _store_queued(contact, material, rate_limit, claim)
@@ -330,10 +335,12 @@ def _accept_queued(
         answer_stored=answer_when_stored and settings.CHERISH_INTAKE_APPLIER == "process",
     )
     if wait_for_case and journal.in_use():
-        # Answered once in the journal; the caller waits for its case (or, should the
-        # journal not take it, applied here: intake.applier._store_in_journal).
+        # With an Idempotency-Key sent straight to the applier process, which answers once
+        # it is on its case; otherwise (or should that process not answer in time) answered
+        # once in the journal, and the caller waits for its case (or, should the journal
+        # not take it, applied here: intake.applier._store_in_journal).
         ticket.answer_stored = ticket.wakes_back = True
-    if not (ticket.wakes_back and store_awaited(ticket)):
+    if not (ticket.wakes_back and (send_to_applier(ticket) or store_awaited(ticket))):
         applier().submit(ticket)
     if not ticket.done.wait(APPLY_WAIT_S):
         if ticket.take("caller"):
@@ -365,7 +372,12 @@ def _accept_queued(
     if not isinstance(outcome, IntakeResult):
         if ticket.durable:
             # Stored, not yet applied (a stuck applier): durable, so received, never a 500.
-            raise IntakePending(ticket.raw_id or 0, ticket.reference, journaled=ticket.journaled)
+            raise IntakePending(
+                ticket.raw_id or 0,
+                ticket.reference,
+                journaled=ticket.journaled,
+                said=ticket.said,
+            )
         raise IntakeFailed("the contact could not be stored in time")
     return outcome
 

@@ -136,10 +136,11 @@ def answer_for(record: IdempotencyKey | None) -> _Answer:
     return _Answer(Claim(record=record), _case_answer_text)
 
 
-def _answer_once_applied(claim: Claim, reference: str) -> HttpResponse | None:
+def _answer_once_applied(claim: Claim, reference: str, said: Any = None) -> HttpResponse | None:
     """The answer to a contact stored in the intake journal, once the applier process has
-    added it to its case and woken this process; None if it is not applied in time."""
-    applied = wait_applied(reference, APPLY_WAIT_S)
+    added it to its case and woken this process; None if it is not applied in time.
+    ``said``: what the applier process answered already (a contact sent to it directly)."""
+    applied = said if said is not None else wait_applied(reference, APPLY_WAIT_S)
     if applied is None:
         return None
     if applied.answer is not None:
@@ -243,7 +244,7 @@ def create_case(
         return _replay_after_duplicate(request, idempotency_key, scope, body)
     except IntakePending as pending:
         if pending.journaled:
-            applied = _answer_once_applied(claim, pending.reference)
+            applied = _answer_once_applied(claim, pending.reference, pending.said)
             if applied is not None:
                 return applied
         if pending.journaled:

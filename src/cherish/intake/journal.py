@@ -495,6 +495,45 @@ def _journal_keys(
     return found
 
 
+def holding(
+    references: list[str], keys: list[tuple[int, str]]
+) -> tuple[set[str], set[tuple[int, str]]]:
+    """Which of ``references`` and of the Idempotency-Keys ``keys`` (API key id, key)
+    entries still in the journal hold: for the applier process to refuse a complaint sent to
+    it directly whose reference or key the journal holds (``intake.applier``)."""
+    if not references and not keys:
+        return set(), set()
+    held_references = {
+        row[0]
+        for row in _read(
+            "SELECT reference FROM entry WHERE reference IN (SELECT value FROM json_each(?))",
+            (json.dumps(references),),
+        )
+    }
+    held_keys = (
+        {
+            (row[0], row[1])
+            for row in _read(
+                "SELECT entry.api_key, entry.idem_key FROM json_each(?) AS wanted JOIN entry"
+                " ON entry.api_key = json_extract(wanted.value, '$[0]')"
+                " AND entry.idem_key = json_extract(wanted.value, '$[1]')"
+                " WHERE entry.idem_key IS NOT NULL",
+                (json.dumps([list(key) for key in keys]),),
+            )
+        }
+        if keys
+        else set()
+    )
+    return held_references, held_keys
+
+
+def writes_held() -> _writing:
+    """The journal's writer queue, held (``with``): no complaint is stored in the journal
+    meanwhile. The applier process holds it from its check of the journal's keys until the
+    commit of the batch that applies the complaints sent to it directly."""
+    return _writing()
+
+
 def find_key(api_key: int, key: str) -> Entry | None:
     """The entry still in the journal that holds this Idempotency-Key, if any."""
     rows = _read(f"SELECT {_COLUMNS} FROM entry WHERE api_key = ? AND idem_key = ?", (api_key, key))
