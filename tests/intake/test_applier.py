@@ -7,6 +7,7 @@ its own connection, as it does in a web process.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -652,12 +653,24 @@ def applier_process(settings: Any, tmp_path: Any) -> Any:
 
     def start() -> threading.Thread:
         thread.start()
+        # Listening before the test's first request: one sent before would find nobody
+        # there and take the way for an absent applier process (correct, but another path).
+        _wait_for(_applier_listening)
         return thread
 
     yield start
     stop.set()
     if thread.is_alive() or thread.ident is not None:
         thread.join(10)
+
+
+def _applier_listening() -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(applier_module.applier_address())
+        except OSError:
+            return False
+        return True
 
 
 def _post_form(client: Client, n: int, **extra: Any) -> Any:
