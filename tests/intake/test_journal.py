@@ -577,6 +577,36 @@ def test_a_request_whose_reference_is_taken_is_sent_again_with_another(
     assert Case.objects.count() == 2
 
 
+def test_a_bare_wake_up_ends_a_direct_wait_only_once_the_key_names_the_contact(
+    agent: Any, journaled: Any, api_key: str, monkeypatch: Any
+):
+    """A wake-up without an answer (another user's, or an answer too big for a datagram)
+    is no proof that the contact was stored: the request believes it only once its key
+    names a raw record with its reference."""
+    monkeypatch.setattr(applier_module, "DIRECT_WAIT_S", 0.3)
+    back = WakeBack()
+    try:
+        api_key_id = _api_key_id()
+
+        def bare(reference: str) -> None:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto(reference.encode(), b"\0" + back.address.encode())
+
+        # when: a bare wake-up comes for a contact nothing holds
+        bare("CH-BARE01")
+        # then: the request goes on waiting, and gives up (the journal's way next)
+        assert applier_module._wait_direct(back, "CH-BARE01", (api_key_id, "order-13")) is None
+        # when: the contact is stored with its key, and a bare wake-up comes
+        entry = _direct_entry(api_key_id, "order-13", "CH-BARE01", "nobody", 13)
+        apply_waiting(grace_s=0, direct=[entry], forget_later=[])
+        bare("CH-BARE01")
+        # then: it ends the wait
+        said = applier_module._wait_direct(back, "CH-BARE01", (api_key_id, "order-13"))
+        assert said == Applied()
+    finally:
+        back.sock.close()
+
+
 def test_the_applier_process_takes_contacts_only_from_a_process_of_this_user(
     settings: Any, tmp_path: Any
 ):

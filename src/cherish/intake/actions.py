@@ -555,7 +555,7 @@ def _held_references(references: list[str]) -> dict[str, dict[str, str]]:
 
 
 def store_journal_entries(
-    entries: list[Any],
+    entries: list[Any], *, checked: bool = False
 ) -> dict[int, tuple[RawContact, IdempotencyKey | None]]:
     """The intake journal's entries as queued raw records, in the caller's transaction
     (intake.applier moves them). An entry whose reference a raw record already holds for
@@ -566,9 +566,11 @@ def store_journal_entries(
     back to it, stays that request's: the entry is applied without it.) Returns, by raw
     record id, each record a request waits for (the API's: the entry names its web process)
     or that has a key, with its key's row or None: for the applier to make each one's
-    response in the transaction that applies it (and store it with the key)."""
+    response in the transaction that applies it (and store it with the key).
+    ``checked``: the caller found none of the references and keys taken, in this
+    transaction (the contacts sent to the applier process directly): not looked up again."""
     references = [entry.reference for entry in entries]
-    present = _held_references(references)
+    present = {} if checked else _held_references(references)
     records = []
     moved = []
     for entry in entries:
@@ -607,7 +609,11 @@ def store_journal_entries(
     if not keyed:
         return answered
     live = _existing(ApiKey, {entry.api_key for entry, _ in keyed})
-    taken = keys_taken([(entry.api_key, entry.idem_key, "") for entry, _ in keyed])
+    taken = (
+        set()
+        if checked
+        else keys_taken([(entry.api_key, entry.idem_key, "") for entry, _ in keyed])
+    )
     rows = []
     for entry, raw in keyed:
         if entry.api_key not in live or (entry.api_key, entry.idem_key) in taken:

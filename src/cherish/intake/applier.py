@@ -387,7 +387,7 @@ def _take_direct(
 
     answers = {}
     by_reference = {}
-    for pk, (raw, row) in store_journal_entries(take).items():
+    for pk, (raw, row) in store_journal_entries(take, checked=True).items():
         answer = answer_for(row)
         answers[pk] = Ticket(pk, on_applied=answer, record=raw)
         by_reference[raw.reference] = answer
