@@ -69,7 +69,8 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
         web = _pid_of(serve.pid, "cherish-web")
         smtpd = _pid_of(serve.pid, "cherish-smtpd")
         applier = _pid_of(serve.pid, "cherish-applier")
-        assert web and smtpd and applier
+        store = _pid_of(serve.pid, "cherish-store")
+        assert web and smtpd and applier and store
 
         # when the task worker is killed outright
         os.kill(worker, signal.SIGKILL)
@@ -91,6 +92,15 @@ def test_serve_restarts_a_killed_child_and_stops_only_on_sigterm(
             lambda: (p := _pid_of(serve.pid, "cherish-applier")) and p != applier,
             timeout=30,
             what="a new applier process",
+        )
+
+        # and so does the intake store process (SQLite's: the form's complaints into the
+        # intake journal), and a form posted meanwhile is still answered
+        os.kill(store, signal.SIGKILL)
+        processes.wait_for(
+            lambda: (p := _pid_of(serve.pid, "cherish-store")) and p != store,
+            timeout=30,
+            what="a new store process",
         )
 
         # and when the web server itself dies, it comes back too

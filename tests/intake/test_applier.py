@@ -664,13 +664,38 @@ def applier_process(settings: Any, tmp_path: Any) -> Any:
         thread.join(10)
 
 
-def _applier_listening() -> bool:
+@pytest.fixture
+def store_process(settings: Any, tmp_path: Any) -> Any:
+    """The intake store process (intake.applier.run_store_loop), in a thread."""
+    settings.CHERISH_INTAKE_APPLIER = "process"
+    settings.DATA_DIR = tmp_path
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=applier_module.run_store_loop, args=(stop,), name="store process", daemon=True
+    )
+
+    def start() -> threading.Thread:
+        thread.start()
+        _wait_for(lambda: _listening(applier_module.store_address()))
+        return thread
+
+    yield start
+    stop.set()
+    if thread.ident is not None:
+        thread.join(10)
+
+
+def _listening(address: bytes) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
         try:
-            probe.connect(applier_module.applier_address())
+            probe.connect(address)
         except OSError:
             return False
         return True
+
+
+def _applier_listening() -> bool:
+    return _listening(applier_module.applier_address())
 
 
 def _post_form(client: Client, n: int, **extra: Any) -> Any:

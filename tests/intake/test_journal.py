@@ -22,7 +22,13 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
-from tests.intake.test_applier import _all_applied, _post_form, _wait_for, applier_process
+from tests.intake.test_applier import (
+    _all_applied,
+    _post_form,
+    _wait_for,
+    applier_process,
+    store_process,
+)
 
 from cherish.cases.models import Case
 from cherish.core.backup import backup_sqlite, restore_sqlite
@@ -50,7 +56,7 @@ pytestmark = [
     ),
 ]
 
-__all__ = ["applier_process"]  # the fixture, used by name
+__all__ = ["applier_process", "store_process"]  # the fixtures, used by name
 
 
 @pytest.fixture
@@ -181,6 +187,81 @@ def test_the_rate_limit_is_counted_in_the_journal(agent: Any, journaled: Any, se
     # then: the third from the address is refused and not stored
     assert statuses == [302, 302, 429]
     assert len(_on_disk(journaled)) == 2
+
+
+def _stores_in_the_web_process(monkeypatch: Any) -> list[int]:
+    """How many complaints the web process's applier thread stored in the journal."""
+    stored: list[int] = []
+    store = applier_module._store_in_journal
+
+    def counted(fresh: Any, **kwargs: Any) -> Any:
+        stored.append(len(fresh))
+        return store(fresh, **kwargs)
+
+    monkeypatch.setattr(applier_module, "_store_in_journal", counted)
+    return stored
+
+
+def test_the_store_process_stores_the_form_and_its_resends_once(
+    agent: Any, journaled: Any, store_process: Any, monkeypatch: Any
+):
+    monkeypatch.setattr("cherish.intake.views.THANKS_WAIT_S", 0.05)
+    in_web = _stores_in_the_web_process(monkeypatch)
+    store_process()
+    client = Client()
+    # when: forms are posted while the intake store process runs, one of them twice
+    first = _post_form(client, 1)
+    again = _post_form(client, 1)
+    other = _post_form(Client(), 2)
+    # then: the store process stored them, one entry each, the copy answered as the first
+    assert [first.status_code, again.status_code, other.status_code] == [302] * 3
+    assert in_web == []
+    references = [reference for reference, _ in _on_disk(journaled)]
+    assert len(references) == 2
+    assert references[0] in client.get(again["Location"]).content.decode()
+    # and the applier adds them to their cases
+    apply_waiting(grace_s=0)
+    assert sorted(Case.objects.values_list("reference", flat=True)) == sorted(references)
+
+
+def test_the_store_process_counts_the_rate_limit(
+    agent: Any, journaled: Any, store_process: Any, settings: Any, monkeypatch: Any
+):
+    settings.CHERISH_PUBLIC_RATE_LIMIT = 2
+    in_web = _stores_in_the_web_process(monkeypatch)
+    store_process()
+    statuses = [_post_form(Client(), n).status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+    assert in_web == []
+    assert len(_on_disk(journaled)) == 2
+
+
+def test_a_form_the_store_process_does_not_answer_is_stored_by_its_request(
+    agent: Any, journaled: Any, monkeypatch: Any
+):
+    """The store process took the datagram and hung (or died): the request stores its form
+    after STORE_WAIT_S. Should the store process store what it took after all, that copy
+    is the same form sent again: still one complaint."""
+    monkeypatch.setattr(applier_module, "STORE_WAIT_S", 0.2)
+    in_web = _stores_in_the_web_process(monkeypatch)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    silent.bind(applier_module.store_address())
+    silent.setblocking(False)
+    try:
+        response = _post_form(Client(), 3)
+        [took] = [json.loads(data) for data in applier_module._trusted_datagrams(silent, 8)]
+    finally:
+        silent.close()
+    assert response.status_code == 302
+    assert in_web == [1]
+    [(reference, _)] = _on_disk(journaled)
+    # when: the store process stores what it took, late
+    item = journal.Item(**took["item"])
+    [late] = journal.store([item])
+    # then: the journal's resend check knows it
+    assert isinstance(late, journal.SentBefore) and late.reference == reference
+    assert [ref for ref, _ in _on_disk(journaled)] == [reference]
 
 
 def test_a_reference_a_raw_record_holds_is_drawn_again(

@@ -320,7 +320,13 @@ def _accept_queued(
     wait_for_case: bool = False,
 ) -> IntakeResult:
     from cherish.intake import journal
-    from cherish.intake.applier import Ticket, applier, send_to_applier, store_awaited
+    from cherish.intake.applier import (
+        Ticket,
+        applier,
+        send_to_applier,
+        send_to_store,
+        store_awaited,
+    )
 
     def store() -> RawContact:
         return _store_queued(contact, material, rate_limit, claim)
@@ -340,7 +346,12 @@ def _accept_queued(
         # once in the journal, and the caller waits for its case (or, should the journal
         # not take it, applied here: intake.applier._store_in_journal).
         ticket.answer_stored = ticket.wakes_back = True
-    if not (ticket.wakes_back and (send_to_applier(ticket) or store_awaited(ticket))):
+    if ticket.wakes_back:
+        taken = send_to_applier(ticket) or store_awaited(ticket)
+    else:
+        # The public form's: stored by the intake store process where one runs.
+        taken = ticket.answer_stored and journal.in_use() and send_to_store(ticket)
+    if not taken:
         applier().submit(ticket)
     if not ticket.done.wait(APPLY_WAIT_S):
         if ticket.take("caller"):

@@ -204,6 +204,11 @@ class Command(BaseCommand):
         if os.environ.get("CHERISH_INTAKE_APPLIER", "process") == "process":
             os.environ["CHERISH_INTAKE_APPLIER"] = settings.CHERISH_INTAKE_APPLIER = "process"
             children["applier"] = partial(call_command, "apply_intake", loop=True)
+            if settings.CHERISH_INTAKE_JOURNAL and connections["default"].vendor == "sqlite":
+                # The public form's complaints are stored in the intake journal by a process
+                # with one thread: in the web process that thread waited for the interpreter
+                # lock behind the request threads (intake.applier.send_to_store).
+                children["store"] = partial(call_command, "apply_intake", store=True)
         available = get_commands()
         if not options["no_worker"]:
             for number in range(1, max(1, options["task_workers"]) + 1):

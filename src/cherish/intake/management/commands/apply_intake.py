@@ -6,6 +6,10 @@ running web processes (one applier at a time, each complaint applied once).
 
 With ``--loop`` (the applier process ``cherish serve`` starts): applies every stored
 complaint as it comes, woken by the web processes that store them (intake.applier).
+
+With ``--store`` (the intake store process ``cherish serve`` starts on SQLite): stores the
+public form's complaints the web processes send it in the intake journal, a group at a time
+(intake.applier.run_store_loop).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from cherish.intake.applier import apply_waiting, run_applier_loop
+from cherish.intake.applier import apply_waiting, run_applier_loop, run_store_loop
 
 
 class Command(BaseCommand):
@@ -26,8 +30,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Keep applying every stored complaint as it comes (the applier process).",
         )
+        parser.add_argument(
+            "--store",
+            action="store_true",
+            help="Keep storing the public form's complaints sent by the web processes in the"
+            " intake journal (the intake store process, on SQLite).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["store"]:
+            run_store_loop()
+            return
         if options["loop"]:
             run_applier_loop()
             return
