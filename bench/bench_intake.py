@@ -347,15 +347,19 @@ def _descendants(pid: int) -> list[int]:
 
 def server_workers(server_pid: int) -> list[int]:
     """The web workers under ``cherish serve``: the leaves of its process tree, but for
-    the intake applier process (``server_applier``)."""
+    the intake applier and store processes (``server_applier``)."""
     tree = _descendants(server_pid)
-    return [pid for pid in tree if not _descendants(pid) and _name(pid) != "cherish-applier"]
+    return [pid for pid in tree if not _descendants(pid) and _name(pid) not in _INTAKE]
 
 
 def server_applier(server_pid: int) -> list[int]:
     """The intake applier process under ``cherish serve`` (the public form's complaints are
-    added to their cases there): its CPU is part of each complaint's."""
-    return [pid for pid in _descendants(server_pid) if _name(pid) == "cherish-applier"]
+    added to their cases there) and, on SQLite, the intake store process (they are stored in
+    the journal there): their CPU is part of each complaint's."""
+    return [pid for pid in _descendants(server_pid) if _name(pid) in _INTAKE]
+
+
+_INTAKE = ("cherish-applier", "cherish-store")
 
 
 def _name(pid: int) -> str:

@@ -64,7 +64,8 @@ def _count_the_applier(il):  # type: ignore[no-untyped-def]
     """Since the public form's complaints are added to their cases by an applier process of
     their own (``cherish serve``'s ``cherish-applier``, a sibling of the web server, not one of
     its workers), the harness's CPU figure (the web master's tree) leaves that work out: add
-    the applier's CPU, so Cherish's CPU per complaint is the whole of intake's."""
+    the applier's CPU, so Cherish's CPU per complaint is the whole of intake's. Likewise the
+    intake store process (``cherish-store``, SQLite: the form's complaints into the journal)."""
     hz = os.sysconf("SC_CLK_TCK")
     sample = il.bc.CherishServer.sample
 
@@ -75,7 +76,7 @@ def _count_the_applier(il):  # type: ignore[no-untyped-def]
                 comm = Path(f"/proc/{kid}/comm").read_text().strip()
             except OSError:
                 continue
-            if comm == "cherish-applier":
+            if comm in ("cherish-applier", "cherish-store"):
                 out["worker_cpu_s"] += self._cpu_ticks(kid) / hz
         return out
 
