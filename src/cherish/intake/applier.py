@@ -60,6 +60,8 @@ import functools
 import hashlib
 import logging
 import os
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -554,7 +556,6 @@ def send_to_applier(ticket: Ticket) -> bool:
     journal's writer queue, until its commit; a request without a key has nothing by which
     a copy stored in the journal after a slow answer could be known as the same one."""
     import json
-    import socket
 
     from cherish.core.references import new_reference
     from cherish.intake.actions import DuplicateRequest, journal_item
@@ -647,7 +648,6 @@ def send_to_store(ticket: Ticket) -> bool:
     against 653-676 complaints a second (bench/README.md, 2026-12-03)."""
     import json
     import secrets
-    import socket
 
     from cherish.intake.actions import journal_item
 
@@ -757,7 +757,6 @@ def run_store_loop(stop: threading.Event | None = None) -> None:
     answered stores its complaint itself."""
     import json
     import select
-    import socket
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
@@ -805,28 +804,34 @@ def _trusted_datagrams(listener: Any, most: int) -> list[bytes]:
     """Up to ``most`` datagrams waiting on ``listener`` (non-blocking: the first empty read
     ends this) from processes of this user (the kernel's credentials of the sender: an
     abstract socket has no file permissions); the others dropped with a warning."""
-    import socket
-    import struct
 
-    credentials = struct.Struct("3i")  # struct ucred: pid, uid, gid
-    space = socket.CMSG_SPACE(credentials.size)
+    space = socket.CMSG_SPACE(_CREDENTIALS.size)
     uid = os.getuid()
     taken = []
     with contextlib.suppress(BlockingIOError, InterruptedError):
         for _ in range(most):
             data, ancillary, _, _ = listener.recvmsg(65536, space)
-            trusted = any(
-                level == socket.SOL_SOCKET
-                and kind == socket.SCM_CREDENTIALS
-                and len(value) >= credentials.size
-                and credentials.unpack_from(value)[1] == uid
-                for level, kind, value in ancillary
-            )
-            if trusted:
+            if from_user(ancillary, uid):
                 taken.append(data)
             else:
                 logger.warning("intake: a datagram from another user ignored")
     return taken
+
+
+# struct ucred: pid, uid, gid (the credentials a Unix socket with SO_PASSCRED is told).
+_CREDENTIALS = struct.Struct("3i")
+
+
+def from_user(ancillary: list[tuple[int, int, bytes]], uid: int) -> bool:
+    """Whether a datagram's ancillary data holds the kernel's credentials of a sender of
+    user ``uid`` (an abstract socket has no file permissions: anyone may send to it)."""
+    return any(
+        level == socket.SOL_SOCKET
+        and kind == socket.SCM_CREDENTIALS
+        and len(value) >= _CREDENTIALS.size
+        and _CREDENTIALS.unpack_from(value)[1] == uid
+        for level, kind, value in ancillary
+    )
 
 
 def store_awaited(ticket: Ticket) -> bool:
@@ -1149,7 +1154,6 @@ _waker: Any = None
 def wake_applier() -> None:
     """Tell the applier process that contacts are stored (best effort: it also looks by
     itself every ``IDLE_POLL_S``)."""
-    import socket
 
     global _waker
     # No applier process listening, or its queue full: it looks by itself.
@@ -1168,7 +1172,6 @@ def run_applier_loop(stop: threading.Event | None = None, *, limit: int = BATCH_
     that fails on the database is retried at the next turn, its contacts still stored.
     """
     import select
-    import socket
 
     from django.db.backends.signals import connection_created
 
@@ -1364,7 +1367,6 @@ class WakeBack:
     the request then reads its answer from the database."""
 
     def __init__(self) -> None:
-        import socket
 
         digest = hashlib.sha256(str(_data_dir()).encode()).hexdigest()[:16]
         self.address = f"cherish-intake-web-{digest}-{os.getpid()}"
@@ -1378,11 +1380,7 @@ class WakeBack:
         self.thread.start()
 
     def _listen(self) -> None:
-        import socket
-        import struct
-
-        credentials = struct.Struct("3i")  # struct ucred: pid, uid, gid
-        space = socket.CMSG_SPACE(credentials.size)
+        space = socket.CMSG_SPACE(_CREDENTIALS.size)
         uid = os.getuid()
         while True:
             try:
@@ -1390,13 +1388,7 @@ class WakeBack:
             except OSError:
                 logger.warning("intake wake-back: the socket failed", exc_info=True)
                 return
-            trusted = any(
-                level == socket.SOL_SOCKET
-                and kind == socket.SCM_CREDENTIALS
-                and len(value) >= credentials.size
-                and credentials.unpack_from(value)[1] == uid
-                for level, kind, value in ancillary
-            )
+            trusted = from_user(ancillary, uid)
             at = time.monotonic()
             with self.guard:
                 for line in data.decode("utf-8", "replace").split("\n"):
@@ -1459,7 +1451,6 @@ def _wake_web(wakes: dict[str, list[tuple[str, Any]]]) -> None:
     """After the commit of a batch: tell each web process which of its contacts are applied,
     each with the response stored for its request where there is one (best effort: a request
     not woken looks for itself when its wait ends)."""
-    import socket
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
