@@ -142,7 +142,9 @@ class Ticket:
     # The API's with an applier process: stored in the intake journal, the request waits for
     # the applier process's wake-up (``wait_applied``); not taken by the journal, applied here.
     wakes_back: bool = False
-    # Stored in the intake journal (no raw record until the applier process moves it).
+    # Stored in the intake journal (no raw record until the applier process moves it), or
+    # sent to the applier process directly: either way its answer comes with that process's
+    # wake-up (``intake.api._answer_once_applied``).
     journaled: bool = False
     # What the applier process said of a contact sent to it directly (``send_to_applier``).
     said: Any = None
@@ -567,10 +569,6 @@ def send_to_applier(ticket: Ticket) -> bool:
     item = journal_item(ticket, waker=back.address)
     if item is None or item.key is None or item.rate_key is not None or item.fingerprint:
         return False
-    global _sender
-    if _sender is None or _sender[0] != os.getpid():
-        _sender = (os.getpid(), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
-        _sender[1].setblocking(False)
     for _ in range(DIRECT_TRIES):
         entry = journal.Entry(
             0,
@@ -589,9 +587,7 @@ def send_to_applier(ticket: Ticket) -> bool:
         datagram = json.dumps(dataclasses.asdict(entry)).encode()
         if len(datagram) > WAKE_DATAGRAM_MAX:
             return False
-        try:
-            _sender[1].sendto(datagram, applier_address())
-        except OSError:
+        if not _send(datagram, applier_address()):
             return False  # no applier process listening, or its queue full
         said = _wait_direct(back, entry.reference, item.key[:2])
         if said is None:
@@ -609,6 +605,20 @@ def send_to_applier(ticket: Ticket) -> bool:
 
 
 _sender: tuple[int, Any] | None = None
+
+
+def _send(datagram: bytes, address: bytes) -> bool:
+    """Send a datagram from this process's sending socket (made on first use; a forked
+    child makes its own); False when nobody listens there or its queue is full."""
+    global _sender
+    if _sender is None or _sender[0] != os.getpid():
+        _sender = (os.getpid(), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+        _sender[1].setblocking(False)
+    try:
+        _sender[1].sendto(datagram, address)
+    except OSError:
+        return False
+    return True
 
 
 def _wait_direct(back: WakeBack, reference: str, key: tuple[int, str]) -> Applied | None:
@@ -664,13 +674,7 @@ def send_to_store(ticket: Ticket) -> bool:
     ).encode()
     if len(datagram) > WAKE_DATAGRAM_MAX:
         return False
-    global _sender
-    if _sender is None or _sender[0] != os.getpid():
-        _sender = (os.getpid(), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
-        _sender[1].setblocking(False)
-    try:
-        _sender[1].sendto(datagram, store_address())
-    except OSError:
+    if not _send(datagram, store_address()):
         return False  # no store process listening, or its queue full
     deadline = time.monotonic() + STORE_WAIT_S
     while (left := deadline - time.monotonic()) > 0:
@@ -738,13 +742,7 @@ def store_address() -> bytes:
     directory."""
     from django.conf import settings
 
-    return _store_address_for(str(settings.DATA_DIR))
-
-
-@functools.lru_cache(maxsize=8)
-def _store_address_for(data_dir: str) -> bytes:
-    digest = hashlib.sha256(data_dir.encode()).hexdigest()[:24]
-    return b"\0cherish-intake-store-" + digest.encode()
+    return _address_for(str(settings.DATA_DIR), "store")
 
 
 def run_store_loop(stop: threading.Event | None = None) -> None:
@@ -804,7 +802,6 @@ def _trusted_datagrams(listener: Any, most: int) -> list[bytes]:
     """Up to ``most`` datagrams waiting on ``listener`` (non-blocking: the first empty read
     ends this) from processes of this user (the kernel's credentials of the sender: an
     abstract socket has no file permissions); the others dropped with a warning."""
-
     space = socket.CMSG_SPACE(_CREDENTIALS.size)
     uid = os.getuid()
     taken = []
@@ -1139,13 +1136,13 @@ def applier_address() -> bytes:
     directory, so the installations of one machine never wake each other's."""
     from django.conf import settings
 
-    return _address_for(str(settings.DATA_DIR))
+    return _address_for(str(settings.DATA_DIR), "applier")
 
 
 @functools.lru_cache(maxsize=8)
-def _address_for(data_dir: str) -> bytes:
+def _address_for(data_dir: str, role: str) -> bytes:
     digest = hashlib.sha256(data_dir.encode()).hexdigest()[:24]
-    return b"\0cherish-intake-applier-" + digest.encode()
+    return f"\0cherish-intake-{role}-".encode() + digest.encode()
 
 
 _waker: Any = None
@@ -1154,7 +1151,6 @@ _waker: Any = None
 def wake_applier() -> None:
     """Tell the applier process that contacts are stored (best effort: it also looks by
     itself every ``IDLE_POLL_S``)."""
-
     global _waker
     # No applier process listening, or its queue full: it looks by itself.
     with contextlib.suppress(OSError):
@@ -1367,7 +1363,6 @@ class WakeBack:
     the request then reads its answer from the database."""
 
     def __init__(self) -> None:
-
         digest = hashlib.sha256(str(_data_dir()).encode()).hexdigest()[:16]
         self.address = f"cherish-intake-web-{digest}-{os.getpid()}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -1451,7 +1446,6 @@ def _wake_web(wakes: dict[str, list[tuple[str, Any]]]) -> None:
     """After the commit of a batch: tell each web process which of its contacts are applied,
     each with the response stored for its request where there is one (best effort: a request
     not woken looks for itself when its wait ends)."""
-
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         for address, woken in wakes.items():
