@@ -34,6 +34,10 @@ def _is_plain(field: models.Field[Any, Any]) -> bool:
     )
 
 
+class JsonText(str):
+    """A JSON column's value given as its JSON text, written as it is (not encoded again)."""
+
+
 class RowInsert:
     """A prepared multi-row INSERT of ``fields`` (attribute names) into ``model``'s table;
     without ``fields``: every column but an auto-incremented primary key and generated ones."""
@@ -153,11 +157,15 @@ def _preparer(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
         encoder = field.encoder
 
         def prepare_json(value: Any) -> Any:
+            if isinstance(value, JsonText):
+                return str(value)
             return None if value is None else json.dumps(value, cls=encoder)
 
         return prepare_json
 
     def prepare(value: Any) -> Any:
+        if isinstance(value, JsonText):
+            value = json.loads(value)
         return field.get_db_prep_save(value, connection)
 
     return prepare

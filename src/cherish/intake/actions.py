@@ -41,7 +41,7 @@ from cherish.core.clock import now
 from cherish.core.errors import CherishError, RateLimited
 from cherish.core.pipeline import queue_many_steps, queue_steps
 from cherish.core.references import new_reference, normalise_reference
-from cherish.core.rows import RowInsert, select_in
+from cherish.core.rows import JsonText, RowInsert, select_in
 from cherish.core.text import clean_text, one_line
 from cherish.customers.actions import match_customer, match_customers, remember_language
 from cherish.customers.models import Customer
@@ -508,14 +508,19 @@ def refusal_from_journal(outcome: Any) -> Exception:
     return _too_many()
 
 
-def raw_from_entry(entry: Any) -> RawContact:
-    """A journal entry as the (unsaved) queued raw record it will become."""
+def raw_from_entry(entry: Any, *, own_reference: bool = True) -> RawContact:
+    """A journal entry as the (unsaved) queued raw record it will become; without
+    ``own_reference`` its case draws a reference of its own (another record holds the
+    entry's)."""
     return RawContact(
-        reference=entry.reference,
-        payload=entry.payload,
-        contact=entry.contact,
-        status=RawStatus.QUEUED,
+        channel=entry.channel,
         received_at=entry.received,
+        payload=entry.payload,
+        sender=entry.sender,
+        status=RawStatus.QUEUED,
+        contact=entry.contact,
+        reference=entry.reference if own_reference else None,
+        fingerprint=entry.fingerprint,
     )
 
 
@@ -586,24 +591,12 @@ def store_journal_entries(
     moved = []
     for entry in entries:
         held = present.get(entry.reference)
-        reference: str | None = entry.reference
-        if held is not None:
-            if held["sender"] == entry.sender and held["fingerprint"] == entry.fingerprint:
-                continue
-            # Another record drew the same reference: this one's case draws its own.
-            reference = None
-        records.append(
-            RawContact(
-                channel=entry.channel,
-                received_at=entry.received,
-                payload=entry.payload,
-                sender=entry.sender,
-                status=RawStatus.QUEUED,
-                contact=entry.contact,
-                reference=reference,
-                fingerprint=entry.fingerprint,
-            )
-        )
+        if held is not None and (
+            held["sender"] == entry.sender and held["fingerprint"] == entry.fingerprint
+        ):
+            continue
+        # Another record drew the same reference: this one's case draws its own.
+        records.append(raw_from_entry(entry, own_reference=held is None))
         moved.append(entry)
     if records:
         _RAW_ROWS.add(records)
@@ -641,6 +634,36 @@ def store_journal_entries(
 
 
 _KEY_ROWS = RowInsert(IdempotencyKey)
+
+
+def store_answered_keys(answered: list[tuple[Any, RawContact, tuple[int, str]]]) -> None:
+    """The Idempotency-Key rows of entries applied as they were stored (the contacts sent
+    to the applier process directly, ``checked`` as ``store_journal_entries`` says), each
+    with its response (status, JSON text) at once: one INSERT, no UPDATE per key after.
+    A key whose API key is gone is left out (its contact is applied without it)."""
+    keyed = [
+        (entry, raw, answer)
+        for entry, raw, answer in answered
+        if entry.idem_key is not None and entry.api_key is not None
+    ]
+    if not keyed:
+        return
+    live = _existing(ApiKey, {entry.api_key for entry, _, _ in keyed})
+    rows = []
+    for entry, raw, (status, text) in keyed:
+        if entry.api_key not in live:
+            continue
+        row = IdempotencyKey(
+            api_key_id=entry.api_key,
+            key=entry.idem_key,
+            request_hash=entry.request_hash,
+            raw=raw,
+            status_code=status,
+            response=JsonText(text),
+        )
+        row.created_at = entry.received
+        rows.append(row)
+    _KEY_ROWS.add(rows)
 
 
 def _existing(model: type[Any], ids: set[Any]) -> set[Any]:
@@ -772,7 +795,11 @@ def receive_queued_batch(
     customers matched (customers.match_customers), cases opened (cases.open_cases: the
     same events), raw records marked processed and one follow-on pipeline per message, with
     one statement per table for the whole batch. All or nothing: an error rolls the batch
-    back for the caller to receive its contacts one by one."""
+    back for the caller to receive its contacts one by one.
+
+    A raw record not stored yet (no primary key: the contacts the web processes sent to the
+    applier process directly) is inserted here, already processed, instead of updated: all
+    of the batch's records are stored, or none."""
     matches = match_customers(
         [(one_line(contact.name), contact.email, contact.phone) for contact, _ in items]
     )
@@ -801,7 +828,8 @@ def receive_queued_batch(
     for (_, raw), (case, message) in zip(items, opened, strict=True):
         raw.status, raw.case, raw.message, raw.error = RawStatus.PROCESSED, case, message, ""
         raws.append(raw)
-    _mark_processed(raws)
+    _mark_processed([raw for raw in raws if raw.pk is not None])
+    _RAW_ROWS.add([raw for raw in raws if raw.pk is None])
     if settings.CHERISH_INTAKE_FOLLOW_ON:
         # The keys name the messages just inserted: none can be in use yet.
         queue_many_steps(
@@ -818,6 +846,8 @@ def receive_queued_batch(
 def _mark_processed(raws: list[RawContact]) -> None:
     """One prepared UPDATE run for every record: bulk_update's CASE expressions cost more
     CPU than the rest of a batch's statements together."""
+    if not raws:
+        return
     meta = RawContact._meta
     column = {
         name: str(getattr(meta.get_field(name), "column", name))

@@ -255,6 +255,7 @@ def apply_waiting(
     while True:
         outcomes: dict[int, Outcome] = {}
         moved: list[tuple[int, str]] = []
+        owners = None
         with contextlib.ExitStack() as held:
             if direct:
                 # No complaint enters the journal from the check of its keys until this
@@ -270,8 +271,19 @@ def apply_waiting(
                 room = max(0, limit - len(moved))
                 sent, direct = direct[:room], direct[room:]
                 if sent:
-                    sent_answers, sent_wakes = _take_direct(sent)
-                    answers.update(sent_answers)
+                    take, sent_wakes = _check_direct(sent)
+                    if take:
+                        owners = OwnerPicker.load()
+                        done = _apply_direct(take, owners)
+                        if done is None:
+                            # Not as one batch: stored queued, applied as the journal's are.
+                            sent_answers, stored_wakes = _store_direct(take)
+                            answers.update(sent_answers)
+                        else:
+                            applied_direct, stored_wakes = done
+                            outcomes.update(applied_direct)
+                        for address, woken in stored_wakes.items():
+                            sent_wakes.setdefault(address, []).extend(woken)
                     for address, woken in sent_wakes.items():
                         wakes.setdefault(address, []).extend(woken)
                 if wakes:
@@ -290,7 +302,8 @@ def apply_waiting(
                     transaction.on_commit(functools.partial(journal.forget, moved), robust=True)
                 waiting.update(answers)
             raws = _queued(waiting, before, limit)
-            owners = OwnerPicker.load() if raws else None
+            if raws and owners is None:
+                owners = OwnerPicker.load()
             contacts = {raw.pk: contact_from_record(raw.contact or {}) for raw in raws}
             together = [raw for raw in raws if batchable(contacts[raw.pk])]
             if together and owners is not None:
@@ -355,16 +368,15 @@ def _move_from_journal(
     return [(entry.id, entry.reference) for entry in entries], answers, wakes
 
 
-def _take_direct(
+def _check_direct(
     sent: list[journal.Entry],
-) -> tuple[dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
-    """Store the contacts sent to the applier process directly as queued raw records with
-    their keys, inside the caller's batch, which holds the journal's writer queue and the
-    database's write lock; as ``_move_from_journal``, a ticket for each (its response made
-    in the batch) and the wake-ups by web process. A contact whose Idempotency-Key the
-    database or the journal holds, or another of ``sent`` took first, is refused "key"; one
-    whose reference either holds, "reference"; both told with the wake-ups."""
-    from cherish.intake.actions import keys_taken, references_taken, store_journal_entries
+) -> tuple[list[journal.Entry], dict[str, list[tuple[str, Any]]]]:
+    """Which contacts sent to the applier process directly this batch takes, inside the
+    caller's batch, which holds the journal's writer queue and the database's write lock;
+    and the wake-ups, by web process, of the others: one whose Idempotency-Key the database
+    or the journal holds, or another of ``sent`` took first, is refused "key"; one whose
+    reference either holds, "reference"."""
+    from cherish.intake.actions import keys_taken, references_taken
 
     references = [entry.reference for entry in sent]
     keys = [(entry.api_key or 0, entry.idem_key or "") for entry in sent]
@@ -385,8 +397,69 @@ def _take_direct(
         taken_references.add(entry.reference)
         taken_keys.add(key)
         take.append(entry)
-    if not take:
-        return {}, wakes
+    return take, wakes
+
+
+@dataclass(frozen=True)
+class _Said:
+    """The response a wake-up carries (as ``intake.api._Answer`` holds it)."""
+
+    response: tuple[int, str]
+
+
+def _apply_direct(
+    take: list[journal.Entry], owners: Any
+) -> tuple[dict[int, Outcome], dict[str, list[tuple[str, Any]]]] | None:
+    """Apply the contacts ``_check_direct`` took as they are stored: raw records inserted
+    already processed, on their new cases, and each Idempotency-Key's row with its response,
+    in a savepoint of the caller's batch (intake.receive_queued_batch): not stored queued
+    first, then updated (the raw record's status, the key's response), which was a sixth of
+    the applier process's CPU a complaint under the API's load (issue #14). Returns the
+    outcomes by raw record and the wake-ups, each with its response; None when they are not
+    all new cases of customers known by address (``batchable``), or the batch failed (rolled
+    back, the owners picked put back in line): the caller stores them queued instead."""
+    from cherish.intake.actions import (
+        batchable,
+        contact_from_record,
+        raw_from_entry,
+        receive_queued_batch,
+        store_answered_keys,
+    )
+    from cherish.intake.api import _case_answer_text
+
+    if connection.vendor != "sqlite":  # the intake journal's, SQLite's only
+        return None
+    contacts = [contact_from_record(entry.contact or {}) for entry in take]
+    if not all(batchable(contact) for contact in contacts):
+        return None
+    records = [raw_from_entry(entry) for entry in take]
+    line = list(owners.line)
+    try:
+        with transaction.atomic():
+            results = receive_queued_batch(list(zip(contacts, records, strict=True)), owners=owners)
+            answers = [_case_answer_text(result) for result in results]
+            store_answered_keys(list(zip(take, records, answers, strict=True)))
+    except (InterfaceError, OperationalError):
+        raise
+    except Exception:
+        logger.info(
+            "intake applier: %d contacts sent directly stored queued", len(take), exc_info=True
+        )
+        owners.line = line
+        return None
+    wakes: dict[str, list[tuple[str, Any]]] = {}
+    for entry, answer in zip(take, answers, strict=True):
+        wakes.setdefault(entry.waker, []).append((entry.reference, _Said(answer)))
+    return {raw.pk: result for raw, result in zip(records, results, strict=True)}, wakes
+
+
+def _store_direct(
+    take: list[journal.Entry],
+) -> tuple[dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
+    """Store the contacts ``_check_direct`` took as queued raw records with their keys,
+    inside the caller's batch; as ``_move_from_journal``, a ticket for each (its response
+    made in the batch that applies it) and the wake-ups by web process."""
+    from cherish.intake.actions import store_journal_entries
     from cherish.intake.api import answer_for
 
     answers = {}
@@ -395,6 +468,7 @@ def _take_direct(
         answer = answer_for(row)
         answers[pk] = Ticket(pk, on_applied=answer, record=raw)
         by_reference[raw.reference] = answer
+    wakes: dict[str, list[tuple[str, Any]]] = {}
     for entry in take:
         wakes.setdefault(entry.waker, []).append(
             (entry.reference, by_reference.get(entry.reference))
