@@ -16,8 +16,19 @@ LENGTH = 6
 REFERENCE_RE = re.compile(rf"\b{PREFIX}[{ALPHABET}]{{{LENGTH}}}\b", re.IGNORECASE)
 
 
+_SPACE = len(ALPHABET) ** LENGTH
+
+
 def new_reference() -> str:
-    return PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    # One draw for the whole reference, not one per symbol: each draw is a system call that
+    # lets go of the interpreter lock, and a web process's request threads then wait to take
+    # it back (six of them were a tenth of an API request's time, issue #14).
+    number = secrets.randbelow(_SPACE)
+    symbols = []
+    for _ in range(LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        symbols.append(ALPHABET[digit])
+    return PREFIX + "".join(symbols)
 
 
 def normalise_reference(raw: str) -> str | None:

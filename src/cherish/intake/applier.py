@@ -55,7 +55,6 @@ commit.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import logging
@@ -658,7 +657,8 @@ def send_to_applier(ticket: Ticket) -> bool:
             request_hash=item.key[2],
             waker=item.waker,
         )
-        datagram = json.dumps(dataclasses.asdict(entry)).encode()
+        # The entry's fields as they are (``asdict`` copies the payload deeply first).
+        datagram = json.dumps(vars(entry)).encode()
         if len(datagram) > WAKE_DATAGRAM_MAX:
             return False
         if not _send(datagram, applier_address()):
@@ -743,9 +743,7 @@ def send_to_store(ticket: Ticket) -> bool:
     if item is None:
         return False
     token = "S-" + secrets.token_hex(8)
-    datagram = json.dumps(
-        {"token": token, "back": back.address, "item": dataclasses.asdict(item)}
-    ).encode()
+    datagram = json.dumps({"token": token, "back": back.address, "item": vars(item)}).encode()
     if len(datagram) > WAKE_DATAGRAM_MAX:
         return False
     if not _send(datagram, store_address()):
@@ -781,11 +779,11 @@ def _finish_stored(ticket: Ticket, outcome: Any) -> None:
 def _outcome_told(outcome: Any) -> dict[str, Any]:
     """``journal.store``'s outcome for one complaint, as the store process tells it."""
     if isinstance(outcome, journal.Stored):
-        return {"stored": dataclasses.asdict(outcome.entry)}
+        return {"stored": vars(outcome.entry)}
     if isinstance(outcome, journal.OverLimit):
         return {"over_limit": True}
     if isinstance(outcome, journal.SentBefore):
-        entry = dataclasses.asdict(outcome.entry) if outcome.entry is not None else None
+        entry = vars(outcome.entry) if outcome.entry is not None else None
         return {"sent_before": [outcome.reference, outcome.raw_id, entry]}
     if isinstance(outcome, journal.KeyTaken):
         return {"key_taken": True}
@@ -1520,12 +1518,9 @@ def _wake_web(wakes: dict[str, list[tuple[str, Any]]]) -> None:
     """After the commit of a batch: tell each web process which of its contacts are applied,
     each with the response stored for its request where there is one (best effort: a request
     not woken looks for itself when its wait ends)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        for address, woken in wakes.items():
-            for datagram in _wake_datagrams(woken):
-                with contextlib.suppress(OSError):  # that process is gone, or its queue full
-                    sock.sendto(datagram, b"\0" + address.encode())
+    for address, woken in wakes.items():
+        for datagram in _wake_datagrams(woken):
+            _send(datagram, b"\0" + address.encode())  # False: that process is gone, or busy
 
 
 def _wake_datagrams(woken: list[tuple[str, Any]]) -> Iterator[bytes]:
