@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 from tests.intake.test_applier import (
     _all_applied,
@@ -28,6 +28,7 @@ from tests.intake.test_applier import (
     _wait_for,
     applier_process,
     store_process,
+    three_agents,
 )
 
 from cherish.cases.models import Case
@@ -56,7 +57,7 @@ pytestmark = [
     ),
 ]
 
-__all__ = ["applier_process", "store_process"]  # the fixtures, used by name
+__all__ = ["applier_process", "store_process", "three_agents"]  # the fixtures, used by name
 
 
 @pytest.fixture
@@ -637,6 +638,61 @@ def test_a_contact_sent_directly_is_refused_when_its_key_or_reference_is_taken(
         back.sock.close()
     assert sorted(Case.objects.values_list("reference", flat=True)) == ["CH-TAKEN1", "CH-TWINA1"]
     assert IdempotencyKey.objects.count() == 2
+
+
+def test_contacts_sent_directly_are_stored_already_applied_or_else_queued_first(
+    three_agents: Any, journaled: Any, api_key: str, monkeypatch: Any
+):
+    """A batch of contacts sent directly is inserted on its new cases (raw records
+    processed, each key with its response); one that is not a plain new case (it names the
+    customer's external id), or a batch that fails, is stored queued and applied as the
+    journal's are: every contact is applied once, answered, and its key holds the answer."""
+    from cherish.intake import actions
+
+    back = WakeBack()
+    try:
+        api_key_id = _api_key_id()
+        plain = _direct_entry(api_key_id, "order-20", "CH-PLAIN2", back.address, 20)
+        named = _direct_entry(api_key_id, "order-21", "CH-NAMED2", back.address, 21)
+        named = dataclasses.replace(named, contact={**named.contact, "external_id": "crm-21"})
+        # when: a plain contact and one that names its customer's id come in one batch
+        apply_waiting(grace_s=0, direct=[plain, named], forget_later=[])
+        # then: both applied and answered 201 with their cases
+        for reference in ("CH-PLAIN2", "CH-NAMED2"):
+            said = back.wait(reference, 5)
+            assert said.answer[0] == 201
+            assert json.loads(said.answer[1])["reference"] == reference
+        # when: the batch fails once as a whole (a database error in its savepoint)
+        batch = actions.receive_queued_batch
+        failed: list[int] = []
+
+        def fail_once(items: Any, **kwargs: Any) -> Any:
+            if not failed:
+                failed.append(len(items))
+                raise IntegrityError("a clash")
+            return batch(items, **kwargs)
+
+        monkeypatch.setattr(actions, "receive_queued_batch", fail_once)
+        twins = [
+            _direct_entry(api_key_id, f"order-{n}", f"CH-FAIL{n}", back.address, n)
+            for n in (22, 23)
+        ]
+        apply_waiting(grace_s=0, direct=twins, forget_later=[])
+        # then: stored queued and applied after all, each once
+        assert failed == [2]
+        for n in (22, 23):
+            assert back.wait(f"CH-FAIL{n}", 5).answer[0] == 201
+    finally:
+        back.sock.close()
+    assert Case.objects.count() == 4 == RawContact.objects.count()
+    for raw in RawContact.objects.all():
+        assert raw.status == RawStatus.PROCESSED and raw.case.reference == raw.reference
+        key = IdempotencyKey.objects.get(raw=raw)
+        assert key.status_code == 201 and key.response["reference"] == raw.reference
+    # owners in turn across the batches, the failed one's picks put back in line
+    owners = list(Case.objects.order_by("id").values_list("owner_id", flat=True))
+    assert owners == [agent.pk for agent in three_agents] + [three_agents[0].pk]
+    assert Job.objects.filter(key__startswith="follow-on:").count() == 4
 
 
 def test_a_request_whose_reference_is_taken_is_sent_again_with_another(
