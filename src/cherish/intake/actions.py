@@ -564,14 +564,17 @@ def keys_taken(keys: list[tuple[int, str, str]]) -> set[tuple[int, str]]:
     return found & {(api_key, key) for api_key, key, _ in keys}
 
 
-def _held_references(references: list[str]) -> dict[str, dict[str, str]]:
+def held_references(references: list[str]) -> dict[str, dict[str, str]]:
     """The raw records that hold these references: their sender and fingerprint."""
     rows = select_in(RawContact, ["reference", "sender", "fingerprint"], "reference", references)
     return {row[0]: {"sender": row[1], "fingerprint": row[2]} for row in rows}
 
 
 def store_journal_entries(
-    entries: list[Any], *, checked: bool = False
+    entries: list[Any],
+    *,
+    checked: bool = False,
+    present: dict[str, dict[str, str]] | None = None,
 ) -> dict[int, tuple[RawContact, IdempotencyKey | None]]:
     """The intake journal's entries as queued raw records, in the caller's transaction
     (intake.applier moves them). An entry whose reference a raw record already holds for
@@ -584,9 +587,10 @@ def store_journal_entries(
     or that has a key, with its key's row or None: for the applier to make each one's
     response in the transaction that applies it (and store it with the key).
     ``checked``: the caller found none of the references and keys taken, in this
-    transaction (the contacts sent to the applier process directly): not looked up again."""
-    references = [entry.reference for entry in entries]
-    present = {} if checked else _held_references(references)
+    transaction (the contacts sent to the applier process directly): not looked up again;
+    ``present``: the references raw records hold, looked up by the caller."""
+    if present is None:
+        present = {} if checked else held_references([entry.reference for entry in entries])
     records = []
     moved = []
     for entry in entries:

@@ -263,7 +263,18 @@ def apply_waiting(
             held.enter_context(transaction.atomic(savepoint=False))
             _lock_appliers()
             if journaled:
-                moved, answers, wakes = _move_from_journal(before, limit, moved_before, entries)
+                moved, answers, wakes, plain = _move_from_journal(
+                    before, limit, moved_before, entries
+                )
+                if plain:
+                    # The journal's plain complaints (the public form's) applied as they are
+                    # stored, as the contacts sent directly are; else stored queued.
+                    owners = OwnerPicker.load()
+                    done = _apply_direct(plain, owners)
+                    if done is None:
+                        _store_direct(plain)
+                    else:
+                        outcomes.update(done[0])
                 entries = None  # the next batch's are read in its transaction
                 # As many as the batch applies with the journal's: each request is woken
                 # once its contact is on its case, not merely stored.
@@ -272,7 +283,7 @@ def apply_waiting(
                 if sent:
                     take, sent_wakes = _check_direct(sent)
                     if take:
-                        owners = OwnerPicker.load()
+                        owners = owners if owners is not None else OwnerPicker.load()
                         done = _apply_direct(take, owners)
                         if done is None:
                             # Not as one batch: stored queued, applied as the journal's are.
@@ -329,7 +340,7 @@ def apply_waiting(
 
 def _move_from_journal(
     before: Any, limit: int, skip: list[int], entries: list[Any] | None = None
-) -> tuple[list[tuple[int, str]], dict[int, Ticket], dict[str, list[tuple[str, Any]]]]:
+) -> tuple[list[tuple[int, str]], dict[int, Ticket], dict[str, list[tuple[str, Any]]], list[Any]]:
     """Put the oldest ``limit`` entries of the intake journal received before ``before``
     into the database as queued raw records, inside the caller's transaction (the batch that
     applies them), leaving out the ids in ``skip`` (moved already). Returns the ids and
@@ -341,14 +352,23 @@ def _move_from_journal(
     its response by then (None for an entry this batch did not apply: moved before a crash).
     An entry whose reference is already a raw record was moved by a batch that committed
     before a crash (or by another applier since ``entries`` were read): it is only deleted.
-    ``entries``: those to move, read by the caller; None: read here."""
-    from cherish.intake.actions import store_journal_entries
+    ``entries``: those to move, read by the caller; None: read here. Last, the plain
+    entries (the public form's: nobody waits for them, no key, their reference not taken):
+    not stored here, for the caller to apply as they are stored (``_apply_direct``)."""
+    from cherish.intake.actions import held_references, store_journal_entries
 
     if entries is None:
         entries = journal.waiting(before=before.timestamp(), limit=limit, skip=skip)
     if not entries:
-        return [], {}, {}
-    answered = store_journal_entries(entries)
+        return [], {}, {}, []
+    present = held_references([entry.reference for entry in entries])
+    plain = [
+        entry
+        for entry in entries
+        if not entry.waker and entry.idem_key is None and entry.reference not in present
+    ]
+    rest = [entry for entry in entries if entry not in plain] if plain else entries
+    answered = store_journal_entries(rest, present=present) if rest else {}
     answers = {}
     by_reference: dict[str, Any] = {}
     if answered:
@@ -364,7 +384,7 @@ def _move_from_journal(
             wakes.setdefault(entry.waker, []).append(
                 (entry.reference, by_reference.get(entry.reference))
             )
-    return [(entry.id, entry.reference) for entry in entries], answers, wakes
+    return [(entry.id, entry.reference) for entry in entries], answers, wakes, plain
 
 
 def _check_direct(
@@ -448,7 +468,8 @@ def _apply_direct(
         return None
     wakes: dict[str, list[tuple[str, Any]]] = {}
     for entry, answer in zip(take, answers, strict=True):
-        wakes.setdefault(entry.waker, []).append((entry.reference, _Said(answer)))
+        if entry.waker:
+            wakes.setdefault(entry.waker, []).append((entry.reference, _Said(answer)))
     return {raw.pk: result for raw, result in zip(records, results, strict=True)}, wakes
 
 
