@@ -47,9 +47,10 @@ and less CPU a complaint (bigger batches; bench/README.md).
 On SQLite the public form's and the API's complaints are stored in the intake journal instead
 (``intake.journal``: a file of its own, with its own write lock), so the web process's stores
 never wait for the applier process's batches on the database's one write lock; each batch
-moves the journal's oldest entries into the database as queued raw records and applies them
-in one transaction (``_move_from_journal``), and deletes them from the journal after that
-commit.
+moves the journal's oldest entries into the database and applies them in one transaction
+(``_move_from_journal``), and deletes them from the journal after that commit. The plain
+ones (the form's), like the API's contacts sent to the applier process directly, are
+inserted already applied (``_apply_direct``); the others are stored queued, then applied.
 """
 
 from __future__ import annotations
