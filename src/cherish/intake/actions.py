@@ -599,7 +599,7 @@ def store_journal_entries(
             held["sender"] == entry.sender and held["fingerprint"] == entry.fingerprint
         ):
             continue
-        # Another record drew the same reference: this one's case draws its own.
+        # Held by another record (it drew the same reference): this one's case draws its own.
         records.append(raw_from_entry(entry, own_reference=held is None))
         moved.append(entry)
     if records:

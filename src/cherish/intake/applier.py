@@ -363,12 +363,12 @@ def _move_from_journal(
     if not entries:
         return [], {}, {}, []
     present = held_references([entry.reference for entry in entries])
-    plain = [
-        entry
-        for entry in entries
-        if not entry.waker and entry.idem_key is None and entry.reference not in present
-    ]
-    rest = [entry for entry in entries if entry not in plain] if plain else entries
+    plain, rest = [], []
+    for entry in entries:
+        if not entry.waker and entry.idem_key is None and entry.reference not in present:
+            plain.append(entry)
+        else:
+            rest.append(entry)
     answered = store_journal_entries(rest, present=present) if rest else {}
     answers = {}
     by_reference: dict[str, Any] = {}
@@ -430,11 +430,13 @@ class _Said:
 def _apply_direct(
     take: list[journal.Entry], owners: Any
 ) -> tuple[dict[int, Outcome], dict[str, list[tuple[str, Any]]]] | None:
-    """Apply the contacts ``_check_direct`` took as they are stored: raw records inserted
-    already processed, on their new cases, and each Idempotency-Key's row with its response,
-    in a savepoint of the caller's batch (intake.receive_queued_batch): not stored queued
-    first, then updated (the raw record's status, the key's response), which was a sixth of
-    the applier process's CPU a complaint under the API's load (issue #14). Returns the
+    """Apply as they are stored the contacts ``_check_direct`` took (the API's, sent to the
+    applier process directly) or the journal's plain entries (the form's, from
+    ``_move_from_journal``): raw records inserted already processed, on their new cases, and
+    each Idempotency-Key's row with its response, in a savepoint of the caller's batch
+    (intake.receive_queued_batch); not stored queued first, then updated (the raw record's
+    status, the key's response), which was a sixth of the applier process's CPU a complaint
+    under the API's load (issue #14). Returns the
     outcomes by raw record and the wake-ups, each with its response; None when they are not
     all new cases of customers known by address (``batchable``), or the batch failed (rolled
     back, the owners picked put back in line): the caller stores them queued instead."""
@@ -463,7 +465,9 @@ def _apply_direct(
         raise
     except Exception:
         logger.info(
-            "intake applier: %d contacts sent directly stored queued", len(take), exc_info=True
+            "intake applier: %d contacts stored queued, not applied as stored",
+            len(take),
+            exc_info=True,
         )
         owners.line = line
         return None
