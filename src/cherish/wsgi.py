@@ -2,10 +2,10 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cherish.settings")
-application = get_wsgi_application()
+from cherish.core.handlers import make_application
+
+application = make_application()
 
 from cherish.core.webserver import settle  # noqa: E402 - needs the application loaded
 

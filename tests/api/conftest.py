@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.client import ClientHandler
 
+from cherish.core.handlers import ApiMiddleware
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.models import ApiKey
 from cherish.staff.principal import KeyScope
@@ -28,8 +30,15 @@ def api_key_record(api_key: str) -> ApiKey:
 
 @pytest.fixture
 def api(api_key: str) -> Client:
-    """A test client that sends the API key on every request."""
-    return Client(headers={"Authorization": f"Bearer {api_key}"})
+    """A test client that sends the API key on every request, through the API's own
+    middleware (``settings.API_MIDDLEWARE``), as ``cherish serve`` runs it."""
+    client = Client(headers={"Authorization": f"Bearer {api_key}"})
+    client.handler = ApiClientHandler(enforce_csrf_checks=False)
+    return client
+
+
+class ApiClientHandler(ApiMiddleware, ClientHandler):
+    """Django's test handler with the API's middleware chain."""
 
 
 def post_json(client: Client, url: str, body: Any, **headers: str) -> Any:

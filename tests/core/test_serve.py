@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import json
 import os
 import re
 import signal
 import socket
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from functools import partial
@@ -23,7 +25,9 @@ from tests.outbox.conftest import free_port
 
 from cherish.cases.models import Case
 from cherish.core.management.commands.serve import site_url_for
+from cherish.core.middleware import CSP
 from cherish.core.supervisor import Supervisor
+from cherish.intake.apikeys import create_api_key
 from cherish.outbox.models import OutgoingEmail
 
 pytestmark = pytest.mark.slow
@@ -226,6 +230,49 @@ def _send_complaint(port: int, email: str) -> int:
         return int(r.status)
 
 
+def _api_request(
+    port: int, path: str, body: dict[str, Any] | None = None, **headers: str
+) -> tuple[int, Any, dict[str, Any]]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return int(r.status), r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.headers, json.loads(error.read())
+
+
+def _check_the_api(port: int, email: str) -> None:
+    """The API through the real server, under its own middleware (cherish.core.handlers):
+    the security headers and the language negotiated as on every page, no session or CSRF
+    cookie, and a case created by key."""
+    # a request without a key, from a German client: refused, with the headers and the
+    # language negotiated as on the pages
+    status, headers, body = _api_request(port, "/api/v1/cases", **{"Accept-Language": "de"})
+    assert status == 401
+    assert body["code"] == "not_authenticated"
+    assert headers["Content-Language"] == "de"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == CSP
+    assert headers.get("Set-Cookie") is None
+    # a complaint sent with a key: its case, and still no cookie
+    _, key = create_api_key("shop backend", scopes=["cases:create"])
+    status, headers, body = _api_request(
+        port,
+        "/api/v1/cases",
+        {"customer": {"name": "Api Customer", "email": email}, "text": "My order never came."},
+        Authorization=f"Bearer {key}",
+        **{"Idempotency-Key": f"serve-{email}"},
+    )
+    assert status == 201, body
+    assert Case.objects.filter(reference=body["reference"], channel="api").exists()
+    assert headers.get("Set-Cookie") is None
+    assert headers["Content-Security-Policy"] == CSP
+
+
 def test_customer_links_follow_the_bound_port_when_site_url_is_unset(
     transactional_db: Any, tmp_path: Path
 ) -> None:
@@ -289,6 +336,8 @@ def test_either_web_server_takes_a_complaint_logs_it_and_stops_on_sigterm(
             what="the case",
         )
         assert case.channel == "web"
+        # and the API answers through the same server
+        _check_the_api(port, f"api-{server}-{int(access_log)}@example.com")
         if access_log:
             processes.wait_for(
                 lambda: re.search(r'"POST /complain/ HTTP/1.1" 302', log.read_text()),
