@@ -37,15 +37,41 @@ class ApiWSGIHandler(ApiMiddleware, WSGIHandler):
     """The API's WSGI handler."""
 
 
+# What a request's environ holds of its own (PEP 3333, CGI): never taken for the process's.
+_REQUEST_KEYS = ("HTTP_", "CONTENT_", "wsgi.", "SERVER_", "REMOTE_", "REQUEST_", "PATH_")
+_REQUEST_NAMES = {"QUERY_STRING", "SCRIPT_NAME", "GATEWAY_INTERFACE", "HTTPS", "AUTH_TYPE"}
+
+
+def process_variables(environment: Iterable[str]) -> frozenset[str]:
+    """The names in the process's environment that are no request's: the ones a web server
+    that copies its environment into every request's (granian does, as CGI did) adds."""
+    return frozenset(
+        name
+        for name in environment
+        if not name.startswith(_REQUEST_KEYS) and name not in _REQUEST_NAMES
+    )
+
+
 def make_application() -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
-    """Django's WSGI application for the pages and one for the API, behind one callable."""
+    """Django's WSGI application for the pages and one for the API, behind one callable,
+    which first drops the process's environment variables from each request's environ.
+
+    Why drop them: granian copies its process's environment (CHERISH_DATABASE_URL with its
+    password, the secret key, ...) into every request's, where request.META showed them to
+    any code that logs or reports a request, and Django's reading of the headers went
+    through all fifty of them on every request."""
+    import os
+
     import django
 
     django.setup(set_prefix=False)
     pages = WSGIHandler()
     api = ApiWSGIHandler()
+    foreign = process_variables(os.environ)
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        for name in foreign.intersection(environ):
+            del environ[name]
         if environ.get("PATH_INFO", "").startswith(API_PREFIX):
             return api(environ, start_response)
         return pages(environ, start_response)

@@ -97,25 +97,24 @@ class RowInsert:
         ]
         per_chunk = max(1, MAX_PARAMS // len(self.fields))
         keys: list[Any] = []
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), per_chunk):
-                chunk = rows[start : start + per_chunk]
-                sql = statements.get(len(chunk))
-                if sql is None:
-                    sql = head + ", ".join([row] * len(chunk))
-                    if self.returning:
-                        sql += f" RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
-                    statements[len(chunk)] = sql
-                params: list[Any] = []
-                for values in chunk:
-                    if prepare:
-                        values = list(values)
-                        for position, convert in prepare:
-                            values[position] = convert(values[position])
-                    params.extend(values)
-                cursor.execute(sql, params)
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            sql = statements.get(len(chunk))
+            if sql is None:
+                sql = head + ", ".join([row] * len(chunk))
                 if self.returning:
-                    keys.extend(found[0] for found in cursor.fetchall())
+                    sql += f" RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
+                statements[len(chunk)] = sql
+            params: list[Any] = []
+            for values in chunk:
+                if prepare:
+                    values = list(values)
+                    for position, convert in prepare:
+                        values[position] = convert(values[position])
+                params.extend(values)
+            found = execute(connection, sql, params)
+            if self.returning:
+                keys.extend(key[0] for key in found)
         return keys
 
     def add(self, objects: Sequence[models.Model]) -> None:
@@ -298,11 +297,28 @@ def select_in(
         return []
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(quote(name) for name in columns)}"
-            f" FROM {quote(model._meta.db_table)}"
-            f" WHERE {quote(column)} IN ({', '.join(['%s'] * len(values))})",
-            list(values),
-        )
-        return list(cursor.fetchall())
+    return execute(
+        connection,
+        f"SELECT {', '.join(quote(name) for name in columns)}"
+        f" FROM {quote(model._meta.db_table)}"
+        f" WHERE {quote(column)} IN ({', '.join(['%s'] * len(values))})",
+        list(values),
+    )
+
+
+def execute(connection: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement with "%s" placeholders on ``connection`` and return its rows (none
+    for most INSERTs). On SQLite, when no one records the statements (``DEBUG``, a test's
+    ``CaptureQueriesContext``), on the DB-API connection itself: Django's cursor, its
+    wrappers and its rewriting of the placeholders cost about as much CPU as SQLite's
+    running of the small statements an intake batch is made of (issue #14). Errors are
+    Django's either way."""
+    if connection.vendor != "sqlite" or connection.queries_logged:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        found = connection.connection.execute(sql.replace("%s", "?"), params)
+        return found.fetchall() if found.description else []

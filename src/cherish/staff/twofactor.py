@@ -83,6 +83,10 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # Nobody is signed in without a session (a customer's form, a link): their user
+            # is not even looked up (it was a tenth of the public form's middleware time).
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if (
             user is not None
