@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.http import require_http_methods
 
 from cherish.cases.models import Case, Channel, Kind
@@ -106,19 +108,33 @@ def complain(request: HttpRequest) -> HttpResponse:
         return _rate_limited(request)
     except Resent as resent:
         # Sent again (its first answer was lost): the thank-you page of the first.
-        token = make_token(THANKS_PURPOSE, {"ref": resent.reference, "raw": resent.earlier.pk})
-        return redirect("intake:thanks", token=token)
+        return _to_thanks(resent.reference, resent.earlier.pk)
     except IntakePending as pending:
         # Stored, not yet on a case (an applier process adds it in a moment, or a stuck
         # applier): it is durable, so it is received.
         # (Stored in the intake journal it has no raw record yet: found by its reference.)
-        token = make_token(
-            THANKS_PURPOSE, {"ref": pending.reference, "raw": pending.raw_id or None}
-        )
-        return redirect("intake:thanks", token=token)
+        return _to_thanks(pending.reference, pending.raw_id or None)
     assert result.raw is not None
-    token = make_token(THANKS_PURPOSE, {"ref": result.case.reference, "raw": result.raw.pk})
-    return redirect("intake:thanks", token=token)
+    return _to_thanks(result.case.reference, result.raw.pk)
+
+
+# Stands for the token in the thank-you page's address, reversed once per script prefix.
+_TOKEN_SLOT = "token-slot"
+
+
+def _to_thanks(reference: str, raw_id: int | None) -> HttpResponseRedirect:
+    """To the thank-you page of a complaint stored with ``reference``. Its address is the
+    one ``reverse`` made once with a stand-in token (a signed token needs no quoting in a
+    path): reversing it for every complaint was a tenth of the form's view (issue #14)."""
+    token = make_token(THANKS_PURPOSE, {"ref": reference, "raw": raw_id})
+    return HttpResponseRedirect(_thanks_address(get_script_prefix()).replace(_TOKEN_SLOT, token))
+
+
+@functools.lru_cache(maxsize=8)
+def _thanks_address(prefix: str) -> str:
+    address = reverse("intake:thanks", kwargs={"token": _TOKEN_SLOT})
+    assert address.count(_TOKEN_SLOT) == 1, address
+    return address
 
 
 def _page_language(request: HttpRequest) -> tuple[str, str]:
