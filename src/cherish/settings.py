@@ -88,6 +88,19 @@ API_MIDDLEWARE = [
     "cherish.core.unavailable.StorageTroubleMiddleware",
 ]
 
+# The public complaint form (/complain/ and its thank-you page): nobody is signed in there.
+# The same without the session, sign-in, second-factor, flash-message and HTMX middleware;
+# its CSRF check stays.
+PUBLIC_FORM_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cherish.core.middleware.ContentSecurityPolicyMiddleware",
+    "cherish.core.unavailable.StorageTroubleMiddleware",
+]
+
 ROOT_URLCONF = "cherish.urls"
 WSGI_APPLICATION = "cherish.wsgi.application"
 ASGI_APPLICATION = "cherish.asgi.application"

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.test.client import ClientHandler
 
-from cherish.core.handlers import ApiMiddleware
+from cherish.core.handlers import Chained
 from cherish.intake.apikeys import create_api_key
 from cherish.intake.models import ApiKey
 from cherish.staff.principal import KeyScope
@@ -37,8 +37,10 @@ def api(api_key: str) -> Client:
     return client
 
 
-class ApiClientHandler(ApiMiddleware, ClientHandler):
+class ApiClientHandler(Chained, ClientHandler):
     """Django's test handler with the API's middleware chain."""
+
+    chain = "API_MIDDLEWARE"
 
 
 def post_json(client: Client, url: str, body: Any, **headers: str) -> Any:

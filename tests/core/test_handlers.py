@@ -3,6 +3,7 @@ the pages' (cherish.core.handlers)."""
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -11,7 +12,9 @@ import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-from cherish.core.handlers import ApiWSGIHandler, make_application, process_variables
+from cherish.core.handlers import ChainHandler, make_application, process_variables
+from cherish.core.middleware import CSP
+from cherish.intake.models import RawContact
 
 
 def _middleware_classes(handler: Any) -> set[str]:
@@ -27,7 +30,10 @@ def _middleware_classes(handler: Any) -> set[str]:
 
 
 def test_the_api_runs_without_the_pages_session_csrf_and_sign_in_middleware() -> None:
-    api, pages = _middleware_classes(ApiWSGIHandler()), _middleware_classes(WSGIHandler())
+    api, pages = (
+        _middleware_classes(ChainHandler("API_MIDDLEWARE")),
+        _middleware_classes(WSGIHandler()),
+    )
     # the pages check CSRF tokens (a view hook); the API has no such check: its requests
     # are authenticated by key, never by a cookie
     assert "django.middleware.csrf.CsrfViewMiddleware" in pages
@@ -65,3 +71,44 @@ def test_only_names_no_request_has_are_taken_for_the_process() -> None:
     assert process_variables(
         ["PATH", "HOME", "HTTP_PROXY", "CONTENT_TYPE", "QUERY_STRING", "SERVER_NAME", "HTTPS"]
     ) == {"PATH", "HOME"}
+
+
+def _serve(application: Any, path: str, method: str = "GET", body: bytes = b"") -> tuple:
+    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": method}
+    setup_testing_defaults(environ)
+    environ.update(
+        {
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        }
+    )
+    said: list[Any] = []
+    content = b"".join(application(environ, lambda status, headers: said.extend([status, headers])))
+    return said[0], dict(said[1]), content
+
+
+def test_the_public_form_keeps_its_csrf_check_and_headers_without_a_session(
+    transactional_db: Any,
+) -> None:
+    # (transactional: the application closes the database connection after each request)
+    application = make_application()
+    # the form: its CSRF cookie and the headers, no session
+    status, headers, content = _serve(application, "/complain/")
+    assert status == "200 OK"
+    assert b'name="csrfmiddlewaretoken"' in content
+    assert "csrftoken=" in headers["Set-Cookie"]
+    assert "sessionid" not in headers["Set-Cookie"]
+    assert headers["Content-Security-Policy"] == CSP
+    assert headers["X-Frame-Options"] == "DENY"
+    # a post without the form's token is refused, and nothing is stored
+    form = b"kind=complaint&text=Broken+blender&name=Robot&email=robot%40example.com"
+    status, _, _ = _serve(application, "/complain/", "POST", form)
+    assert status.startswith("403")
+    assert not RawContact.objects.exists()
+    # and its chain is the one its setting names: the CSRF check, not the session's
+    chain = _middleware_classes(ChainHandler("PUBLIC_FORM_MIDDLEWARE"))
+    assert "django.middleware.csrf.CsrfViewMiddleware" in chain
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in (
+        settings.PUBLIC_FORM_MIDDLEWARE
+    )
