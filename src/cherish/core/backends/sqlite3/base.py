@@ -102,6 +102,16 @@ def _to_qmark(query: str, convert: Any) -> str:
     return found
 
 
+def qmark(query: str) -> str:
+    """A statement with Django's "%s" placeholders in SQLite's "?" style ("%%" as "%"), as
+    Django's SQLite cursor converts it; remembered by text (bounded, as above)."""
+    return _to_qmark(query, _convert)
+
+
+def _convert(query: str) -> str:
+    return str(base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%"))
+
+
 class CursorWrapper(base.SQLiteCursorWrapper):
     def convert_query(self, query: str, *, param_names: Any = None) -> str:
         if param_names is not None:
