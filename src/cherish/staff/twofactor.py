@@ -84,8 +84,9 @@ class TwoFactorRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            # Nobody is signed in without a session (a customer's form, a link): their user
-            # is not even looked up (it was a tenth of the public form's middleware time).
+            # Nobody is signed in without a session (a customer's survey link, the portal):
+            # their user is not looked up. (The saving was within the noise; it is kept as
+            # the plain statement of the rule, not for speed.)
             return self.get_response(request)
         user = getattr(request, "user", None)
         if (
