@@ -29,7 +29,7 @@ from cherish.cases.models import (
 )
 from cherish.core.clock import now
 from cherish.core.references import new_reference
-from cherish.core.rows import RowInsert
+from cherish.core.rows import Maker, RowInsert
 from cherish.core.text import excerpt
 from cherish.customers.models import Customer
 from cherish.staff.access import leads_team, scope_of
@@ -408,7 +408,7 @@ def open_cases(new: list[NewCase], *, owners: OwnerPicker) -> list[tuple[Case, M
         taken.add(reference)
         picks.append((owner, rule))
         cases.append(
-            Case(
+            _NEW_CASE(
                 reference=reference,
                 customer=spec.customer,
                 kind=spec.kind,
@@ -428,7 +428,7 @@ def open_cases(new: list[NewCase], *, owners: OwnerPicker) -> list[tuple[Case, M
         )
     _CASE_ROWS.add(cases)
     messages = [
-        Message(
+        _NEW_MESSAGE(
             case=case,
             direction=Direction.INBOUND,
             channel=spec.channel,
@@ -482,6 +482,8 @@ def open_cases(new: list[NewCase], *, owners: OwnerPicker) -> list[tuple[Case, M
 # a batch of new cases (core.rows).
 _CASE_ROWS = RowInsert(Case)
 _MESSAGE_ROWS = RowInsert(Message)
+_NEW_CASE = Maker(Case)
+_NEW_MESSAGE = Maker(Message)
 
 
 def _set_last_assigned(times: list[tuple[Any, int]]) -> None:

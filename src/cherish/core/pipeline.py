@@ -28,7 +28,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from cherish.core.clock import now
 from cherish.core.leases import KeepAlive, dead_workers, lease_seconds, worker_name
 from cherish.core.models import Job, JobStatus
-from cherish.core.rows import RowInsert, select_in
+from cherish.core.rows import Maker, RowInsert, select_in
 from cherish.core.tasks import tasks_share_default_database
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def queue_many_steps(
                 continue
             seen.add(key)
             fresh.append(
-                Job(
+                _NEW_JOB(
                     key=key,
                     steps=list(steps),
                     args=list(args),
@@ -124,6 +124,7 @@ def queue_many_steps(
 
 
 _JOB_ROWS = RowInsert(Job)
+_NEW_JOB = Maker(Job)
 
 
 def _jobs_with_keys(keys: list[str]) -> dict[str, Job]:

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import models, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
+
+M = TypeVar("M", bound=models.Model)
 
 # SQLite's historical default for the number of "?" in one statement (Django keeps to it too).
 MAX_PARAMS = 999
@@ -168,6 +172,77 @@ def _preparer(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
         return field.get_db_prep_save(value, connection)
 
     return prepare
+
+
+class Maker(Generic[M]):
+    """Unsaved model instances, as ``model(**values)`` makes them, for the rows a batch
+    inserts with ``RowInsert.add``: ``Maker(Case)(reference=..., customer=customer, ...)``.
+
+    ``Model.__init__`` is generic: for every field it looks the value up among the keyword
+    arguments, asks the field for its default and sets the attribute through its descriptor,
+    and a foreign key given as an instance goes through the relation's descriptor too. Seven
+    instances a complaint cost the intake applier about a tenth of its CPU (issue #14); here
+    each model's defaults are read once and an instance is its attribute dictionary filled in
+    one go (a case: 17 against 59 µs). Values are taken as given, as ``__init__`` takes them;
+    a relation given as an instance sets its ``_id`` and is cached on the new instance, as
+    its descriptor does. A model with ``pre_init``/``post_init`` receivers is made with its
+    own ``__init__`` (they must run), and so is one given a name that is not one of its
+    fields (``__init__`` says which)."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        # The defaults no instance can change in place (None, text, numbers, ...) are
+        # copied; the others (callables, lists and dictionaries) are made for each instance.
+        self.fixed: dict[str, Any] = {}
+        self.made: list[tuple[str, Callable[[], Any]]] = []
+        # A relation's name: its column's attribute and the related model's attribute it holds.
+        self.relations: dict[str, tuple[str, str]] = {}
+        self.attnames: set[str] = set()
+        other_relations = False
+        for field in model._meta.concrete_fields:
+            if field.generated:
+                continue  # the database's to compute: unset until read back, as __init__ leaves it
+            attname = str(field.attname)
+            self.attnames.add(attname)
+            if isinstance(field, models.ForeignKey):
+                self.relations[field.name] = (attname, str(field.target_field.attname))
+            elif field.is_relation:
+                other_relations = True
+            if field.has_default() and callable(field.default):
+                self.made.append((attname, field.default))
+                continue
+            value = field.get_default()
+            if isinstance(value, list | dict | set):
+                self.made.append((attname, field.get_default))
+            else:
+                self.fixed[attname] = value
+        self.other_relations = other_relations
+        self.names = frozenset(self.attnames | self.relations.keys())
+
+    def __call__(self, **values: Any) -> M:
+        model = self.model
+        if (
+            self.other_relations
+            or not values.keys() <= self.names
+            or signals.pre_init.has_listeners(model)
+            or signals.post_init.has_listeners(model)
+        ):
+            return model(**values)
+        obj = model.__new__(model)
+        state = obj._state = ModelState()
+        attributes = obj.__dict__
+        attributes.update(self.fixed)
+        for attname, make in self.made:
+            attributes[attname] = make()
+        relations = self.relations
+        for name, value in values.items():
+            relation = relations.get(name)
+            if relation is None:
+                attributes[name] = value
+            else:
+                attributes[relation[0]] = None if value is None else getattr(value, relation[1])
+                state.fields_cache[name] = value
+        return obj
 
 
 class RowSelect:

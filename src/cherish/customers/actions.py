@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from cherish.core.clock import now
 from cherish.core.errors import CherishError
 from cherish.core.i18n import supported
-from cherish.core.rows import RowInsert, RowSelect
+from cherish.core.rows import Maker, RowInsert, RowSelect
 from cherish.customers.models import (
     ContactKind,
     ContactPoint,
@@ -212,7 +212,7 @@ def match_customers(people: list[tuple[str, str, str]]) -> list[CustomerMatch]:
             customer = live_customer(points[(ContactKind.EMAIL, email_n)].customer)
         created = customer is None
         if customer is None:
-            customer = Customer(name=name, external_id=None)
+            customer = _NEW_CUSTOMER(name=name, external_id=None)
             new_customers.append(customer)
         elif name and not customer.name:
             customer.name = name
@@ -221,7 +221,7 @@ def match_customers(people: list[tuple[str, str, str]]) -> list[CustomerMatch]:
         for kind, value in wanted:
             point = points.get((kind, value))
             if point is None:
-                points[(kind, value)] = ContactPoint(customer=customer, kind=kind, value=value)
+                points[(kind, value)] = _NEW_POINT(customer=customer, kind=kind, value=value)
                 new_points.append(points[(kind, value)])
                 continue
             holder = live_customer(point.customer)
@@ -259,6 +259,8 @@ def match_customers(people: list[tuple[str, str, str]]) -> list[CustomerMatch]:
 
 _CUSTOMER_ROWS = RowInsert(Customer)
 _POINT_ROWS = RowInsert(ContactPoint)
+_NEW_CUSTOMER = Maker(Customer)
+_NEW_POINT = Maker(ContactPoint)
 
 
 def _points_with_customers(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ContactPoint]:
