@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import field_validator, model_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from cherish.api_common import SingleLine, Text
 from cherish.cases.actions import NewAttachment
@@ -209,8 +209,12 @@ class CasePageOut(Schema):
 
 # ------------------------------------------------------------------------------ in
 
+# What a request sends is a plain pydantic model, not a ninja Schema: a Schema reads its
+# input through ninja's DjangoGetter (made for reading model instances), and a complaint's
+# body validated in 121 µs as a Schema against 34 as a model (issue #14: the API's intake).
 
-class AttachmentIn(Schema):
+
+class AttachmentIn(BaseModel):
     filename: SingleLine = Field(min_length=1, max_length=255)
     content_type: Literal["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"]
     content_base64: str = Field(min_length=4, description="The file's bytes, base64-encoded.")
@@ -257,7 +261,7 @@ def _attachments_within_limit(value: list[AttachmentIn]) -> list[AttachmentIn]:
     return value
 
 
-class CaseCustomerIn(Schema):
+class CaseCustomerIn(BaseModel):
     name: SingleLine = Field("", max_length=200)
     email: SingleLine = Field("", max_length=254)
     phone: SingleLine = Field("", max_length=40)
@@ -284,7 +288,7 @@ class CaseCustomerIn(Schema):
         return self
 
 
-class CaseIn(Schema):
+class CaseIn(BaseModel):
     customer: CaseCustomerIn
     text: Text = Field(min_length=1, max_length=20_000, description="What the customer said.")
     channel: Channel = Field(Channel.API, description="Where the customer said it.")
