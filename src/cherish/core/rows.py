@@ -185,9 +185,9 @@ class Maker(Generic[M]):
     each model's defaults are read once and an instance is its attribute dictionary filled in
     one go (a case: 17 against 59 µs). Values are taken as given, as ``__init__`` takes them;
     a relation given as an instance sets its ``_id`` and is cached on the new instance, as
-    its descriptor does. A model with ``pre_init``/``post_init`` receivers is made with its
-    own ``__init__`` (they must run), and so is one given a name that is not one of its
-    fields (``__init__`` says which)."""
+    its descriptor does. A model with ``pre_init``/``post_init`` receivers or an ``__init__``
+    of its own is made by ``__init__`` (they must run), and so is one given a name that is
+    not one of its fields (``__init__`` says which)."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -216,7 +216,8 @@ class Maker(Generic[M]):
                 self.made.append((attname, field.get_default))
             else:
                 self.fixed[attname] = value
-        self.other_relations = other_relations
+        # A model of its own __init__ (none of the applier's) is made by it.
+        self.other_relations = other_relations or model.__init__ is not models.Model.__init__
         self.names = frozenset(self.attnames | self.relations.keys())
 
     def __call__(self, **values: Any) -> M:
