@@ -216,14 +216,15 @@ class Maker(Generic[M]):
                 self.made.append((attname, field.get_default))
             else:
                 self.fixed[attname] = value
-        # A model of its own __init__ (none of the applier's) is made by it.
-        self.other_relations = other_relations or model.__init__ is not models.Model.__init__
+        # Made by __init__: a relation other than a foreign key, or a model with an __init__
+        # of its own (none of the applier's have either).
+        self.own_init = other_relations or model.__init__ is not models.Model.__init__
         self.names = frozenset(self.attnames | self.relations.keys())
 
     def __call__(self, **values: Any) -> M:
         model = self.model
         if (
-            self.other_relations
+            self.own_init
             or not values.keys() <= self.names
             or signals.pre_init.has_listeners(model)
             or signals.post_init.has_listeners(model)
