@@ -60,6 +60,8 @@ MIDDLEWARE = [
     # their browser's Accept-Language; the customer's page then prefers the language we
     # remembered for the customer (cherish.core.i18n).
     "django.middleware.locale.LocaleMiddleware",
+    # ... except the API's, which is English (what the test client runs for /api/ too).
+    "cherish.core.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -78,10 +80,11 @@ MIDDLEWARE = [
 # The API's endpoints (/api/) authenticate every request by its key (Bearer), never by a
 # session: they run under these alone (cherish.core.handlers), without the session, CSRF,
 # sign-in, second-factor, flash-message and HTMX middleware the browser's pages need, which
-# were a fifth of an API request's CPU (issue #14). The headers and the language stay.
+# were a fifth of an API request's CPU (issue #14). The headers stay; the language is English
+# (core.middleware.ApiLanguageMiddleware).
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "cherish.core.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cherish.core.middleware.ContentSecurityPolicyMiddleware",

@@ -109,3 +109,50 @@ def test_errors_inside_a_union_name_the_field_not_the_validator(rf: Any) -> None
         {"field": "customer.phone", "message": "Field required"},
     ]
     assert "function-" not in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es"])
+def test_the_api_answers_in_english_and_says_so(
+    client: Client, api: Client, agent: Staff, language: str
+) -> None:
+    # given a client that prefers another language the pages speak
+    asked = {"HTTP_ACCEPT_LANGUAGE": language}
+    # when it is refused for want of a key (under the pages' middleware, as the test client
+    # runs it, and under the API's own, as `cherish serve` does) ...
+    refused = client.get("/api/v1/cases", **asked)
+    assert assert_problem(refused, 401, "not_authenticated")["detail"].startswith("Send a valid")
+    assert refused["Content-Language"] == "en"
+    # ... asks for a case that is not there, sends a field that is not valid ...
+    missing = api.get("/api/v1/cases/CH-ZZZZZZ", **asked)
+    assert assert_problem(missing, 404, "not_found")["detail"] == "There is no case CH-ZZZZZZ."
+    assert missing["Content-Language"] == "en"
+    invalid = api.post(
+        "/api/v1/cases",
+        json.dumps(new_case_body(customer={"email": "not an address"})),
+        content_type="application/json",
+        **asked,
+    )
+    assert assert_problem(invalid, 422, "validation_error")["errors"] == [
+        {"field": "customer.email", "message": "is not a valid email address"}
+    ]
+    assert invalid["Content-Language"] == "en"
+    # ... opens a case ...
+    created = api.post(
+        "/api/v1/cases", json.dumps(new_case_body()), content_type="application/json", **asked
+    )
+    assert created.status_code == 201
+    assert created["Content-Language"] == "en"
+    # ... or is refused by the domain, whose message the pages show translated
+    reference = created.json()["reference"]
+    refusal = api.post(
+        f"/api/v1/cases/{reference}/stage",
+        json.dumps({"stage": "nonsense"}),
+        content_type="application/json",
+        **asked,
+    )
+    problem = assert_problem(refusal, 422, "unknown_stage")
+    assert problem["detail"] == "There is no stage called “nonsense”."
+    assert refusal["Content-Language"] == "en"
+    # while the pages still speak the client's language
+    page = client.get("/complain/", **asked)
+    assert page["Content-Language"] == language

@@ -246,14 +246,15 @@ def _api_request(
 
 def _check_the_api(port: int, email: str) -> None:
     """The API through the real server, under its own middleware (cherish.core.handlers):
-    the security headers and the language negotiated as on every page, no session or CSRF
-    cookie, and a case created by key."""
-    # a request without a key, from a German client: refused, with the headers and the
-    # language negotiated as on the pages
+    the security headers of every page, English whatever the client asks, no session or
+    CSRF cookie, and a case created by key."""
+    # a request without a key, from a German client: refused, with the pages' headers, in
+    # the API's one language (English, and said so: core.middleware.ApiLanguageMiddleware)
     status, headers, body = _api_request(port, "/api/v1/cases", **{"Accept-Language": "de"})
     assert status == 401
     assert body["code"] == "not_authenticated"
-    assert headers["Content-Language"] == "de"
+    assert body["detail"].startswith("Send a valid, unrevoked API key")
+    assert headers["Content-Language"] == "en"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Security-Policy"] == CSP
