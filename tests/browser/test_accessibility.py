@@ -252,7 +252,7 @@ def _signed_in(browser: Any, live_server: Any, who: str) -> Any:
 
 
 @pytest.mark.browser
-def test_every_public_and_desk_page_has_no_serious_accessibility_violation(
+def test_every_public_and_desk_page_loads_whole_with_no_serious_accessibility_violation(
     browser, live_server, transactional_db, settings
 ):
     # given: the demo data (a small set), and one browser context per role
@@ -265,6 +265,25 @@ def test_every_public_and_desk_page_has_no_serious_accessibility_violation(
         if spec.who not in contexts:
             contexts[spec.who] = _signed_in(browser, live_server, spec.who)
         page = contexts[spec.who].new_page()
+        # Everything the page loads answers, and its scripts raise nothing: a stylesheet,
+        # script or icon that is not there is a broken page too.
+        broken: list[str] = []
+        page.on(
+            "response",
+            lambda r, broken=broken: (
+                broken.append(f"{r.status} {r.url}") if r.status >= 400 else None
+            ),
+        )
+        page.on("requestfailed", lambda r, broken=broken: broken.append(f"failed {r.url}"))
+        page.on("pageerror", lambda e, broken=broken: broken.append(f"script error {e}"))
+        page.on(
+            "console",
+            lambda m, broken=broken: (
+                broken.append(f"console: {m.text} ({m.location.get('url')})")
+                if m.type == "error"
+                else None
+            ),
+        )
         try:
             url = spec.url()
         except AssertionError as error:
@@ -282,6 +301,8 @@ def test_every_public_and_desk_page_has_no_serious_accessibility_violation(
             if violations:
                 failures.append(f"{name}:\n" + describe_violations(page.url, violations))
         page.close()
+        if broken:
+            failures.append(f"{name}: " + "; ".join(broken))
     for context in contexts.values():
         context.close()
     # then
