@@ -108,3 +108,32 @@ def test_french_browser_gets_french_pages_without_javascript(
         "Merci, Luc Martin. Nous avons bien reçu votre message."
     )
     context.close()
+
+
+def test_a_manager_writes_the_creed_in_german_and_a_german_customer_reads_it(
+    browser, live_server, transactional_db, manager
+):
+    from tests.browser.signing_in import sign_in
+
+    from cherish.staff.models import Creed
+
+    # given: a manager on the creed page, which shows the creed Cherish came with
+    context, page = sign_in(browser, live_server, "mia", "/desk/people/creed/")
+    expect(page.get_by_label("Our customer-service creed")).to_contain_text("We listen first")
+    # when: they write the organisation's own creed, and its German version, and save
+    page.get_by_label("Our customer-service creed").fill("We call you back the same day.")
+    page.get_by_label("Deutsch").fill("Wir rufen Sie noch am selben Tag zurück.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".creed")).to_contain_text("We call you back the same day.")
+    assert Creed.objects.get().translations == {"de": "Wir rufen Sie noch am selben Tag zurück."}
+    context.close()
+    # then: a German customer reads the German version on the complaint page, under a
+    # German heading; a French one (no French version written) the organisation's words
+    german = browser.new_context(locale="de-DE").new_page()
+    german.goto(f"{live_server.url}/complain/")
+    expect(german.locator(".creed")).to_contain_text("Unser Versprechen an unsere Kundinnen")
+    expect(german.locator(".creed")).to_contain_text("Wir rufen Sie noch am selben Tag zurück.")
+    french = browser.new_context(locale="fr-FR").new_page()
+    french.goto(f"{live_server.url}/complain/")
+    expect(french.locator(".creed")).to_contain_text("Notre promesse à nos clients")
+    expect(french.locator(".creed")).to_contain_text("We call you back the same day.")

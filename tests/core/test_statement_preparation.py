@@ -34,7 +34,9 @@ def test_sqlite_turns_a_statements_placeholders_into_its_own_once(
             return pattern.sub(repl, query)
 
     monkeypatch.setattr(django_sqlite, "FORMAT_QMARK_REGEX", Counting())
+    # An empty memory, its bound too: the tests before this one may have filled it.
     monkeypatch.setattr(cherish_sqlite, "_qmark", {}, raising=False)
+    monkeypatch.setattr(cherish_sqlite, "_qmark_chars", 0, raising=False)
     query = "SELECT %s, '100%%', %s -- statement preparation test"
     # when the same statement runs three times with other values
     with connection.cursor() as cursor:

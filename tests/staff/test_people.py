@@ -81,3 +81,61 @@ def test_creed_seeded_editable_by_managers_shown_to_staff_and_customers(client, 
     client.logout()
     public = client.get(reverse("intake:complain")).content.decode()
     assert "We care.<br>&lt;script&gt;x&lt;/script&gt;" in public
+
+
+def test_the_built_in_creed_speaks_each_public_page_language(client, db):
+    # given the creed a new installation starts with
+    assert "We listen first" in Creed.objects.get().text
+    # when a German, a Dutch and an English visitor open the complaint page
+    german = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    dutch = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    english = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # then each reads it, and its heading, in their own language
+    assert "Unser Versprechen an unsere Kundinnen und Kunden" in german
+    assert "Wir hören zuerst zu, und wir glauben Ihnen." in german
+    assert "We listen first" not in german
+    assert "We luisteren eerst, en we geloven u." in dutch
+    assert "Our promise to customers" in english
+    assert "We listen first, and we believe you." in english
+
+
+def test_a_creed_of_our_own_shows_its_own_translation_else_its_own_words(
+    client, agent, admin_staff
+):
+    # given a manager who writes the organisation's own creed, with a German version, and a
+    # version in a language the pages do not speak
+    login(client, admin_staff)
+    saved = client.post(
+        reverse("staff:creed"),
+        {
+            "text": "We answer within a day.",
+            "text_de": "Wir antworten innerhalb eines Tages.",
+            "text_fr": "   ",
+            "text_xx": "ignored",
+        },
+    )
+    assert saved.status_code == 302
+    creed = Creed.objects.get()
+    assert (creed.text, creed.translations) == (
+        "We answer within a day.",
+        {"de": "Wir antworten innerhalb eines Tages."},
+    )
+    client.logout()
+    # when German and French visitors open the complaint page
+    german = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    french = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    # then the German one reads the German version; the French one, with none written, the
+    # organisation's own words (not the built-in creed's translation: it is not that creed)
+    assert "Wir antworten innerhalb eines Tages." in german
+    assert "We answer within a day." in french
+    assert "Nous écoutons" not in french
+    # and the manager's form shows each version where it was written
+    login(client, admin_staff)
+    page = client.get(reverse("staff:creed")).content.decode()
+    assert ">\nWe answer within a day.</textarea>" in page
+    assert ">\nWir antworten innerhalb eines Tages.</textarea>" in page
+    # an agent may read the form's page but not change a version
+    login(client, agent)
+    refused = client.post(reverse("staff:creed"), {"text": "x", "text_de": "y"})
+    assert refused.status_code == 403
+    assert Creed.objects.get().translations == {"de": "Wir antworten innerhalb eines Tages."}

@@ -70,6 +70,8 @@ CUSTOMER_FACING = (
     "learning/templates/learning/you_said_we_did.html",
     "learning/templates/learning/email/action_notice.txt",
     "learning/actions/improvements.py",
+    "staff/creed_texts.py",
+    "staff/templatetags/creed.py",
 )
 # Staff-only files under these globs are left out of "customer-facing" even when matched.
 _NOT_CUSTOMER_FACING = ("intake/templates/intake/staff/*.html",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext
@@ -339,12 +340,26 @@ def record_pulse_plan(
     )
 
 
+CREED_MAX_CHARS = 4000
+
+
 @transaction.atomic
-def edit_creed(*, text: str, by: Staff) -> Creed:
-    """Change the organisation's customer-service creed. Refuses ('creed_empty') no text."""
+def edit_creed(*, text: str, by: Staff, translations: dict[str, str] | None = None) -> Creed:
+    """Change the organisation's customer-service creed: ``text`` in its own language,
+    ``translations`` the creed for other languages the pages speak ({code: text}; a blank one
+    shows ``text``, or the built-in creed's translation while ``text`` is that creed).
+    Refuses ('creed_empty') no text; languages the pages do not speak are dropped."""
     if not text.strip():
         raise PeopleError(gettext("The creed cannot be empty."), code="creed_empty", field="text")
-    creed = Creed(text=text.strip()[:4000], updated_at=now(), updated_by=by)
+    spoken = {code for code, _ in settings.LANGUAGES} - {settings.LANGUAGE_CODE}
+    written = {
+        code: value.strip()[:CREED_MAX_CHARS]
+        for code, value in (translations or {}).items()
+        if code in spoken and value.strip()
+    }
+    creed = Creed(
+        text=text.strip()[:CREED_MAX_CHARS], translations=written, updated_at=now(), updated_by=by
+    )
     creed.save()
     return creed
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from cherish.staff.models import Staff, Team
@@ -87,12 +90,43 @@ class PlanForm(forms.Form):
     )
 
 
+def _other_languages() -> list[tuple[str, str]]:
+    """The languages the pages speak besides the organisation's own, as (code, own name)."""
+    return [(code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
 class CreedForm(forms.Form):
+    """The creed in the organisation's language, and a field for each other language the
+    pages speak (blank: that language's pages show the main text, or the built-in creed's
+    translation while the main text is the built-in one)."""
+
     text = forms.CharField(
         label=_("Our customer-service creed"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 6}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, name in _other_languages():
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=name,
+                required=False,
+                max_length=4000,
+                widget=forms.Textarea(attrs={"rows": 5, "lang": code}),
+            )
+
+    def translation_fields(self) -> list[forms.BoundField]:
+        return [self[f"text_{code}"] for code, _ in _other_languages()]
+
+    def translations(self) -> dict[str, str]:
+        return {code: self.cleaned_data.get(f"text_{code}", "") for code, _ in _other_languages()}
+
+    @staticmethod
+    def initial_for(text: str, translations: dict[str, str]) -> dict[str, str]:
+        return {"text": text} | {
+            f"text_{code}": translations.get(code, "") for code, _ in _other_languages()
+        }
 
 
 class TeamFilterForm(forms.Form):

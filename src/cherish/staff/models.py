@@ -332,9 +332,13 @@ class PulseActionPlan(models.Model):
 
 
 class Creed(models.Model):
-    """The organisation's customer-service creed (one row), shown to staff and customers."""
+    """The organisation's customer-service creed (one row), shown to staff and customers:
+    ``text`` in the organisation's own language (settings.LANGUAGE_CODE), ``translations``
+    the creed the organisation wrote for other languages ({language code: text}), shown
+    where a page is in that language (staff.queries.creed_text)."""
 
     text = models.TextField()
+    translations = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -8,9 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils import translation
 
 from cherish.core.clock import now
+from cherish.staff.creed_texts import BUILTIN_CREED
 from cherish.staff.models import (
     AuditEntry,
     Creed,
@@ -27,8 +30,36 @@ from cherish.staff.models import (
 MIN_GROUP = 5
 
 
-def creed_text() -> str:
-    return Creed.objects.filter(pk=1).values_list("text", flat=True).first() or ""
+def creed_text(language: str | None = None) -> str:
+    """The creed as a page in ``language`` (default: the active one) shows it: what the
+    organisation wrote for that language; else, while the creed is the one Cherish came with,
+    that one translated; else the organisation's own text ("" when there is none)."""
+    row = Creed.objects.filter(pk=1).values_list("text", "translations").first()
+    if row is None:
+        return ""
+    text, translations = row
+    wanted = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    written = str((translations or {}).get(wanted) or "").strip()
+    if written:
+        return written
+    if is_builtin_creed(text):
+        with translation.override(wanted):
+            return "\n".join(translation.gettext(line) for line in BUILTIN_CREED)
+    return str(text)
+
+
+def is_builtin_creed(text: str) -> bool:
+    """Whether ``text`` is the creed Cherish came with, line for line (spacing aside)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines == list(BUILTIN_CREED)
+
+
+def creed_for_editing() -> tuple[str, dict[str, str]]:
+    """The creed as stored: the organisation's text and what it wrote for other languages."""
+    row = Creed.objects.filter(pk=1).values_list("text", "translations").first()
+    if row is None:
+        return "", {}
+    return str(row[0]), {str(k): str(v) for k, v in (row[1] or {}).items()}
 
 
 def recognition_wall(*, days: int = 30, at: dt.datetime | None = None) -> list[dict[str, Any]]:

@@ -207,13 +207,17 @@ def pulse_close(request: DeskRequest, survey_id: int) -> HttpResponse:
 @desk_view
 def creed(request: DeskRequest) -> HttpResponse:
     staff = request.staff
-    form = CreedForm(request.POST or None, initial={"text": queries.creed_text()})
+    form = CreedForm(
+        request.POST or None, initial=CreedForm.initial_for(*queries.creed_for_editing())
+    )
     if request.method == "POST":
         if not is_manager(staff):
             raise Forbidden(_("Only managers change the creed."))
         if form.is_valid():
             try:
-                actions.edit_creed(text=form.cleaned_data["text"], by=staff)
+                actions.edit_creed(
+                    text=form.cleaned_data["text"], translations=form.translations(), by=staff
+                )
             except CherishError as error:
                 form.add_error("text", error.message)
             else:
