@@ -115,9 +115,13 @@ def test_a_manager_writes_the_creed_in_german_and_a_german_customer_reads_it(
 ):
     from tests.browser.signing_in import sign_in
 
+    from cherish.core.clock import now
+    from cherish.staff.creed_texts import BUILTIN_CREED
     from cherish.staff.models import Creed
 
-    # given: a manager on the creed page, which shows the creed Cherish came with
+    # given: the creed Cherish came with (seeded by a migration: a transactional test before
+    # this one may have flushed it), and a manager on the creed page
+    Creed(text="\n".join(BUILTIN_CREED), updated_at=now()).save()
     context, page = sign_in(browser, live_server, "mia", "/desk/people/creed/")
     expect(page.get_by_label("Our customer-service creed")).to_contain_text("We listen first")
     # when: they write the organisation's own creed, and its German version, and save
