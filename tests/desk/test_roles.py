@@ -125,3 +125,28 @@ def test_settings_need_an_administrator_and_refusals_are_audited(agent, manager)
         ("admin.refused", "Mia Manager"),
         ("admin.refused", "Alice Agent"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"),
+    [
+        ("agent", set()),
+        ("lead", {"Erase personal data", "Undo merge"}),
+        ("dpo", {"Export data (zip)"}),
+        ("manager", {"Export data (zip)", "Erase personal data", "Undo merge"}),
+    ],
+)
+def test_the_customer_page_offers_each_role_only_the_acts_it_may_do(
+    request, client, complaint, lead, twin, who, offered
+):
+    # given a customer whose twin a lead merged into them
+    login(client, lead)
+    assert _merge(client, complaint.customer, twin).status_code == 302
+    # when each role opens the customer's page
+    login(client, request.getfixturevalue(who))
+    page = client.get(reverse("outreach:customer", args=[complaint.customer.pk]))
+    # then it shows the buttons of the acts that role may do, and no button that answers 403
+    assert page.status_code == 200
+    body = page.content.decode()
+    acts = {"Export data (zip)", "Erase personal data", "Undo merge"}
+    assert {act for act in acts if act in body} == offered

@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.urls import reverse
+from tests.conftest import login
 
 from cherish.cases import actions as case_actions
 from cherish.core.clock import now
@@ -76,6 +77,25 @@ def test_status_left_records_reason_and_report_compares(desk_client, customer, a
     assert customer.cases.filter(channel="phone", is_open=True).count() == 1
 
 
+def test_a_second_click_on_win_back_opens_no_second_case(desk_client, customer, agent, complaint):
+    from cherish.customers.actions import change_customer_status
+
+    # given a customer who left for a reason that allows asking them back
+    change_customer_status(customer, status="left", reason="product_price", by=agent)
+    url = reverse("outreach:win-back", args=[customer.pk])
+    # when "Start win-back" is posted twice (a double click, or a colleague on the same list)
+    first = desk_client.post(url)
+    second = desk_client.post(url)
+    # then one win-back case is open, and both answers lead to it
+    assert first.status_code == second.status_code == 302
+    [case] = customer.cases.filter(channel="phone", is_open=True)
+    assert case.events.filter(type="outreach.started", data__kind="win_back").count() == 1
+    # once it is closed, a new win-back may start
+    customer.cases.filter(pk=case.pk).update(is_open=False)
+    desk_client.post(url)
+    assert customer.cases.filter(channel="phone", is_open=True).exclude(pk=case.pk).count() == 1
+
+
 def test_win_back_refused_when_customer_died(desk_client, customer, agent):
     from cherish.customers.actions import change_customer_status
 
@@ -117,7 +137,9 @@ def test_key_fact_figures_match_customer_value_in_one_query(
     assert others == 1
 
 
-def test_the_customer_pages_forms_post_what_their_django_forms_read(desk_client, customer, agent):
+def test_the_customer_pages_forms_post_what_their_django_forms_read(
+    client, customer, agent, manager
+):
     """The status, date and erase forms are written in the template (issue #14: rendering
     them as Django forms was a fifth of the page's CPU): each posts the fields its form
     reads, with labels tied to unique ids, and what it posts is accepted."""
@@ -126,8 +148,9 @@ def test_the_customer_pages_forms_post_what_their_django_forms_read(desk_client,
     from cherish.customers.models import ImportantDate
     from cherish.outreach.forms_staff import EraseForm, ImportantDateForm, StatusForm
 
-    # given
+    # given (a manager: an agent is not offered the erase form)
     case_actions.open_case(customer, text="Hello.")
+    desk_client = login(client, manager)
     html = desk_client.get(reverse("outreach:customer", args=[customer.pk])).content.decode()
     # then
     forms = {

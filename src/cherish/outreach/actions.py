@@ -531,8 +531,24 @@ def start_win_back(customer: Customer, *, by: Staff) -> Case:
     """Open a win-back outreach case for a customer who left.
 
     Refuses when the customer has not left ('not_left') or left for a reason that rules out
-    asking them back, such as death or moving away ('no_win_back').
+    asking them back, such as death or moving away ('no_win_back'). Clicking again (a double
+    click, a second colleague) while a win-back case of theirs is open returns that case.
     """
+    # One at a time per customer (PostgreSQL; SQLite's writes already queue), so two clicks
+    # cannot both find no open win-back and open two.
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    open_already = (
+        Case.objects.filter(
+            customer=customer,
+            is_open=True,
+            events__type="outreach.started",
+            events__data__kind="win_back",
+        )
+        .order_by("-id")
+        .first()
+    )
+    if open_already is not None:
+        return open_already
     if customer.status != RelationshipStatus.LEFT:
         raise OutreachError(gettext("Only customers who left can be won back."), code="not_left")
     reason = LeaveReason.objects.filter(customer=customer).first()

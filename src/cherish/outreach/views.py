@@ -159,6 +159,7 @@ def remove_date(request: DeskRequest, pk: int, date_id: int) -> HttpResponse:
     customer = access_customer_to_work(request.staff, pk)
     item = get_object_or_404(ImportantDate, pk=date_id, customer=customer)
     customer_actions.remove_important_date(item, by=request.staff)
+    messages.success(request, _("Date removed."))
     return redirect("outreach:customer", customer.pk)
 
 
