@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +17,33 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+# The address of every request other than a GET that a test's browser sent in this session:
+# test_every_form_is_submitted.py checks that each form of the templates was submitted.
+SENT: set[str] = set()
+
+
+def _recording(browser: Any) -> Any:
+    """``browser`` with every context and page it makes recording what it sends in SENT."""
+
+    def record(request: Any) -> None:
+        if request.method != "GET":
+            SENT.add(urlsplit(request.url).path)
+
+    def contexts(**options: Any) -> Any:
+        context = make_context(**options)
+        context.on("request", record)
+        return context
+
+    def pages(**options: Any) -> Any:
+        page = make_page(**options)
+        page.on("request", record)
+        return page
+
+    make_context, make_page = browser.new_context, browser.new_page
+    browser.new_context, browser.new_page = contexts, pages
+    return browser
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +56,7 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
-        yield browser
+        yield _recording(browser)
         browser.close()
     finally:
         playwright.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -181,3 +182,8 @@ def test_a_lead_closes_a_pulse_and_results_appear(client, survey, lead, db):
     client.post(url)
     body = client.get(reverse("staff:pulse", args=[survey.pk])).content.decode()
     assert "Everyone (6 answers)" in body and "Billing (6 answers)" in body
+    # the results' filter and the action plan's form, both with a Team field, on one page:
+    # every id once, and every label names an element that is there
+    ids = re.findall(r' id="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert set(re.findall(r'<label for="([^"]+)"', body)) <= set(ids)

@@ -144,7 +144,8 @@ def pulse(request: DeskRequest, survey_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Thank you. Your answer is anonymous."))
             return redirect("staff:pulse", survey.pk)
-    filter_form = TeamFilterForm(request.GET or None)
+    # Its own ids: the action plan's form on the same page has a Team field too.
+    filter_form = TeamFilterForm(request.GET or None, auto_id="filter_%s")
     team = filter_form.cleaned_data["team"] if filter_form.is_valid() else None
     results = queries.pulse_results(survey, team_id=team.pk if team else None)
     at = now()
