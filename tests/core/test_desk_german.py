@@ -70,8 +70,8 @@ def test_due_page_shows_dates_as_german_writes_them(client, agent, complaint):
     assert '<span class="badge badge-overdue">überfällig</span>' in html
 
 
-def test_customer_360_speaks_german(client, agent, complaint):
-    login(client, agent)
+def test_customer_360_speaks_german(client, manager, complaint):
+    login(client, manager)  # a manager: the erase form is offered to leads and managers
     url = reverse("outreach:customer", args=[complaint.customer_id])
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
     assert '<h2 id="h-value">Wert</h2>' in html
