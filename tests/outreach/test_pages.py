@@ -90,6 +90,10 @@ def test_a_second_click_on_win_back_opens_no_second_case(desk_client, customer, 
     assert first.status_code == second.status_code == 302
     [case] = customer.cases.filter(channel="phone", is_open=True)
     assert case.events.filter(type="outreach.started", data__kind="win_back").count() == 1
+    # and the list of those who left links it where the button was
+    listed = desk_client.get(reverse("outreach:leave-reasons")).content.decode()
+    assert f"Win-back under way: {case.reference}" in listed
+    assert "Start win-back" not in listed
     # once it is closed, a new win-back may start
     customer.cases.filter(pk=case.pk).update(is_open=False)
     desk_client.post(url)

@@ -338,14 +338,29 @@ def leave_reason_report() -> list[dict[str, Any]]:
 def left_customers(
     *, limit: int = 50, among: QuerySet[Customer] | None = None
 ) -> list[LeaveReason]:
+    """The customers who left most recently, each with ``win_back_reference``: the open
+    win-back case of theirs, if one is under way ("" if none; one query for all of them)."""
     reasons = LeaveReason.objects.all()
     if among is not None:
         reasons = reasons.filter(_among(among))
-    return list(
+    left = list(
         reasons.filter(customer__status="left")
         .select_related("customer")
         .order_by("-recorded_at")[:limit]
     )
+    under_way = dict(
+        Case.objects.filter(
+            customer_id__in=[reason.customer_id for reason in left],
+            is_open=True,
+            events__type="outreach.started",
+            events__data__kind="win_back",
+        )
+        .order_by("id")
+        .values_list("customer_id", "reference")
+    )
+    for reason in left:
+        reason.win_back_reference = under_way.get(reason.customer_id, "")  # type: ignore[attr-defined]
+    return left
 
 
 @dataclass(frozen=True)
