@@ -186,6 +186,40 @@ def test_outage_then_recovery_delivers_every_email_exactly_once(
     assert OutgoingEmail.objects.filter(status="sent").count() == 7
 
 
+def test_a_sweeps_task_lost_after_all_is_replaced_one_grace_period_later(
+    db, mail_sink, tasks, django_capture_on_commit_callbacks
+):
+    # given: an email whose worker vanished mid-send, and a sweep whose task is then lost
+    # too (its process killed between its commit and the enqueue)
+    (email,) = queue()
+    from cherish.outbox.retry import claim
+    from cherish.outbox.tasks import EMAIL_POLICY
+
+    assert claim(OutgoingEmail, email.pk, EMAIL_POLICY) is not None
+    tasks.clear()
+    swept_at = now() + dt.timedelta(minutes=6)
+    with (
+        time_machine.travel(swept_at, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert actions.sweep_outbox()["emails"] == 1
+    tasks.clear()
+    # when: sweeps run within the grace period, then just after it
+    with (
+        time_machine.travel(swept_at + actions.SWEEP_GRACE / 2, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert actions.sweep_outbox()["emails"] == 0
+    with time_machine.travel(swept_at + actions.SWEEP_GRACE + dt.timedelta(seconds=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert actions.sweep_outbox()["emails"] == 1
+        # then: the email goes out, once
+        assert tasks.run() == ["sent"]
+    assert len(mail_sink.messages()) == 1
+    email.refresh_from_db()
+    assert email.status == "sent"
+
+
 def test_worker_that_died_mid_send_is_taken_over_after_its_lease(
     db, mail_sink, tasks, django_capture_on_commit_callbacks
 ):
