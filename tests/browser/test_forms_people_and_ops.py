@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from django_tasks.signals import task_enqueued
 from tests.browser.signing_in import sign_in
 from tests.conftest import PASSWORD
 from tests.feedback.conftest import answers, invite
-from tests.outbox.conftest import MailSink, TaskQueue, read_eml
+from tests.outbox.conftest import MailSink, TaskQueue, WebhookReceiver, read_eml
 
 from cherish.care import actions as care_actions
 from cherish.care.demo import seed_defaults
@@ -214,32 +212,6 @@ def test_customer_rates_their_case_and_a_manager_sets_a_target_from_expectations
 # ---------------------------------------------------------------- what is stuck
 
 
-class WebhookReceiver:
-    """A subscriber's HTTP endpoint that answers 200 and keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver()
@@ -352,7 +324,7 @@ def test_manager_reads_an_email_again_and_retries_mail_and_a_webhook(
     queued.run()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.response_code) == ("sent", 200)
-    assert len(receiver.bodies) == 1 and b"CX-1" in receiver.bodies[0]
+    assert len(receiver.requests) == 1 and b"CX-1" in receiver.requests[0]["body"]
     page.reload()
     expect(page.get_by_text("Every webhook has been delivered.")).to_be_visible()
     context.close()
