@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from cherish.core.errors import CherishError
 from cherish.staff import actions
-from cherish.staff.models import Creed, Nomination, Recognition
+from cherish.staff.models import AuditEntry, Creed, Nomination, Recognition
 from tests.conftest import login
 
 
@@ -120,6 +120,8 @@ def test_a_creed_of_our_own_shows_its_own_translation_else_its_own_words(
         "We answer within a day.",
         {"de": "Wir antworten innerhalb eines Tages."},
     )
+    [entry] = AuditEntry.objects.filter(action="setting.changed", target_type="creed")
+    assert (entry.actor, entry.detail) == (admin_staff, {"languages": ["de"]})
     client.logout()
     # when German and French visitors open the complaint page
     german = client.get(reverse("intake:complain"), HTTP_ACCEPT_LANGUAGE="de").content.decode()

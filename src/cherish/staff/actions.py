@@ -348,7 +348,8 @@ def edit_creed(*, text: str, by: Staff, translations: dict[str, str] | None = No
     """Change the organisation's customer-service creed: ``text`` in its own language,
     ``translations`` the creed for other languages the pages speak ({code: text}; a blank one
     shows ``text``, or the built-in creed's translation while ``text`` is that creed).
-    Refuses ('creed_empty') no text; languages the pages do not speak are dropped."""
+    Refuses ('creed_empty') no text; languages the pages do not speak are dropped. Writes
+    an audit entry setting.changed (the creed is what the organisation promises customers)."""
     if not text.strip():
         raise PeopleError(gettext("The creed cannot be empty."), code="creed_empty", field="text")
     spoken = {code for code, _ in settings.LANGUAGES} - {settings.LANGUAGE_CODE}
@@ -361,6 +362,13 @@ def edit_creed(*, text: str, by: Staff, translations: dict[str, str] | None = No
         text=text.strip()[:CREED_MAX_CHARS], translations=written, updated_at=now(), updated_by=by
     )
     creed.save()
+    record_audit(
+        "setting.changed",
+        by=by,
+        target_type="creed",
+        target_id="1",
+        detail={"languages": sorted(written)},
+    )
     return creed
 
 
